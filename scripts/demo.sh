@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The main job: set-up, a Release build, then a real run on a sample.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/setup.sh
+mkdir -p build/logs
+echo "== building (log: build/logs/release-build.log)"
+if ! { cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCF_TESTS=OFF &&
+       cmake --build build/release -j "$(nproc)"; } >build/logs/release-build.log 2>&1; then
+  tail -n 40 build/logs/release-build.log
+  exit 1
+fi
+cf=build/release/tools/cardforge
+echo "== cardforge validate samples/block-before-pickup/description.ini"
+"$cf" validate samples/block-before-pickup/description.ini \
+  --batch samples/block-before-pickup/batch.csv
+echo "== cardforge plan samples/block-before-pickup/description.ini"
+"$cf" plan samples/block-before-pickup/description.ini

@@ -1,0 +1,25 @@
+/*
+ * commands.h - the cardforge subcommands (git style: `cardforge CMD ...`).
+ *
+ * Each command is a function taking its own argv (argv[0] is the command
+ * name) and returning the process exit status. Exit status convention for
+ * every command: 0 success, 1 the work failed or the input is invalid,
+ * 2 usage error (bad flags, unreadable file named on the command line).
+ */
+#ifndef CF_TOOLS_COMMANDS_H
+#define CF_TOOLS_COMMANDS_H
+
+#define CF_EXIT_OK 0
+#define CF_EXIT_FAIL 1
+#define CF_EXIT_USAGE 2
+
+struct cf_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+int cmd_validate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+
+#endif

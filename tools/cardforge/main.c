@@ -1,0 +1,49 @@
+/*
+ * main.c - `cardforge`: dispatch to a subcommand, --help and --version.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cardforge/version.h>
+
+#include "commands.h"
+
+static const struct cf_command commands[] = {
+    {"validate", "check an encoding description (and a batch) without touching a card",
+     cmd_validate},
+    {"plan", "print the steps a description compiles to, secrets shown as ***", cmd_plan},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: cardforge [--version] [--help] COMMAND [ARGS]\n\n"
+                 "Batch smart-card personalization and encoding.\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`cardforge COMMAND --help` describes each command.\n"
+                 "Exit status: 0 success, 1 failure or invalid input, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CF_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return CF_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("cardforge %s\n", cf_version());
+        return CF_EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "cardforge: '%s' is not a command; see 'cardforge --help'\n", cmd);
+    return CF_EXIT_USAGE;
+}
