@@ -1,0 +1,454 @@
+/*
+ * simcard.c - the part of a virtual card every card type shares.
+ *
+ * Power, ISO chaining in both directions, the state file and the cost
+ * counters live here so that the PIV and GIDS cards contain only what makes
+ * them PIV or GIDS. Chaining is handled before a card type sees a command:
+ * a chained command reaches it once, whole; a long response leaves in
+ * 256-byte pieces announced with 61xx and fetched with GET RESPONSE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include <cardforge/secret.h>
+
+#include "simcard/simcard_int.h"
+#include "util/hex.h"
+
+#define CHAIN_MAX 16384
+#define RESP_CAP 65536
+#define CHUNK 256
+
+static const struct cf_simcard_ops *find_ops(const char *type)
+{
+    static const struct cf_simcard_ops *const all[] = {&cf_simcard_piv_ops,
+                                                       &cf_simcard_gids_ops};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (type != NULL && strcmp(all[i]->type, type) == 0)
+            return all[i];
+    return NULL;
+}
+
+static void clear_volatile(cf_simcard_t *card)
+{
+    card->chaining = 0;
+    cf_wipe(card->chain, card->chain_len);
+    card->chain_len = 0;
+    cf_wipe(card->pending, card->pending_len);
+    card->pending_len = card->pending_off = 0;
+    card->ops->reset(card);
+}
+
+cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial,
+                        cf_simcard_t **out)
+{
+    *out = NULL;
+    const struct cf_simcard_ops *ops = find_ops(type);
+    if (ops == NULL)
+        return CF_ERR_NOT_FOUND;
+    cf_simcard_t *card = calloc(1, sizeof(*card));
+    if (card == NULL)
+        return CF_ERR_NOMEM;
+    card->ops = ops;
+    card->serial = serial;
+    card->chain = malloc(CHAIN_MAX);
+    card->pending = malloc(RESP_CAP);
+    if (card->chain == NULL || card->pending == NULL) {
+        free(card->chain);
+        free(card->pending);
+        free(card);
+        return CF_ERR_NOMEM;
+    }
+    cf_err_t err = ops->create(card, factory);
+    if (err != CF_OK) {
+        free(card->chain);
+        free(card->pending);
+        free(card);
+        return err;
+    }
+    snprintf(card->factory, sizeof(card->factory), "%s", factory ? factory : "default");
+    *out = card;
+    return CF_OK;
+}
+
+void cf_simcard_free(cf_simcard_t *card)
+{
+    if (card == NULL)
+        return;
+    card->ops->destroy(card);
+    OPENSSL_cleanse(card->chain, CHAIN_MAX);
+    OPENSSL_cleanse(card->pending, RESP_CAP);
+    free(card->chain);
+    free(card->pending);
+    free(card->state_path);
+    free(card);
+}
+
+const char *cf_simcard_type(const cf_simcard_t *card)
+{
+    return card->ops->type;
+}
+
+const char *cf_simcard_factory(const cf_simcard_t *card)
+{
+    return card->factory;
+}
+
+uint32_t cf_simcard_serial(const cf_simcard_t *card)
+{
+    return card->serial;
+}
+
+size_t cf_simcard_atr(const cf_simcard_t *card, uint8_t *atr, size_t cap)
+{
+    return card->ops->atr(card, atr, cap);
+}
+
+void cf_simcard_power_on(cf_simcard_t *card)
+{
+    clear_volatile(card);
+    card->powered = 1;
+}
+
+void cf_simcard_reset(cf_simcard_t *card)
+{
+    clear_volatile(card);
+    card->powered = 1;
+}
+
+void cf_simcard_power_off(cf_simcard_t *card)
+{
+    clear_volatile(card);
+    card->powered = 0;
+}
+
+cf_simcard_cost_t cf_simcard_last_cost(const cf_simcard_t *card)
+{
+    return card->cost;
+}
+
+void cf_simcard_count_crypto(cf_simcard_t *card)
+{
+    card->cost.crypto_ops++;
+}
+
+/* Hand out the next piece of a pending response. */
+static void serve_pending(cf_simcard_t *card, uint8_t *resp, size_t *resp_len)
+{
+    size_t left = card->pending_len - card->pending_off;
+    size_t n = left > CHUNK ? CHUNK : left;
+    memcpy(resp, card->pending + card->pending_off, n);
+    card->pending_off += n;
+    left -= n;
+    if (left == 0) {
+        cf_wipe(card->pending, card->pending_len);
+        card->pending_len = card->pending_off = 0;
+        resp[n] = 0x90;
+        resp[n + 1] = 0x00;
+    } else {
+        resp[n] = 0x61;
+        resp[n + 1] = (uint8_t)(left > 255 ? 0 : left);
+    }
+    *resp_len = n + 2;
+}
+
+static void set_sw(uint8_t *resp, size_t off, uint16_t sw, size_t *resp_len)
+{
+    resp[off] = (uint8_t)(sw >> 8);
+    resp[off + 1] = (uint8_t)sw;
+    *resp_len = off + 2;
+}
+
+cf_err_t cf_simcard_transmit(cf_simcard_t *card, const uint8_t *apdu, size_t len,
+                             uint8_t *resp, size_t *resp_len)
+{
+    if (!card->powered)
+        return CF_ERR_NO_CARD;
+    memset(&card->cost, 0, sizeof(card->cost));
+    card->cost.bytes_in = len;
+
+    cf_apdu_t cmd;
+    if (cf_apdu_parse(apdu, len, &cmd) < 0) {
+        set_sw(resp, 0, SW_WRONG_LENGTH, resp_len);
+        goto done;
+    }
+    if (cmd.cla == 0xff || (cmd.cla & 0x80)) {
+        set_sw(resp, 0, SW_CLA_NOT_SUPPORTED, resp_len);
+        goto done;
+    }
+
+    /* GET RESPONSE continues a pending response; any other command drops it. */
+    if (cmd.ins == 0xC0 && card->pending_len > 0) {
+        serve_pending(card, resp, resp_len);
+        goto done;
+    }
+    if (card->pending_len > 0) {
+        cf_wipe(card->pending, card->pending_len);
+        card->pending_len = card->pending_off = 0;
+    }
+
+    if (cmd.cla & 0x10) { /* a link of a chain: collect, answer 9000 */
+        if (card->chaining && (cmd.ins != card->chain_ins || cmd.p1 != card->chain_p1 ||
+                               cmd.p2 != card->chain_p2)) {
+            cf_wipe(card->chain, card->chain_len);
+            card->chain_len = 0;
+            card->chaining = 0;
+            set_sw(resp, 0, SW_CONDITIONS, resp_len);
+            goto done;
+        }
+        if (card->chain_len + cmd.nc > CHAIN_MAX) {
+            cf_wipe(card->chain, card->chain_len);
+            card->chain_len = 0;
+            card->chaining = 0;
+            set_sw(resp, 0, SW_WRONG_LENGTH, resp_len);
+            goto done;
+        }
+        if (cmd.nc > 0)
+            memcpy(card->chain + card->chain_len, cmd.data, cmd.nc);
+        card->chain_len += cmd.nc;
+        card->chaining = 1;
+        card->chain_ins = cmd.ins;
+        card->chain_p1 = cmd.p1;
+        card->chain_p2 = cmd.p2;
+        set_sw(resp, 0, SW_OK, resp_len);
+        goto done;
+    }
+    if (card->chaining) { /* the last link */
+        int same = cmd.ins == card->chain_ins && cmd.p1 == card->chain_p1 &&
+                   cmd.p2 == card->chain_p2;
+        if (!same || card->chain_len + cmd.nc > CHAIN_MAX) {
+            cf_wipe(card->chain, card->chain_len);
+            card->chain_len = 0;
+            card->chaining = 0;
+            set_sw(resp, 0, same ? SW_WRONG_LENGTH : SW_CONDITIONS, resp_len);
+            goto done;
+        }
+        if (cmd.nc > 0)
+            memcpy(card->chain + card->chain_len, cmd.data, cmd.nc);
+        card->chain_len += cmd.nc;
+        cmd.data = card->chain;
+        cmd.nc = card->chain_len;
+        card->chaining = 0;
+    }
+
+    cf_wcursor w = cf_wcursor_init(card->pending, RESP_CAP);
+    uint16_t sw = card->ops->process(card, &cmd, &w);
+    if (card->chain_len > 0) {
+        cf_wipe(card->chain, card->chain_len);
+        card->chain_len = 0;
+    }
+    if (w.overflow) {
+        cf_wipe(card->pending, w.len);
+        set_sw(resp, 0, SW_UNKNOWN, resp_len);
+        goto done;
+    }
+    if (w.len > CHUNK && (sw == SW_OK)) {
+        /* Long answer: the host fetches the rest with GET RESPONSE. */
+        card->pending_len = w.len;
+        card->pending_off = 0;
+        serve_pending(card, resp, resp_len);
+        goto done;
+    }
+    memcpy(resp, card->pending, w.len);
+    cf_wipe(card->pending, w.len);
+    set_sw(resp, w.len, sw, resp_len);
+done:
+    card->cost.bytes_out = *resp_len;
+    return CF_OK;
+}
+
+/* ---- state file ---- */
+
+void cf_simcard_put_hex(FILE *f, const char *key, const uint8_t *p, size_t len)
+{
+    fprintf(f, "%s=", key);
+    for (size_t i = 0; i < len; i++)
+        fprintf(f, "%02X", p[i]);
+    fputc('\n', f);
+}
+
+long cf_simcard_get_hex(const char *value, uint8_t *out, size_t cap)
+{
+    size_t n = strlen(value);
+    if (n % 2 != 0 || n / 2 > cap)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (cf_hex_decode(value, n, out, cap) != CF_OK)
+        return -1;
+    return (long)(n / 2);
+}
+
+int cf_simcard_get_uint(const char *value, unsigned long max, unsigned long *out)
+{
+    if (value[0] < '0' || value[0] > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long v = strtoul(value, &end, 10);
+    if (errno != 0 || *end != 0 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+cf_err_t cf_simcard_save(const cf_simcard_t *card, const char *path)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 8);
+    if (tmp == NULL)
+        return CF_ERR_NOMEM;
+    snprintf(tmp, plen + 8, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        free(tmp);
+        return CF_ERR_IO;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return CF_ERR_IO;
+    }
+    fprintf(f, "type=%s\nfactory=%s\nserial=%lu\n", card->ops->type, card->factory,
+            (unsigned long)card->serial);
+    int bad = card->ops->save(card, f) < 0;
+    bad |= fflush(f) != 0;
+    bad |= fsync(fd) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        free(tmp);
+        return CF_ERR_IO;
+    }
+    free(tmp);
+    return CF_OK;
+}
+
+int cf_simcard_persist(cf_simcard_t *card)
+{
+    card->cost.nv_writes++;
+    if (card->state_path == NULL)
+        return 0;
+    return cf_simcard_save(card, card->state_path) == CF_OK ? 0 : -1;
+}
+
+cf_err_t cf_simcard_set_state_file(cf_simcard_t *card, const char *path)
+{
+    free(card->state_path);
+    card->state_path = NULL;
+    if (path == NULL)
+        return CF_OK;
+    card->state_path = strdup(path);
+    if (card->state_path == NULL)
+        return CF_ERR_NOMEM;
+    return cf_simcard_save(card, path);
+}
+
+/* Lines are at most this long; the largest value is a data object in hex. */
+#define LINE_MAX_LEN (2 * 16384 + 64)
+
+cf_err_t cf_simcard_load(const char *path, char *errbuf, size_t errlen, cf_simcard_t **out)
+{
+    *out = NULL;
+    char dummy[1];
+    if (errbuf == NULL) {
+        errbuf = dummy;
+        errlen = sizeof(dummy);
+    }
+    errbuf[0] = 0;
+    FILE *f = fopen(path, "re");
+    if (f == NULL) {
+        snprintf(errbuf, errlen, "%s: cannot open", path);
+        return CF_ERR_IO;
+    }
+    char *line = malloc(LINE_MAX_LEN + 2);
+    if (line == NULL) {
+        fclose(f);
+        return CF_ERR_NOMEM;
+    }
+    char type[32] = "", factory[32] = "";
+    unsigned long serial = 0;
+    int have_serial = 0;
+    cf_simcard_t *card = NULL;
+    cf_err_t err = CF_OK;
+    unsigned long lineno = 0;
+    while (fgets(line, LINE_MAX_LEN + 2, f) != NULL) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = 0;
+        else if (!feof(f)) {
+            snprintf(errbuf, errlen, "%s:%lu: line too long", path, lineno);
+            err = CF_ERR_PARSE;
+            break;
+        }
+        if (n == 0 || line[0] == '#')
+            continue;
+        char *eq = strchr(line, '=');
+        if (eq == NULL) {
+            snprintf(errbuf, errlen, "%s:%lu: expected key=value", path, lineno);
+            err = CF_ERR_PARSE;
+            break;
+        }
+        *eq = 0;
+        const char *key = line, *val = eq + 1;
+        if (card == NULL) {
+            /* The header keys come first, in the order save writes them. */
+            if (strcmp(key, "type") == 0 && strlen(val) < sizeof(type)) {
+                snprintf(type, sizeof(type), "%s", val);
+                continue;
+            }
+            if (strcmp(key, "factory") == 0 && strlen(val) < sizeof(factory)) {
+                snprintf(factory, sizeof(factory), "%s", val);
+                continue;
+            }
+            if (strcmp(key, "serial") == 0 && cf_simcard_get_uint(val, UINT32_MAX, &serial) == 0) {
+                have_serial = 1;
+            } else {
+                snprintf(errbuf, errlen, "%s:%lu: expected type, factory and serial first",
+                         path, lineno);
+                err = CF_ERR_PARSE;
+                break;
+            }
+            if (type[0] == 0 || !have_serial) {
+                snprintf(errbuf, errlen, "%s:%lu: missing type", path, lineno);
+                err = CF_ERR_PARSE;
+                break;
+            }
+            err = cf_simcard_new(type, factory[0] ? factory : NULL, (uint32_t)serial, &card);
+            if (err != CF_OK) {
+                snprintf(errbuf, errlen, "%s: unknown card type or factory state", path);
+                err = CF_ERR_PARSE;
+                break;
+            }
+            continue;
+        }
+        char msg[128] = "";
+        if (card->ops->load(card, key, val, msg, sizeof(msg)) < 0) {
+            snprintf(errbuf, errlen, "%s:%lu: %s: %s", path, lineno, key,
+                     msg[0] ? msg : "unknown key or bad value");
+            err = CF_ERR_PARSE;
+            break;
+        }
+    }
+    OPENSSL_cleanse(line, LINE_MAX_LEN + 2);
+    free(line);
+    fclose(f);
+    if (err == CF_OK && card == NULL) {
+        snprintf(errbuf, errlen, "%s: no card in state file", path);
+        err = CF_ERR_PARSE;
+    }
+    if (err != CF_OK) {
+        cf_simcard_free(card);
+        return err;
+    }
+    *out = card;
+    return CF_OK;
+}

@@ -1,0 +1,98 @@
+/*
+ * simcard_int.h - what a card type implements, and what the core gives it.
+ *
+ * The core (simcard.c) owns everything all cards share: power and reset,
+ * ISO command chaining (CLA bit 0x10) and 61xx response chaining with GET
+ * RESPONSE, the state file, and the cost accounting. A card type sees one
+ * complete, parsed command at a time and writes its response data into a
+ * bounded cursor; it never sees chaining or the file format.
+ */
+#ifndef CF_SIMCARD_INT_H
+#define CF_SIMCARD_INT_H
+
+#include <stdio.h>
+
+#include <cardforge/simcard.h>
+
+#include "apdu/apdu.h"
+#include "util/cursor.h"
+
+/* Status words the cards share. */
+#define SW_OK 0x9000
+#define SW_WRONG_LENGTH 0x6700
+#define SW_SECURITY_STATUS 0x6982
+#define SW_AUTH_BLOCKED 0x6983
+#define SW_CONDITIONS 0x6985
+#define SW_WRONG_DATA 0x6A80
+#define SW_FUNC_NOT_SUPPORTED 0x6A81
+#define SW_FILE_NOT_FOUND 0x6A82
+#define SW_NOT_ENOUGH_MEMORY 0x6A84
+#define SW_INCORRECT_P1P2 0x6A86
+#define SW_REF_NOT_FOUND 0x6A88
+#define SW_WRONG_P1P2 0x6B00
+#define SW_INS_NOT_SUPPORTED 0x6D00
+#define SW_CLA_NOT_SUPPORTED 0x6E00
+#define SW_MEMORY_FAILURE 0x6581
+#define SW_UNKNOWN 0x6F00
+
+struct cf_simcard_ops {
+    const char *type;
+    /* Set up card->impl in the named factory state (NULL = default).
+     * CF_ERR_NOT_FOUND for an unknown state. */
+    cf_err_t (*create)(cf_simcard_t *card, const char *factory);
+    /* Wipe and free card->impl. */
+    void (*destroy)(cf_simcard_t *card);
+    size_t (*atr)(const cf_simcard_t *card, uint8_t *atr, size_t cap);
+    /* Clear volatile state (power on/off, reset). */
+    void (*reset)(cf_simcard_t *card);
+    /* Process one complete command; response data goes to resp (whose
+     * capacity is 65536), the status word is returned. */
+    uint16_t (*process)(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp);
+    /* Write the non-volatile state as "key=value\n" lines (the core writes
+     * type, factory and serial first). Return 0 or -1. */
+    int (*save)(const cf_simcard_t *card, FILE *f);
+    /* Apply one "key=value" line of a state file; -1 for an unknown key or
+     * a bad value (with a message in err). */
+    int (*load)(cf_simcard_t *card, const char *key, const char *value, char *err,
+                size_t errlen);
+};
+
+struct cf_simcard {
+    const struct cf_simcard_ops *ops;
+    void *impl;
+    uint32_t serial;
+    char factory[32];
+    char *state_path;
+    int powered;
+    cf_simcard_cost_t cost;
+    /* command chaining */
+    uint8_t *chain;
+    size_t chain_len;
+    uint8_t chain_ins, chain_p1, chain_p2;
+    int chaining;
+    /* response chaining */
+    uint8_t *pending;
+    size_t pending_len, pending_off;
+};
+
+extern const struct cf_simcard_ops cf_simcard_piv_ops;
+extern const struct cf_simcard_ops cf_simcard_gids_ops;
+
+/* Save the non-volatile state now, if a state file is set; counts one NV
+ * write either way. Card types call this after every change and BEFORE
+ * acting on a secret comparison whose counter they just decremented.
+ * Returns 0, or -1 when the save failed: the card must then answer
+ * SW_MEMORY_FAILURE and not act on the comparison. */
+int cf_simcard_persist(cf_simcard_t *card);
+
+/* Count one on-card cryptographic operation for the latency model. */
+void cf_simcard_count_crypto(cf_simcard_t *card);
+
+/* Helpers for state files: hex values and unsigned numbers. */
+void cf_simcard_put_hex(FILE *f, const char *key, const uint8_t *p, size_t len);
+/* Decode hex value into out (cap bytes); returns length or -1. */
+long cf_simcard_get_hex(const char *value, uint8_t *out, size_t cap);
+/* Parse a decimal number <= max; returns 0 or -1. */
+int cf_simcard_get_uint(const char *value, unsigned long max, unsigned long *out);
+
+#endif
