@@ -12,8 +12,9 @@ if ! { cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCF_TESTS=OFF &&
   exit 1
 fi
 cf=build/release/tools/cardforge
-echo "== cardforge validate samples/block-before-pickup/description.ini"
-"$cf" validate samples/block-before-pickup/description.ini \
-  --batch samples/block-before-pickup/batch.csv
+for d in samples/*/; do
+  echo "== cardforge validate ${d}description.ini"
+  "$cf" validate "${d}description.ini"
+done
 echo "== cardforge plan samples/block-before-pickup/description.ini"
 "$cf" plan samples/block-before-pickup/description.ini

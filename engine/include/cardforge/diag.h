@@ -45,6 +45,11 @@ const char *cf_diag_file(const cf_diag_list_t *list, size_t i);
 unsigned long cf_diag_line(const cf_diag_list_t *list, size_t i);
 const char *cf_diag_message(const cf_diag_list_t *list, size_t i);
 
+/* Order the entries by file, then line (stable: entries of one line keep
+ * the order they were added in). Validators call this so a person reads
+ * the problems top to bottom. */
+void cf_diag_sort(cf_diag_list_t *list);
+
 /* Print every entry as "file:line: error: message" (line omitted when 0),
  * in the order they were added. */
 void cf_diag_print(const cf_diag_list_t *list, FILE *out);

@@ -120,6 +120,26 @@ const char *cf_diag_message(const cf_diag_list_t *list, size_t i)
     return list->items[i].msg;
 }
 
+void cf_diag_sort(cf_diag_list_t *list)
+{
+    if (list == NULL)
+        return;
+    /* Insertion sort: lists are short, and it is stable. */
+    for (size_t i = 1; i < list->count; i++) {
+        struct diag d = list->items[i];
+        size_t j = i;
+        while (j > 0) {
+            const struct diag *p = &list->items[j - 1];
+            int fc = strcmp(p->file, d.file);
+            if (fc < 0 || (fc == 0 && p->line <= d.line))
+                break;
+            list->items[j] = list->items[j - 1];
+            j--;
+        }
+        list->items[j] = d;
+    }
+}
+
 void cf_diag_print(const cf_diag_list_t *list, FILE *out)
 {
     if (list == NULL)
