@@ -603,7 +603,7 @@ static void test_duplicate_header_name_is_rejected(void **state)
     struct fixture *f = *state;
     open_text(f, "PIN,PUK,PIN,pin\n1,2,3,4\n", CF_ERR_PARSE);
     assert_int_equal(cf_diag_errors(f->diags), 1);
-    assert_diag(f, 0, 1, "header column 3 has the same name as column 1");
+    assert_diag(f, 0, 1, "header column 3 has the same name as column 1 (PIN)");
 }
 
 static void test_header_name_with_outer_spaces_is_a_warning(void **state)
@@ -916,6 +916,31 @@ static void test_messages_never_contain_field_values(void **state)
         assert_null(strstr(cf_diag_message(f->diags, i), "9F3A7C"));
 }
 
+static void test_messages_name_columns_safely(void **state)
+{
+    struct fixture *f = *state;
+    /* A plain name as is, a name with a space in quotes, a name with a
+     * control character or a very long name by its number. */
+    char text[512];
+    snprintf(text, sizeof(text),
+             "ID,First Name,\"a\x1b[2Jb\",\"c\xc2\x9b\",%0100d\n"
+             "1,x\"y,b,c,d\n"
+             "2,x,b\"y,c,d\n"
+             "3,x,b,c\"y,d\n"
+             "4,x,b,c,d\"y\n"
+             "5\"y,x,b,c,d\n",
+             7);
+    open_text(f, text, CF_OK);
+    for (int i = 0; i < 5; i++)
+        next_bad(f);
+    next_eof(f);
+    assert_diag(f, 0, 2, "record 1, column \"First Name\" has a quote");
+    assert_diag(f, 1, 3, "record 2, column 3 has a quote");
+    assert_diag(f, 2, 4, "record 3, column 4 has a quote");
+    assert_diag(f, 3, 5, "record 4, column 5 has a quote");
+    assert_diag(f, 4, 6, "record 5, column ID has a quote");
+}
+
 static void test_missing_file_reports_not_found(void **state)
 {
     struct fixture *f = *state;
@@ -1017,9 +1042,10 @@ static void test_record_buffer_is_wiped_after_a_bad_record(void **state)
     const cf_csv_record_t *rec = next_ok(f);
     assert_ptr_equal(cf_csv_field(rec, 0, NULL), base);
     assert_field(rec, 1, "1");
-    /* Behind the 4 bytes of "2\0" "1\0" nothing of the rejected PIN is left. */
-    assert_null(memmem(base, 14, "27163950", 8));
-    for (size_t i = 4; i < 14; i++)
+    /* The rejected record held "1\0" and the PIN with its NUL at bytes 0..12;
+     * behind the 4 bytes of "2\0" "1\0" nothing of it is left. */
+    assert_null(memmem(base, 13, "27163950", 8));
+    for (size_t i = 4; i < 13; i++)
         assert_int_equal(base[i], 0);
 }
 
@@ -1231,6 +1257,7 @@ int main(void)
         T(test_reader_resynchronises_after_each_bad_record),
         T(test_bad_fixture_file_reports_every_problem),
         T(test_messages_never_contain_field_values),
+        T(test_messages_name_columns_safely),
         T(test_missing_file_reports_not_found),
         T(test_directory_gives_read_error),
         T(test_read_error_is_reported_and_sticky),
