@@ -1100,14 +1100,79 @@ static const char *const replay_inputs[] = {
     "A,B\n\"\",\"\"\n\"\"\"\",\"a\"\"\"\n",
 };
 
+/* Inputs at and over the limits, built at run time: *n gets how many. */
+static char **limit_inputs(size_t *n)
+{
+    char **in = calloc(4, sizeof(*in));
+    size_t cap = 80000, len;
+    assert_non_null(in);
+    for (int i = 0; i < 4; i++) {
+        in[i] = malloc(cap);
+        assert_non_null(in[i]);
+    }
+    /* a field of 4096 bytes, then one of 4097 in quotes, then a good record */
+    len = (size_t)snprintf(in[0], cap, "A,B\n1,");
+    memset(in[0] + len, 'x', CF_CSV_MAX_FIELD);
+    len += CF_CSV_MAX_FIELD;
+    len += (size_t)snprintf(in[0] + len, cap - len, "\n2,\"");
+    memset(in[0] + len, 'y', CF_CSV_MAX_FIELD + 1);
+    len += CF_CSV_MAX_FIELD + 1;
+    snprintf(in[0] + len, cap - len, "\"\n3,z\n");
+    /* 257 columns */
+    len = 0;
+    for (unsigned c = 0; c <= CF_CSV_MAX_COLUMNS; c++)
+        len += (size_t)snprintf(in[1] + len, cap - len, "%sc%u", c ? "," : "", c);
+    snprintf(in[1] + len, cap - len, "\n");
+    /* 17 columns: a record of 17 x 4000 bytes (one quoted, with a line
+     * break), then a good one */
+    len = 0;
+    for (int c = 0; c < 17; c++)
+        len += (size_t)snprintf(in[2] + len, cap - len, "%sC%d", c ? "," : "", c);
+    in[2][len++] = '\n';
+    for (int c = 0; c < 17; c++) {
+        if (c)
+            in[2][len++] = ',';
+        memset(in[2] + len, 'v', 4000);
+        if (c == 15) {
+            in[2][len] = '"';
+            in[2][len + 1000] = '\n';
+            in[2][len + 3999] = '"';
+        }
+        len += 4000;
+    }
+    len += (size_t)snprintf(in[2] + len, cap - len, "\n");
+    for (int c = 0; c < 17; c++)
+        len += (size_t)snprintf(in[2] + len, cap - len, "%sok", c ? "," : "");
+    snprintf(in[2] + len, cap - len, "\n");
+    /* an unclosed quote swallowing the rest, over the field limit */
+    len = (size_t)snprintf(in[3], cap, "A,B\n1,\"2\n");
+    while (len < 3 * CF_CSV_MAX_FIELD)
+        len += (size_t)snprintf(in[3] + len, cap - len, "%zu,b\r\n", len);
+    *n = 4;
+    return in;
+}
+
+static const char *const limit_messages[] = {
+    "diag 0 3 record 2, column B is longer than 4096 bytes (is the quote",
+    "diag 0 1 the header has more than 256 columns",
+    "diag 0 2 record 1 is longer than 65536 bytes",
+    "diag 0 2 record 1, column B is longer than 4096 bytes (is the quote",
+};
+
 static void test_records_identical_across_refill_boundaries(void **state)
 {
     (void)state;
     static const size_t modes[][2] = {{1, 4}, {2, 4}, {3, 5}, {1, 64}, {7, 7}, {64, 64}};
-    for (size_t i = 0; i < sizeof(replay_inputs) / sizeof(replay_inputs[0]); i++) {
-        const uint8_t *data = (const uint8_t *)replay_inputs[i];
-        size_t len = strlen(replay_inputs[i]);
+    size_t nreplay = sizeof(replay_inputs) / sizeof(replay_inputs[0]), nlimit;
+    char **limits = limit_inputs(&nlimit);
+    for (size_t i = 0; i < nreplay + nlimit; i++) {
+        const char *text = i < nreplay ? replay_inputs[i] : limits[i - nreplay];
+        const uint8_t *data = (const uint8_t *)text;
+        size_t len = strlen(text);
         char *want = transcript(data, len, 0, 0);
+        /* The limit inputs are there to be rejected: check they are. */
+        if (i >= nreplay)
+            assert_non_null(strstr(want, limit_messages[i - nreplay]));
         for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
             char *got = transcript(data, len, modes[m][0], modes[m][1]);
             if (strcmp(want, got) != 0)
@@ -1118,6 +1183,9 @@ static void test_records_identical_across_refill_boundaries(void **state)
         }
         free(want);
     }
+    for (size_t i = 0; i < nlimit; i++)
+        free(limits[i]);
+    free(limits);
 }
 
 static long peak_rss_kib(void)
