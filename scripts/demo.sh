@@ -14,7 +14,7 @@ fi
 cf=build/release/tools/cardforge
 for d in samples/*/; do
   echo "== cardforge validate ${d}description.ini"
-  "$cf" validate "${d}description.ini"
+  "$cf" validate "${d}description.ini" --batch "${d}batch.csv"
 done
 echo "== cardforge plan samples/block-before-pickup/description.ini"
 "$cf" plan samples/block-before-pickup/description.ini

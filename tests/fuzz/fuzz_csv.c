@@ -18,7 +18,7 @@
 #include <cardforge/diag.h>
 
 #include "batch/csv_internal.h"
-#include "batch/utf8.h"
+#include "util/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

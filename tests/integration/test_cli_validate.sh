@@ -9,8 +9,24 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 for d in "$src"/samples/*/; do
-  "$cf" validate "$d/description.ini" >"$tmp/out" 2>&1 || fail "sample $d invalid: $(cat "$tmp/out")"
+  "$cf" validate "$d/description.ini" --batch "$d/batch.csv" >"$tmp/out" 2>&1 ||
+    fail "sample $d invalid: $(cat "$tmp/out")"
+  grep -q 'valid, [0-9]* records\?' "$tmp/out" || fail "no record count for $d"
 done
+
+# a batch missing a needed column and a record with a bad key: exit 1, file:line
+desc="$src/samples/pin-by-admin-key-rotate/description.ini"
+printf 'ID,NAME,PIN\n1,A,1234\n' >"$tmp/nocol.csv"
+rc=0; "$cf" validate "$desc" --batch "$tmp/nocol.csv" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "missing column: exit $rc, expected 1"
+grep -q 'nocol.csv:1: error: column NEW_ADMIN_KEY is missing' "$tmp/out" || fail "missing column message: $(cat "$tmp/out")"
+printf 'ID,NAME,PIN,NEW_ADMIN_KEY\n1,A,1234,C0FFEE\n' >"$tmp/badkey.csv"
+rc=0; "$cf" validate "$desc" --batch "$tmp/badkey.csv" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "bad key: exit $rc, expected 1"
+grep -q 'badkey.csv:2: error: column NEW_ADMIN_KEY' "$tmp/out" || fail "bad key message: $(cat "$tmp/out")"
+if grep -q C0FFEE "$tmp/out"; then fail "a key value reached the output"; fi
+rc=0; "$cf" validate "$desc" --batch "$tmp/none.csv" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "missing batch file: exit $rc, expected 2"
 
 printf '[Description]\nSetPIN=true\nPIN=#918273\nInitialPUK=#55443322\nBogus=1\n' >"$tmp/bad.ini"
 rc=0; "$cf" validate "$tmp/bad.ini" >"$tmp/out" 2>&1 || rc=$?

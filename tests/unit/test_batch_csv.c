@@ -28,7 +28,7 @@
 #include <cardforge/diag.h>
 
 #include "batch/csv_internal.h"
-#include "batch/utf8.h"
+#include "util/utf8.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -33,6 +33,7 @@ int cmd_validate(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *batch = NULL;
+    size_t records = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "b:h", opts, NULL)) != -1) {
@@ -67,8 +68,7 @@ int cmd_validate(int argc, char **argv)
         goto out;
     }
     if (err == CF_OK && batch != NULL) {
-        err = CF_ERR_UNSUPPORTED; /* batch checks land with the CSV reader */
-        fprintf(stderr, "cardforge validate: --batch is not available yet\n");
+        err = cf_plan_check_batch(plan, batch, diags, &records);
         if (err == CF_ERR_IO) {
             cf_diag_print(diags, stderr);
             rc = CF_EXIT_USAGE;
@@ -85,6 +85,8 @@ int cmd_validate(int argc, char **argv)
         printf("%s: valid, %zu step%s, %zu warning%s\n", desc, cf_plan_step_count(plan),
                cf_plan_step_count(plan) == 1 ? "" : "s", cf_diag_warnings(diags),
                cf_diag_warnings(diags) == 1 ? "" : "s");
+        if (batch != NULL)
+            printf("%s: valid, %zu record%s\n", batch, records, records == 1 ? "" : "s");
     }
 out:
     cf_plan_free(plan);

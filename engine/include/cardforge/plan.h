@@ -127,11 +127,21 @@ typedef cf_err_t (*cf_prompt_fn)(void *ctx, unsigned dialog, cf_param_t p,
 /* Resolve every parameter for one card. Problems (an empty cell with no
  * default, a key that is not 16/24/32 bytes of hex, a PIN too long) are
  * reported to diags at where_file:where_line, naming the column, never the
- * value. CF_ERR_INVALID when any was found; *out NULL then. */
+ * value. CF_ERR_INVALID when any was found; *out NULL then. With out NULL
+ * the values are only checked, never copied (batch validation). */
 cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void *lookup_ctx,
                          cf_prompt_fn prompt, void *prompt_ctx, const char *where_file,
                          unsigned long where_line, cf_diag_list_t *diags,
                          cf_card_values_t **out);
+
+/* Check a batch file against the plan before any card is touched: every
+ * needed field is a column or has a default (reported once, on the header
+ * line), and every record resolves (reported at the record's line; at most
+ * 100 records are listed). Streams the file. *records gets the number of
+ * records read. CF_OK, CF_ERR_INVALID, or CF_ERR_IO when the file cannot
+ * be read. */
+cf_err_t cf_plan_check_batch(const cf_plan_t *plan, const char *csv_path, cf_diag_list_t *diags,
+                             size_t *records);
 
 /* The value of p (keys as bytes, PIN/PUK as text), or NULL when the plan
  * does not use p or it is a prompt left unresolved. Borrowed. */

@@ -25,7 +25,7 @@
 #include <cardforge/secret.h>
 
 #include "batch/csv_reader.h"
-#include "batch/utf8.h"
+#include "util/utf8.h"
 
 /* Bytes that end a run of an unquoted field. */
 static const uint8_t unquoted_stop[256] = {

@@ -21,7 +21,7 @@ static void check_line(struct desc_lines *L, const char *s, size_t n, char *out,
         cf_diag_add(L->diags, CF_SEV_ERROR, L->file, L->lineno, "NUL byte in line");
         return;
     }
-    if (!cf_utf8_valid((const uint8_t *)s, n)) {
+    if (cf_utf8_check((const uint8_t *)s, n, NULL) != CF_UTF8_OK) {
         cf_diag_add(L->diags, CF_SEV_ERROR, L->file, L->lineno,
                     "line is not valid UTF-8 text");
         return;

@@ -45,7 +45,8 @@ const char *cf_step_kind_summary(cf_step_kind_t k)
 int cf_plan_check_value(cf_param_t p, const char *text, size_t len, cf_secret_t **out,
                         char *msg, size_t msglen)
 {
-    *out = NULL;
+    if (out != NULL)
+        *out = NULL;
     msg[0] = 0;
     if (cf_param_is_key(p)) {
         if (!cf_hex_valid(text, len)) {
@@ -58,7 +59,7 @@ int cf_plan_check_value(cf_param_t p, const char *text, size_t len, cf_secret_t 
                      len);
             return -1;
         }
-        if (cf_secret_from_hex(text, len, out) != CF_OK) {
+        if (out != NULL && cf_secret_from_hex(text, len, out) != CF_OK) {
             snprintf(msg, msglen, "cannot decode key");
             return -1;
         }
@@ -73,6 +74,8 @@ int cf_plan_check_value(cf_param_t p, const char *text, size_t len, cf_secret_t 
                  CF_PIN_MAX_ANY);
         return -1;
     }
+    if (out == NULL)
+        return 0;
     *out = cf_secret_new(text, len);
     if (*out == NULL) {
         snprintf(msg, msglen, "out of memory");
@@ -186,10 +189,16 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
                          unsigned long where_line, cf_diag_list_t *diags,
                          cf_card_values_t **out)
 {
-    *out = NULL;
-    cf_card_values_t *v = calloc(1, sizeof(*v));
-    if (v == NULL)
-        return CF_ERR_NOMEM;
+    /* Without out, only check: the values are not copied anywhere. */
+    cf_card_values_t scratch = {0};
+    cf_card_values_t *v = &scratch;
+    cf_secret_t **slot;
+    if (out != NULL) {
+        *out = NULL;
+        v = calloc(1, sizeof(*v));
+        if (v == NULL)
+            return CF_ERR_NOMEM;
+    }
     int bad = 0;
     for (int i = 0; i < CF_PARAM_COUNT; i++) {
         cf_param_t p = (cf_param_t)i;
@@ -199,8 +208,7 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
         case CF_SOURCE_NONE:
             break;
         case CF_SOURCE_LITERAL:
-            v->v[p] = cf_secret_dup(pp->literal);
-            if (v->v[p] == NULL)
+            if (out != NULL && (v->v[p] = cf_secret_dup(pp->literal)) == NULL)
                 bad = 1;
             break;
         case CF_SOURCE_PROMPT:
@@ -209,11 +217,13 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
                 cf_err_t e = prompt(prompt_ctx, pp->dialog, p, &answer);
                 if (e != CF_OK) {
                     cf_secret_free(answer);
-                    cf_card_values_free(v);
+                    if (out != NULL)
+                        cf_card_values_free(v);
                     return e;
                 }
-                if (cf_plan_check_value(p, cf_secret_str(answer), cf_secret_len(answer),
-                                        &v->v[p], msg, sizeof(msg)) != 0) {
+                slot = out != NULL ? &v->v[p] : NULL;
+                if (cf_plan_check_value(p, cf_secret_str(answer), cf_secret_len(answer), slot,
+                                        msg, sizeof(msg)) != 0) {
                     cf_diag_add(diags, CF_SEV_ERROR, where_file, where_line,
                                 "%s (dialog %u): %s", cf_param_name(p), pp->dialog, msg);
                     bad = 1;
@@ -241,7 +251,8 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
                     break;
                 }
             }
-            if (cf_plan_check_value(p, text, len, &v->v[p], msg, sizeof(msg)) != 0) {
+            slot = out != NULL ? &v->v[p] : NULL;
+            if (cf_plan_check_value(p, text, len, slot, msg, sizeof(msg)) != 0) {
                 cf_diag_add(diags, CF_SEV_ERROR, where_file, where_line,
                             "column %s (used as %s): %s", pp->field, cf_param_name(p), msg);
                 bad = 1;
@@ -250,6 +261,8 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
         }
         }
     }
+    if (out == NULL)
+        return bad ? CF_ERR_INVALID : CF_OK;
     if (bad) {
         cf_card_values_free(v);
         return CF_ERR_INVALID;
