@@ -874,6 +874,27 @@ static void test_mgm_auth_external_wrong_response_is_refused(void **st)
     cf_simcard_free(c);
 }
 
+static void test_mgm_auth_answer_of_the_other_form_is_refused(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = new_card();
+    /* external challenge pending, mutual answer sent */
+    assert_int_equal(tx_hex(c, "00 87 03 9B 04 7C 02 81 00"), 0x9000);
+    uint8_t a2[64], w[8] = {0}, chal[8] = {0};
+    memcpy(w, tx_resp + 4, 8);
+    size_t n = build_witness_answer(0x03, w, chal, a2);
+    assert_int_equal(tx_raw(c, a2, n), 0x6982);
+    /* mutual witness pending, external answer sent */
+    uint8_t enc[8], r[8], a[32] = {0x00, 0x87, 0x03, 0x9B, 0x0C, 0x7C, 0x0A, 0x82, 0x08};
+    send_witness_request(c, 0x03, enc);
+    assert_int_equal(tx_block(default_key, 24, 0, 0, enc, w), 0);
+    assert_int_equal(tx_block(default_key, 24, 0, 1, w, r), 0);
+    memcpy(a + 9, r, 8);
+    assert_int_equal(tx_raw(c, a, 17), 0x6982);
+    assert_false(is_admin(c));
+    cf_simcard_free(c);
+}
+
 static void test_get_challenge_with_p1_00_returns_random(void **st)
 {
     (void)st;
@@ -1696,6 +1717,7 @@ int main(void)
         T(test_mgm_auth_other_command_drops_pending_witness),
         T(test_mgm_auth_external_form),
         T(test_mgm_auth_external_wrong_response_is_refused),
+        T(test_mgm_auth_answer_of_the_other_form_is_refused),
         T(test_get_challenge_with_p1_00_returns_random),
         T(test_mgm_auth_malformed_templates_answer_6a80),
         T(test_set_mgm_key_needs_admin),

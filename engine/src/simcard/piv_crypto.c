@@ -86,7 +86,7 @@ static int mgm_encrypt(cf_simcard_t *card, const uint8_t *in, uint8_t *out)
         EVP_EncryptInit_ex2(ctx, c, nv->mgm_key, NULL, NULL) == 1 &&
         EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
         EVP_EncryptUpdate(ctx, out, &outl, in, (int)bl) == 1 &&
-        EVP_EncryptFinal_ex(ctx, out + outl, &finl) == 1 && (size_t)(outl + finl) == bl)
+        EVP_EncryptFinal_ex(ctx, out + outl, &finl) == 1 && outl + finl == (int)bl)
         ok = 1;
     EVP_CIPHER_CTX_free(ctx);
     EVP_CIPHER_free(c);
