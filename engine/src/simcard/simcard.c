@@ -137,11 +137,21 @@ void cf_simcard_count_crypto(cf_simcard_t *card)
     card->cost.crypto_ops++;
 }
 
-/* Hand out the next piece of a pending response. */
-static void serve_pending(cf_simcard_t *card, uint8_t *resp, size_t *resp_len)
+/* How many data bytes one answer to cmd may carry. A short Le below 256 is
+ * honoured as a YubiKey does (OpenSC reads an object's first 8 bytes with
+ * Le=08 and expects 8 bytes + 61xx); a short command without Le gets up to
+ * 256 (ykpiv never sends Le but wants data back); an extended Le gets what
+ * it asks for. */
+static size_t answer_limit(const cf_apdu_t *cmd)
+{
+    return cmd->has_le ? cmd->ne : CHUNK;
+}
+
+/* Hand out the next piece (at most limit bytes) of a pending response. */
+static void serve_pending(cf_simcard_t *card, size_t limit, uint8_t *resp, size_t *resp_len)
 {
     size_t left = card->pending_len - card->pending_off;
-    size_t n = left > CHUNK ? CHUNK : left;
+    size_t n = left > limit ? limit : left;
     memcpy(resp, card->pending + card->pending_off, n);
     card->pending_off += n;
     left -= n;
@@ -184,7 +194,7 @@ cf_err_t cf_simcard_transmit(cf_simcard_t *card, const uint8_t *apdu, size_t len
 
     /* GET RESPONSE continues a pending response; any other command drops it. */
     if (cmd.ins == 0xC0 && card->pending_len > 0) {
-        serve_pending(card, resp, resp_len);
+        serve_pending(card, answer_limit(&cmd), resp, resp_len);
         goto done;
     }
     if (card->pending_len > 0) {
@@ -247,11 +257,11 @@ cf_err_t cf_simcard_transmit(cf_simcard_t *card, const uint8_t *apdu, size_t len
         set_sw(resp, 0, SW_UNKNOWN, resp_len);
         goto done;
     }
-    if (w.len > CHUNK && (sw == SW_OK)) {
+    if (w.len > answer_limit(&cmd) && sw == SW_OK) {
         /* Long answer: the host fetches the rest with GET RESPONSE. */
         card->pending_len = w.len;
         card->pending_off = 0;
-        serve_pending(card, resp, resp_len);
+        serve_pending(card, answer_limit(&cmd), resp, resp_len);
         goto done;
     }
     memcpy(resp, card->pending, w.len);
@@ -444,6 +454,13 @@ cf_err_t cf_simcard_load(const char *path, char *errbuf, size_t errlen, cf_simca
     if (err == CF_OK && card == NULL) {
         snprintf(errbuf, errlen, "%s: no card in state file", path);
         err = CF_ERR_PARSE;
+    }
+    if (err == CF_OK && card->ops->loaded != NULL) {
+        char msg[128] = "";
+        if (card->ops->loaded(card, msg, sizeof(msg)) < 0) {
+            snprintf(errbuf, errlen, "%s: %s", path, msg[0] ? msg : "inconsistent state");
+            err = CF_ERR_PARSE;
+        }
     }
     if (err != CF_OK) {
         cf_simcard_free(card);

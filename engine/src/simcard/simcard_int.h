@@ -55,6 +55,11 @@ struct cf_simcard_ops {
      * a bad value (with a message in err). */
     int (*load)(cf_simcard_t *card, const char *key, const char *value, char *err,
                 size_t errlen);
+    /* Optional (NULL: nothing to check). Called once after the last line of
+     * a state file, for what no single line can show (a counter above its
+     * maximum, a key whose length does not fit its algorithm). Return 0, or
+     * -1 with a message in err. */
+    int (*loaded)(cf_simcard_t *card, char *err, size_t errlen);
 };
 
 struct cf_simcard {

@@ -1,0 +1,150 @@
+/*
+ * piv_int.h - the piv card's state and the split of its work (internal).
+ *
+ * The piv card is a YubiKey 5.4.3 PIV application as yubico-piv-tool 2.2.0
+ * and OpenSC 0.23 see it (docs/cards/piv.md, piv-reference.md). Its code is
+ * split by job:
+ *   piv.c          operations table, lifecycle, dispatch, SELECT, version,
+ *                  serial, metadata
+ *   piv_nv.c       factory state, the non-volatile change protocol, the
+ *                  state file keys
+ *   piv_pin.c      PIN and PUK: VERIFY, CHANGE REFERENCE DATA, RESET RETRY
+ *                  COUNTER, SET PIN RETRIES, RESET
+ *   piv_crypto.c   management key (9B): GENERAL AUTHENTICATE, SET MGM KEY
+ *   piv_objects.c  data objects: GET DATA, PUT DATA
+ *
+ * Every non-volatile item lives in struct piv_nv so that a change can be
+ * made on the live state and rolled back as a whole when the state file
+ * cannot be written (piv_nv_begin / piv_nv_commit).
+ */
+#ifndef CF_SIMCARD_PIV_INT_H
+#define CF_SIMCARD_PIV_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "simcard/simcard_int.h"
+
+/* PIN and PUK travel as 8 bytes, right-padded with FF; a value is 6-8
+ * bytes before the padding. */
+#define PIV_PIN_SIZE 8
+#define PIV_PIN_MIN 6
+
+/* Factory values (Yubico's documented defaults). */
+#define PIV_DEFAULT_TRIES 3
+
+/* Largest object value: with its 53 82 LL LL header the GET DATA reply is
+ * then at most 3072 bytes, ykpiv's object buffer. */
+#define PIV_OBJ_MAX 3068
+
+/* Writable objects: 5FC101-5FC123 (SP 800-73-4) and 5FFF00-5FFF15
+ * (YubiKey: admin data, attestation certificate, ...). */
+#define PIV_OBJ_STD_FIRST 0x5FC101u
+#define PIV_OBJ_STD_LAST 0x5FC123u
+#define PIV_OBJ_YK_FIRST 0x5FFF00u
+#define PIV_OBJ_YK_LAST 0x5FFF15u
+#define PIV_NOBJ ((PIV_OBJ_STD_LAST - PIV_OBJ_STD_FIRST + 1) + \
+                  (PIV_OBJ_YK_LAST - PIV_OBJ_YK_FIRST + 1))
+#define PIV_OBJ_ATTESTATION 0x5FFF01u
+
+/* Management key algorithms (P1 of GENERAL AUTHENTICATE, F7 tag 01). */
+#define PIV_ALG_3DES 0x03
+#define PIV_ALG_AES128 0x08
+#define PIV_ALG_AES192 0x0A
+#define PIV_ALG_AES256 0x0C
+#define PIV_MGM_KEY_MAX 32
+#define PIV_BLOCK_MAX 16
+
+/* Key references. */
+#define PIV_REF_PIN 0x80
+#define PIV_REF_PUK 0x81
+#define PIV_REF_MGM 0x9B
+
+struct piv_object {
+    uint8_t *data; /* owned; NULL = absent */
+    size_t len;
+};
+
+/* Everything the state file holds. */
+struct piv_nv {
+    uint8_t pin[PIV_PIN_SIZE]; /* FF-padded, as VERIFY carries it */
+    uint8_t puk[PIV_PIN_SIZE];
+    uint8_t pin_max, pin_tries;
+    uint8_t puk_max, puk_tries;
+    uint8_t mgm_alg;
+    uint8_t mgm_touch; /* 1: SET MGM KEY asked for touch (P2 FE); reported only */
+    uint8_t mgm_key[PIV_MGM_KEY_MAX];
+    size_t mgm_len;
+    struct piv_object obj[PIV_NOBJ];
+};
+
+enum piv_chal {
+    PIV_CHAL_NONE,
+    PIV_CHAL_WITNESS,  /* mutual: the card's plain witness W */
+    PIV_CHAL_EXTERNAL, /* external: the challenge C the card sent */
+};
+
+struct piv_card {
+    struct piv_nv nv;
+    /* volatile: cleared by power on/off and reset */
+    int selected;
+    int pin_verified;
+    int admin; /* 9B authenticated */
+    enum piv_chal chal;
+    uint8_t chal_alg;
+    uint8_t chal_buf[PIV_BLOCK_MAX];
+};
+
+static inline struct piv_card *piv_of(cf_simcard_t *card)
+{
+    return card->impl;
+}
+
+/* ---- piv_nv.c ---- */
+
+/* Put nv in factory state "default". Frees no objects: nv must hold none. */
+void piv_nv_factory(struct piv_nv *nv);
+/* Wipe nv and free its objects. */
+void piv_nv_clear(struct piv_nv *nv);
+/* Length of an FF-padded PIN or PUK (bytes before the padding). */
+size_t piv_pin_len(const uint8_t pin[PIV_PIN_SIZE]);
+/* Start a change: saved becomes a shallow copy of the live state. */
+void piv_nv_begin(const cf_simcard_t *card, struct piv_nv *saved);
+/* Persist the live state. On success free the objects only saved still
+ * points to and return 0; on failure put saved back (freeing the objects
+ * only the live state pointed to) and return -1. saved is wiped either
+ * way. */
+int piv_nv_commit(cf_simcard_t *card, struct piv_nv *saved);
+/* Index of a writable object id, or -1. */
+int piv_obj_index(uint32_t id);
+uint32_t piv_obj_id(int index);
+
+int piv_nv_save(const cf_simcard_t *card, FILE *f);
+int piv_nv_load(cf_simcard_t *card, const char *key, const char *value, char *err,
+                size_t errlen);
+int piv_nv_loaded(cf_simcard_t *card, char *err, size_t errlen);
+
+/* ---- piv_pin.c ---- */
+
+uint16_t piv_verify(cf_simcard_t *card, const cf_apdu_t *cmd);
+uint16_t piv_change_reference(cf_simcard_t *card, const cf_apdu_t *cmd);
+uint16_t piv_reset_retry(cf_simcard_t *card, const cf_apdu_t *cmd);
+uint16_t piv_set_pin_retries(cf_simcard_t *card, const cf_apdu_t *cmd);
+uint16_t piv_factory_reset(cf_simcard_t *card, const cf_apdu_t *cmd);
+
+/* ---- piv_crypto.c ---- */
+
+/* Block length of a management key algorithm, or 0 if not one. */
+size_t piv_mgm_block(uint8_t alg);
+/* Key length of a management key algorithm, or 0 if not one. */
+size_t piv_mgm_keylen(uint8_t alg);
+uint16_t piv_general_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd,
+                                  cf_wcursor *resp);
+uint16_t piv_set_mgm_key(cf_simcard_t *card, const cf_apdu_t *cmd);
+
+/* ---- piv_objects.c ---- */
+
+uint16_t piv_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp);
+uint16_t piv_put_data(cf_simcard_t *card, const cf_apdu_t *cmd);
+
+#endif

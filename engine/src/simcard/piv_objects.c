@@ -1,0 +1,102 @@
+/*
+ * piv_objects.c - data objects: GET DATA (CB) and PUT DATA (DB).
+ *
+ * Objects are addressed by a tag list `5C 03 <id>` (or `5C 01 7E` for the
+ * discovery object) and travel as `53 L <value>`; the card stores the value
+ * and rebuilds the 53 wrapper on reading. The discovery object is fixed (a
+ * YubiKey's: PIV AID and PIN policy "PIV PIN only") and cannot be written.
+ * Objects SP 800-73-4 protects with the PIN (fingerprints, facial image,
+ * printed information, iris) answer 6982 until the PIN is verified, before
+ * any check of whether they exist, as a real card leaks nothing about them.
+ * Absent objects answer 6A82. Long objects need no care here: the core
+ * chains them in and out.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "simcard/piv_int.h"
+
+#define TAG_LIST 0x5C
+#define TAG_DATA 0x53
+#define TAG_DISCOVERY 0x7E
+
+static const uint8_t discovery[] = {0x7E, 0x12, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00,
+                                    0x00, 0x10, 0x00, 0x01, 0x00, 0x5F, 0x2F, 0x02, 0x40, 0x00};
+
+static int pin_protected(uint32_t id)
+{
+    return id == 0x5FC103 || id == 0x5FC108 || id == 0x5FC109 || id == 0x5FC121;
+}
+
+/* Read the `5C len id` tag list at the head of c. Returns the id (1 to 3
+ * bytes, big-endian) or -1 when malformed. */
+static long read_tag_list(cf_rcursor *c)
+{
+    unsigned tag;
+    const uint8_t *v;
+    size_t vl;
+    if (cf_rc_tlv(c, &tag, &v, &vl) < 0 || tag != TAG_LIST || vl < 1 || vl > 3)
+        return -1;
+    long id = 0;
+    for (size_t i = 0; i < vl; i++)
+        id = (id << 8) | v[i];
+    return id;
+}
+
+uint16_t piv_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp)
+{
+    struct piv_card *pc = piv_of(card);
+    if (cmd->p1 != 0x3F || cmd->p2 != 0xFF)
+        return SW_INCORRECT_P1P2;
+    cf_rcursor c = cf_rcursor_init(cmd->data, cmd->nc);
+    long id = read_tag_list(&c);
+    if (id < 0 || c.left != 0)
+        return SW_WRONG_DATA;
+    if (id == TAG_DISCOVERY) {
+        cf_wc_bytes(resp, discovery, sizeof(discovery));
+        return SW_OK;
+    }
+    if (pin_protected((uint32_t)id) && !pc->pin_verified)
+        return SW_SECURITY_STATUS;
+    int idx = piv_obj_index((uint32_t)id);
+    if (idx < 0 || pc->nv.obj[idx].data == NULL)
+        return SW_FILE_NOT_FOUND;
+    cf_wc_tlv(resp, TAG_DATA, pc->nv.obj[idx].data, pc->nv.obj[idx].len);
+    return SW_OK;
+}
+
+uint16_t piv_put_data(cf_simcard_t *card, const cf_apdu_t *cmd)
+{
+    struct piv_card *pc = piv_of(card);
+    if (cmd->p1 != 0x3F || cmd->p2 != 0xFF)
+        return SW_INCORRECT_P1P2;
+    if (!pc->admin)
+        return SW_SECURITY_STATUS;
+    cf_rcursor c = cf_rcursor_init(cmd->data, cmd->nc);
+    long id = read_tag_list(&c);
+    unsigned tag;
+    const uint8_t *val;
+    size_t vlen;
+    if (id < 0 || cf_rc_tlv(&c, &tag, &val, &vlen) < 0 || tag != TAG_DATA || c.left != 0)
+        return SW_WRONG_DATA;
+    int idx = piv_obj_index((uint32_t)id);
+    if (idx < 0) /* includes the discovery object: read-only */
+        return SW_WRONG_DATA;
+    if (vlen > PIV_OBJ_MAX)
+        return SW_NOT_ENOUGH_MEMORY;
+    uint8_t *copy = NULL;
+    if (vlen > 0) { /* 53 00 deletes */
+        copy = malloc(vlen);
+        if (copy == NULL)
+            return SW_NOT_ENOUGH_MEMORY;
+        memcpy(copy, val, vlen);
+    }
+    struct piv_nv saved;
+    piv_nv_begin(card, &saved);
+    /* the old buffer stays with saved; commit frees the loser */
+    pc->nv.obj[idx].data = copy;
+    pc->nv.obj[idx].len = vlen;
+    if (piv_nv_commit(card, &saved) < 0)
+        return SW_MEMORY_FAILURE;
+    return SW_OK;
+}
