@@ -836,6 +836,31 @@ static void test_mutual_auth_with_card_random_swapped_is_refused(void **state)
     cf_simcard_free(c);
 }
 
+static void test_mutual_auth_replayed_cryptogram_refused(void **state)
+{
+    (void)state;
+    cf_simcard_t *c = new_card("gemalto", 1);
+    uint8_t r1[16] = {7, 7, 7}, out[64], plain[40] = {0}, cg[44] = {0x7c, 0x2a, 0x82, 0x28};
+    uint8_t req[20] = {0x7c, 0x12, 0x81, 0x10};
+    size_t olen;
+    unsigned left, max;
+    memcpy(req + 4, r1, 16);
+    mse_admin(c);
+    assert_int_equal(tx_data(c, "00870000", req, 20, 1, out, &olen), SW_OK);
+    memcpy(plain, out + 4, 16);
+    memcpy(plain + 16, r1, 16);
+    plain[39] = 0x80;
+    host_des3("DES-EDE3-CBC", 1, zero_key, plain, 40, cg + 4);
+    assert_int_equal(tx_data(c, "00870000", cg, 44, 1, NULL, NULL), SW_OK);
+    assert_int_equal(tx_data(c, "00870000", cg, 44, 1, NULL, NULL), 0x6985);
+    /* Same R1 again: the card's R2 is new, so the old C1 no longer fits. */
+    assert_int_equal(tx_data(c, "00870000", req, 20, 1, out, &olen), SW_OK);
+    assert_int_equal(tx_data(c, "00870000", cg, 44, 1, NULL, NULL), 0x63c4);
+    admin_status(c, &left, &max);
+    assert_int_equal(left, 4);
+    cf_simcard_free(c);
+}
+
 static void test_external_auth_wrong_answer_spends_admin_try(void **state)
 {
     (void)state;
@@ -1587,6 +1612,7 @@ int main(void)
         cmocka_unit_test(test_mutual_auth_right_key_grants_admin),
         cmocka_unit_test(test_mutual_auth_wrong_key_spends_admin_try),
         cmocka_unit_test(test_mutual_auth_with_card_random_swapped_is_refused),
+        cmocka_unit_test(test_mutual_auth_replayed_cryptogram_refused),
         cmocka_unit_test(test_external_auth_wrong_answer_spends_admin_try),
         cmocka_unit_test(test_external_auth_replayed_response_refused),
         cmocka_unit_test(test_external_auth_second_answer_after_wrong_one_refused),
