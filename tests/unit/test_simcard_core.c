@@ -486,9 +486,24 @@ static void test_load_error_never_shows_the_secret_value(void **st)
 #define T(f) cmocka_unit_test(f)
 #define TS(f) cmocka_unit_test_setup_teardown(f, with_dir, without_dir)
 
+static void test_null_factory_records_type_default_name(void **state)
+{
+    (void)state;
+    cf_simcard_t *g = NULL, *p = NULL, *q = NULL;
+    assert_int_equal(cf_simcard_new("gids", NULL, 7, &g), CF_OK);
+    assert_string_equal(cf_simcard_factory(g), "blank");
+    assert_int_equal(cf_simcard_new("piv", NULL, 7, &p), CF_OK);
+    assert_string_equal(cf_simcard_factory(p), "default");
+    assert_int_equal(cf_simcard_new("gids", "default", 7, &q), CF_ERR_NOT_FOUND);
+    assert_null(q);
+    cf_simcard_free(g);
+    cf_simcard_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_null_factory_records_type_default_name),
         T(test_new_rejects_unknown_type),
         T(test_new_card_reports_identity_and_starts_unpowered),
         T(test_unparseable_apdus_are_answered_6700_not_failed),

@@ -151,8 +151,7 @@ static void gids_destroy(cf_simcard_t *card)
 static cf_err_t gids_create(cf_simcard_t *card, const char *factory)
 {
     int gemalto;
-    /* "default" is what the core records for a NULL factory; it must load. */
-    if (factory == NULL || strcmp(factory, "blank") == 0 || strcmp(factory, "default") == 0)
+    if (factory == NULL || strcmp(factory, "blank") == 0)
         gemalto = 0;
     else if (strcmp(factory, "gemalto") == 0)
         gemalto = 1;
@@ -327,6 +326,7 @@ static uint16_t gids_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcurso
 
 const struct cf_simcard_ops cf_simcard_gids_ops = {
     .type = "gids",
+    .default_factory = "blank",
     .create = gids_create,
     .destroy = gids_destroy,
     .atr = gids_atr,

@@ -208,6 +208,7 @@ static uint16_t piv_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor
 
 const struct cf_simcard_ops cf_simcard_piv_ops = {
     .type = "piv",
+    .default_factory = "default",
     .create = piv_create,
     .destroy = piv_destroy,
     .atr = piv_atr,

@@ -71,7 +71,7 @@ cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial,
         free(card);
         return err;
     }
-    snprintf(card->factory, sizeof(card->factory), "%s", factory ? factory : "default");
+    snprintf(card->factory, sizeof(card->factory), "%s", factory ? factory : ops->default_factory);
     *out = card;
     return CF_OK;
 }

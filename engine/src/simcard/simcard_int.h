@@ -37,6 +37,8 @@
 
 struct cf_simcard_ops {
     const char *type;
+    /* The factory state a NULL factory means, as recorded in state files. */
+    const char *default_factory;
     /* Set up card->impl in the named factory state (NULL = default).
      * CF_ERR_NOT_FOUND for an unknown state. */
     cf_err_t (*create)(cf_simcard_t *card, const char *factory);
