@@ -31,6 +31,12 @@ int64_t vcard_ms_until(struct timespec t)
     return ns <= 0 ? ns / 1000000 : (ns + 999999) / 1000000;
 }
 
+int64_t vcard_us_until(struct timespec t)
+{
+    struct timespec now = vcard_now();
+    return ((int64_t)(t.tv_sec - now.tv_sec) * 1000000000 + (t.tv_nsec - now.tv_nsec)) / 1000;
+}
+
 struct timespec vcard_after_us(struct timespec t, uint64_t us)
 {
     t.tv_sec += (time_t)(us / 1000000);

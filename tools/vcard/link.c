@@ -137,16 +137,14 @@ static int wait_latency(struct vcard *v, uint64_t us, uint64_t gen)
     for (;;) {
         if (v->stop || !v->present || v->sock < 0 || v->conn_gen != gen)
             return -1;
-        int64_t left = vcard_ms_until(deadline);
-        if (left <= 0)
+        /* poll() counts whole milliseconds: wait the whole ones there and
+         * sleep the remainder, so the delay is the model's to a few us. */
+        int64_t left_us = vcard_us_until(deadline);
+        if (left_us < 1000)
             break;
-        vcard_poll_once(v, (int)left, 0);
+        vcard_poll_once(v, (int)(left_us / 1000), 0);
     }
-    /* Sub-millisecond remainder. */
-    struct timespec now = vcard_now();
-    if (now.tv_sec < deadline.tv_sec ||
-        (now.tv_sec == deadline.tv_sec && now.tv_nsec < deadline.tv_nsec))
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL);
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL);
     return v->stop || !v->present || v->sock < 0 || v->conn_gen != gen ? -1 : 0;
 }
 

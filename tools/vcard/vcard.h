@@ -150,7 +150,8 @@ void vcard_command(struct vcard *v, const char *line, char *reply, size_t cap);
 
 /* Monotonic time helpers. */
 struct timespec vcard_now(void);
-int64_t vcard_ms_until(struct timespec t);
+int64_t vcard_ms_until(struct timespec t); /* rounded up */
+int64_t vcard_us_until(struct timespec t); /* rounded towards zero */
 struct timespec vcard_after_us(struct timespec t, uint64_t us);
 
 #endif

@@ -56,7 +56,8 @@
 # cf_fail exits the test; inside $(...) it only ends the subshell, so write
 # `r=$(cf_opensc_reader 0) || exit 1`.
 # Variables: CF_BUILD, CF_SOURCE, CF_VCARD (the daemon), CF_TMP, CF_PORT_BASE
-# (35963), CF_SERIAL_BASE (1000), CF_WAIT_S (15).
+# (35963), CF_SERIAL_BASE (1000), CF_WAIT_S (15), CF_PCSCD_LOG (pcscd's
+# logging options, default "--apdu --debug"; set it empty to measure speed).
 
 # ---- re-execute inside private mount + network namespaces ----------------
 if [ "${CF_HARNESS_NS_PID:-}" != "$$" ]; then
@@ -234,7 +235,8 @@ EOF
 }
 
 cf__pcscd_start() {
-    pcscd --foreground --apdu --debug --config "$CF_TMP/reader.conf.d" \
+    # shellcheck disable=SC2086 # CF_PCSCD_LOG is a list of options
+    pcscd --foreground ${CF_PCSCD_LOG---apdu --debug} --config "$CF_TMP/reader.conf.d" \
         >>"$CF_TMP/pcscd.log" 2>&1 &
     CF_PCSCD_PID=$!
     cf__wait_until "$CF_WAIT_S" cf__count_readers "$CF_NREADERS" || {
@@ -342,8 +344,12 @@ cf_scriptor() { # I APDU...
 }
 
 # ---- teardown -------------------------------------------------------------
+# Card daemons that did not exit 0 when stopped ("I:status ..."): a crash,
+# a sanitizer report or a leak. cf__on_exit fails an otherwise passing test.
+CF__BAD_EXITS=""
+
 cf_harness_stop() {
-    local i t
+    local i t rc
     for i in "${!CF_CARD_PIDS[@]}"; do
         [ -n "${CF_CARD_PIDS[$i]}" ] && kill -TERM "${CF_CARD_PIDS[$i]}" 2>/dev/null
     done
@@ -355,6 +361,8 @@ cf_harness_stop() {
         done
         kill -KILL "${CF_CARD_PIDS[$i]}" 2>/dev/null
         wait "${CF_CARD_PIDS[$i]}" 2>/dev/null
+        rc=$?
+        [ "$rc" -eq 0 ] || CF__BAD_EXITS+=" card$i:$rc"
         CF_CARD_PIDS[i]=""
     done
     cf__pcscd_stop
@@ -365,6 +373,17 @@ cf__on_exit() {
     local rc=$?
     trap - EXIT
     cf_harness_stop
+    if [ "$rc" -eq 0 ] && [ -n "$CF__BAD_EXITS" ]; then
+        cf__show_evidence
+        echo "[$CF_TEST_NAME] FAIL: card daemons exited badly on SIGTERM:$CF__BAD_EXITS" >&2
+        rc=1
+    fi
+    if [ "$rc" -eq 0 ] && grep -l 'AddressSanitizer\|LeakSanitizer\|runtime error:' \
+        "$CF_TMP"/card-*.log >/dev/null 2>&1; then
+        cf__show_evidence
+        echo "[$CF_TEST_NAME] FAIL: sanitizer report in a card log" >&2
+        rc=1
+    fi
     if [ "$rc" -eq 0 ]; then
         rm -rf "$CF_TMP"
     else
