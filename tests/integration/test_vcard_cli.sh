@@ -41,7 +41,7 @@ usage_error "unknown option '--bogus'" --port 1 --type piv --bogus
 usage_error "option needs a value: '--port'" --type piv --port
 usage_error "unexpected argument 'extra'" --port 1 --type piv extra
 usage_error "--type is needed" --port 1 --state "$st"
-usage_error "unknown card type 'piv' or factory state 'nope'" --port 1 --type piv --factory nope --state "$st"
+usage_error "unknown factory state 'nope' for a piv card" --port 1 --type piv --factory nope --state "$st"
 [ ! -e "$CF_TMP/f" ] || cf_fail "a usage error created the feeder directory"
 
 # No reader is listening in this namespace: the card still starts, saves its

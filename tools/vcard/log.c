@@ -27,6 +27,13 @@ static void emit(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0
 
 static void emit(const char *fmt, va_list ap)
 {
+    if (log_level == 0) {
+        /* Not logging: an error is a plain message, like a usage error. */
+        char msg[512];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        fprintf(stderr, "cardforge-vcard: %s\n", msg);
+        return;
+    }
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;

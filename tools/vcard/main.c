@@ -117,13 +117,22 @@ static void usage(FILE *out)
             "Exit status: 0 stopped cleanly, 1 failure, 2 usage error.\n");
 }
 
-static int bad_usage(const char *fmt, const char *arg)
+/* "cardforge-vcard: WHAT 'ARG'" (ARG quoted when given), exit status 2. */
+static int bad_usage(const char *what, const char *arg)
 {
-    fprintf(stderr, "cardforge-vcard: ");
-    fprintf(stderr, "%s", fmt);
     if (arg != NULL)
-        fprintf(stderr, " '%s'", arg);
-    fprintf(stderr, "\nTry 'cardforge-vcard --help'.\n");
+        fprintf(stderr, "cardforge-vcard: %s '%s'\n", what, arg);
+    else
+        fprintf(stderr, "cardforge-vcard: %s\n", what);
+    fprintf(stderr, "Try 'cardforge-vcard --help'.\n");
+    return VCARD_EXIT_USAGE;
+}
+
+/* "cardforge-vcard: OPTION: MESSAGE" for messages that quote the value
+ * themselves, exit status 2. */
+static int bad_value(const char *option, const char *msg)
+{
+    fprintf(stderr, "cardforge-vcard: %s: %s\nTry 'cardforge-vcard --help'.\n", option, msg);
     return VCARD_EXIT_USAGE;
 }
 
@@ -240,11 +249,11 @@ int main(int argc, char **argv)
             break;
         case OPT_DROP_AFTER:
             if (cf_vcard_fault_set_drop(&o.faults, optarg, msg, sizeof(msg)) != CF_OK)
-                return bad_usage("--fault-drop-after:", msg);
+                return bad_value("--fault-drop-after", msg);
             break;
         case OPT_FAULT_SW:
             if (cf_vcard_fault_add_sw(&o.faults, optarg, msg, sizeof(msg)) != CF_OK)
-                return bad_usage("--fault-sw:", msg);
+                return bad_value("--fault-sw", msg);
             break;
         case OPT_NO_TUNING:
             o.no_tuning = 1;

@@ -65,8 +65,8 @@ static int new_card(const struct vcard_opts *o, uint32_t serial, cf_simcard_t **
 {
     cf_err_t err = cf_simcard_new(o->type, o->factory, serial, out);
     if (err == CF_ERR_NOT_FOUND) {
-        vcard_err("unknown card type '%s' or factory state '%s' (types: piv, gids)",
-                  o->type, o->factory ? o->factory : "(default)");
+        vcard_err("unknown factory state '%s' for a %s card", o->factory ? o->factory : "",
+                  o->type);
         return VCARD_EXIT_USAGE;
     }
     if (err != CF_OK) {

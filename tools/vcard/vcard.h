@@ -54,7 +54,7 @@ struct vcard_opts {
 void vcard_log_init(int verbose, uint16_t port);
 /* Print when level <= -v count. Never pass APDU data bytes. */
 void vcard_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Always printed: errors. */
+/* Always printed: errors (timestamped like the log with -v, plain without). */
 void vcard_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- supply.c ---- */
