@@ -28,4 +28,8 @@ for type in piv gids; do
     esac
     i=$((i + 1))
 done
+# A test's own OpenSC configuration is used (here: debug output to a file).
+cf_opensc_conf "app default { debug = 3; debug_file = $CF_TMP/opensc-debug.log; }"
+opensc-tool -r "$(cf_opensc_reader 0)" -a >/dev/null 2>&1 || cf_fail "opensc-tool with OPENSC_CONF"
+[ -s "$CF_TMP/opensc-debug.log" ] || cf_fail "OPENSC_CONF from cf_opensc_conf was not used"
 cf_note "ok: piv and gids cards seen by pcscd with their ATRs"

@@ -7,14 +7,14 @@ cf_harness_start 2 piv
 sum_before=$(sha256sum "$(cf_state_file 0)" "$(cf_state_file 1)")
 pids_before="$(cf_card_pid 0) $(cf_card_pid 1)"
 
-for round in 1 2; do
+for _ in 1 2; do
     cf_pcscd_restart
     cf_wait_cards 2
     grep -q 'disconnected (reader closed the connection)' "$(cf_card_log 0)" ||
         cf_fail "card 0 log does not show the reader closing"
 done
 cf_expect_eq "same card daemons" "$pids_before" "$(cf_card_pid 0) $(cf_card_pid 1)"
-kill -0 $pids_before || cf_fail "a card daemon died"
+kill -0 "$(cf_card_pid 0)" "$(cf_card_pid 1)" || cf_fail "a card daemon died"
 cf_expect_eq "state files" "$sum_before" "$(sha256sum "$(cf_state_file 0)" "$(cf_state_file 1)")"
 out=$(cf_scriptor 1 00C0000000)
 grep -qE '^< ([0-9A-F]{2} )*[0-9A-F]{2} [0-9A-F]{2} :' <<<"$out" ||

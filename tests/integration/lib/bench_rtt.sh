@@ -12,7 +12,7 @@ apdus() { # COUNT: a script of COUNT identical 5-byte APDUs for scriptor
     for ((i = 0; i < $1; i++)); do echo 00C0000000; done
 }
 per_apdu_us() { # COUNT: mean microseconds per APDU, scriptor start-up removed
-    local count=$1 t0 t1 t2 t3
+    local count=$1 t0 t1 t2
     apdus 1 >"$CF_TMP/one"
     apdus "$count" >"$CF_TMP/many"
     t0=$(cf__now_us)

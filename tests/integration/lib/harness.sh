@@ -24,7 +24,7 @@
 # Readers and cards are numbered from 0. Card I plugs into vpcd port
 # CF_PORT_BASE + I; reader entry E = I/2 serves ports base+2E and base+2E+1
 # (one entry is two readers, each entry gets its own copy of the driver:
-# see docs/test-harness.md), so reader I is "CardForge E 00 0S", S = I%2.
+# see test-harness.md, pitfall 3), so reader I is "CardForge E 00 0S", S = I%2.
 # At most 16 readers (pcsc-lite's limit).
 #
 # Functions (a failing one prints why and exits the test with status 1):
@@ -44,7 +44,12 @@
 #   cf_wait_no_card I [S] ... until reader I has none.
 #   cf_wait_cards N       wait until readers 0..N-1 all have a card (names the ones that don't).
 #   cf_reader_name I      "CardForge E 00 0S"
-#   cf_opensc_reader I    reader I's number for opensc-tool -r / pkcs11-tool --slot order
+#   cf_opensc_reader I    reader I's number for opensc-tool -r and gids-tool -r
+#                         (yubico-piv-tool: -r "$(cf_reader_name I)", a substring match
+#                         that is unique among these readers)
+#   cf_opensc_conf TEXT   write TEXT as the OpenSC configuration of this test and
+#                         export OPENSC_CONF, e.g.
+#                         'app opensc-pkcs11 { pkcs11 { user_pin_unblock_style = set_pin_in_unlogged_session; } }'
 #   cf_state_file I, cf_card_log I, cf_card_ctl_path I, cf_card_port I, cf_card_pid I
 #   cf_scriptor I APDU... send APDUs (hex) to reader I with scriptor, exactly those
 #                         APDUs (opensc-tool adds its own card detection); prints
@@ -79,7 +84,10 @@ fi
 set -u
 set -o pipefail
 
+# CF_SOURCE and CF_LAST_RC are for the tests that source this file.
+# shellcheck disable=SC2034
 CF_BUILD=$(readlink -f "${1:?usage: test BUILD_DIR SOURCE_DIR}")
+# shellcheck disable=SC2034
 CF_SOURCE=$(readlink -f "${2:?usage: test BUILD_DIR SOURCE_DIR}")
 CF_VCARD="$CF_BUILD/tools/cardforge-vcard"
 CF_PORT_BASE=${CF_PORT_BASE:-35963}
@@ -206,10 +214,17 @@ cf_wait_cards() { # N
 
 cf__count_readers() { [ "$(cf__reader_states | grep -c 'CardForge ')" -eq "$1" ]; }
 
+cf_opensc_conf() { # TEXT
+    printf '%s\n' "$1" >"$CF_TMP/opensc.conf"
+    export OPENSC_CONF="$CF_TMP/opensc.conf"
+}
+
 # ---- pcscd ----------------------------------------------------------------
 cf_harness_readers() { # N
     local n=$1 entries e drv conf
-    [ "$n" -ge 1 ] && [ "$n" -le 16 ] || cf_fail "cf_harness_readers: 1-16 readers, not $n"
+    if [ "$n" -lt 1 ] || [ "$n" -gt 16 ]; then
+        cf_fail "cf_harness_readers: 1-16 readers (pcsc-lite's limit), not $n"
+    fi
     [ -z "$CF_PCSCD_PID" ] || cf_fail "cf_harness_readers: pcscd already started"
     drv=$(readlink -f /usr/lib/pcsc/drivers/serial/libifdvpcd.so) ||
         cf_fail "vpcd driver not found: install vsmartcard-vpcd (scripts/setup.sh)"
@@ -299,6 +314,7 @@ cf_card_stop() { # I
     done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid"
+    # shellcheck disable=SC2034 # read by the tests
     CF_LAST_RC=$?
     CF_CARD_PIDS[$1]=""
 }
