@@ -8,6 +8,7 @@ cf_harness_start 2 piv,gids
     cf_fail "expected exactly 2 CardForge readers"
 cf_card_pull 1
 cf_card_insert 1
-out=$(cf_scriptor 0 00A4040000) || cf_fail "scriptor on reader 0: $out"
-grep -q '< .*6D 00' <<<"$out" || cf_fail "reader 0 did not answer the stub's 6D00: $out"
+# reader 0 holds the piv card: SELECT of the PIV application answers 9000
+out=$(cf_scriptor 0 00A4040005A000000308) || cf_fail "scriptor on reader 0: $out"
+grep -q '90 00 : Normal processing' <<<"$out" || cf_fail "reader 0 did not select PIV: $out"
 cf_note "ok: 2 readers, pull and insert, one APDU"
