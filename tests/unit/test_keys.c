@@ -85,8 +85,7 @@ static void test_cmac_matches_rfc4493_examples(void **state)
     assert_non_null(mac);
     for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
         EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-        OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, "AES-128-CBC",
-                                                           0),
+        OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, "AES-128-CBC", 0),
                           OSSL_PARAM_construct_end()};
         size_t tlen = 0;
         assert_int_equal(EVP_MAC_init(ctx, key, sizeof(key), p), 1);
@@ -142,10 +141,12 @@ static void test_kbkdf_matches_nist_cavp_counter_vectors(void **state)
 
 /* Our construction rebuilt by hand on plain CMAC: the loop of SP 800-108
  * section 4.1 with [i]32 || label || 0x00 || context || [L]32. */
-static void manual_kbkdf(const uint8_t *key, size_t keylen, const char *label,
-                         const char *context, uint8_t *out, size_t outlen)
+static void manual_kbkdf(const uint8_t *key, size_t keylen, const char *label, const char *context,
+                         uint8_t *out, size_t outlen)
 {
-    const char *cipher = keylen == 16 ? "AES-128-CBC" : keylen == 24 ? "AES-192-CBC" : "AES-256-CBC";
+    const char *cipher = keylen == 16   ? "AES-128-CBC"
+                         : keylen == 24 ? "AES-192-CBC"
+                                        : "AES-256-CBC";
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
     assert_non_null(mac);
     uint32_t bits = (uint32_t)outlen * 8;
@@ -156,9 +157,9 @@ static void manual_kbkdf(const uint8_t *key, size_t keylen, const char *label,
         uint8_t ctr[4] = {(uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
         uint8_t zero = 0, block[16];
         size_t blen = 0;
-        OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)cipher,
-                                                           0),
-                          OSSL_PARAM_construct_end()};
+        OSSL_PARAM p[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)cipher, 0),
+            OSSL_PARAM_construct_end()};
         EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
         assert_int_equal(EVP_MAC_init(ctx, key, keylen, p), 1);
         assert_int_equal(EVP_MAC_update(ctx, ctr, 4), 1);
@@ -188,8 +189,8 @@ static void test_kbkdf_matches_manual_counter_loop(void **state)
             uint8_t a[64], b[64];
             const char *label = "cardforge admin key", *ctx = "00A1B2C3D4E5F607";
             assert_int_equal(cf_keys_kbkdf_cmac(key, keylens[k], (const uint8_t *)label,
-                                                strlen(label), (const uint8_t *)ctx, strlen(ctx),
-                                                1, 1, a, outlens[o]),
+                                                strlen(label), (const uint8_t *)ctx, strlen(ctx), 1,
+                                                1, a, outlens[o]),
                              CF_OK);
             manual_kbkdf(key, keylens[k], label, ctx, b, outlens[o]);
             assert_memory_equal(a, b, outlens[o]);
@@ -215,9 +216,8 @@ static void test_derive_uses_documented_construction(void **state)
     uint8_t key[16], want[32];
     unhex(mkhex, key, sizeof(key));
     cf_secret_t *s = NULL;
-    assert_int_equal(cf_keys_derive(mk, CF_KEY_PURPOSE_ADMIN, "0a1b-2c3d 4e5f", CF_CARD_KEY_AES256,
-                                    &s),
-                     CF_OK);
+    assert_int_equal(
+        cf_keys_derive(mk, CF_KEY_PURPOSE_ADMIN, "0a1b-2c3d 4e5f", CF_CARD_KEY_AES256, &s), CF_OK);
     manual_kbkdf(key, 16, "cardforge admin key", "0A1B2C3D4E5F", want, 32);
     assert_int_equal(cf_secret_len(s), 32);
     assert_memory_equal(cf_secret_data(s), want, 32);
@@ -277,8 +277,7 @@ static void test_derive_separates_serials_purposes_and_masters(void **state)
                      CF_OK);
     assert_int_equal(cf_keys_derive(m1, CF_KEY_PURPOSE_ADMIN, "1235", CF_CARD_KEY_AES128, &b),
                      CF_OK);
-    assert_int_equal(cf_keys_derive(m1, CF_KEY_PURPOSE_PUK, "1234", CF_CARD_KEY_AES128, &c),
-                     CF_OK);
+    assert_int_equal(cf_keys_derive(m1, CF_KEY_PURPOSE_PUK, "1234", CF_CARD_KEY_AES128, &c), CF_OK);
     assert_int_equal(cf_keys_derive(m2, CF_KEY_PURPOSE_ADMIN, "1234", CF_CARD_KEY_AES128, &d),
                      CF_OK);
     assert_int_equal(cf_keys_derive(m1, CF_KEY_PURPOSE_ADMIN, "1234", CF_CARD_KEY_AES128, &e),
@@ -377,9 +376,8 @@ static void test_card_key_type_names_round_trip(void **state)
     (void)state;
     for (int t = CF_CARD_KEY_3DES2; t <= CF_CARD_KEY_AES256; t++) {
         cf_card_key_type_t back;
-        assert_int_equal(cf_card_key_type_parse(cf_card_key_type_name((cf_card_key_type_t)t),
-                                                &back),
-                         CF_OK);
+        assert_int_equal(
+            cf_card_key_type_parse(cf_card_key_type_name((cf_card_key_type_t)t), &back), CF_OK);
         assert_int_equal(back, t);
     }
     cf_card_key_type_t x;
@@ -576,7 +574,8 @@ static void test_unblock_response_aes_matches_fips197(void **state)
 static void test_unblock_response_rejects_mismatched_lengths(void **state)
 {
     (void)state;
-    cf_secret_t *k32 = secret_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    cf_secret_t *k32 =
+        secret_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
     cf_secret_t *k8 = secret_hex("0001020304050607");
     cf_secret_t *k16 = secret_hex("000102030405060708090a0b0c0d0e0f");
     uint8_t ch[32] = {0};

@@ -95,9 +95,8 @@ static const struct {
     {16, "0123456789ABCDEF"}, /* 8-byte challenge / response */
     {32, "0123456789ABCDEF"}, /* 16-byte challenge / response, GIDS card ID */
     {8, "0123456789"},        /* decimal serials */
-    {10, "0123456789"},
-    {20, "0123456789abcdef"}, /* a lower-case serial */
-    {64, "0123456789ABCDEF"}, /* the longest serial */
+    {10, "0123456789"},       {20, "0123456789abcdef"}, /* a lower-case serial */
+    {64, "0123456789ABCDEF"},                           /* the longest serial */
 };
 
 static void test_check_catches_every_single_substitution(void **state)
@@ -289,8 +288,7 @@ static void test_parse_hex_refuses_odd_empty_foreign_and_long(void **state)
     assert_int_equal(cf_keys_parse_hex("12 34 O0", out, sizeof(out), &n), CF_ERR_PARSE);
     assert_int_equal(cf_keys_parse_hex("1234\n", out, sizeof(out), &n), CF_ERR_PARSE);
     assert_int_equal(cf_keys_parse_hex("0x1234", out, sizeof(out), &n), CF_ERR_PARSE);
-    assert_int_equal(cf_keys_parse_hex("000102030405060708", out, sizeof(out), &n),
-                     CF_ERR_BUFFER);
+    assert_int_equal(cf_keys_parse_hex("000102030405060708", out, sizeof(out), &n), CF_ERR_BUFFER);
     assert_int_equal(cf_keys_parse_hex(NULL, out, sizeof(out), &n), CF_ERR_PARSE);
 }
 

@@ -81,11 +81,10 @@ static void test_keyfile_keys_derive_like_stand_alone_keys(void **state)
     assert_int_equal(cf_secret_from_hex("000102030405060708090A0B0C0D0E0F", 32, &raw), CF_OK);
     cf_master_key_t *mk = NULL;
     assert_int_equal(cf_master_key_new("x", 1, raw, &mk), CF_OK);
-    assert_int_equal(cf_keys_derive(cf_keyfile_find(kf, "issuing", 1), CF_KEY_PURPOSE_ADMIN,
-                                    "1234", CF_CARD_KEY_3DES, &a),
+    assert_int_equal(cf_keys_derive(cf_keyfile_find(kf, "issuing", 1), CF_KEY_PURPOSE_ADMIN, "1234",
+                                    CF_CARD_KEY_3DES, &a),
                      CF_OK);
-    assert_int_equal(cf_keys_derive(mk, CF_KEY_PURPOSE_ADMIN, "1234", CF_CARD_KEY_3DES, &b),
-                     CF_OK);
+    assert_int_equal(cf_keys_derive(mk, CF_KEY_PURPOSE_ADMIN, "1234", CF_CARD_KEY_3DES, &b), CF_OK);
     assert_true(cf_secret_equal(a, b));
     cf_secret_free(raw);
     cf_secret_free(a);
@@ -130,8 +129,7 @@ static void test_keyfile_errors_name_the_line_and_never_the_key(void **state)
         cf_keyfile_t *kf = NULL;
         cf_err_t e = cf_keyfile_parse("keys.txt", text, strlen(text), &kf, err, sizeof(err));
         if (e != bad[i].err || strstr(err, bad[i].message) == NULL)
-            fail_msg("case %zu: got %d '%s', want %d '%s'", i, e, err, bad[i].err,
-                     bad[i].message);
+            fail_msg("case %zu: got %d '%s', want %d '%s'", i, e, err, bad[i].err, bad[i].message);
         assert_null(kf);
         assert_true(strncmp(err, "keys.txt:", 9) == 0);
         /* No run of 8 hex digits from the file reaches the message. */
@@ -147,8 +145,7 @@ static void test_keyfile_refuses_empty_comment_only_and_nul(void **state)
     char err[CF_KEYS_ERRLEN];
     assert_int_equal(cf_keyfile_parse("k", "", 0, &kf, err, sizeof(err)), CF_ERR_INVALID);
     assert_non_null(strstr(err, "no keys"));
-    assert_int_equal(cf_keyfile_parse("k", "# only\n\n", 8, &kf, err, sizeof(err)),
-                     CF_ERR_INVALID);
+    assert_int_equal(cf_keyfile_parse("k", "# only\n\n", 8, &kf, err, sizeof(err)), CF_ERR_INVALID);
     static const char nul[] = "a 1 aes128 00112233445566778899AABBCCDDEEFF\nb\0 1\n";
     assert_int_equal(cf_keyfile_parse("k", nul, sizeof(nul) - 1, &kf, err, sizeof(err)),
                      CF_ERR_PARSE);
@@ -165,7 +162,8 @@ static void test_keyfile_long_name_limit(void **state)
     char text[200], err[CF_KEYS_ERRLEN];
     cf_keyfile_t *kf = NULL;
     snprintf(text, sizeof(text), "%.*s 1 aes128 00112233445566778899AABBCCDDEEFF\n",
-             CF_KEYS_NAME_MAX, "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn");
+             CF_KEYS_NAME_MAX,
+             "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn");
     assert_int_equal(cf_keyfile_parse("k", text, strlen(text), &kf, err, sizeof(err)), CF_OK);
     cf_keyfile_free(kf);
     snprintf(text, sizeof(text), "%.*s 1 aes128 00112233445566778899AABBCCDDEEFF\n",

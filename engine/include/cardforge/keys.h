@@ -101,8 +101,7 @@ const cf_master_key_t *cf_keyfile_key(const cf_keyfile_t *kf, size_t i);
 
 /* The key named name (exact, case-sensitive) with version version, or its
  * highest version when version is 0. NULL when there is none. Borrowed. */
-const cf_master_key_t *cf_keyfile_find(const cf_keyfile_t *kf, const char *name,
-                                       unsigned version);
+const cf_master_key_t *cf_keyfile_find(const cf_keyfile_t *kf, const char *name, unsigned version);
 
 /* A stand-alone master key (tests, keys from elsewhere than a file). key must
  * be 16, 24 or 32 bytes and is copied; name follows the key-file rules.

@@ -29,7 +29,7 @@ static const struct {
     const char *name;
     size_t len;
 } key_types[] = {
-    [CF_CARD_KEY_3DES2] = {"3des2", 16}, [CF_CARD_KEY_3DES] = {"3des", 24},
+    [CF_CARD_KEY_3DES2] = {"3des2", 16},   [CF_CARD_KEY_3DES] = {"3des", 24},
     [CF_CARD_KEY_AES128] = {"aes128", 16}, [CF_CARD_KEY_AES192] = {"aes192", 24},
     [CF_CARD_KEY_AES256] = {"aes256", 32},
 };
@@ -92,8 +92,8 @@ static const char *cmac_cipher(size_t keylen)
 }
 
 cf_err_t cf_keys_kbkdf_cmac(const uint8_t *key, size_t keylen, const uint8_t *label,
-                            size_t label_len, const uint8_t *context, size_t context_len,
-                            int use_l, int use_separator, uint8_t *out, size_t outlen)
+                            size_t label_len, const uint8_t *context, size_t context_len, int use_l,
+                            int use_separator, uint8_t *out, size_t outlen)
 {
     const char *cipher = cmac_cipher(keylen);
     if (cipher == NULL || key == NULL || out == NULL || outlen == 0 ||
@@ -112,8 +112,7 @@ cf_err_t cf_keys_kbkdf_cmac(const uint8_t *key, size_t keylen, const uint8_t *la
     if (label_len > 0)
         *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)label, label_len);
     if (context_len > 0)
-        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)context,
-                                                 context_len);
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)context, context_len);
     int l = use_l ? 1 : 0, sep = use_separator ? 1 : 0;
     *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_L, &l);
     *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_SEPARATOR, &sep);

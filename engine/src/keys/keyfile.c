@@ -201,8 +201,8 @@ static cf_err_t parse_line(struct cf_keyfile *kf, const char *line, size_t len, 
     if (nf != MAX_FIELDS) {
         if (nf > MAX_FIELDS)
             set_err(errbuf, errlen,
-                    "%s:%lu: expected 4 fields (name version algorithm hexkey), found more",
-                    name, lineno);
+                    "%s:%lu: expected 4 fields (name version algorithm hexkey), found more", name,
+                    lineno);
         else
             set_err(errbuf, errlen,
                     "%s:%lu: expected 4 fields (name version algorithm hexkey), found %zu", name,
@@ -210,9 +210,8 @@ static cf_err_t parse_line(struct cf_keyfile *kf, const char *line, size_t len, 
         return CF_ERR_PARSE;
     }
     if (!cf_keys_name_valid(f[0].p, f[0].len)) {
-        set_err(errbuf, errlen,
-                "%s:%lu: the name must be 1 to %d characters of A-Z a-z 0-9 _ . -", name, lineno,
-                CF_KEYS_NAME_MAX);
+        set_err(errbuf, errlen, "%s:%lu: the name must be 1 to %d characters of A-Z a-z 0-9 _ . -",
+                name, lineno, CF_KEYS_NAME_MAX);
         return CF_ERR_PARSE;
     }
     unsigned version;
@@ -233,8 +232,8 @@ static cf_err_t parse_line(struct cf_keyfile *kf, const char *line, size_t len, 
         return CF_ERR_PARSE;
     }
     if (f[3].len != 2 * keylen) {
-        set_err(errbuf, errlen, "%s:%lu: the key has %zu hex digits, the algorithm needs %zu",
-                name, lineno, f[3].len, 2 * keylen);
+        set_err(errbuf, errlen, "%s:%lu: the key has %zu hex digits, the algorithm needs %zu", name,
+                lineno, f[3].len, 2 * keylen);
         return CF_ERR_INVALID;
     }
     unsigned long first = first_line_of(kf, &f[0], version);
@@ -303,8 +302,7 @@ static cf_err_t open_checked(const char *path, int *fdout, char *errbuf, size_t 
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         if (errno == ELOOP) {
-            set_err(errbuf, errlen,
-                    "%s: refused: a symbolic link; name the key file itself", path);
+            set_err(errbuf, errlen, "%s: refused: a symbolic link; name the key file itself", path);
             return CF_ERR_PERMISSION;
         }
         set_err(errbuf, errlen, "%s: %s", path, strerror(errno));
@@ -320,8 +318,8 @@ static cf_err_t open_checked(const char *path, int *fdout, char *errbuf, size_t 
         err = CF_ERR_PERMISSION;
     } else if (st.st_uid != geteuid()) {
         set_err(errbuf, errlen,
-                "%s: refused: owned by uid %lu, not by the user running cardforge (uid %lu)",
-                path, (unsigned long)st.st_uid, (unsigned long)geteuid());
+                "%s: refused: owned by uid %lu, not by the user running cardforge (uid %lu)", path,
+                (unsigned long)st.st_uid, (unsigned long)geteuid());
         err = CF_ERR_PERMISSION;
     } else if ((st.st_mode & 07777) != 0600 && (st.st_mode & 07777) != 0400) {
         set_err(errbuf, errlen,
@@ -396,8 +394,7 @@ const cf_master_key_t *cf_keyfile_key(const cf_keyfile_t *kf, size_t i)
     return kf != NULL && i < kf->n ? &kf->keys[i] : NULL;
 }
 
-const cf_master_key_t *cf_keyfile_find(const cf_keyfile_t *kf, const char *name,
-                                       unsigned version)
+const cf_master_key_t *cf_keyfile_find(const cf_keyfile_t *kf, const char *name, unsigned version)
 {
     if (kf == NULL || name == NULL)
         return NULL;

@@ -31,8 +31,8 @@ int cf_keys_name_valid(const char *name, size_t len);
  * is 0. keylen 16, 24 or 32; CF_ERR_ARG otherwise, CF_ERR_CRYPTO when
  * OpenSSL fails. out is wiped on failure. */
 cf_err_t cf_keys_kbkdf_cmac(const uint8_t *key, size_t keylen, const uint8_t *label,
-                            size_t label_len, const uint8_t *context, size_t context_len,
-                            int use_l, int use_separator, uint8_t *out, size_t outlen);
+                            size_t label_len, const uint8_t *context, size_t context_len, int use_l,
+                            int use_separator, uint8_t *out, size_t outlen);
 
 /* Set the low bit of every byte so that each byte has an odd number of ones
  * (the DES key parity convention). */

@@ -36,8 +36,8 @@ static const char *cipher_for(size_t chlen, size_t keylen)
 }
 
 /* Encrypt one block of len bytes with cipher name under key. */
-static cf_err_t encrypt_block(const char *name, const uint8_t *key, const uint8_t *in,
-                              size_t len, uint8_t *out)
+static cf_err_t encrypt_block(const char *name, const uint8_t *key, const uint8_t *in, size_t len,
+                              uint8_t *out)
 {
     EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, name, NULL);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
