@@ -12,6 +12,7 @@ static const struct cf_command commands[] = {
     {"validate", "check an encoding description (and a batch) without touching a card",
      cmd_validate},
     {"plan", "print the steps a description compiles to, secrets shown as ***", cmd_plan},
+    {"helpdesk", "compute the response to a card's offline unblock challenge", cmd_helpdesk},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

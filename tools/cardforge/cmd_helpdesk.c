@@ -1,0 +1,469 @@
+/*
+ * cmd_helpdesk.c - `cardforge helpdesk ...`: what the helpdesk runs while a
+ * card holder is on the phone.
+ *
+ * `helpdesk response` turns a card's unblock challenge into the response,
+ * with the card's admin key derived from a master key (or typed in). It is
+ * shaped around the phone call: everything is printed in groups of four
+ * with a check value so both sides can confirm what they heard, a challenge
+ * whose check value does not match is refused before any key is touched,
+ * and the key itself is never printed and cannot be given on the command
+ * line (it would land in `ps` and the shell history).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include <cardforge/keys.h>
+
+#include "commands.h"
+
+#define KEY_LINE_MAX 256
+
+static void helpdesk_usage(FILE *out)
+{
+    fprintf(out, "usage: cardforge helpdesk SUBCOMMAND [ARGS]\n\n"
+                 "Tools for the helpdesk that unblocks cards over the phone.\n\n"
+                 "subcommands:\n"
+                 "  response   compute the response to a card's offline unblock challenge\n\n"
+                 "`cardforge helpdesk SUBCOMMAND --help` describes each.\n"
+                 "See docs/helpdesk-guide.md for the procedure.\n");
+}
+
+static void response_usage(FILE *out)
+{
+    fprintf(out, "usage: cardforge helpdesk response --serial CSN --challenge HEX [--check CV]\n"
+                 "         (--keyfile FILE --key NAME [--key-version N] | --admin-key-stdin)\n"
+                 "         [--admin-key-type TYPE]\n\n"
+                 "Compute the response to a card's offline unblock challenge: the challenge\n"
+                 "encrypted under the card's admin key (8-byte challenge: 3DES, 16-byte: AES).\n"
+                 "Serial, challenge and response are printed in groups of four with a check\n"
+                 "value each: read the challenge and its check value back to the caller\n"
+                 "before giving the response.\n\n"
+                 "  --serial CSN           the card serial as the card shows it (hex or decimal;\n"
+                 "                         spaces and dashes allowed)\n"
+                 "  --challenge HEX        the challenge: 16 or 32 hex digits, spaces and dashes\n"
+                 "                         allowed, either case\n"
+                 "  --check CV             the two-digit check value shown beside the challenge;\n"
+                 "                         the challenge is refused when it does not match\n"
+                 "  --keyfile FILE         master-key file (mode 0600 or 0400, owned by you)\n"
+                 "  --key NAME             master key the card's admin key is derived from\n"
+                 "  --key-version N        version of that key (default: the newest)\n"
+                 "  --admin-key-stdin      read the card's admin key (hex) from standard input\n"
+                 "                         instead; not echoed when typed at a terminal\n"
+                 "  --admin-key-type TYPE  3des (default for 8-byte challenges), 3des2,\n"
+                 "                         aes128 (default for 16-byte), aes192, aes256\n"
+                 "  -h, --help             this help\n\n"
+                 "The admin key is never printed, and there is deliberately no option to give\n"
+                 "it on the command line.\n"
+                 "Exit status: 0 response printed; 2 invalid input (bad hex, wrong length,\n"
+                 "check value mismatch, unknown key, key file refused) or usage error;\n"
+                 "1 internal failure.\n");
+}
+
+/* ---- reading the admin key without echo ---------------------------------- */
+
+static struct termios saved_termios;
+static volatile sig_atomic_t termios_saved;
+
+static void restore_terminal(void)
+{
+    if (termios_saved) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
+        termios_saved = 0;
+    }
+}
+
+/* A signal while echo is off must not leave the terminal silent. */
+static void on_signal(int sig)
+{
+    if (termios_saved)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void echo_off(void)
+{
+    if (tcgetattr(STDIN_FILENO, &saved_termios) != 0)
+        return;
+    struct termios quiet = saved_termios;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    quiet.c_lflag |= ECHONL;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    signal(SIGQUIT, on_signal);
+    termios_saved = 1;
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
+        termios_saved = 0;
+}
+
+/* One line from standard input, read byte by byte with read(2) so that no
+ * stdio buffer keeps a copy of the key. Returns the length, or -1 when the
+ * line is longer than cap - 1 (the rest of the line is consumed and
+ * dropped). */
+static long read_line(char *buf, size_t cap)
+{
+    size_t n = 0;
+    int too_long = 0;
+    for (;;) {
+        char c;
+        ssize_t r = read(STDIN_FILENO, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || c == '\n')
+            break;
+        if (n + 1 < cap)
+            buf[n++] = c;
+        else
+            too_long = 1;
+        c = 0;
+    }
+    buf[n] = 0;
+    return too_long ? -1 : (long)n;
+}
+
+/* The admin key from standard input as hex (separators allowed). Messages
+ * go to stderr and never contain what was typed. CF_EXIT_* status. */
+static int read_admin_key(cf_secret_t **out)
+{
+    *out = NULL;
+    int tty = isatty(STDIN_FILENO);
+    if (tty) {
+        fprintf(stderr, "admin key (hex, not shown): ");
+        fflush(stderr);
+        echo_off();
+    }
+    char line[KEY_LINE_MAX];
+    uint8_t key[32];
+    size_t keylen = 0;
+    long n = read_line(line, sizeof(line));
+    restore_terminal();
+    int status = CF_EXIT_USAGE;
+    if (n < 0) {
+        fprintf(stderr, "cardforge: the admin key line is too long\n");
+    } else {
+        /* Tolerate the line ending and blanks around the key. */
+        while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+            line[--n] = 0;
+        size_t start = strspn(line, " \t");
+        cf_err_t err = cf_keys_parse_hex(line + start, key, sizeof(key), &keylen);
+        if (start == (size_t)n)
+            fprintf(stderr, "cardforge: no admin key on standard input\n");
+        else if (err == CF_ERR_BUFFER)
+            fprintf(stderr, "cardforge: the admin key is longer than 32 bytes\n");
+        else if (err != CF_OK)
+            fprintf(stderr, "cardforge: the admin key is not hex (an even number of digits "
+                            "0-9 A-F; spaces and dashes allowed)\n");
+        else if (keylen != 16 && keylen != 24 && keylen != 32)
+            fprintf(stderr,
+                    "cardforge: the admin key has %zu bytes; it must have 16, 24 or 32 "
+                    "(32, 48 or 64 hex digits)\n",
+                    keylen);
+        else if ((*out = cf_secret_new(key, keylen)) == NULL)
+            status = CF_EXIT_FAIL;
+        else
+            status = CF_EXIT_OK;
+    }
+    OPENSSL_cleanse(line, sizeof(line));
+    OPENSSL_cleanse(key, sizeof(key));
+    return status;
+}
+
+/* ---- helpdesk response ----------------------------------------------------- */
+
+struct response_args {
+    const char *serial, *challenge, *check, *keyfile, *key, *key_type;
+    unsigned key_version;
+    int key_stdin;
+};
+
+static int parse_version(const char *s, unsigned *out)
+{
+    if (s == NULL || *s < '1' || *s > '9' || strlen(s) > 6)
+        return -1;
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end != 0 || v > CF_KEYS_VERSION_MAX)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Parse the command line; CF_EXIT_OK to go on, -1 after --help. */
+static int response_options(int argc, char **argv, struct response_args *a)
+{
+    enum { O_SERIAL = 256, O_CHALLENGE, O_CHECK, O_KEYFILE, O_KEY, O_KEY_VERSION, O_STDIN, O_TYPE };
+    static const struct option opts[] = {
+        {"serial", required_argument, NULL, O_SERIAL},
+        {"challenge", required_argument, NULL, O_CHALLENGE},
+        {"check", required_argument, NULL, O_CHECK},
+        {"keyfile", required_argument, NULL, O_KEYFILE},
+        {"key", required_argument, NULL, O_KEY},
+        {"key-version", required_argument, NULL, O_KEY_VERSION},
+        {"admin-key-stdin", no_argument, NULL, O_STDIN},
+        {"admin-key-type", required_argument, NULL, O_TYPE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof(*a));
+    const char *version = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            response_usage(stdout);
+            return -1;
+        case O_SERIAL:
+            a->serial = optarg;
+            break;
+        case O_CHALLENGE:
+            a->challenge = optarg;
+            break;
+        case O_CHECK:
+            a->check = optarg;
+            break;
+        case O_KEYFILE:
+            a->keyfile = optarg;
+            break;
+        case O_KEY:
+            a->key = optarg;
+            break;
+        case O_KEY_VERSION:
+            version = optarg;
+            break;
+        case O_STDIN:
+            a->key_stdin = 1;
+            break;
+        case O_TYPE:
+            a->key_type = optarg;
+            break;
+        default:
+            response_usage(stderr);
+            return CF_EXIT_USAGE;
+        }
+    }
+    const char *problem = NULL;
+    if (optind != argc)
+        problem = "unexpected argument";
+    else if (a->serial == NULL || a->challenge == NULL)
+        problem = "--serial and --challenge are required";
+    else if ((a->keyfile != NULL) == (a->key_stdin != 0))
+        problem = "give either --keyfile with --key, or --admin-key-stdin";
+    else if (a->keyfile != NULL && a->key == NULL)
+        problem = "--keyfile needs --key NAME";
+    else if (a->keyfile == NULL && (a->key != NULL || version != NULL))
+        problem = "--key and --key-version go with --keyfile";
+    else if (version != NULL && parse_version(version, &a->key_version) != 0)
+        problem = "--key-version must be a whole number from 1 to 999999";
+    if (problem != NULL) {
+        fprintf(stderr, "cardforge helpdesk response: %s\n", problem);
+        response_usage(stderr);
+        return CF_EXIT_USAGE;
+    }
+    return CF_EXIT_OK;
+}
+
+/* The card's admin key from the master key named in the arguments. */
+static int derive_admin_key(const struct response_args *a, const char *serial,
+                            cf_card_key_type_t type, cf_secret_t **out, char *source, size_t srclen)
+{
+    char err[CF_KEYS_ERRLEN];
+    cf_keyfile_t *kf = NULL;
+    cf_err_t e = cf_keyfile_load(a->keyfile, &kf, err, sizeof(err));
+    if (e != CF_OK) {
+        fprintf(stderr, "cardforge: %s\n", err[0] ? err : cf_strerror(e));
+        return e == CF_ERR_NOMEM ? CF_EXIT_FAIL : CF_EXIT_USAGE;
+    }
+    const cf_master_key_t *mk = cf_keyfile_find(kf, a->key, a->key_version);
+    if (mk == NULL) {
+        if (a->key_version != 0)
+            fprintf(stderr, "cardforge: %s has no master key '%s' version %u\n", a->keyfile, a->key,
+                    a->key_version);
+        else
+            fprintf(stderr, "cardforge: %s has no master key named '%s'\n", a->keyfile, a->key);
+        fprintf(stderr, "  keys in the file:");
+        for (size_t i = 0; i < cf_keyfile_count(kf); i++)
+            fprintf(stderr, " %s/%u", cf_master_key_name(cf_keyfile_key(kf, i)),
+                    cf_master_key_version(cf_keyfile_key(kf, i)));
+        fprintf(stderr, "\n");
+        cf_keyfile_free(kf);
+        return CF_EXIT_USAGE;
+    }
+    snprintf(source, srclen, "derived from master key '%s' version %u (%s)", cf_master_key_name(mk),
+             cf_master_key_version(mk), cf_card_key_type_name(type));
+    e = cf_keys_derive(mk, CF_KEY_PURPOSE_ADMIN, serial, type, out);
+    cf_keyfile_free(kf);
+    if (e != CF_OK) {
+        fprintf(stderr, "cardforge: deriving the admin key failed: %s\n", cf_strerror(e));
+        return CF_EXIT_FAIL;
+    }
+    return CF_EXIT_OK;
+}
+
+/* The admin key type: as asked, or the usual one for the challenge length;
+ * refused when that cipher cannot answer such a challenge. */
+static int choose_key_type(const char *name, size_t chlen, cf_card_key_type_t *type)
+{
+    if (name == NULL) {
+        *type = chlen == 8 ? CF_CARD_KEY_3DES : CF_CARD_KEY_AES128;
+        return CF_EXIT_OK;
+    }
+    if (cf_card_key_type_parse(name, type) != CF_OK) {
+        fprintf(stderr,
+                "cardforge: unknown admin key type '%s'; use 3des, 3des2, aes128, aes192 "
+                "or aes256\n",
+                name);
+        return CF_EXIT_USAGE;
+    }
+    int is_des = *type == CF_CARD_KEY_3DES || *type == CF_CARD_KEY_3DES2;
+    if (is_des != (chlen == 8)) {
+        fprintf(stderr, "cardforge: %s challenge is answered with %s, not with a %s key\n",
+                chlen == 8 ? "an 8-byte" : "a 16-byte",
+                chlen == 8 ? "3DES (3des or 3des2)" : "AES (aes128, aes192 or aes256)", name);
+        return CF_EXIT_USAGE;
+    }
+    return CF_EXIT_OK;
+}
+
+static int helpdesk_response(int argc, char **argv)
+{
+    struct response_args a;
+    int status = response_options(argc, argv, &a);
+    if (status != CF_EXIT_OK)
+        return status < 0 ? CF_EXIT_OK : status;
+
+    char serial[CF_KEYS_SERIAL_MAX + 1];
+    if (cf_keys_serial_normalize(a.serial, serial, sizeof(serial)) != CF_OK) {
+        fprintf(stderr,
+                "cardforge: the serial must be 1 to %d hex or decimal digits "
+                "(spaces and dashes allowed)\n",
+                CF_KEYS_SERIAL_MAX);
+        return CF_EXIT_USAGE;
+    }
+    uint8_t challenge[16];
+    size_t chlen = 0;
+    cf_err_t e = cf_keys_parse_hex(a.challenge, challenge, sizeof(challenge), &chlen);
+    if (e == CF_ERR_PARSE) {
+        fprintf(stderr, "cardforge: the challenge is not hex (an even number of digits "
+                        "0-9 A-F; spaces and dashes allowed)\n");
+        return CF_EXIT_USAGE;
+    }
+    if (e == CF_ERR_BUFFER || (chlen != 8 && chlen != 16)) {
+        fprintf(stderr,
+                "cardforge: the challenge must be 8 or 16 bytes (16 or 32 hex digits), "
+                "not %s\n",
+                e == CF_ERR_BUFFER ? "more than 16"
+                : chlen < 8        ? "fewer"
+                                   : "in between");
+        return CF_EXIT_USAGE;
+    }
+    char ch_check[CF_KEYS_CHECK_SIZE];
+    cf_keys_check_value_bytes(challenge, chlen, ch_check);
+    if (a.check != NULL) {
+        e = cf_keys_check_matches(a.challenge, a.check);
+        if (e == CF_ERR_PARSE) {
+            fprintf(stderr, "cardforge: --check takes the two-digit check value (00 to 96) "
+                            "shown beside the challenge\n");
+            return CF_EXIT_USAGE;
+        }
+        if (e != CF_OK) {
+            fprintf(stderr,
+                    "cardforge: check value mismatch: the challenge as typed has check value "
+                    "%s, not %s.\n"
+                    "  A digit was misheard or mistyped: read the challenge back to the "
+                    "caller and type it again.\n",
+                    ch_check, a.check);
+            return CF_EXIT_USAGE;
+        }
+    }
+    cf_card_key_type_t type;
+    status = choose_key_type(a.key_type, chlen, &type);
+    if (status != CF_EXIT_OK)
+        return status;
+
+    cf_secret_t *admin = NULL;
+    char source[CF_KEYS_NAME_MAX + 96];
+    if (a.key_stdin) {
+        status = read_admin_key(&admin);
+        if (status == CF_EXIT_OK && a.key_type != NULL &&
+            cf_secret_len(admin) != cf_card_key_len(type)) {
+            fprintf(stderr, "cardforge: the admin key has %zu bytes; a %s key has %zu\n",
+                    cf_secret_len(admin), a.key_type, cf_card_key_len(type));
+            status = CF_EXIT_USAGE;
+        }
+        snprintf(source, sizeof(source), "read from standard input (%zu bytes)",
+                 cf_secret_len(admin));
+    } else {
+        status = derive_admin_key(&a, serial, type, &admin, source, sizeof(source));
+    }
+    if (status != CF_EXIT_OK) {
+        cf_secret_free(admin);
+        return status;
+    }
+
+    cf_secret_t *resp = NULL;
+    e = cf_keys_unblock_response(admin, challenge, chlen, &resp);
+    if (e == CF_ERR_INVALID) {
+        fprintf(stderr,
+                "cardforge: an admin key of %zu bytes cannot answer %s challenge "
+                "(8-byte: 3DES key of 16 or 24 bytes; 16-byte: AES key of 16, 24 or 32)\n",
+                cf_secret_len(admin), chlen == 8 ? "an 8-byte" : "a 16-byte");
+        cf_secret_free(admin);
+        return CF_EXIT_USAGE;
+    }
+    cf_secret_free(admin);
+    if (e != CF_OK) {
+        fprintf(stderr, "cardforge: computing the response failed: %s\n", cf_strerror(e));
+        return CF_EXIT_FAIL;
+    }
+
+    char serial_g[CF_KEYS_SERIAL_MAX + CF_KEYS_SERIAL_MAX / 4 + 1], serial_cv[3];
+    char ch_g[CF_KEYS_GROUPED_SIZE(16)], resp_g[CF_KEYS_GROUPED_SIZE(16)], resp_cv[3];
+    cf_keys_group(serial, serial_g, sizeof(serial_g));
+    cf_keys_check_value(serial, serial_cv);
+    cf_keys_group_bytes(challenge, chlen, ch_g, sizeof(ch_g));
+    cf_keys_group_bytes(cf_secret_data(resp), chlen, resp_g, sizeof(resp_g));
+    cf_keys_check_value_bytes(cf_secret_data(resp), chlen, resp_cv);
+    cf_secret_free(resp);
+    int w = (int)strlen(serial_g);
+    if ((int)strlen(ch_g) > w)
+        w = (int)strlen(ch_g);
+    printf("serial     %-*s  check %s\n", w, serial_g, serial_cv);
+    printf("challenge  %-*s  check %s\n", w, ch_g, ch_check);
+    printf("admin key  %s\n", source);
+    printf("response   %-*s  check %s\n", w, resp_g, resp_cv);
+    fflush(stdout);
+    OPENSSL_cleanse(resp_g, sizeof(resp_g));
+    OPENSSL_cleanse(resp_cv, sizeof(resp_cv));
+    return ferror(stdout) ? CF_EXIT_FAIL : CF_EXIT_OK;
+}
+
+int cmd_helpdesk(int argc, char **argv)
+{
+    if (argc < 2) {
+        helpdesk_usage(stderr);
+        return CF_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        helpdesk_usage(stdout);
+        return CF_EXIT_OK;
+    }
+    if (strcmp(argv[1], "response") == 0)
+        return helpdesk_response(argc - 1, argv + 1);
+    fprintf(stderr,
+            "cardforge helpdesk: '%s' is not a subcommand; see "
+            "'cardforge helpdesk --help'\n",
+            argv[1]);
+    return CF_EXIT_USAGE;
+}
