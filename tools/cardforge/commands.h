@@ -3,8 +3,10 @@
  *
  * Each command is a function taking its own argv (argv[0] is the command
  * name) and returning the process exit status. Exit status convention for
- * every command: 0 success, 1 the work failed or the input is invalid,
- * 2 usage error (bad flags, unreadable file named on the command line).
+ * every command: 0 success; 1 the work failed, or a checked document (a
+ * description, a batch) is invalid; 2 usage error: bad flags, an unreadable
+ * file named on the command line, or a malformed value typed on it (a
+ * challenge, a check value, a key).
  */
 #ifndef CF_TOOLS_COMMANDS_H
 #define CF_TOOLS_COMMANDS_H

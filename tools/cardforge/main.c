@@ -24,7 +24,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n`cardforge COMMAND --help` describes each command.\n"
-                 "Exit status: 0 success, 1 failure or invalid input, 2 usage error.\n");
+                 "Exit status: 0 success, 1 failure or invalid document, 2 usage error or\n"
+                 "malformed command-line value.\n");
 }
 
 int main(int argc, char **argv)
