@@ -20,19 +20,9 @@
 #include <cardforge/keys.h>
 
 #include "keys/keys_int.h"
+#include "util/hex.h"
 
 #define CHECK_MOD 97u
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int cf_keys_is_separator(int c)
 {
@@ -53,7 +43,7 @@ static long walk_digits(const char *text, digit_fn fn, void *arg)
     for (size_t i = 0; text[i] != 0; i++) {
         if (cf_keys_is_separator((unsigned char)text[i]))
             continue;
-        int v = hexval((unsigned char)text[i]);
+        int v = cf_hex_digit((unsigned char)text[i]);
         if (v < 0)
             return -1;
         if (fn != NULL)

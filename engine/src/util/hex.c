@@ -1,7 +1,7 @@
 /* hex.c - hex conversion without locale or sscanf surprises. */
 #include "util/hex.h"
 
-static int nibble(char c)
+int cf_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -17,7 +17,7 @@ cf_err_t cf_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outl
     if (hexlen % 2 != 0 || outlen < hexlen / 2)
         return CF_ERR_PARSE;
     for (size_t i = 0; i < hexlen / 2; i++) {
-        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+        int hi = cf_hex_digit(hex[2 * i]), lo = cf_hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return CF_ERR_PARSE;
         out[i] = (uint8_t)((hi << 4) | lo);
@@ -30,7 +30,7 @@ int cf_hex_valid(const char *s, size_t len)
     if (len == 0 || len % 2 != 0)
         return 0;
     for (size_t i = 0; i < len; i++)
-        if (nibble(s[i]) < 0)
+        if (cf_hex_digit(s[i]) < 0)
             return 0;
     return 1;
 }

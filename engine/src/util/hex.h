@@ -9,6 +9,9 @@
 
 #include <cardforge/error.h>
 
+/* The value of one hex digit (either case), or -1. */
+int cf_hex_digit(int c);
+
 /* Decode exactly hexlen characters (even) into out, which holds outlen >=
  * hexlen/2 bytes. CF_ERR_PARSE on an odd length or a non-hex digit. */
 cf_err_t cf_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);

@@ -9,6 +9,7 @@
 
 #include "vcard/args.h"
 #include "vcard/fault.h"
+#include "util/hex.h"
 
 static void say(char *err, size_t errlen, const char *spec, const char *msg)
 {
@@ -30,23 +31,12 @@ cf_err_t cf_vcard_fault_set_drop(cf_vcard_faults_t *f, const char *spec, char *e
     return CF_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Exactly n hex digits at s into *v. */
 static int hexn(const char *s, size_t n, unsigned *v)
 {
     unsigned acc = 0;
     for (size_t i = 0; i < n; i++) {
-        int d = hexval(s[i]);
+        int d = cf_hex_digit(s[i]);
         if (d < 0)
             return -1;
         acc = acc << 4 | (unsigned)d;
