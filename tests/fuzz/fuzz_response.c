@@ -35,8 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t secret_pattern[4] = {0x5E, 0xC2, 0xE7, 0x9A};
 
 /* Queue the answers; returns the last one (borrowed from data) for repeat. */
-static void queue_answers(cf_transport_t *t, cf_rcursor *c, const uint8_t **last,
-                          size_t *last_len)
+static void queue_answers(cf_transport_t *t, cf_rcursor *c, const uint8_t **last, size_t *last_len)
 {
     uint8_t l;
     while (cf_rc_u8(c, &l) == 0) {
@@ -120,9 +119,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     cf_transport_set_trace(t, tr);
 
-    cf_capdu_t capdu = {.cla = 0x00, .ins = 0xDB, .p1 = 0x3F, .p2 = 0xFF,
-                        .data = len ? cmd : NULL, .len = len, .le = le,
-                        .secret_off = soff, .secret_len = slen};
+    cf_capdu_t capdu = {.cla = 0x00,
+                        .ins = 0xDB,
+                        .p1 = 0x3F,
+                        .p2 = 0xFF,
+                        .data = len ? cmd : NULL,
+                        .len = len,
+                        .le = le,
+                        .secret_off = soff,
+                        .secret_len = slen};
     if (flags & 1)
         capdu.flags |= CF_CAPDU_SECRET_DATA;
     if (flags & 2)

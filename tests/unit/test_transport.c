@@ -276,8 +276,8 @@ static void test_300_bytes_are_sent_as_two_chained_links(void **state)
     fill_pattern(data, sizeof(data), 0x11);
     assert_int_equal(cf_script_answer_hex(t, "9000"), CF_OK);
     assert_int_equal(cf_script_answer_hex(t, "9000"), CF_OK);
-    cf_capdu_t c = {.cla = 0x00, .ins = 0xDB, .p1 = 0x3F, .p2 = 0xFF, .data = data,
-                    .len = sizeof(data)};
+    cf_capdu_t c = {
+        .cla = 0x00, .ins = 0xDB, .p1 = 0x3F, .p2 = 0xFF, .data = data, .len = sizeof(data)};
     cf_rapdu_t r;
     assert_int_equal(cf_transport_transmit(t, &c, &r), CF_OK);
     assert_int_equal(cf_script_sent_count(t), 2);
@@ -305,8 +305,13 @@ static void test_chained_le_goes_on_the_last_link_and_61xx_follows(void **state)
     assert_int_equal(cf_script_answer_hex(t, "9000"), CF_OK);
     answer_data(t, 256, 1, 0x6102);
     answer_data(t, 2, 2, 0x9000);
-    cf_capdu_t c = {.cla = 0x0C, .ins = 0x87, .p1 = 0x07, .p2 = 0x9B, .data = data,
-                    .len = sizeof(data), .le = 256};
+    cf_capdu_t c = {.cla = 0x0C,
+                    .ins = 0x87,
+                    .p1 = 0x07,
+                    .p2 = 0x9B,
+                    .data = data,
+                    .len = sizeof(data),
+                    .le = 256};
     cf_rapdu_t r;
     assert_int_equal(cf_transport_transmit(t, &c, &r), CF_OK);
     size_t len;
@@ -392,8 +397,8 @@ static void test_malformed_commands_are_refused_before_sending(void **state)
     assert_int_equal(cf_transport_transmit(t, &nodata, &r), CF_ERR_ARG);
     cf_capdu_t range = {.ins = 0xDA, .data = data, .len = 8, .secret_off = 4, .secret_len = 5};
     assert_int_equal(cf_transport_transmit(t, &range, &r), CF_ERR_ARG);
-    cf_capdu_t wrap = {.ins = 0xDA, .data = data, .len = 8, .secret_off = 4,
-                       .secret_len = SIZE_MAX};
+    cf_capdu_t wrap = {
+        .ins = 0xDA, .data = data, .len = 8, .secret_off = 4, .secret_len = SIZE_MAX};
     assert_int_equal(cf_transport_transmit(t, &wrap, &r), CF_ERR_ARG);
     cf_capdu_t huge = {.ins = 0xDA, .data = data, .len = CF_TRANSPORT_MAX_COMMAND + 1};
     assert_int_equal(cf_transport_transmit(t, &huge, &r), CF_ERR_ARG);
@@ -610,8 +615,8 @@ static void test_trace_hides_only_the_secret_range(void **state)
     assert_int_equal(cf_script_answer_hex(t, "9000"), CF_OK);
     /* CHANGE REFERENCE DATA style: old PIN clear (not secret here), new secret. */
     static const uint8_t d[] = {0xA1, 0xA2, 0x5E, 0xC2, 0xE7, 0x5E, 0xB3};
-    cf_capdu_t c = {.ins = 0x24, .p2 = 0x80, .data = d, .len = sizeof(d), .secret_off = 2,
-                    .secret_len = 4};
+    cf_capdu_t c = {
+        .ins = 0x24, .p2 = 0x80, .data = d, .len = sizeof(d), .secret_off = 2, .secret_len = 4};
     cf_rapdu_t r;
     assert_int_equal(cf_transport_transmit(t, &c, &r), CF_OK);
     cf_transport_close(t, CF_DISPOSE_LEAVE);
@@ -635,7 +640,10 @@ static void test_trace_hides_a_secret_across_chain_links(void **state)
     memcpy(data + 250, key, sizeof(key));
     assert_int_equal(cf_script_answer_hex(t, "9000"), CF_OK);
     assert_int_equal(cf_script_answer_hex(t, "9000"), CF_OK);
-    cf_capdu_t c = {.ins = 0xDB, .data = data, .len = sizeof(data), .secret_off = 250,
+    cf_capdu_t c = {.ins = 0xDB,
+                    .data = data,
+                    .len = sizeof(data),
+                    .secret_off = 250,
                     .secret_len = sizeof(key)};
     cf_rapdu_t r;
     assert_int_equal(cf_transport_transmit(t, &c, &r), CF_OK);
@@ -659,8 +667,7 @@ static void test_trace_hides_all_data_of_a_long_secret_command(void **state)
     fill_pattern(data, sizeof(data), 0x5E);
     static const uint8_t ok[] = {0x90, 0x00};
     assert_int_equal(cf_script_repeat(t, ok, 2), CF_OK);
-    cf_capdu_t c = {.ins = 0xFE, .data = data, .len = sizeof(data),
-                    .flags = CF_CAPDU_SECRET_DATA};
+    cf_capdu_t c = {.ins = 0xFE, .data = data, .len = sizeof(data), .flags = CF_CAPDU_SECRET_DATA};
     cf_rapdu_t r;
     assert_int_equal(cf_transport_transmit(t, &c, &r), CF_OK);
     cf_transport_close(t, CF_DISPOSE_LEAVE);
@@ -688,8 +695,8 @@ static void test_trace_hides_a_secret_response_over_get_response(void **state)
     a2[45] = 0x00;
     assert_int_equal(cf_script_answer(t, a1, sizeof(a1)), CF_OK);
     assert_int_equal(cf_script_answer(t, a2, sizeof(a2)), CF_OK);
-    cf_capdu_t c = {.ins = 0x87, .p1 = 0x07, .p2 = 0x9B, .le = 256,
-                    .flags = CF_CAPDU_SECRET_RESPONSE};
+    cf_capdu_t c = {
+        .ins = 0x87, .p1 = 0x07, .p2 = 0x9B, .le = 256, .flags = CF_CAPDU_SECRET_RESPONSE};
     cf_rapdu_t r;
     assert_int_equal(cf_transport_transmit(t, &c, &r), CF_OK);
     assert_int_equal(r.len, 300);
@@ -712,11 +719,13 @@ static void test_trace_hides_the_secret_in_a_6cxx_resend(void **state)
     cf_transport_t *t = open_script();
     cf_transport_set_trace(t, cap.tr);
     static const uint8_t challenge[8] = {0x5A, 0x17, 0xC3, 0x99, 0x02, 0xE4, 0x6B, 0xF0};
-    static const uint8_t answer[10] = {0x3D, 0x88, 0x1F, 0xA0, 0x74, 0x2E, 0xB9, 0x45,
-                                       0x90, 0x00};
+    static const uint8_t answer[10] = {0x3D, 0x88, 0x1F, 0xA0, 0x74, 0x2E, 0xB9, 0x45, 0x90, 0x00};
     assert_int_equal(cf_script_answer_hex(t, "6C08"), CF_OK);
     assert_int_equal(cf_script_answer(t, answer, sizeof(answer)), CF_OK);
-    cf_capdu_t c = {.ins = 0x87, .data = challenge, .len = 8, .le = 256,
+    cf_capdu_t c = {.ins = 0x87,
+                    .data = challenge,
+                    .len = 8,
+                    .le = 256,
                     .flags = CF_CAPDU_SECRET_DATA | CF_CAPDU_SECRET_RESPONSE};
     cf_rapdu_t r;
     assert_int_equal(cf_transport_transmit(t, &c, &r), CF_OK);
@@ -815,10 +824,9 @@ static void test_shared_trace_keeps_lines_whole_across_threads(void **state)
         assert_true(strncmp(rest, "reader '", 8) == 0);
         assert_true(rest[8] == 'A' || rest[8] == 'B' || rest[8] == 'C');
         const char *what = rest + 11;
-        assert_true(strcmp(what, "> 00 B0 00 00 03") == 0 ||
-                    strncmp(what, "< 01 02 03 90 00 (", 18) == 0 ||
-                    strcmp(what, "script, ATR 3B 80 80 01 01") == 0 ||
-                    strcmp(what, "closed (leave)") == 0);
+        assert_true(
+            strcmp(what, "> 00 B0 00 00 03") == 0 || strncmp(what, "< 01 02 03 90 00 (", 18) == 0 ||
+            strcmp(what, "script, ATR 3B 80 80 01 01") == 0 || strcmp(what, "closed (leave)") == 0);
     }
     assert_int_equal(lines, 3 * (2 * WORKER_APDUS + 2));
     free(cap.buf);

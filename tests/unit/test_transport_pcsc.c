@@ -67,7 +67,10 @@ struct expect {
     cf_err_t err;
 };
 
-#define X(code, err) {(long)(code), #code, err}
+#define X(code, err)                                                                               \
+    {                                                                                              \
+        (long)(code), #code, err                                                                   \
+    }
 
 /* What every code must map to, restated independently of the table. */
 static const struct expect expected[] = {
@@ -191,8 +194,7 @@ static void test_no_service_when_pcscd_is_not_running(void **state)
     assert_non_null(strstr(msg, "reader 'Some Reader 00 00'"));
     assert_non_null(strstr(msg, "SCARD_E_NO_SERVICE"));
     /* No errbuf is fine too. */
-    assert_int_equal(cf_transport_open_pcsc("Some Reader 00 00", &t, NULL, 0),
-                     CF_ERR_NO_SERVICE);
+    assert_int_equal(cf_transport_open_pcsc("Some Reader 00 00", &t, NULL, 0), CF_ERR_NO_SERVICE);
 }
 
 /* ---- a private pcscd ---- */
@@ -412,7 +414,7 @@ struct vcard {
     pthread_t thread;
     cf_simcard_t *card;
     int fd;
-    int stop;  /* ask the thread to pull the card (close its socket) */
+    int stop; /* ask the thread to pull the card (close its socket) */
     int ca_round;
 };
 

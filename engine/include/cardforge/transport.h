@@ -117,8 +117,7 @@ cf_err_t cf_transport_open_pcsc(const char *reader_name, cf_transport_t **out, c
 /* A simulated reader named reader_name holding card, which is BORROWED:
  * it must outlive the transport. Opening powers the card on (which clears
  * its volatile state, as inserting a card does). The caller owns *out. */
-cf_err_t cf_transport_open_sim(cf_simcard_t *card, const char *reader_name,
-                               cf_transport_t **out);
+cf_err_t cf_transport_open_sim(cf_simcard_t *card, const char *reader_name, cf_transport_t **out);
 
 /* Close the connection, leaving, resetting or unpowering the card, and free
  * t (its buffers are wiped). NULL is fine. */
@@ -235,12 +234,12 @@ void cf_pcsc_free_names(char **names); /* NULL is fine */
 #define CF_READER_UNAVAILABLE 0x20u /* the reader is gone or not usable */
 
 typedef struct cf_reader_info {
-    const char *name;      /* borrowed from ctx, valid until the next wait */
-    unsigned state;        /* CF_READER_* */
-    int changed;           /* the state changed in the last cf_pcsc_wait_change */
-    unsigned events;       /* pcsc-lite's card event counter for the reader */
+    const char *name; /* borrowed from ctx, valid until the next wait */
+    unsigned state;   /* CF_READER_* */
+    int changed;      /* the state changed in the last cf_pcsc_wait_change */
+    unsigned events;  /* pcsc-lite's card event counter for the reader */
     uint8_t atr[CF_ATR_MAX];
-    size_t atr_len;        /* 0 without a card */
+    size_t atr_len; /* 0 without a card */
 } cf_reader_info_t;
 
 /* Wait until a reader appears or disappears or a card is inserted or

@@ -71,8 +71,8 @@ static cf_err_t reconnect(cf_transport_t *t, DWORD init, const char *what)
 {
     struct conn *c = t->impl;
     DWORD proto = c->proto;
-    LONG rv = SCardReconnect(c->hcard, SCARD_SHARE_EXCLUSIVE,
-                             SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, init, &proto);
+    LONG rv = SCardReconnect(c->hcard, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+                             init, &proto);
     if (rv != SCARD_S_SUCCESS)
         return scard_fail(t, rv, what);
     set_protocol(t, proto);

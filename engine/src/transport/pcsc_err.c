@@ -14,7 +14,9 @@
 
 #include "transport/pcsc_err.h"
 
+/* clang-format off */
 #define E(code, err, text) {(long)(code), #code, err, text}
+/* clang-format on */
 
 static const struct cf_pcsc_code codes[] = {
     E(SCARD_S_SUCCESS, CF_OK, "success"),

@@ -77,8 +77,8 @@ static cf_err_t push(struct script *s, const uint8_t *p, size_t len, cf_err_t er
     return CF_OK;
 }
 
-static cf_err_t script_transmit(cf_transport_t *t, const uint8_t *cmd, size_t len,
-                                uint8_t *resp, size_t cap, size_t *resp_len)
+static cf_err_t script_transmit(cf_transport_t *t, const uint8_t *cmd, size_t len, uint8_t *resp,
+                                size_t cap, size_t *resp_len)
 {
     struct script *s = t->impl;
     if (s->nsent == s->sentcap) {
@@ -190,11 +190,12 @@ cf_err_t cf_script_answer_hex(cf_transport_t *t, const char *hex)
 {
     if (hex == NULL)
         return CF_ERR_ARG;
-    size_t n = strlen(hex), k = 0;
+    size_t n = strlen(hex);
     char *digits = malloc(n + 1);
     uint8_t *bytes = malloc(n / 2 + 1);
     cf_err_t err = CF_ERR_NOMEM;
     if (digits != NULL && bytes != NULL) {
+        size_t k = 0;
         for (size_t i = 0; i < n; i++)
             if (!isspace((unsigned char)hex[i]))
                 digits[k++] = hex[i];

@@ -18,8 +18,8 @@
 #include "transport/transport_int.h"
 
 struct sim {
-    cf_simcard_t *card;      /* borrowed */
-    unsigned long pull_in;   /* pull at the pull_in-th APDU from now; 0: never */
+    cf_simcard_t *card;    /* borrowed */
+    unsigned long pull_in; /* pull at the pull_in-th APDU from now; 0: never */
     cf_sim_pull_t pull_mode;
     int pulled;
     cf_sim_latency_fn latency;
@@ -129,8 +129,7 @@ static const struct cf_transport_ops sim_ops = {
     .close = sim_close,
 };
 
-cf_err_t cf_transport_open_sim(cf_simcard_t *card, const char *reader_name,
-                               cf_transport_t **out)
+cf_err_t cf_transport_open_sim(cf_simcard_t *card, const char *reader_name, cf_transport_t **out)
 {
     if (out == NULL)
         return CF_ERR_ARG;

@@ -93,8 +93,8 @@ void cf_trace_command(cf_trace_t *tr, const char *reader, const uint8_t *p, size
     pthread_mutex_unlock(&tr->lock);
 }
 
-void cf_trace_response(cf_trace_t *tr, const char *reader, const uint8_t *p, size_t n,
-                       int secret, double ms)
+void cf_trace_response(cf_trace_t *tr, const char *reader, const uint8_t *p, size_t n, int secret,
+                       double ms)
 {
     if (tr == NULL)
         return;

@@ -19,8 +19,8 @@ void cf_trace_command(cf_trace_t *tr, const char *reader, const uint8_t *p, size
 
 /* "TIME reader 'R' < XX XX 90 00 (1.2 ms)": p[0..n) ends with SW1 SW2; the
  * bytes before it are "**" when secret. */
-void cf_trace_response(cf_trace_t *tr, const char *reader, const uint8_t *p, size_t n,
-                       int secret, double ms);
+void cf_trace_response(cf_trace_t *tr, const char *reader, const uint8_t *p, size_t n, int secret,
+                       double ms);
 
 /* "TIME reader 'R' TEXT" for events and errors. The text must not hold
  * secrets (callers pass fixed strings and error messages). */

@@ -232,8 +232,8 @@ static cf_err_t exchange(cf_transport_t *t, size_t len, size_t lo, size_t hi, in
         if (t->trace != NULL)
             cf_trace_response(t->trace, t->display, t->raw, *rlen, resp_secret,
                               elapsed_ms(&t0, &t1));
-        err = cf_transport_fail(t, CF_ERR_BAD_RESPONSE,
-                                "answer of %zu byte(s) has no status word", *rlen);
+        err = cf_transport_fail(t, CF_ERR_BAD_RESPONSE, "answer of %zu byte(s) has no status word",
+                                *rlen);
     }
     if (err != CF_OK) {
         cf_wipe(t->raw, *rlen < CF_RAW_RESPONSE_CAP ? *rlen : CF_RAW_RESPONSE_CAP);
@@ -244,8 +244,7 @@ static cf_err_t exchange(cf_transport_t *t, size_t len, size_t lo, size_t hi, in
         return err;
     }
     if (t->trace != NULL)
-        cf_trace_response(t->trace, t->display, t->raw, *rlen, resp_secret,
-                          elapsed_ms(&t0, &t1));
+        cf_trace_response(t->trace, t->display, t->raw, *rlen, resp_secret, elapsed_ms(&t0, &t1));
     *sw = (uint16_t)(t->raw[*rlen - 2] << 8 | t->raw[*rlen - 1]);
     return CF_OK;
 }

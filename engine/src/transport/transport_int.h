@@ -41,10 +41,10 @@ struct cf_transport_ops {
 
 struct cf_transport {
     const struct cf_transport_ops *ops;
-    void *impl;        /* the backend's state, freed by ops->close */
-    char *reader;      /* the name as given */
-    char *display;     /* the name with control characters replaced, for text */
-    int protocol;      /* 0 T=0, 1 T=1, -1 n/a */
+    void *impl;    /* the backend's state, freed by ops->close */
+    char *reader;  /* the name as given */
+    char *display; /* the name with control characters replaced, for text */
+    int protocol;  /* 0 T=0, 1 T=1, -1 n/a */
     uint8_t atr[CF_ATR_MAX];
     size_t atr_len;
     uint64_t apdus;
