@@ -70,7 +70,7 @@ static void test_open_powers_the_card_and_reads_its_atr(void **state)
 
     cf_rapdu_t r;
     assert_int_equal(cf_transport_transmit(t, &short_cmd, &r), CF_OK);
-    assert_int_equal(r.sw, 0x6D00); /* the card type is still a stub */
+    assert_int_equal(r.sw, 0x6A82); /* SELECT without an AID: no such file */
     assert_int_equal(cf_transport_apdu_count(t), 1);
     assert_int_equal(cf_transport_begin(t), CF_OK);
     assert_int_equal(cf_transport_end(t), CF_OK);
@@ -87,7 +87,7 @@ static void test_gids_card_answers_through_the_same_reader(void **state)
     assert_int_equal(cf_transport_open_sim(card, "Sim 01", &t), CF_OK);
     cf_rapdu_t r;
     assert_int_equal(cf_transport_transmit(t, &long_cmd, &r), CF_OK);
-    assert_int_equal(r.sw, 0x6D00);
+    assert_int_equal(r.sw, 0x6A82); /* SELECT of an unknown AID */
     cf_transport_close(t, CF_DISPOSE_LEAVE);
     cf_simcard_free(card);
 }
