@@ -11,7 +11,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,30 +73,9 @@ int cf_param_is_key(cf_param_t p)
     return p == CF_PARAM_CARD_MANAGER_KEY || p == CF_PARAM_NEW_CARD_MANAGER_KEY;
 }
 
-static void err(struct compile *c, unsigned long line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void warn(struct compile *c, unsigned long line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void err(struct compile *c, unsigned long line, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    cf_diag_add(c->diags, CF_SEV_ERROR, c->file, line, "%s", buf);
-}
-
-static void warn(struct compile *c, unsigned long line, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    cf_diag_add(c->diags, CF_SEV_WARNING, c->file, line, "%s", buf);
-}
+/* err() and warn(): one diagnostic at a description line. */
+#define err(c, line, ...) cf_diag_add((c)->diags, CF_SEV_ERROR, (c)->file, (line), __VA_ARGS__)
+#define warn(c, line, ...) cf_diag_add((c)->diags, CF_SEV_WARNING, (c)->file, (line), __VA_ARGS__)
 
 static enum section_kind classify_section(const char *name, size_t len)
 {

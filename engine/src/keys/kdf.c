@@ -77,6 +77,15 @@ void cf_keys_set_odd_parity(uint8_t *key, size_t len)
     }
 }
 
+cf_err_t cf_keys_card_key_from_bytes(cf_card_key_type_t type, uint8_t *buf, size_t len,
+                                     cf_secret_t **out)
+{
+    if (type == CF_CARD_KEY_3DES || type == CF_CARD_KEY_3DES2)
+        cf_keys_set_odd_parity(buf, len);
+    *out = cf_secret_new(buf, len);
+    return *out != NULL ? CF_OK : CF_ERR_NOMEM;
+}
+
 static const char *cmac_cipher(size_t keylen)
 {
     switch (keylen) {
@@ -152,13 +161,8 @@ cf_err_t cf_keys_derive(const cf_master_key_t *mk, cf_key_purpose_t purpose, con
         return CF_ERR_ARG;
     uint8_t buf[32];
     cf_err_t err = derive_bytes(mk, purpose, serial, buf, len);
-    if (err == CF_OK) {
-        if (type == CF_CARD_KEY_3DES || type == CF_CARD_KEY_3DES2)
-            cf_keys_set_odd_parity(buf, len);
-        *out = cf_secret_new(buf, len);
-        if (*out == NULL)
-            err = CF_ERR_NOMEM;
-    }
+    if (err == CF_OK)
+        err = cf_keys_card_key_from_bytes(type, buf, len, out);
     OPENSSL_cleanse(buf, sizeof(buf));
     return err;
 }

@@ -38,6 +38,12 @@ cf_err_t cf_keys_kbkdf_cmac(const uint8_t *key, size_t keylen, const uint8_t *la
  * (the DES key parity convention). */
 void cf_keys_set_odd_parity(uint8_t *key, size_t len);
 
+/* A card key of the given type from len fresh bytes (derived or random):
+ * DES parity for 3DES types, then a new secret in *out. buf is modified
+ * (parity) but not wiped: the caller owns and wipes it. */
+cf_err_t cf_keys_card_key_from_bytes(cf_card_key_type_t type, uint8_t *buf, size_t len,
+                                     cf_secret_t **out);
+
 /* Turn random bytes into characters of charset (m = its length, 2..255)
  * without bias: a byte b is used only when b < 256 - 256 % m, and then gives
  * charset[b % m]; other bytes are skipped. Writes at most want characters to

@@ -43,11 +43,7 @@ cf_err_t cf_keys_random_key(cf_card_key_type_t type, cf_secret_t **out)
     if (RAND_bytes(buf, (int)len) != 1) {
         err = CF_ERR_CRYPTO;
     } else {
-        if (type == CF_CARD_KEY_3DES || type == CF_CARD_KEY_3DES2)
-            cf_keys_set_odd_parity(buf, len);
-        *out = cf_secret_new(buf, len);
-        if (*out == NULL)
-            err = CF_ERR_NOMEM;
+        err = cf_keys_card_key_from_bytes(type, buf, len, out);
     }
     OPENSSL_cleanse(buf, sizeof(buf));
     return err;

@@ -63,10 +63,7 @@ uint16_t cf_gids_admin_status(const struct gids_card *g, unsigned tag, cf_wcurso
 {
     if (!g->has_admin_key)
         return SW_REF_NOT_FOUND;
-    const uint8_t body[6] = {0x97, 0x01, (uint8_t)g->admin_tries,
-                             0x93, 0x01, (uint8_t)g->admin_max};
-    cf_wc_tlv(resp, tag, body, sizeof(body));
-    return SW_OK;
+    return cf_gids_counter_status(tag, g->admin_tries, g->admin_max, resp);
 }
 
 uint16_t cf_gids_mse(cf_simcard_t *card, const cf_apdu_t *cmd)

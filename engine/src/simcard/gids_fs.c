@@ -217,6 +217,19 @@ static void remove_do(struct gids_card *g, struct gids_do *d)
     memset(&g->dos[g->n_dos], 0, sizeof(g->dos[0]));
 }
 
+/* A heap copy of a DO value (NULL for an empty one); -1 when out of memory. */
+static int copy_value(const uint8_t *val, size_t len, uint8_t **out)
+{
+    *out = NULL;
+    if (len == 0)
+        return 0;
+    *out = malloc(len);
+    if (*out == NULL)
+        return -1;
+    memcpy(*out, val, len);
+    return 0;
+}
+
 uint16_t cf_gids_store_do(struct gids_card *g, uint16_t fid, unsigned tag, const uint8_t *val,
                           size_t len)
 {
@@ -225,12 +238,8 @@ uint16_t cf_gids_store_do(struct gids_card *g, uint16_t fid, unsigned tag, const
     if (g->do_bytes - old + len > GIDS_STORAGE_MAX || (d == NULL && g->n_dos >= GIDS_MAX_DOS))
         return SW_NOT_ENOUGH_MEMORY;
     uint8_t *copy = NULL;
-    if (len > 0) {
-        copy = malloc(len);
-        if (copy == NULL)
-            return SW_NOT_ENOUGH_MEMORY;
-        memcpy(copy, val, len);
-    }
+    if (copy_value(val, len, &copy) < 0)
+        return SW_NOT_ENOUGH_MEMORY;
     if (d != NULL) {
         OPENSSL_cleanse(d->val, d->len);
         free(d->val);
@@ -283,12 +292,8 @@ static uint16_t put_do(cf_simcard_t *card, uint16_t fid, unsigned tag, const uin
     if (g->do_bytes - d->len + len > GIDS_STORAGE_MAX)
         return SW_NOT_ENOUGH_MEMORY;
     uint8_t *copy = NULL;
-    if (len > 0) {
-        copy = malloc(len);
-        if (copy == NULL)
-            return SW_NOT_ENOUGH_MEMORY;
-        memcpy(copy, val, len);
-    }
+    if (copy_value(val, len, &copy) < 0)
+        return SW_NOT_ENOUGH_MEMORY;
     uint8_t *old = d->val;
     size_t oldlen = d->len;
     d->val = copy;

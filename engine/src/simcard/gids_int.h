@@ -154,6 +154,8 @@ uint16_t cf_gids_verify(cf_simcard_t *card, const cf_apdu_t *cmd);
 uint16_t cf_gids_change_reference(cf_simcard_t *card, const cf_apdu_t *cmd);
 uint16_t cf_gids_reset_retry_counter(cf_simcard_t *card, const cf_apdu_t *cmd);
 /* GET DATA 3FFF 7F71: the PIN try counter and limit. */
+/* A retry counter as GIDS shows it: TLV tag { 97 01 left, 93 01 max }. */
+uint16_t cf_gids_counter_status(unsigned tag, unsigned left, unsigned max, cf_wcursor *resp);
 uint16_t cf_gids_pin_status(const struct gids_card *g, unsigned tag, cf_wcursor *resp);
 
 /* gids_auth.c */

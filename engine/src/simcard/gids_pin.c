@@ -27,13 +27,17 @@ static int pin_len_ok(size_t n)
     return n >= GIDS_PIN_MIN && n <= GIDS_PIN_MAX;
 }
 
-uint16_t cf_gids_pin_status(const struct gids_card *g, unsigned tag, cf_wcursor *resp)
+uint16_t cf_gids_counter_status(unsigned tag, unsigned left, unsigned max, cf_wcursor *resp)
 {
     /* 97: tries left, 93: try limit - the tags OpenSC reads. */
-    const uint8_t body[6] = {0x97, 0x01, (uint8_t)g->pin_tries,
-                             0x93, 0x01, (uint8_t)g->pin_max};
+    const uint8_t body[6] = {0x97, 0x01, (uint8_t)left, 0x93, 0x01, (uint8_t)max};
     cf_wc_tlv(resp, tag, body, sizeof(body));
     return SW_OK;
+}
+
+uint16_t cf_gids_pin_status(const struct gids_card *g, unsigned tag, cf_wcursor *resp)
+{
+    return cf_gids_counter_status(tag, g->pin_tries, g->pin_max, resp);
 }
 
 uint16_t cf_gids_verify(cf_simcard_t *card, const cf_apdu_t *cmd)
