@@ -143,4 +143,24 @@ static inline int tx_block(const uint8_t *key, size_t keylen, int aes, int enc,
     return ok ? 0 : -1;
 }
 
+/* The state-file fixture: a cmocka setup/teardown pair that gives a test
+ * a fresh directory (dir) and the state file path in it (path). */
+/* After every helper above, whose parameters carry the same names. */
+static char dir[64], path[128];
+
+static inline int with_dir(void **state)
+{
+    (void)state;
+    tx_tmpdir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/state", dir);
+    return 0;
+}
+
+static inline int without_dir(void **state)
+{
+    (void)state;
+    tx_rmdir(dir);
+    return 0;
+}
+
 #endif

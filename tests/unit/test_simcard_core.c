@@ -18,22 +18,6 @@
 #define VERIFY_STATUS "00 20 00 80 00"
 #define VERIFY_123456 "00 20 00 80 08 31 32 33 34 35 36 FF FF"
 
-static char dir[64], path[128];
-
-static int with_dir(void **state)
-{
-    (void)state;
-    tx_tmpdir(dir, sizeof(dir));
-    snprintf(path, sizeof(path), "%s/state", dir);
-    return 0;
-}
-
-static int without_dir(void **state)
-{
-    (void)state;
-    tx_rmdir(dir);
-    return 0;
-}
 
 static cf_simcard_t *new_card(void)
 {

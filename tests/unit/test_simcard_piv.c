@@ -27,23 +27,6 @@
 static const uint8_t default_key[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
                                         5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
 
-/* State files of the tests that use them. */
-static char dir[64], path[128];
-
-static int with_dir(void **state)
-{
-    (void)state;
-    tx_tmpdir(dir, sizeof(dir));
-    snprintf(path, sizeof(path), "%s/state", dir);
-    return 0;
-}
-
-static int without_dir(void **state)
-{
-    (void)state;
-    tx_rmdir(dir);
-    return 0;
-}
 
 static cf_simcard_t *new_card(void)
 {
