@@ -102,7 +102,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$CF_TMP/cert.key" -out "$CF_T
     -subj "/CN=opensc interop" -days 30 >/dev/null 2>&1 || cf_fail "openssl req -x509"
 openssl x509 -in "$CF_TMP/cert.pem" -outform DER -out "$CF_TMP/cert.der" || cf_fail "openssl x509"
 der_len=$(stat -c %s "$CF_TMP/cert.der")
-[ "$der_len" -gt 255 ] && [ "$der_len" -lt 3000 ] || cf_fail "certificate of $der_len bytes"
+((der_len > 255 && der_len < 3000)) || cf_fail "certificate of $der_len bytes"
 der_hex=$(cf_hex_file "$CF_TMP/cert.der")
 # piv-tool reads the key from PIV_EXT_AUTH_KEY (binary, key-sized).
 cf_unhex 010203040506070801020304050607080102030405060708 >"$CF_TMP/mgm.bin"

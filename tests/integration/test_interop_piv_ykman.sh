@@ -99,7 +99,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$CF_TMP/cert.key" -out "$CF_T
     -subj "/CN=ykman interop" -days 30 >/dev/null 2>&1 || cf_fail "openssl req -x509"
 openssl x509 -in "$CF_TMP/cert.pem" -outform DER -out "$CF_TMP/cert.der" || cf_fail "openssl x509"
 der_len=$(stat -c %s "$CF_TMP/cert.der")
-[ "$der_len" -gt 255 ] && [ "$der_len" -lt 3000 ] || cf_fail "certificate of $der_len bytes"
+((der_len > 255 && der_len < 3000)) || cf_fail "certificate of $der_len bytes"
 cf_expect_run "certificates import 9c" 0 yk piv certificates import 9c "$CF_TMP/cert.pem" -m "$TDES2"
 cf_expect_state 0 obj_5FC10A "$(printf '7082%04X' "$der_len")$(cf_hex_file "$CF_TMP/cert.der")710100FE00"
 cf_expect_run "certificates export 9c" 0 yk piv certificates export 9c -F DER "$CF_TMP/read.der"

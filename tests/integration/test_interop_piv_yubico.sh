@@ -117,7 +117,7 @@ openssl x509 -in "$CF_TMP/cert.pem" -outform DER -out "$CF_TMP/cert.der" || cf_f
 der_hex=$(cf_hex_file "$CF_TMP/cert.der")
 der_len=$(stat -c %s "$CF_TMP/cert.der")
 # Over 255 bytes: PUT DATA is chained, GET DATA answers in 61xx pieces.
-[ "$der_len" -gt 255 ] && [ "$der_len" -le 3054 ] || cf_fail "certificate of $der_len bytes"
+((der_len > 255 && der_len <= 3054)) || cf_fail "certificate of $der_len bytes"
 # The object is 70 {DER} 71 01 00 (not compressed) FE 00 (no EDC).
 len_hex=$(printf "82%04X" "$der_len")
 obj_want="70${len_hex}${der_hex}710100FE00"
