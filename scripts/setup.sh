@@ -9,7 +9,7 @@ PACKAGES=(
   libinih-dev libyaml-dev libssl-dev libcmocka-dev
   libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd
   clang libclang-rt-14-dev
-  yubico-piv-tool opensc opensc-pkcs11
+  yubico-piv-tool opensc opensc-pkcs11 yubikey-manager
   iproute2 util-linux procps python3
 )
 
