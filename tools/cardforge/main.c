@@ -13,6 +13,7 @@ static const struct cf_command commands[] = {
      cmd_validate},
     {"plan", "print the steps a description compiles to, secrets shown as ***", cmd_plan},
     {"personalize", "run a description on the one card at the officer's desk", cmd_personalize},
+    {"pin", "PIN status, change and unblock (PUK or offline challenge) at one card", cmd_pin},
     {"helpdesk", "compute the response to a card's offline unblock challenge", cmd_helpdesk},
 };
 
