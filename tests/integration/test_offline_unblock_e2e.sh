@@ -49,9 +49,23 @@ done
 grep -q '"master_key"' "$CF_TMP/journal.jsonl" ||
     cf_fail "the journal does not name the master key the admin keys come from"
 
-helpdesk() { # prints "RESPONSE|CHECK" for the captured serial and challenge
-    echo "\"$CLI\" helpdesk response --serial \"\$CAP_SERIAL\" --challenge \"\$CAP_CH\" --check \"\$CAP_CHK\" --keyfile \"$KF\" --key bureau-admin"
-}
+# The helpdesk's side, run by pty_drive with what the card showed (CAP_*):
+# prints the response (r) or its check value (c). With "wrong", the
+# response's first digit is changed and the check value computed for the
+# changed response, as a helpdesk that mistyped the challenge would get.
+cat >"$CF_TMP/helpdesk.sh" <<EOF
+out=\$("$CLI" helpdesk response --serial "\$CAP_SERIAL" --challenge "\$CAP_CH" \\
+    --check "\$CAP_CHK" --keyfile "$KF" --key bureau-admin) || exit 1
+resp=\$(echo "\$out" | sed -n 's/^response *\([0-9A-F ]*[0-9A-F]\) *check.*/\1/p' | tr -d ' ')
+python3 "$CF_TMP/respond.py" "\$resp" "\$1" "\$2"
+EOF
+cat >"$CF_TMP/respond.py" <<'EOF'
+import sys
+r, what, wrong = sys.argv[1], sys.argv[2], sys.argv[3] == "wrong"
+if wrong:
+    r = ("0" if r[0] != "0" else "1") + r[1:]
+print(r if what == "r" else "%02d" % (int("1" + r, 16) % 97))
+EOF
 
 # ---- card 0: the right response ----
 cat >"$CF_TMP/unblock.script" <<EOF
@@ -63,9 +77,9 @@ capture SERIAL serial +([0-9A-Fa-f][0-9A-Fa-f ]*[0-9A-Fa-f]) +check
 capture CH challenge +([0-9A-F][0-9A-F ]*[0-9A-F]) +check
 capture CHK challenge +[0-9A-F ]+ +check (\d\d)
 expect response from the helpdesk
-sendcmd $(helpdesk) | sed -n 's/^response *\([0-9A-F ]*[0-9A-F]\) *check.*/\1/p'
+sendcmd bash "$CF_TMP/helpdesk.sh" r right
 expect its check value
-sendcmd $(helpdesk) | sed -n 's/^response .*check \([0-9][0-9]\).*/\1/p'
+sendcmd bash "$CF_TMP/helpdesk.sh" c right
 eof
 EOF
 out=$(python3 "$DRIVE" "$CF_TMP/unblock.script" -- "$CLI" pin unblock --challenge \
@@ -81,10 +95,6 @@ out=$(pkcs11-tool --module "$P11" --slot-index "$slot" --login --pin 20406080 --
 
 # ---- card 1: a wrong response costs one admin try ----
 before=$(sed -n 's/^admin_tries=//p' "$(cf_state_file 1)")
-wrong='python3 -c "import sys
-r = sys.argv[1].replace(\" \", \"\")
-w = (\"0\" if r[0] != \"0\" else \"1\") + r[1:]
-print(w if sys.argv[2] == \"r\" else \"%02d\" % (int(\"1\" + w, 16) % 97))"'
 cat >"$CF_TMP/wrong.script" <<EOF
 expect new PIN \(not shown\):
 send 13572468
@@ -94,9 +104,9 @@ capture SERIAL serial +([0-9A-Fa-f][0-9A-Fa-f ]*[0-9A-Fa-f]) +check
 capture CH challenge +([0-9A-F][0-9A-F ]*[0-9A-F]) +check
 capture CHK challenge +[0-9A-F ]+ +check (\d\d)
 expect response from the helpdesk
-sendcmd $wrong "\$($(helpdesk) | sed -n 's/^response *\([0-9A-F ]*[0-9A-F]\) *check.*/\1/p')" r
+sendcmd bash "$CF_TMP/helpdesk.sh" r wrong
 expect its check value
-sendcmd $wrong "\$($(helpdesk) | sed -n 's/^response *\([0-9A-F ]*[0-9A-F]\) *check.*/\1/p')" c
+sendcmd bash "$CF_TMP/helpdesk.sh" c wrong
 eof
 EOF
 out=$(python3 "$DRIVE" "$CF_TMP/wrong.script" -- "$CLI" pin unblock --challenge \

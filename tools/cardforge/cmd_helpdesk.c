@@ -76,9 +76,9 @@ static int read_admin_key(cf_secret_t **out)
     *out = NULL;
     int tty = isatty(STDIN_FILENO);
     if (tty) {
+        tty_echo_off();
         fprintf(stderr, "admin key (hex, not shown): ");
         fflush(stderr);
-        tty_echo_off();
     }
     char line[KEY_LINE_MAX];
     uint8_t key[32];

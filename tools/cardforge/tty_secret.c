@@ -83,9 +83,11 @@ cf_err_t tty_ask_secret(const char *prompt, size_t maxlen, cf_secret_t **out)
     char line[256];
     if (maxlen >= sizeof(line))
         maxlen = sizeof(line) - 1;
+    /* Echo off before the prompt appears: whoever types as soon as they
+     * see it must not have the first characters echoed. */
+    tty_echo_off();
     fprintf(stderr, "%s", prompt);
     fflush(stderr);
-    tty_echo_off();
     long n = tty_read_line(line, sizeof(line));
     tty_restore();
     cf_err_t e = CF_OK;
