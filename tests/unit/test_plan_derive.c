@@ -895,6 +895,8 @@ static void test_check_keyfile_warns_when_the_newest_version_makes_a_rotation_vo
                 "CardManagerKey and NewCardManagerKey both derive from "
                 "master key issuing version 2");
     assert_int_equal(cf_plan_check_keyfile(p, NULL, d), CF_ERR_ARG);
+    assert_int_equal(cf_plan_check_keyfile(NULL, kf, d), CF_ERR_ARG);
+    assert_int_equal(cf_plan_resolve_card(NULL, NULL, "1234", kf, d), CF_ERR_ARG);
     cf_diag_list_free(d);
     cf_plan_free(p);
 
@@ -954,6 +956,8 @@ static void test_origin_of_every_source_kind(void **state)
     assert_int_equal(cf_card_values_origin(v, CF_PARAM_PUK, NULL, NULL), CF_SOURCE_NONE);
     assert_int_equal(cf_plan_param_digits(p, CF_PARAM_PIN), 0);
     assert_int_equal(cf_plan_param_master_version(p, CF_PARAM_PIN), 0);
+    assert_int_equal(cf_plan_param_key_type(p, CF_PARAM_CARD_MANAGER_KEY), CF_CARD_KEY_3DES);
+    assert_int_equal(cf_plan_param_key_type(p, CF_PARAM_NONE), CF_CARD_KEY_3DES);
     cf_card_values_free(v);
     cf_plan_free(p);
     cf_diag_list_free(d);

@@ -164,7 +164,11 @@ unsigned cf_plan_param_master_version(const cf_plan_t *plan, cf_param_t p)
 
 cf_card_key_type_t cf_plan_param_key_type(const cf_plan_t *plan, cf_param_t p)
 {
-    return p < CF_PARAM_COUNT ? plan->params[p].key_type : CF_CARD_KEY_3DES;
+    if (p >= CF_PARAM_COUNT || !cf_param_is_key(p))
+        return CF_CARD_KEY_3DES;
+    cf_source_t src = plan->params[p].src;
+    return src == CF_SOURCE_DERIVED || src == CF_SOURCE_RANDOM ? plan->params[p].key_type
+                                                               : CF_CARD_KEY_3DES;
 }
 
 size_t cf_plan_param_digits(const cf_plan_t *plan, cf_param_t p)
