@@ -213,6 +213,7 @@ cf_err_t cf_card_admin_auth(cf_card_t *card, const cf_secret_t *key, unsigned fl
     if (card == NULL || key == NULL)
         return CF_ERR_ARG;
     const char *what = "admin key authentication";
+    card->last_write = CF_WRITE_NONE;
     const cf_prof_admin_t *ad = &card->p->admin;
     if (!ad->present || !ad->auth.present)
         return cf_card_fail(card, CF_ERR_UNSUPPORTED, "%s: card type %s has no admin key", what,
@@ -243,6 +244,7 @@ cf_err_t cf_card_set_admin_key(cf_card_t *card, const cf_secret_t *new_key)
     if (card == NULL || new_key == NULL)
         return CF_ERR_ARG;
     const char *what = "set admin key";
+    card->last_write = CF_WRITE_NONE;
     const cf_prof_cmd_t *cmd = &card->p->ops[CF_OP_SET_ADMIN_KEY];
     if (!cmd->present)
         return cf_card_fail(card, CF_ERR_UNSUPPORTED, "%s: card type %s cannot do this", what,
@@ -267,7 +269,7 @@ cf_err_t cf_card_set_admin_key(cf_card_t *card, const cf_secret_t *new_key)
     v.len[CF_PH_NEW_KEY] = cf_secret_len(new_key);
     v.p[CF_PH_KCV] = kcv;
     v.len[CF_PH_KCV] = sizeof(kcv);
-    err = cf_card_cmd(card, what, cmd, &v, CF_CMD_PLAIN, CF_CRED_ADMIN, &r, NULL);
+    err = cf_card_cmd(card, what, cmd, &v, CF_CMD_PLAIN | CF_CMD_WRITE, CF_CRED_ADMIN, &r, NULL);
     if (err != CF_OK)
         return err;
     cf_card_cred_changed(card, CF_CRED_ADMIN);
@@ -323,6 +325,7 @@ cf_err_t cf_card_external_auth(cf_card_t *card, const cf_secret_t *response)
     if (card == NULL || response == NULL)
         return CF_ERR_ARG;
     const char *what = "admin key challenge-response";
+    card->last_write = CF_WRITE_NONE;
     const cf_prof_auth_t *a = &card->p->admin.external;
     if (!a->present)
         return cf_card_fail(card, CF_ERR_UNSUPPORTED,
@@ -353,7 +356,7 @@ cf_err_t cf_card_external_auth(cf_card_t *card, const cf_secret_t *response)
     v.p[CF_PH_RESPONSE] = cf_secret_data(response);
     v.len[CF_PH_RESPONSE] = cf_secret_len(response);
     int sent = 0;
-    err = cf_card_cmd(card, what, &a->answer, &v, 0, CF_CRED_ADMIN, &r, &sent);
+    err = cf_card_cmd(card, what, &a->answer, &v, CF_CMD_WRITE, CF_CRED_ADMIN, &r, &sent);
     cf_card_after(card, CF_CRED_ADMIN, response, err, sent);
     cf_wipe(card->ext_challenge, sizeof(card->ext_challenge));
     if (err != CF_OK)
@@ -361,4 +364,9 @@ cf_err_t cf_card_external_auth(cf_card_t *card, const cf_secret_t *response)
     card->admin_auth = 1;
     cf_card_ok(card);
     return CF_OK;
+}
+
+cf_card_write_t cf_card_last_write(const cf_card_t *card)
+{
+    return card != NULL ? card->last_write : CF_WRITE_NONE;
 }

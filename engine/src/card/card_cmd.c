@@ -181,7 +181,13 @@ cf_err_t cf_card_cmd(cf_card_t *card, const char *what, const cf_prof_cmd_t *cmd
     };
     if (sent != NULL)
         *sent = 1;
+    /* Handed to the reader: until the card answers, nobody knows whether
+     * it acted on the command. */
+    if (flags & CF_CMD_WRITE)
+        card->last_write = CF_WRITE_UNKNOWN;
     err = cf_transport_transmit(card->t, &c, resp);
+    if (err == CF_OK && (flags & CF_CMD_WRITE))
+        card->last_write = CF_WRITE_DONE;
     OPENSSL_cleanse(data, sizeof(data));
     if (err != CF_OK) {
         if (err == CF_ERR_CARD_RESET || err == CF_ERR_CARD_REMOVED)

@@ -45,6 +45,7 @@ struct cf_card {
     int ext_pending; /* a challenge from cf_card_get_challenge awaits its answer */
     uint8_t ext_challenge[CF_CARD_MAX_CHALLENGE];
     size_t ext_len;
+    cf_card_write_t last_write; /* what the current operation's writes did */
 };
 
 /* ---- messages --------------------------------------------------------- */
@@ -72,6 +73,7 @@ cf_err_t cf_card_encode_secret(cf_card_t *card, const char *what, cf_cred_t c,
 /* cf_card_cmd flags */
 #define CF_CMD_SECRET_RESPONSE 0x1u /* the answer's data is secret */
 #define CF_CMD_PLAIN 0x2u           /* no secret in play: every bad SW is CF_ERR_CARD_STATUS */
+#define CF_CMD_WRITE 0x4u           /* the command changes the card (a counter counts) */
 
 /* Expand cmd with v, send it, and say what the answer means: CF_OK for one
  * of the command's success SWs; CF_ERR_WRONG_SECRET for 63Cx or one of its

@@ -52,6 +52,7 @@ struct pin_op {
 
 static cf_err_t run_pin_op(cf_card_t *card, const struct pin_op *o)
 {
+    card->last_write = CF_WRITE_NONE;
     uint8_t oldb[SECRET_MAX], newb[SECRET_MAX];
     size_t ol = 0, nl = 0;
     cf_err_t err = need_op(card, o->op, o->what);
@@ -75,7 +76,8 @@ static cf_err_t run_pin_op(cf_card_t *card, const struct pin_op *o)
             v.p[o->new_ph] = newb;
             v.len[o->new_ph] = nl;
         }
-        err = cf_card_cmd(card, o->what, &card->p->ops[o->op], &v, 0, o->cred, &r, &sent);
+        err = cf_card_cmd(card, o->what, &card->p->ops[o->op], &v, CF_CMD_WRITE, o->cred, &r,
+                          &sent);
         if (o->old != NULL)
             cf_card_after(card, o->cred, o->old, err, sent);
     }
@@ -204,6 +206,7 @@ cf_err_t cf_card_block_pin(cf_card_t *card, const cf_secret_t *known_pin, unsign
     if (card == NULL || known_pin == NULL || spent == NULL)
         return CF_ERR_ARG;
     const char *what = "block PIN";
+    card->last_write = CF_WRITE_NONE;
     const cf_prof_cred_t *pc = &card->p->pin;
     uint8_t raw[SECRET_MAX], enc[SECRET_MAX];
     size_t rl = 0, el = 0;
@@ -238,8 +241,8 @@ cf_err_t cf_card_block_pin(cf_card_t *card, const cf_secret_t *known_pin, unsign
     for (unsigned i = 0; i < bound; i++) {
         cf_rapdu_t r;
         int sent = 0;
-        err = cf_card_cmd(card, what, &card->p->ops[CF_OP_VERIFY_PIN], &v, 0, CF_CRED_PIN, &r,
-                          &sent);
+        err = cf_card_cmd(card, what, &card->p->ops[CF_OP_VERIFY_PIN], &v, CF_CMD_WRITE,
+                          CF_CRED_PIN, &r, &sent);
         if (sent)
             (*spent)++;
         if (err == CF_ERR_BLOCKED || (err == CF_ERR_WRONG_SECRET && r.sw == 0x63C0)) {
