@@ -212,6 +212,11 @@ static void print_state(const cf_personalize_result_t *res)
         printf("  %-17s %s\n", cf_step_kind_name(r->kind), what);
     }
     printf("tries left:");
+    int any = 0;
+    for (int c = 0; c < CF_CRED_COUNT; c++)
+        any |= res->tries[c].kind != CF_TRIES_UNKNOWN;
+    if (!any)
+        printf(" not read (the card is gone or did not answer)");
     print_tries("PIN", &res->tries[CF_CRED_PIN]);
     print_tries("PUK", &res->tries[CF_CRED_PUK]);
     print_tries("admin", &res->tries[CF_CRED_ADMIN]);
