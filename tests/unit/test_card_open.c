@@ -128,10 +128,10 @@ static void test_malformed_serial_is_a_bad_response(void **state)
 {
     (void)state;
     static const char *const serials[] = {
-        "DF 20 02 00 01 90 00",              /* too short */
-        "DF 20 10 00 01 90 00",              /* truncated TLV */
+        "DF 20 02 00 01 90 00",                                           /* too short */
+        "DF 20 10 00 01 90 00",                                           /* truncated TLV */
         "DF 21 10 00 11 22 33 44 55 66 77 88 99 AA BB CC DD EE FF 90 00", /* other tag */
-        "90 00",                             /* nothing */
+        "90 00",                                                          /* nothing */
     };
     for (size_t i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
         struct sfx s;
@@ -206,15 +206,12 @@ static void test_wrong_card_cryptogram_does_not_authenticate(void **state)
     struct sfx s;
     open_script_piv(&s);
     cf_secret_t *key = NULL;
-    assert_int_equal(cf_secret_from_hex("010203040506070801020304050607080102030405060708", 48,
-                                        &key),
-                     CF_OK);
-    assert_int_equal(cf_script_answer_hex(s.t, "01 01 03 90 00"), CF_OK);      /* counter: none */
-    assert_int_equal(cf_script_answer_hex(s.t, "01 01 03 90 00"), CF_OK);      /* alg: 3des */
-    assert_int_equal(cf_script_answer_hex(s.t, "7C 0A 80 08 11 22 33 44 55 66 77 88 90 00"),
-                     CF_OK);
-    assert_int_equal(cf_script_answer_hex(s.t, "7C 0A 82 08 00 00 00 00 00 00 00 00 90 00"),
-                     CF_OK);
+    assert_int_equal(
+        cf_secret_from_hex("010203040506070801020304050607080102030405060708", 48, &key), CF_OK);
+    assert_int_equal(cf_script_answer_hex(s.t, "01 01 03 90 00"), CF_OK); /* counter: none */
+    assert_int_equal(cf_script_answer_hex(s.t, "01 01 03 90 00"), CF_OK); /* alg: 3des */
+    assert_int_equal(cf_script_answer_hex(s.t, "7C 0A 80 08 11 22 33 44 55 66 77 88 90 00"), CF_OK);
+    assert_int_equal(cf_script_answer_hex(s.t, "7C 0A 82 08 00 00 00 00 00 00 00 00 90 00"), CF_OK);
     assert_int_equal(cf_card_admin_auth(s.card, key, 0), CF_ERR_BAD_RESPONSE);
     assert_non_null(strstr(cf_card_errmsg(s.card), "does not hold this key"));
     /* the witness went out decrypted, as D_K(11..88), never as the key */
@@ -234,9 +231,8 @@ static void test_wrong_card_cryptogram_does_not_authenticate(void **state)
     assert_int_equal(cf_script_answer_hex(s.t, "01 01 03 90 00"), CF_OK);
     assert_int_equal(cf_script_answer_hex(s.t, "7C 06 80 04 11 22 33 44 90 00"), CF_OK);
     cf_secret_t *key2 = NULL;
-    assert_int_equal(cf_secret_from_hex("010203040506070801020304050607080102030405060709", 48,
-                                        &key2),
-                     CF_OK);
+    assert_int_equal(
+        cf_secret_from_hex("010203040506070801020304050607080102030405060709", 48, &key2), CF_OK);
     assert_int_equal(cf_card_admin_auth(s.card, key2, 0), CF_ERR_BAD_RESPONSE);
     /* a card algorithm the profile does not know */
     assert_int_equal(cf_script_answer_hex(s.t, "90 00"), CF_OK);

@@ -21,18 +21,18 @@
 
 #include <cardforge/card.h>
 
-static const char base_doc[] = "family: piv\n"                          /* 1 */
-                               "identify:\n"                            /* 2 */
-                               "  atr: [\"3B 80 80 01 01\"]\n"          /* 3 */
-                               "serial:\n"                              /* 4 */
-                               "  apdu: \"00 F8 00 00\"\n"              /* 5 */
-                               "  format: decimal\n"                    /* 6 */
-                               "  value: { length: 4 }\n"               /* 7 */
-                               "pin:\n"                                 /* 8 */
-                               "  reference: \"80\"\n"                  /* 9 */
-                               "  min_length: 4\n"                      /* 10 */
-                               "  max_length: 8\n"                      /* 11 */
-                               "operations:\n"                          /* 12 */
+static const char base_doc[] = "family: piv\n"                                /* 1 */
+                               "identify:\n"                                  /* 2 */
+                               "  atr: [\"3B 80 80 01 01\"]\n"                /* 3 */
+                               "serial:\n"                                    /* 4 */
+                               "  apdu: \"00 F8 00 00\"\n"                    /* 5 */
+                               "  format: decimal\n"                          /* 6 */
+                               "  value: { length: 4 }\n"                     /* 7 */
+                               "pin:\n"                                       /* 8 */
+                               "  reference: \"80\"\n"                        /* 9 */
+                               "  min_length: 4\n"                            /* 10 */
+                               "  max_length: 8\n"                            /* 11 */
+                               "operations:\n"                                /* 12 */
                                "  verify_pin: \"00 20 00 {pin_ref} {pin}\"\n" /* 13 */
                                "  change_pin: \"00 24 00 80 {pin} {new_pin}\"\n";
 
@@ -182,16 +182,16 @@ static void test_hex_status_words_and_paths(void **state)
     expect_err("extends: b\nidentify:\n  atr: [\"3B 8\"]\n", 3, "bad hex");
     expect_err("extends: b\nidentify:\n  atr:\n    - { value: \"3B 80\", mask: \"FF\" }\n", 4,
                "mask: 1 bytes, the ATR value has 2");
-    expect_err("extends: b\nidentify:\n  atr:\n    - { mask: \"FF\" }\n", 4,
-               "missing key 'value'");
+    expect_err("extends: b\nidentify:\n  atr:\n    - { mask: \"FF\" }\n", 4, "missing key 'value'");
     expect_err("extends: b\npin:\n  tries:\n    apdu: \"00 F7 00 80\"\n"
                "    unknown_sw: [\"6X00\"]\n    left: { path: \"06\" }\n",
                5, "bad hex");
     expect_err("extends: b\npin:\n  tries:\n    apdu: \"00 F7 00 80\"\n"
                "    unknown_sw: \"6A\"\n    left: { path: \"06\" }\n",
                5, "status word");
-    expect_err("extends: b\npin:\n  tries:\n    apdu: \"00 F7 00 80\"\n    left: { path: \"DF\" }\n",
-               5, "not a BER tag");
+    expect_err(
+        "extends: b\npin:\n  tries:\n    apdu: \"00 F7 00 80\"\n    left: { path: \"DF\" }\n", 5,
+        "not a BER tag");
     expect_err("extends: b\npin:\n  tries:\n    apdu: \"00 F7 00 80\"\n"
                "    left: { path: \"7C/7C/7C/7C/7C\" }\n",
                5, "too deep");
@@ -249,12 +249,12 @@ static void test_operations_need_their_credentials(void **state)
                "placeholder {admin_ref} has no value");
 }
 
-static const char admin_base[] = "extends: b\n"                                 /* 1 */
-                                 "admin_key:\n"                                 /* 2 */
-                                 "  reference: \"9B\"\n"                        /* 3 */
+static const char admin_base[] = "extends: b\n"                                   /* 1 */
+                                 "admin_key:\n"                                   /* 2 */
+                                 "  reference: \"9B\"\n"                          /* 3 */
                                  "  algorithms: [ { type: 3des, id: \"03\" } ]\n" /* 4 */
-                                 "  auth:\n"                                    /* 5 */
-                                 "    scheme: piv-9b\n"                         /* 6 */
+                                 "  auth:\n"                                      /* 5 */
+                                 "    scheme: piv-9b\n"                           /* 6 */
                                  "    challenge: { apdu: \"00 87 03 9B 7C(80())\", response: "
                                  "\"7C/80\" }\n" /* 7 */
                                  "    answer: { apdu: \"00 87 03 9B 7C(80({witness}) "
@@ -290,8 +290,8 @@ static void test_admin_key_errors(void **state)
     expect_admin_err("  algorithms: []\n", 3, "1 to 8 algorithms");
     expect_admin_err("  auth: { scheme: rot13 }\n", 3, "not one of: piv-9b, gids-mutual");
     expect_admin_err("  auth: { scheme: gids-external }\n", 3, "write it under admin_key.external");
-    expect_admin_err("  auth:\n    challenge: { response: ~, apdu: \"00 87 03 9B 7C(80())\" }\n",
-                     4, "needs 'response:'");
+    expect_admin_err("  auth:\n    challenge: { response: ~, apdu: \"00 87 03 9B 7C(80())\" }\n", 4,
+                     "needs 'response:'");
     expect_admin_err("  auth:\n    answer: \"00 87 03 9B 7C(80({witness}))\"\n", 4,
                      "never sends {challenge}");
     expect_admin_err("  auth:\n    answer: { apdu: \"00 87 03 9B 7C(82({response}))\" }\n", 4,
@@ -305,9 +305,10 @@ static void test_admin_key_errors(void **state)
                      3, "gids-mutual scheme works with 3des keys only");
     expect_admin_err("  external:\n    scheme: piv-9b\n", 4,
                      "external authentication uses the scheme gids-external");
-    expect_admin_err("  external:\n    scheme: gids-external\n    challenge: \"00 87 00 00 7C(81())\"\n"
-                     "    answer: \"00 87 00 00 7C(82({response}))\"\n",
-                     5, "needs 'response:'");
+    expect_admin_err(
+        "  external:\n    scheme: gids-external\n    challenge: \"00 87 00 00 7C(81())\"\n"
+        "    answer: \"00 87 00 00 7C(82({response}))\"\n",
+        5, "needs 'response:'");
     expect_admin_err("  tries: { apdu: \"00 F7 00 9B\", left: { path: \"06\" }, absent: never }\n",
                      3, "not one of: unknown, unlimited");
     expect_admin_err("  algorithm_read: { apdu: \"00 F7 00 9B\" }\n", 3, "missing key 'value'");

@@ -210,8 +210,7 @@ static int extends_of(const cf_ynode_t *raw, const char **base, unsigned long *l
 /* A profile from raw laid over base_tree (may be NULL). Takes nothing;
  * *out NULL on error (reported). */
 static cf_err_t make_profile(const char *name, const cf_ynode_t *raw, const char *base,
-                             const cf_ynode_t *base_tree, cf_diag_list_t *diags,
-                             cf_profile_t **out)
+                             const cf_ynode_t *base_tree, cf_diag_list_t *diags, cf_profile_t **out)
 {
     *out = NULL;
     cf_profile_t *p = calloc(1, sizeof(*p));
