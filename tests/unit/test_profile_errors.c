@@ -21,6 +21,8 @@
 
 #include <cardforge/card.h>
 
+#include "profile/profile_int.h"
+
 static const char base_doc[] = "family: piv\n"                                /* 1 */
                                "identify:\n"                                  /* 2 */
                                "  atr: [\"3B 80 80 01 01\"]\n"                /* 3 */
@@ -314,6 +316,31 @@ static void test_admin_key_errors(void **state)
     expect_admin_err("  algorithm_read: { apdu: \"00 F7 00 9B\" }\n", 3, "missing key 'value'");
 }
 
+static void test_extends_chain_depth_is_bounded(void **state)
+{
+    (void)state;
+    cf_diag_list_t *d = cf_diag_list_new();
+    cf_profiles_t *set = NULL;
+    assert_int_equal(cf_profiles_add_mem(&set, "p0", base_doc, strlen(base_doc), d), CF_OK);
+    char name[8], doc[32];
+    for (int i = 1; i < 8; i++) {
+        snprintf(name, sizeof(name), "p%d", i);
+        snprintf(doc, sizeof(doc), "extends: p%d\n", i - 1);
+        assert_int_equal(cf_profiles_add_mem(&set, name, doc, strlen(doc), d), CF_OK);
+    }
+    assert_int_equal(cf_profiles_add_mem(&set, "p8", "extends: p7\n", 12, d), CF_ERR_INVALID);
+    assert_int_equal(cf_profiles_count(set), 8);
+    assert_non_null(strstr(cf_diag_message(d, 0), "levels deep"));
+    /* identification order: the deepest first, every profile once */
+    assert_int_equal(cf_profiles_ident_count(set), 8);
+    for (int i = 0; i < 8; i++) {
+        snprintf(name, sizeof(name), "p%d", 7 - i);
+        assert_string_equal(cf_profile_name(cf_profiles_ident_at(set, (size_t)i)), name);
+    }
+    cf_profiles_free(set);
+    cf_diag_list_free(d);
+}
+
 /* ---- directories ---------------------------------------------------------- */
 
 static char dir[64];
@@ -445,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_template_errors_name_the_problem),
         cmocka_unit_test(test_operations_need_their_credentials),
         cmocka_unit_test(test_admin_key_errors),
+        cmocka_unit_test(test_extends_chain_depth_is_bounded),
         cmocka_unit_test(test_directory_extends_cycle_and_unknown),
         cmocka_unit_test(test_directory_loads_all_or_nothing),
         cmocka_unit_test(test_directory_io_errors),
