@@ -44,8 +44,8 @@ static inline cf_profiles_t *fx_profiles(void)
 
 /* A card of type/factory with serial in a simulated reader; opened with
  * profile (NULL: identified). Returns cf_card_open's result. */
-static inline cf_err_t fx_open(struct fx *f, const char *type, const char *factory,
-                               uint32_t serial, const char *profile)
+static inline cf_err_t fx_open(struct fx *f, const char *type, const char *factory, uint32_t serial,
+                               const char *profile)
 {
     memset(f, 0, sizeof(*f));
     f->set = fx_profiles();

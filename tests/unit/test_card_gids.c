@@ -96,9 +96,9 @@ static void test_verify_and_change_pin(void **state)
     assert_int_equal(cf_card_reselect(f.card), CF_OK);
     assert_int_equal(cf_card_verify_pin(f.card, fx_s(&f, "135792468")), CF_OK);
     /* 16 characters: the card takes it, the policy (15, PKCS#11) does not */
-    assert_int_equal(cf_card_change_pin(f.card, fx_s(&f, "135792468"),
-                                        fx_s(&f, "1234567890123456")),
-                     CF_ERR_POLICY);
+    assert_int_equal(
+        cf_card_change_pin(f.card, fx_s(&f, "135792468"), fx_s(&f, "1234567890123456")),
+        CF_ERR_POLICY);
     fx_close(&f);
 }
 
@@ -145,7 +145,7 @@ static void test_set_admin_key_sends_the_true_check_value(void **state)
     assert_int_equal(cf_card_key_check_value(fx_h(&f, NEW_KEY), kcv), CF_OK);
     snprintf(want, sizeof(want), "88 03 %.2s %.2s %.2s", kcv, kcv + 2, kcv + 4);
     assert_non_null(strstr(buf, want));
-    assert_null(strstr(buf, "88 03 B0 73 DC")); /* not OpenSC's constant */
+    assert_null(strstr(buf, "88 03 B0 73 DC"));          /* not OpenSC's constant */
     assert_null(strstr(buf, "01 23 45 67 89 AB CD EF")); /* the key itself never */
     free(buf);
 

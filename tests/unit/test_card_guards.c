@@ -92,9 +92,9 @@ static void test_last_puk_try_is_refused_then_allowed(void **state)
     struct mtrace m;
     trace_start(&f, &m);
     uint64_t n = cf_transport_apdu_count(f.t);
-    assert_int_equal(cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "12345678"), fx_s(&f, "654321"),
-                                                0),
-                     CF_ERR_LAST_TRY);
+    assert_int_equal(
+        cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "12345678"), fx_s(&f, "654321"), 0),
+        CF_ERR_LAST_TRY);
     assert_int_equal(cf_transport_apdu_count(f.t), n + 1); /* the counter read only */
     assert_int_equal(cf_card_change_puk(f.card, fx_s(&f, "12345678"), fx_s(&f, "87654321"), 0),
                      CF_ERR_LAST_TRY);
@@ -277,8 +277,8 @@ static void test_rejected_value_is_never_sent_again(void **state)
     assert_int_equal(cf_card_change_puk(f.card, fx_s(&f, "99999999"), fx_s(&f, "77777777"), 0),
                      CF_ERR_WRONG_SECRET);
     n = cf_transport_apdu_count(f.t);
-    assert_int_equal(cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "99999999"),
-                                                fx_s(&f, "777777"), CF_OP_ALLOW_LAST_TRY),
+    assert_int_equal(cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "99999999"), fx_s(&f, "777777"),
+                                                CF_OP_ALLOW_LAST_TRY),
                      CF_ERR_REFUSED);
     assert_int_equal(cf_transport_apdu_count(f.t), n);
     assert_int_equal(fx_state_uint(&f, "puk_tries"), 2);

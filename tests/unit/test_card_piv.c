@@ -161,17 +161,16 @@ static void test_unblock_pin_with_puk(void **state)
     open_piv(&f);
     unsigned spent;
     assert_int_equal(cf_card_block_pin(f.card, fx_s(&f, "123456"), &spent), CF_OK);
-    assert_int_equal(cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "12345678"),
-                                                fx_s(&f, "97531864"), 0),
-                     CF_OK);
+    assert_int_equal(
+        cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "12345678"), fx_s(&f, "97531864"), 0), CF_OK);
     assert_true(fx_state_is(&f, "pin", "3937353331383634"));
     assert_int_equal(fx_state_uint(&f, "pin_tries"), 3);
     assert_int_equal(fx_tries(&f, CF_CRED_PIN).left, 3);
     assert_int_equal(cf_card_verify_pin(f.card, fx_s(&f, "97531864")), CF_OK);
     /* a wrong PUK spends a PUK try, not a PIN try */
-    assert_int_equal(cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "87654321"),
-                                                fx_s(&f, "11223344"), 0),
-                     CF_ERR_WRONG_SECRET);
+    assert_int_equal(
+        cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "87654321"), fx_s(&f, "11223344"), 0),
+        CF_ERR_WRONG_SECRET);
     assert_non_null(strstr(cf_card_errmsg(f.card), "wrong PUK, 2 tries left"));
     assert_int_equal(fx_state_uint(&f, "puk_tries"), 2);
     assert_int_equal(fx_state_uint(&f, "pin_tries"), 3);
@@ -195,12 +194,11 @@ static void test_change_puk(void **state)
     /* the new PUK works, the old one does not */
     unsigned spent;
     assert_int_equal(cf_card_block_pin(f.card, fx_s(&f, "123456"), &spent), CF_OK);
-    assert_int_equal(cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "12345678"),
-                                                fx_s(&f, "222333"), 0),
-                     CF_ERR_WRONG_SECRET);
-    assert_int_equal(cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "ABCDEFGH"),
-                                                fx_s(&f, "222333"), 0),
-                     CF_OK);
+    assert_int_equal(
+        cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "12345678"), fx_s(&f, "222333"), 0),
+        CF_ERR_WRONG_SECRET);
+    assert_int_equal(
+        cf_card_unblock_pin_by_puk(f.card, fx_s(&f, "ABCDEFGH"), fx_s(&f, "222333"), 0), CF_OK);
     assert_int_equal(fx_state_uint(&f, "puk_tries"), 3);
     assert_int_equal(cf_card_change_puk(f.card, fx_s(&f, "ABCDEFGH"), fx_s(&f, "12"), 0),
                      CF_ERR_POLICY);
@@ -229,8 +227,7 @@ static void test_admin_auth_and_set_key_every_algorithm(void **state)
         /* a fresh session: the old key is refused, the new one authenticates */
         assert_int_equal(cf_card_reselect(f.card), CF_OK);
         if (strlen(current) == strlen(keys[i].hex))
-            assert_int_equal(cf_card_admin_auth(f.card, fx_h(&f, current), 0),
-                             CF_ERR_WRONG_SECRET);
+            assert_int_equal(cf_card_admin_auth(f.card, fx_h(&f, current), 0), CF_ERR_WRONG_SECRET);
         assert_int_equal(cf_card_admin_auth(f.card, fx_h(&f, keys[i].hex), 0), CF_OK);
         assert_int_equal(cf_card_reselect(f.card), CF_OK);
         current = keys[i].hex;
@@ -324,8 +321,9 @@ static void test_key_check_values(void **state)
     char kcv[7];
     assert_int_equal(cf_card_key_check_value(fx_h(&f, DEFAULT_KEY), kcv), CF_OK);
     assert_string_equal(kcv, "B073DC"); /* gids-reference 1.8 */
-    assert_int_equal(cf_card_key_check_value(fx_h(&f, "000000000000000000000000000000000000000000000000"), kcv),
-                     CF_OK);
+    assert_int_equal(
+        cf_card_key_check_value(fx_h(&f, "000000000000000000000000000000000000000000000000"), kcv),
+        CF_OK);
     assert_string_equal(kcv, "8CA64D"); /* gids-reference 3.4 */
     assert_int_equal(cf_card_key_check_value(fx_h(&f, "00000000000000000000000000000000"), kcv),
                      CF_OK);

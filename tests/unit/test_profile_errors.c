@@ -21,18 +21,20 @@
 
 #include <cardforge/card.h>
 
-static const char base_doc[] = "family: piv\n"                          /* 1 */
-                               "identify:\n"                            /* 2 */
-                               "  atr: [\"3B 80 80 01 01\"]\n"          /* 3 */
-                               "serial:\n"                              /* 4 */
-                               "  apdu: \"00 F8 00 00\"\n"              /* 5 */
-                               "  format: decimal\n"                    /* 6 */
-                               "  value: { length: 4 }\n"               /* 7 */
-                               "pin:\n"                                 /* 8 */
-                               "  reference: \"80\"\n"                  /* 9 */
-                               "  min_length: 4\n"                      /* 10 */
-                               "  max_length: 8\n"                      /* 11 */
-                               "operations:\n"                          /* 12 */
+#include "profile/profile_int.h"
+
+static const char base_doc[] = "family: piv\n"                                /* 1 */
+                               "identify:\n"                                  /* 2 */
+                               "  atr: [\"3B 80 80 01 01\"]\n"                /* 3 */
+                               "serial:\n"                                    /* 4 */
+                               "  apdu: \"00 F8 00 00\"\n"                    /* 5 */
+                               "  format: decimal\n"                          /* 6 */
+                               "  value: { length: 4 }\n"                     /* 7 */
+                               "pin:\n"                                       /* 8 */
+                               "  reference: \"80\"\n"                        /* 9 */
+                               "  min_length: 4\n"                            /* 10 */
+                               "  max_length: 8\n"                            /* 11 */
+                               "operations:\n"                                /* 12 */
                                "  verify_pin: \"00 20 00 {pin_ref} {pin}\"\n" /* 13 */
                                "  change_pin: \"00 24 00 80 {pin} {new_pin}\"\n";
 
@@ -182,16 +184,16 @@ static void test_hex_status_words_and_paths(void **state)
     expect_err("extends: b\nidentify:\n  atr: [\"3B 8\"]\n", 3, "bad hex");
     expect_err("extends: b\nidentify:\n  atr:\n    - { value: \"3B 80\", mask: \"FF\" }\n", 4,
                "mask: 1 bytes, the ATR value has 2");
-    expect_err("extends: b\nidentify:\n  atr:\n    - { mask: \"FF\" }\n", 4,
-               "missing key 'value'");
+    expect_err("extends: b\nidentify:\n  atr:\n    - { mask: \"FF\" }\n", 4, "missing key 'value'");
     expect_err("extends: b\npin:\n  tries:\n    apdu: \"00 F7 00 80\"\n"
                "    unknown_sw: [\"6X00\"]\n    left: { path: \"06\" }\n",
                5, "bad hex");
     expect_err("extends: b\npin:\n  tries:\n    apdu: \"00 F7 00 80\"\n"
                "    unknown_sw: \"6A\"\n    left: { path: \"06\" }\n",
                5, "status word");
-    expect_err("extends: b\npin:\n  tries:\n    apdu: \"00 F7 00 80\"\n    left: { path: \"DF\" }\n",
-               5, "not a BER tag");
+    expect_err(
+        "extends: b\npin:\n  tries:\n    apdu: \"00 F7 00 80\"\n    left: { path: \"DF\" }\n", 5,
+        "not a BER tag");
     expect_err("extends: b\npin:\n  tries:\n    apdu: \"00 F7 00 80\"\n"
                "    left: { path: \"7C/7C/7C/7C/7C\" }\n",
                5, "too deep");
@@ -249,12 +251,12 @@ static void test_operations_need_their_credentials(void **state)
                "placeholder {admin_ref} has no value");
 }
 
-static const char admin_base[] = "extends: b\n"                                 /* 1 */
-                                 "admin_key:\n"                                 /* 2 */
-                                 "  reference: \"9B\"\n"                        /* 3 */
+static const char admin_base[] = "extends: b\n"                                   /* 1 */
+                                 "admin_key:\n"                                   /* 2 */
+                                 "  reference: \"9B\"\n"                          /* 3 */
                                  "  algorithms: [ { type: 3des, id: \"03\" } ]\n" /* 4 */
-                                 "  auth:\n"                                    /* 5 */
-                                 "    scheme: piv-9b\n"                         /* 6 */
+                                 "  auth:\n"                                      /* 5 */
+                                 "    scheme: piv-9b\n"                           /* 6 */
                                  "    challenge: { apdu: \"00 87 03 9B 7C(80())\", response: "
                                  "\"7C/80\" }\n" /* 7 */
                                  "    answer: { apdu: \"00 87 03 9B 7C(80({witness}) "
@@ -290,8 +292,8 @@ static void test_admin_key_errors(void **state)
     expect_admin_err("  algorithms: []\n", 3, "1 to 8 algorithms");
     expect_admin_err("  auth: { scheme: rot13 }\n", 3, "not one of: piv-9b, gids-mutual");
     expect_admin_err("  auth: { scheme: gids-external }\n", 3, "write it under admin_key.external");
-    expect_admin_err("  auth:\n    challenge: { response: ~, apdu: \"00 87 03 9B 7C(80())\" }\n",
-                     4, "needs 'response:'");
+    expect_admin_err("  auth:\n    challenge: { response: ~, apdu: \"00 87 03 9B 7C(80())\" }\n", 4,
+                     "needs 'response:'");
     expect_admin_err("  auth:\n    answer: \"00 87 03 9B 7C(80({witness}))\"\n", 4,
                      "never sends {challenge}");
     expect_admin_err("  auth:\n    answer: { apdu: \"00 87 03 9B 7C(82({response}))\" }\n", 4,
@@ -305,12 +307,38 @@ static void test_admin_key_errors(void **state)
                      3, "gids-mutual scheme works with 3des keys only");
     expect_admin_err("  external:\n    scheme: piv-9b\n", 4,
                      "external authentication uses the scheme gids-external");
-    expect_admin_err("  external:\n    scheme: gids-external\n    challenge: \"00 87 00 00 7C(81())\"\n"
-                     "    answer: \"00 87 00 00 7C(82({response}))\"\n",
-                     5, "needs 'response:'");
+    expect_admin_err(
+        "  external:\n    scheme: gids-external\n    challenge: \"00 87 00 00 7C(81())\"\n"
+        "    answer: \"00 87 00 00 7C(82({response}))\"\n",
+        5, "needs 'response:'");
     expect_admin_err("  tries: { apdu: \"00 F7 00 9B\", left: { path: \"06\" }, absent: never }\n",
                      3, "not one of: unknown, unlimited");
     expect_admin_err("  algorithm_read: { apdu: \"00 F7 00 9B\" }\n", 3, "missing key 'value'");
+}
+
+static void test_extends_chain_depth_is_bounded(void **state)
+{
+    (void)state;
+    cf_diag_list_t *d = cf_diag_list_new();
+    cf_profiles_t *set = NULL;
+    assert_int_equal(cf_profiles_add_mem(&set, "p0", base_doc, strlen(base_doc), d), CF_OK);
+    char name[8], doc[32];
+    for (int i = 1; i < 8; i++) {
+        snprintf(name, sizeof(name), "p%d", i);
+        snprintf(doc, sizeof(doc), "extends: p%d\n", i - 1);
+        assert_int_equal(cf_profiles_add_mem(&set, name, doc, strlen(doc), d), CF_OK);
+    }
+    assert_int_equal(cf_profiles_add_mem(&set, "p8", "extends: p7\n", 12, d), CF_ERR_INVALID);
+    assert_int_equal(cf_profiles_count(set), 8);
+    assert_non_null(strstr(cf_diag_message(d, 0), "levels deep"));
+    /* identification order: the deepest first, every profile once */
+    assert_int_equal(cf_profiles_ident_count(set), 8);
+    for (int i = 0; i < 8; i++) {
+        snprintf(name, sizeof(name), "p%d", 7 - i);
+        assert_string_equal(cf_profile_name(cf_profiles_ident_at(set, (size_t)i)), name);
+    }
+    cf_profiles_free(set);
+    cf_diag_list_free(d);
 }
 
 /* ---- directories ---------------------------------------------------------- */
@@ -444,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_template_errors_name_the_problem),
         cmocka_unit_test(test_operations_need_their_credentials),
         cmocka_unit_test(test_admin_key_errors),
+        cmocka_unit_test(test_extends_chain_depth_is_bounded),
         cmocka_unit_test(test_directory_extends_cycle_and_unknown),
         cmocka_unit_test(test_directory_loads_all_or_nothing),
         cmocka_unit_test(test_directory_io_errors),

@@ -171,10 +171,14 @@ static void test_policy_checks_length_charset_and_padding(void **state)
         const char *v;
         cf_err_t want;
     } cases[] = {
-        {piv, CF_CRED_PIN, "123456", CF_OK},       {piv, CF_CRED_PIN, "12345", CF_ERR_POLICY},
-        {piv, CF_CRED_PIN, "123456789", CF_ERR_POLICY}, {piv, CF_CRED_PUK, "abcdefgh", CF_OK},
-        {piv, CF_CRED_PIN, "12345\x01", CF_ERR_POLICY}, {gids, CF_CRED_PIN, "0000", CF_OK},
-        {gids, CF_CRED_PIN, "123456789012345", CF_OK}, {gids, CF_CRED_PIN, "1234567890123456", CF_ERR_POLICY},
+        {piv, CF_CRED_PIN, "123456", CF_OK},
+        {piv, CF_CRED_PIN, "12345", CF_ERR_POLICY},
+        {piv, CF_CRED_PIN, "123456789", CF_ERR_POLICY},
+        {piv, CF_CRED_PUK, "abcdefgh", CF_OK},
+        {piv, CF_CRED_PIN, "12345\x01", CF_ERR_POLICY},
+        {gids, CF_CRED_PIN, "0000", CF_OK},
+        {gids, CF_CRED_PIN, "123456789012345", CF_OK},
+        {gids, CF_CRED_PIN, "1234567890123456", CF_ERR_POLICY},
         {gids, CF_CRED_PUK, "12345678", CF_ERR_POLICY},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -191,8 +195,7 @@ static void test_policy_checks_length_charset_and_padding(void **state)
     /* the padding byte cannot be part of a padded PIN */
     uint8_t ff[6] = {'1', '2', '3', '4', '5', 0xFF};
     cf_secret_t *v = cf_secret_new(ff, sizeof(ff));
-    assert_int_equal(cf_profile_check_policy(piv, CF_CRED_PIN, v, why, sizeof(why)),
-                     CF_ERR_POLICY);
+    assert_int_equal(cf_profile_check_policy(piv, CF_CRED_PIN, v, why, sizeof(why)), CF_ERR_POLICY);
     cf_secret_free(v);
     /* admin keys: by length */
     uint8_t key[32] = {0};

@@ -172,9 +172,9 @@ static void test_disallowed_placeholder_is_refused(void **state)
     (void)state;
     cf_tmpl_t *t = NULL;
     char why[200];
-    assert_int_equal(cf_tmpl_compile("00 20 00 80 {pin}", CF_PH_BIT(CF_PH_NEW_PIN), &t, why,
-                                     sizeof(why)),
-                     CF_ERR_PARSE);
+    assert_int_equal(
+        cf_tmpl_compile("00 20 00 80 {pin}", CF_PH_BIT(CF_PH_NEW_PIN), &t, why, sizeof(why)),
+        CF_ERR_PARSE);
     assert_null(t);
     assert_non_null(strstr(why, "{pin}"));
     char longtext[600];

@@ -37,8 +37,8 @@ static cf_err_t response_value(cf_card_t *card, const char *what, const cf_prof_
 {
     const uint8_t *val;
     size_t vl;
-    if (cf_tlv_path_find(&cmd->response, r->data, r->len, &val, &vl) < 0 ||
-        (want && vl != want) || vl == 0 || vl > cap)
+    if (cf_tlv_path_find(&cmd->response, r->data, r->len, &val, &vl) < 0 || (want && vl != want) ||
+        vl == 0 || vl > cap)
         return cf_card_fail(card, CF_ERR_BAD_RESPONSE,
                             "%s: the card's answer does not hold the value %s:%lu describes", what,
                             cmd->file, cmd->line);
@@ -67,8 +67,8 @@ static cf_err_t auth_piv9b(cf_card_t *card, const char *what, const cf_secret_t 
     cf_card_base_vals(card, alg, &v);
     cf_err_t err = run_prepare(card, what, a, &v);
     if (err == CF_OK)
-        err = cf_card_cmd(card, what, &a->challenge, &v, CF_CMD_SECRET_RESPONSE, CF_CRED_ADMIN,
-                          &r, NULL);
+        err = cf_card_cmd(card, what, &a->challenge, &v, CF_CMD_SECRET_RESPONSE, CF_CRED_ADMIN, &r,
+                          NULL);
     if (err == CF_OK)
         err = response_value(card, what, &a->challenge, &r, bs, sizeof(enc_w), enc_w, &n);
     cf_transport_wipe_response(card->t);
@@ -118,8 +118,8 @@ static cf_err_t auth_gids_mutual(cf_card_t *card, const char *what, const cf_sec
     if (err == CF_OK) {
         v.p[CF_PH_HOST_RANDOM] = r1;
         v.len[CF_PH_HOST_RANDOM] = sizeof(r1);
-        err = cf_card_cmd(card, what, &a->challenge, &v, CF_CMD_SECRET_RESPONSE, CF_CRED_ADMIN,
-                          &r, NULL);
+        err = cf_card_cmd(card, what, &a->challenge, &v, CF_CMD_SECRET_RESPONSE, CF_CRED_ADMIN, &r,
+                          NULL);
     }
     if (err == CF_OK)
         err = response_value(card, what, &a->challenge, &r, GIDS_RND, sizeof(r2), r2, &n);
@@ -148,9 +148,9 @@ static cf_err_t auth_gids_mutual(cf_card_t *card, const char *what, const cf_sec
     if (err == CF_OK &&
         (err = cf_card_cipher(alg->type, key, 1, 0, c2, GIDS_CRYPTOGRAM, plain)) != CF_OK)
         cf_card_fail(card, err, "%s: decrypting the card's cryptogram failed", what);
-    if (err == CF_OK && (CRYPTO_memcmp(plain, r1, GIDS_RND) != 0 ||
-                         CRYPTO_memcmp(plain + GIDS_RND, r2, GIDS_RND) != 0 ||
-                         plain[GIDS_CRYPTOGRAM - 1] != 0x80))
+    if (err == CF_OK &&
+        (CRYPTO_memcmp(plain, r1, GIDS_RND) != 0 ||
+         CRYPTO_memcmp(plain + GIDS_RND, r2, GIDS_RND) != 0 || plain[GIDS_CRYPTOGRAM - 1] != 0x80))
         err = cf_card_fail(card, CF_ERR_BAD_RESPONSE,
                            "%s: the card's cryptogram is wrong: the card does not hold this key "
                            "(not authenticated)",
@@ -174,8 +174,8 @@ static cf_err_t key_alg(cf_card_t *card, const char *what, const cf_secret_t *ke
         cf_tmpl_vals_t v;
         cf_rapdu_t r;
         cf_card_base_vals(card, NULL, &v);
-        cf_err_t err = cf_card_cmd(card, what, &ad->alg_read.cmd, &v, CF_CMD_PLAIN,
-                                   CF_CRED_ADMIN, &r, NULL);
+        cf_err_t err =
+            cf_card_cmd(card, what, &ad->alg_read.cmd, &v, CF_CMD_PLAIN, CF_CRED_ADMIN, &r, NULL);
         if (err == CF_OK) {
             const uint8_t *val;
             size_t vl;
@@ -202,8 +202,8 @@ static cf_err_t key_alg(cf_card_t *card, const char *what, const cf_secret_t *ke
     cf_card_key_type_t t;
     if (cf_profile_admin_key_type(card->p, len, &t) != CF_OK)
         return cf_card_fail(card, CF_ERR_POLICY,
-                            "%s: card type %s takes no admin key of %zu bytes (nothing sent)",
-                            what, card->p->name, len);
+                            "%s: card type %s takes no admin key of %zu bytes (nothing sent)", what,
+                            card->p->name, len);
     *out = cf_prof_alg_by_type(card->p, t);
     return CF_OK;
 }
@@ -252,8 +252,8 @@ cf_err_t cf_card_set_admin_key(cf_card_t *card, const cf_secret_t *new_key)
     cf_card_key_type_t t;
     if (cf_profile_admin_key_type(card->p, cf_secret_len(new_key), &t) != CF_OK)
         return cf_card_fail(card, CF_ERR_POLICY,
-                            "%s: card type %s takes no admin key of %zu bytes (nothing sent)",
-                            what, card->p->name, cf_secret_len(new_key));
+                            "%s: card type %s takes no admin key of %zu bytes (nothing sent)", what,
+                            card->p->name, cf_secret_len(new_key));
     if (!card->admin_auth)
         return cf_card_fail(card, CF_ERR_REFUSED,
                             "%s: authenticate with the admin key first (nothing sent)", what);
@@ -288,8 +288,7 @@ cf_err_t cf_card_get_challenge(cf_card_t *card, uint8_t *challenge, size_t cap, 
     const cf_prof_auth_t *a = &card->p->admin.external;
     if (!a->present)
         return cf_card_fail(card, CF_ERR_UNSUPPORTED,
-                            "%s: card type %s has no external authentication", what,
-                            card->p->name);
+                            "%s: card type %s has no external authentication", what, card->p->name);
     cf_card_session_ended(card);
     cf_err_t err = cf_card_guard(card, what, CF_CRED_ADMIN, NULL, flags);
     if (err != CF_OK)
@@ -329,8 +328,7 @@ cf_err_t cf_card_external_auth(cf_card_t *card, const cf_secret_t *response)
     const cf_prof_auth_t *a = &card->p->admin.external;
     if (!a->present)
         return cf_card_fail(card, CF_ERR_UNSUPPORTED,
-                            "%s: card type %s has no external authentication", what,
-                            card->p->name);
+                            "%s: card type %s has no external authentication", what, card->p->name);
     if (!card->ext_pending)
         return cf_card_fail(card, CF_ERR_ARG,
                             "%s: no challenge is pending: get one with cf_card_get_challenge in "

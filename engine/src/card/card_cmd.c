@@ -105,8 +105,8 @@ void cf_card_base_vals(const cf_card_t *card, const cf_prof_alg_t *alg, cf_tmpl_
     }
 }
 
-cf_err_t cf_card_encode_secret(cf_card_t *card, const char *what, cf_cred_t c,
-                               const cf_secret_t *s, uint8_t *out, size_t cap, size_t *len)
+cf_err_t cf_card_encode_secret(cf_card_t *card, const char *what, cf_cred_t c, const cf_secret_t *s,
+                               uint8_t *out, size_t cap, size_t *len)
 {
     const cf_prof_cred_t *cr = cf_prof_cred(card->p, c);
     size_t n = cf_secret_len(s);
@@ -126,8 +126,8 @@ cf_err_t cf_card_encode_secret(cf_card_t *card, const char *what, cf_cred_t c,
 }
 
 /* The message for a status word that is not success. */
-static cf_err_t map_sw(cf_card_t *card, const char *what, const cf_prof_cmd_t *cmd,
-                       unsigned flags, cf_cred_t cred, uint16_t sw)
+static cf_err_t map_sw(cf_card_t *card, const char *what, const cf_prof_cmd_t *cmd, unsigned flags,
+                       cf_cred_t cred, uint16_t sw)
 {
     const char *name = cred < CF_CRED_COUNT ? cf_cred_name(cred) : "secret";
     if (!(flags & CF_CMD_PLAIN)) {
@@ -137,12 +137,12 @@ static cf_err_t map_sw(cf_card_t *card, const char *what, const cf_prof_cmd_t *c
                 return cf_card_fail(card, CF_ERR_WRONG_SECRET,
                                     "%s: wrong %s, no tries left: it is now blocked (%04X)", what,
                                     name, sw);
-            return cf_card_fail(card, CF_ERR_WRONG_SECRET, "%s: wrong %s, %u %s left (%04X)",
-                                what, name, left, left == 1 ? "try" : "tries", sw);
+            return cf_card_fail(card, CF_ERR_WRONG_SECRET, "%s: wrong %s, %u %s left (%04X)", what,
+                                name, left, left == 1 ? "try" : "tries", sw);
         }
         if (sw == 0x6983)
-            return cf_card_fail(card, CF_ERR_BLOCKED, "%s: the %s is blocked (%04X %s)", what,
-                                name, sw, cf_sw_meaning(sw));
+            return cf_card_fail(card, CF_ERR_BLOCKED, "%s: the %s is blocked (%04X %s)", what, name,
+                                sw, cf_sw_meaning(sw));
         if (cf_sw_in(sw, cmd->wrong, cmd->n_wrong))
             return cf_card_fail(card, CF_ERR_WRONG_SECRET,
                                 "%s: wrong %s (%04X %s; the card does not say how many tries "

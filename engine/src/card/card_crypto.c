@@ -42,8 +42,7 @@ cf_err_t cf_card_cipher(cf_card_key_type_t type, const cf_secret_t *key, int cbc
     static const uint8_t zero_iv[16] = {0};
     const char *name = cipher_name(type, cbc);
     size_t block = cf_card_block_size(type), klen = cf_secret_len(key);
-    if (name == NULL || klen != cf_card_key_len(type) || len == 0 || len % block != 0 ||
-        len > 1024)
+    if (name == NULL || klen != cf_card_key_len(type) || len == 0 || len % block != 0 || len > 1024)
         return CF_ERR_ARG;
     uint8_t k[32];
     memcpy(k, cf_secret_data(key), klen);

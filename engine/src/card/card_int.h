@@ -33,9 +33,9 @@ struct cf_cred_state {
 };
 
 struct cf_card {
-    cf_transport_t *t;          /* borrowed */
-    const cf_profiles_t *set;   /* borrowed */
-    const cf_profile_t *p;      /* borrowed from set */
+    cf_transport_t *t;        /* borrowed */
+    const cf_profiles_t *set; /* borrowed */
+    const cf_profile_t *p;    /* borrowed from set */
     char serial[80];
     char version[40];
     char errmsg[384];
@@ -67,8 +67,8 @@ void cf_card_base_vals(const cf_card_t *card, const cf_prof_alg_t *alg, cf_tmpl_
 
 /* Credential c's value as the card wants it (padded per the profile) in
  * out[0..*len); CF_ERR_POLICY (nothing sent) when it cannot be encoded. */
-cf_err_t cf_card_encode_secret(cf_card_t *card, const char *what, cf_cred_t c,
-                               const cf_secret_t *s, uint8_t *out, size_t cap, size_t *len);
+cf_err_t cf_card_encode_secret(cf_card_t *card, const char *what, cf_cred_t c, const cf_secret_t *s,
+                               uint8_t *out, size_t cap, size_t *len);
 
 /* cf_card_cmd flags */
 #define CF_CMD_SECRET_RESPONSE 0x1u /* the answer's data is secret */

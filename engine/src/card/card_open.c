@@ -44,8 +44,8 @@ static cf_err_t try_profile(cf_card_t *card, const cf_profile_t *p, int *match, 
         cf_tmpl_vals_t v;
         cf_rapdu_t r;
         cf_card_base_vals(card, NULL, &v);
-        cf_err_t err = cf_card_cmd(card, "selecting the application", &p->select, &v,
-                                   CF_CMD_PLAIN, CF_CRED_COUNT, &r, NULL);
+        cf_err_t err = cf_card_cmd(card, "selecting the application", &p->select, &v, CF_CMD_PLAIN,
+                                   CF_CRED_COUNT, &r, NULL);
         card->p = keep;
         if (err == CF_ERR_CARD_STATUS) {
             snprintf(why, whylen, "SELECT of %s's application answered %04X (%s)", p->name, r.sw,

@@ -30,8 +30,9 @@ static cf_err_t check_new(cf_card_t *card, const char *what, cf_cred_t c, const 
 {
     char why[200];
     if (cf_profile_check_policy(card->p, c, v, why, sizeof(why)) != CF_OK)
-        return cf_card_fail(card, CF_ERR_POLICY, "%s: the new %s breaks the policy: %s "
-                                                 "(nothing sent)",
+        return cf_card_fail(card, CF_ERR_POLICY,
+                            "%s: the new %s breaks the policy: %s "
+                            "(nothing sent)",
                             what, cf_cred_name(c), why);
     return CF_OK;
 }
@@ -58,8 +59,8 @@ static cf_err_t run_pin_op(cf_card_t *card, const struct pin_op *o)
     cf_err_t err = need_op(card, o->op, o->what);
     if (err == CF_OK && o->old != NULL)
         err = cf_card_encode_secret(card, o->what, o->cred, o->old, oldb, sizeof(oldb), &ol);
-    if (err == CF_OK && o->nv != NULL && (err = check_new(card, o->what, o->set_cred, o->nv)) ==
-                                             CF_OK)
+    if (err == CF_OK && o->nv != NULL &&
+        (err = check_new(card, o->what, o->set_cred, o->nv)) == CF_OK)
         err = cf_card_encode_secret(card, o->what, o->set_cred, o->nv, newb, sizeof(newb), &nl);
     if (err == CF_OK && o->old != NULL)
         err = cf_card_guard(card, o->what, o->cred, o->old, o->flags);

@@ -18,9 +18,9 @@
 
 #define B CF_PH_BIT
 
-static const char *const top_keys[] = {"extends", "family",    "description", "identify",
-                                       "serial",  "version",   "pin",         "puk",
-                                       "admin_key", "operations", "reselect",  NULL};
+static const char *const top_keys[] = {"extends",   "family",     "description", "identify",
+                                       "serial",    "version",    "pin",         "puk",
+                                       "admin_key", "operations", "reselect",    NULL};
 
 /* Placeholders every command may use: the references of the credentials
  * the card has, and the admin key's algorithm. */
@@ -94,9 +94,9 @@ static void read_identify(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n)
         read_atr(s, p, atr);
     if (sel != NULL) {
         static const char *const extra[] = {"expect", NULL};
-        if (cf_s_cmd(s, sel, "identify.select", common_ph(p), CF_S_CMD_READS, extra,
-                     &p->select) == 0 &&
-            sel->kind == CF_Y_MAP) {
+        int compiled = cf_s_cmd(s, sel, "identify.select", common_ph(p), CF_S_CMD_READS, extra,
+                                &p->select) == 0;
+        if (compiled && sel->kind == CF_Y_MAP) {
             const cf_ynode_t *ex = cf_s_get(sel, "expect");
             if (ex != NULL && cf_s_kind(s, ex, CF_Y_MAP, "identify.select.expect") == 0) {
                 static const char *const ekeys[] = {"path", "prefix", NULL};
@@ -167,8 +167,7 @@ static void read_counter(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n, con
     if (cf_s_kind(s, n, CF_Y_MAP, what) < 0)
         return;
     static const char *const extra[] = {"left", "max", "absent", NULL};
-    if (cf_s_cmd(s, n, what, common_ph(p), CF_S_CMD_READS | CF_S_CMD_UNKNOWN, extra, &out->cmd) <
-        0)
+    if (cf_s_cmd(s, n, what, common_ph(p), CF_S_CMD_READS | CF_S_CMD_UNKNOWN, extra, &out->cmd) < 0)
         return;
     char sub[64];
     const cf_ynode_t *v = cf_s_need(s, n, "left", what);
@@ -364,9 +363,9 @@ static void read_auth(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n, const 
     }
     snprintf(sub, sizeof(sub), "%s.answer", what);
     if ((v = cf_s_need(s, n, "answer", what)) != NULL &&
-        cf_s_cmd(s, v, sub, ans_ph, out->scheme == CF_SCHEME_GIDS_EXTERNAL
-                                        ? (CF_S_CMD_WRONG | CF_S_CMD_RESPONSE)
-                                        : resp,
+        cf_s_cmd(s, v, sub, ans_ph,
+                 out->scheme == CF_SCHEME_GIDS_EXTERNAL ? (CF_S_CMD_WRONG | CF_S_CMD_RESPONSE)
+                                                        : resp,
                  NULL, &out->answer) == 0) {
         need_uses(s, &out->answer, sub, ans_need);
         if (out->scheme != CF_SCHEME_GIDS_EXTERNAL && !out->answer.has_response)
@@ -418,8 +417,9 @@ static void read_admin(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n)
     if (a->auth.present && a->auth.scheme == CF_SCHEME_GIDS_MUTUAL) {
         for (size_t i = 0; i < a->n_algs; i++)
             if (a->algs[i].type != CF_CARD_KEY_3DES)
-                cf_s_err(s, n, "admin_key: the gids-mutual scheme works with 3des keys only, "
-                               "not %s",
+                cf_s_err(s, n,
+                         "admin_key: the gids-mutual scheme works with 3des keys only, "
+                         "not %s",
                          cf_card_key_type_name(a->algs[i].type));
     }
 }
@@ -440,8 +440,8 @@ static const struct {
                                   B(CF_PH_PUK) | B(CF_PH_NEW_PIN), 0, CF_CRED_PUK},
     [CF_OP_CHANGE_PUK] = {"change_puk", B(CF_PH_PUK) | B(CF_PH_NEW_PUK),
                           B(CF_PH_PUK) | B(CF_PH_NEW_PUK), 0, CF_CRED_PUK},
-    [CF_OP_SET_ADMIN_KEY] = {"set_admin_key", B(CF_PH_NEW_KEY) | B(CF_PH_KCV), B(CF_PH_NEW_KEY),
-                             0, CF_CRED_ADMIN},
+    [CF_OP_SET_ADMIN_KEY] = {"set_admin_key", B(CF_PH_NEW_KEY) | B(CF_PH_KCV), B(CF_PH_NEW_KEY), 0,
+                             CF_CRED_ADMIN},
     [CF_OP_UNBLOCK_PIN_BY_ADMIN] = {"unblock_pin_by_admin", B(CF_PH_NEW_PIN), B(CF_PH_NEW_PIN), 0,
                                     CF_CRED_ADMIN},
 };
@@ -469,8 +469,8 @@ static void read_ops(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n)
                      op_info[i].needs == CF_CRED_PUK ? "puk" : "admin_key");
             continue;
         }
-        if (cf_s_cmd(s, v, what, common_ph(p) | op_info[i].ph, CF_S_CMD_WRONG, NULL, &p->ops[i]) ==
-            0)
+        unsigned allowed = common_ph(p) | op_info[i].ph;
+        if (cf_s_cmd(s, v, what, allowed, CF_S_CMD_WRONG, NULL, &p->ops[i]) == 0)
             need_uses(s, &p->ops[i], what, op_info[i].need);
     }
 }

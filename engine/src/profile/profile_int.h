@@ -29,8 +29,8 @@
 typedef struct cf_prof_cmd {
     int present;
     cf_tmpl_t *apdu;
-    size_t le; /* 0: no Le field; 1..256 */
-    uint16_t ok[CF_PROF_MAX_SW];    /* success (default 9000) */
+    size_t le;                   /* 0: no Le field; 1..256 */
+    uint16_t ok[CF_PROF_MAX_SW]; /* success (default 9000) */
     size_t n_ok;
     uint16_t wrong[CF_PROF_MAX_SW]; /* "wrong secret" besides 63Cx */
     size_t n_wrong;
@@ -58,14 +58,14 @@ typedef struct cf_prof_read {
 
 /* How a retry counter is read without spending a try. */
 typedef struct cf_prof_counter {
-    int readable;          /* 0: kind says what it is */
-    cf_tries_kind_t kind;  /* when not readable: UNKNOWN or UNLIMITED */
+    int readable;         /* 0: kind says what it is */
+    cf_tries_kind_t kind; /* when not readable: UNKNOWN or UNLIMITED */
     cf_prof_cmd_t cmd;
     cf_field_t left;
     cf_field_t max;
     int has_max;
-    int absent_set;           /* `absent:` given */
-    cf_tries_kind_t absent;   /* when `left` is absent from a 9000 answer */
+    int absent_set;         /* `absent:` given */
+    cf_tries_kind_t absent; /* when `left` is absent from a 9000 answer */
 } cf_prof_counter_t;
 
 typedef enum cf_charset {

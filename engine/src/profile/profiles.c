@@ -130,20 +130,22 @@ static int by_name(const void *a, const void *b)
     return strcmp((*x)->name, (*y)->name);
 }
 
-/* Put p's descendants (profiles that extend it, directly or not) before p. */
-static void emit(cf_profiles_t *set, cf_profile_t *p, unsigned char *done, size_t *k,
-                 unsigned depth)
+/* Put p's descendants (profiles that extend it, directly or not) before p.
+ * Every profile is emitted exactly once (done), so the recursion is at most
+ * as deep as the set is large, and a cycle (impossible after loading)
+ * would end too. */
+static void emit(cf_profiles_t *set, cf_profile_t *p, unsigned char *done, size_t *k)
 {
     size_t idx = 0;
     while (set->byname[idx] != p)
         idx++;
     if (done[idx])
         return;
-    done[idx] = 1; /* before recursing: a cycle (impossible after loading) ends here */
-    for (size_t i = 0; i < set->n && depth < CF_EXTENDS_MAX + 1; i++) {
+    done[idx] = 1;
+    for (size_t i = 0; i < set->n; i++) {
         cf_profile_t *c = set->byname[i];
         if (!done[i] && c->base != NULL && strcmp(c->base, p->name) == 0)
-            emit(set, c, done, k, depth + 1);
+            emit(set, c, done, k);
     }
     set->ident[(*k)++] = p;
 }
@@ -154,7 +156,7 @@ static void reorder(cf_profiles_t *set)
     unsigned char done[CF_PROFILES_MAX] = {0};
     size_t k = 0;
     for (size_t i = 0; i < set->n; i++)
-        emit(set, set->byname[i], done, &k, 0);
+        emit(set, set->byname[i], done, &k);
 }
 
 /* Add p to set (arrays grown by one); on failure p is not in set. */
@@ -210,8 +212,7 @@ static int extends_of(const cf_ynode_t *raw, const char **base, unsigned long *l
 /* A profile from raw laid over base_tree (may be NULL). Takes nothing;
  * *out NULL on error (reported). */
 static cf_err_t make_profile(const char *name, const cf_ynode_t *raw, const char *base,
-                             const cf_ynode_t *base_tree, cf_diag_list_t *diags,
-                             cf_profile_t **out)
+                             const cf_ynode_t *base_tree, cf_diag_list_t *diags, cf_profile_t **out)
 {
     *out = NULL;
     cf_profile_t *p = calloc(1, sizeof(*p));
@@ -241,6 +242,17 @@ static cf_err_t make_profile(const char *name, const cf_ynode_t *raw, const char
 }
 
 /* ---- one document from memory ------------------------------------------ */
+
+/* How many profiles p's extends chain holds, p included. */
+static int chain_depth(const cf_profiles_t *set, const cf_profile_t *p)
+{
+    int d = 0;
+    while (p != NULL && d <= CF_EXTENDS_MAX) {
+        d++;
+        p = p->base ? cf_profiles_find(set, p->base) : NULL;
+    }
+    return d;
+}
 
 cf_err_t cf_profiles_add_mem(cf_profiles_t **set, const char *name, const char *yaml, size_t len,
                              cf_diag_list_t *diags)
@@ -277,6 +289,11 @@ cf_err_t cf_profiles_add_mem(cf_profiles_t **set, const char *name, const char *
     } else if (base != NULL && (bp = cf_profiles_find(*set, base)) == NULL) {
         cf_diag_add(diags, CF_SEV_ERROR, file, line, "extends: no profile named '%s' is loaded",
                     base);
+        err = CF_ERR_INVALID;
+    } else if (bp != NULL && chain_depth(*set, bp) >= CF_EXTENDS_MAX) {
+        cf_diag_add(diags, CF_SEV_ERROR, file, line,
+                    "extends: '%s' is already %d levels deep (the most a chain may be)", base,
+                    CF_EXTENDS_MAX);
         err = CF_ERR_INVALID;
     } else {
         err = make_profile(name, raw, base, bp ? bp->tree : NULL, diags, &p);

@@ -9,11 +9,10 @@
 #include "profile/schema.h"
 #include "util/hex.h"
 
-static void vreport(cf_sctx_t *s, const char *file, unsigned long line, const char *fmt,
-                    va_list ap) __attribute__((format(printf, 4, 0)));
+static void vreport(cf_sctx_t *s, const char *file, unsigned long line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
-static void vreport(cf_sctx_t *s, const char *file, unsigned long line, const char *fmt,
-                    va_list ap)
+static void vreport(cf_sctx_t *s, const char *file, unsigned long line, const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -41,8 +40,7 @@ int cf_s_kind(cf_sctx_t *s, const cf_ynode_t *n, cf_ykind_t k, const char *what)
 {
     if (n->kind == k)
         return 0;
-    cf_s_err(s, n, "%s: expected a %s, found a %s", what, cf_ykind_name(k),
-             cf_ykind_name(n->kind));
+    cf_s_err(s, n, "%s: expected a %s, found a %s", what, cf_ykind_name(k), cf_ykind_name(n->kind));
     return -1;
 }
 
@@ -71,8 +69,7 @@ const cf_ynode_t *cf_s_get(const cf_ynode_t *map, const char *key)
     return cf_ynode_is_null(v) ? NULL : v;
 }
 
-const cf_ynode_t *cf_s_need(cf_sctx_t *s, const cf_ynode_t *map, const char *key,
-                            const char *what)
+const cf_ynode_t *cf_s_need(cf_sctx_t *s, const cf_ynode_t *map, const char *key, const char *what)
 {
     const cf_ynode_t *v = cf_s_get(map, key);
     if (v == NULL)
@@ -80,8 +77,7 @@ const cf_ynode_t *cf_s_need(cf_sctx_t *s, const cf_ynode_t *map, const char *key
     return v;
 }
 
-int cf_s_text(cf_sctx_t *s, const cf_ynode_t *n, const char *what, size_t maxlen,
-              const char **out)
+int cf_s_text(cf_sctx_t *s, const cf_ynode_t *n, const char *what, size_t maxlen, const char **out)
 {
     if (cf_s_kind(s, n, CF_Y_SCALAR, what) < 0)
         return -1;
@@ -327,8 +323,8 @@ int cf_s_cmd(cf_sctx_t *s, const cf_ynode_t *n, const char *what, unsigned allow
                 out->has_response = 1;
         }
     } else if (n->kind != CF_Y_SCALAR) {
-        cf_s_err(s, n, "%s: expected an APDU template or a mapping with 'apdu:', found a %s",
-                 what, cf_ykind_name(n->kind));
+        cf_s_err(s, n, "%s: expected an APDU template or a mapping with 'apdu:', found a %s", what,
+                 cf_ykind_name(n->kind));
         return -1;
     }
     if (apdu != NULL) {

@@ -42,12 +42,10 @@ const cf_ynode_t *cf_s_get(const cf_ynode_t *map, const char *key);
 
 /* The value of key, reporting "what: missing key 'key'" at map's line when
  * it is absent. */
-const cf_ynode_t *cf_s_need(cf_sctx_t *s, const cf_ynode_t *map, const char *key,
-                            const char *what);
+const cf_ynode_t *cf_s_need(cf_sctx_t *s, const cf_ynode_t *map, const char *key, const char *what);
 
 /* A scalar of text; *out borrowed from the node. */
-int cf_s_text(cf_sctx_t *s, const cf_ynode_t *n, const char *what, size_t maxlen,
-              const char **out);
+int cf_s_text(cf_sctx_t *s, const cf_ynode_t *n, const char *what, size_t maxlen, const char **out);
 
 /* A decimal integer min..max. */
 int cf_s_uint(cf_sctx_t *s, const cf_ynode_t *n, const char *what, unsigned long min,

@@ -294,8 +294,7 @@ static size_t berlen_size(size_t n)
 
 /* Bytes items[from..to) expand to; -1 when a value is missing, -2 when
  * the total passes CF_TMPL_MAX_DATA. */
-static int measure(const cf_tmpl_t *t, const cf_tmpl_vals_t *v, size_t from, size_t to,
-                   size_t *out)
+static int measure(const cf_tmpl_t *t, const cf_tmpl_vals_t *v, size_t from, size_t to, size_t *out)
 {
     size_t n = 0;
     for (size_t i = from; i < to; i++) {

@@ -31,26 +31,27 @@
 #include <cardforge/error.h>
 
 typedef enum cf_ph {
-    CF_PH_PIN = 0,      /* the PIN, padded as the profile says (secret) */
-    CF_PH_NEW_PIN,      /* the new PIN, padded (secret) */
-    CF_PH_PUK,          /* the PUK, padded (secret) */
-    CF_PH_NEW_PUK,      /* the new PUK, padded (secret) */
-    CF_PH_PIN_REF,      /* one byte: the PIN's reference */
-    CF_PH_PUK_REF,      /* one byte: the PUK's reference */
-    CF_PH_ADMIN_REF,    /* one byte: the admin key's reference */
-    CF_PH_ALG,          /* one byte: the admin key's algorithm id */
-    CF_PH_NEW_KEY,      /* the new admin key (secret) */
-    CF_PH_KCV,          /* 3 bytes: check value of the new admin key */
-    CF_PH_WITNESS,      /* piv-9b: the decrypted witness (secret) */
-    CF_PH_CHALLENGE,    /* piv-9b: the host's challenge to the card */
-    CF_PH_HOST_RANDOM,  /* gids-mutual: the host's 16 random bytes */
-    CF_PH_CRYPTOGRAM,   /* gids-mutual: the host's 40-byte cryptogram (secret) */
-    CF_PH_RESPONSE,     /* gids-external: the response to the challenge (secret) */
+    CF_PH_PIN = 0,     /* the PIN, padded as the profile says (secret) */
+    CF_PH_NEW_PIN,     /* the new PIN, padded (secret) */
+    CF_PH_PUK,         /* the PUK, padded (secret) */
+    CF_PH_NEW_PUK,     /* the new PUK, padded (secret) */
+    CF_PH_PIN_REF,     /* one byte: the PIN's reference */
+    CF_PH_PUK_REF,     /* one byte: the PUK's reference */
+    CF_PH_ADMIN_REF,   /* one byte: the admin key's reference */
+    CF_PH_ALG,         /* one byte: the admin key's algorithm id */
+    CF_PH_NEW_KEY,     /* the new admin key (secret) */
+    CF_PH_KCV,         /* 3 bytes: check value of the new admin key */
+    CF_PH_WITNESS,     /* piv-9b: the decrypted witness (secret) */
+    CF_PH_CHALLENGE,   /* piv-9b: the host's challenge to the card */
+    CF_PH_HOST_RANDOM, /* gids-mutual: the host's 16 random bytes */
+    CF_PH_CRYPTOGRAM,  /* gids-mutual: the host's 40-byte cryptogram (secret) */
+    CF_PH_RESPONSE,    /* gids-external: the response to the challenge (secret) */
     CF_PH_COUNT
 } cf_ph_t;
 
 #define CF_PH_BIT(p) (1u << (p))
-#define CF_PH_REFS (CF_PH_BIT(CF_PH_PIN_REF) | CF_PH_BIT(CF_PH_PUK_REF) | CF_PH_BIT(CF_PH_ADMIN_REF))
+#define CF_PH_REFS                                                                                 \
+    (CF_PH_BIT(CF_PH_PIN_REF) | CF_PH_BIT(CF_PH_PUK_REF) | CF_PH_BIT(CF_PH_ADMIN_REF))
 
 /* Longest template text, most items, deepest TLV nesting, longest
  * expansion (bigger than any command a profile needs; the transport would

@@ -156,16 +156,15 @@ static cf_ynode_t *parse_scalar(struct pctx *c, yaml_event_t *ev)
     return n;
 }
 
-static int add_pair(struct pctx *c, cf_ynode_t *map, char *key, unsigned long line,
-                    cf_ynode_t *val)
+static int add_pair(struct pctx *c, cf_ynode_t *map, char *key, unsigned long line, cf_ynode_t *val)
 {
     for (size_t i = 0; i < map->n; i++) {
         if (strcmp(map->pairs[i].key, key) == 0) {
             char first[48];
             snprintf(first, sizeof(first), "first at line %lu", map->pairs[i].line);
             if (!c->failed)
-                cf_diag_add(c->diags, CF_SEV_ERROR, c->file, line, "duplicate key '%s' (%s)",
-                            key, first);
+                cf_diag_add(c->diags, CF_SEV_ERROR, c->file, line, "duplicate key '%s' (%s)", key,
+                            first);
             c->failed = 1;
             return -1;
         }
@@ -190,8 +189,8 @@ static int add_pair(struct pctx *c, cf_ynode_t *map, char *key, unsigned long li
 static cf_ynode_t *parse_map(struct pctx *c, yaml_event_t *start, unsigned depth)
 {
     unsigned long line = (unsigned long)start->start_mark.line + 1;
-    if (plain_properties(c, line, start->data.mapping_start.anchor,
-                         start->data.mapping_start.tag) < 0)
+    const yaml_char_t *anchor = start->data.mapping_start.anchor;
+    if (plain_properties(c, line, anchor, start->data.mapping_start.tag) < 0)
         return NULL;
     cf_ynode_t *map = new_node(c, CF_Y_MAP, line);
     if (map == NULL)
@@ -263,7 +262,8 @@ static cf_ynode_t *parse_seq(struct pctx *c, yaml_event_t *start, unsigned depth
             items = realloc(seq->items, (seq->n + 1) * sizeof(*items));
         if (items == NULL) {
             fail(c, iline,
-                 seq->n < MAX_ITEMS ? "out of memory" : "too many items in one sequence (at most 1024)",
+                 seq->n < MAX_ITEMS ? "out of memory"
+                                    : "too many items in one sequence (at most 1024)",
                  NULL);
             cf_ynode_free(item);
             break;
@@ -325,8 +325,7 @@ cf_err_t cf_ytree_parse(const char *file, const char *text, size_t len, cf_diag_
         }
         if (type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
             yaml_event_delete(&ev);
-            fail(&c, line, "one document per profile file (a second '---' document found)",
-                 NULL);
+            fail(&c, line, "one document per profile file (a second '---' document found)", NULL);
             break;
         }
         if (type == YAML_STREAM_START_EVENT || type == YAML_DOCUMENT_START_EVENT ||

@@ -45,8 +45,8 @@ struct cf_ynode {
     unsigned long line;
     char *text; /* scalar: NUL-terminated, no embedded NUL */
     size_t len;
-    int plain;        /* scalar written without quotes */
-    size_t n;         /* pairs of a map, items of a sequence */
+    int plain; /* scalar written without quotes */
+    size_t n;  /* pairs of a map, items of a sequence */
     cf_ypair_t *pairs;
     cf_ynode_t **items;
 };
