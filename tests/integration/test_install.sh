@@ -46,4 +46,10 @@ cc $extra -I"$tmp/prefix/include" "$tmp/use.c" -L"$libdir" $flags -o "$tmp/use" 
 out=$(LD_LIBRARY_PATH="$libdir" "$tmp/use") || fail "program failed"
 echo "$out" | grep -q ' 1 refused: the attempt could use the last remaining try$' || fail "unexpected output: $out"
 "$tmp/prefix/bin/cardforge" --version >/dev/null || fail "installed CLI does not run"
+# The installed profiles load, every one of them.
+out=$("$tmp/prefix/bin/cardforge" profiles --profiles "$tmp/prefix/share/cardforge/profiles") ||
+  fail "installed profiles do not load: $out"
+for p in piv-yubikey gids gids-gemalto; do
+  echo "$out" | grep -q "^  $p " || fail "profile $p not installed: $out"
+done
 echo "install: ok ($out)"

@@ -26,5 +26,6 @@ int cmd_plan(int argc, char **argv);
 int cmd_helpdesk(int argc, char **argv);
 int cmd_personalize(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
+int cmd_profiles(int argc, char **argv);
 
 #endif
