@@ -24,5 +24,6 @@ struct cf_command {
 int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_helpdesk(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

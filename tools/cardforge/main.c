@@ -13,6 +13,7 @@ static const struct cf_command commands[] = {
      cmd_validate},
     {"plan", "print the steps a description compiles to, secrets shown as ***", cmd_plan},
     {"helpdesk", "compute the response to a card's offline unblock challenge", cmd_helpdesk},
+    {"report", "summarise a batch journal: counts, failures by reason, throughput", cmd_report},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
