@@ -177,8 +177,8 @@ cf_err_t cf_journal_state_apply_card(cf_journal_state_t *st, const cf_journal_ca
 
 int cf_journal_state_record_done(const cf_journal_state_t *st, uint64_t record);
 int cf_journal_state_serial_done(const cf_journal_state_t *st, const char *serial);
-/* Failed attempts on record (interrupted ones and rejections before a
- * record was given do not count). */
+/* Attempts on record that failed, or were rejected after the record was
+ * given (card type, policy); interrupted ones do not count. */
 unsigned cf_journal_state_attempts(const cf_journal_state_t *st, uint64_t record);
 /* 1 and *out when serial has an open intent. out may be NULL. */
 int cf_journal_state_open_intent(const cf_journal_state_t *st, const char *serial,
@@ -191,6 +191,11 @@ int cf_journal_state_record_held(const cf_journal_state_t *st, uint64_t record);
 
 /* The next unused attempt number (1 + the highest seen). */
 uint64_t cf_journal_state_next_attempt(const cf_journal_state_t *st);
+
+/* The largest number formed by the trailing decimal digits (at most 10) of
+ * any serial in the journal: simulated readers number their fresh cards
+ * above it, so their serials never collide with a card already journaled. */
+uint64_t cf_journal_state_max_serial_number(const cf_journal_state_t *st);
 
 typedef struct cf_journal_totals {
     uint64_t runs, intents, cards;

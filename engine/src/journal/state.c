@@ -26,6 +26,7 @@ struct cf_journal_state {
     cf_journal_open_t *opens;
     size_t n_open, cap_open;
     uint64_t next_attempt;
+    uint64_t max_serial_number;
     cf_journal_totals_t totals;
     int have_run;
     char batch_sha[72];
@@ -85,6 +86,21 @@ static void saw_attempt(cf_journal_state_t *st, uint64_t attempt)
 {
     if (attempt != UINT64_MAX && attempt >= st->next_attempt)
         st->next_attempt = attempt + 1;
+}
+
+/* The number in a serial's trailing decimal digits (at most 10 of them):
+ * "1000012" -> 1000012; a GIDS CARDID whose last bytes are BCD digits ->
+ * those digits. Simulated readers start their serials above the largest. */
+static void saw_serial(cf_journal_state_t *st, const char *serial)
+{
+    size_t n = strlen(serial), k = 0;
+    while (k < n && k < 10 && serial[n - 1 - k] >= '0' && serial[n - 1 - k] <= '9')
+        k++;
+    uint64_t v = 0;
+    for (size_t i = n - k; i < n; i++)
+        v = v * 10 + (uint64_t)(serial[i] - '0');
+    if (v > st->max_serial_number)
+        st->max_serial_number = v;
 }
 
 static int bit_get(const cf_journal_state_t *st, uint64_t r)
@@ -210,6 +226,8 @@ cf_err_t cf_journal_state_apply_intent(cf_journal_state_t *st, const cf_journal_
 {
     st->totals.intents++;
     saw_attempt(st, in->attempt);
+    if (in->serial != NULL)
+        saw_serial(st, in->serial);
     if (in->serial == NULL || in->serial[0] == '\0' || in->record == 0)
         return CF_OK; /* nothing to bind the intent to */
     return set_open(st, in->serial, in->record, in->line, in->attempt, in->step, 0);
@@ -233,6 +251,7 @@ cf_err_t cf_journal_state_apply_card(cf_journal_state_t *st, const cf_journal_ca
     cf_journal_open_t *o = serial[0] ? find_open(st, serial) : NULL;
     st->totals.cards++;
     saw_attempt(st, c->attempt);
+    saw_serial(st, serial);
     switch (c->status) {
     case CF_STATUS_PERSONALIZED:
         st->totals.personalized++;
@@ -272,6 +291,15 @@ cf_err_t cf_journal_state_apply_card(cf_journal_state_t *st, const cf_journal_ca
         return CF_OK;
     case CF_STATUS_REJECTED:
         st->totals.rejected++;
+        /* A record given to a card that refused it (card type, policy)
+         * counts as an attempt: the next card of that type would refuse it
+         * too. */
+        if (c->record > 0 && c->err != CF_ERR_INTERRUPTED) {
+            uint64_t n = 0;
+            cf_u64map_get(&st->attempts, c->record, &n);
+            if (cf_u64map_put(&st->attempts, c->record, n + 1) != 0)
+                return CF_ERR_NOMEM;
+        }
         if (o != NULL && o->attempt == c->attempt)
             drop_open(st, serial);
         return CF_OK;
@@ -325,6 +353,11 @@ int cf_journal_state_record_held(const cf_journal_state_t *st, uint64_t record)
 uint64_t cf_journal_state_next_attempt(const cf_journal_state_t *st)
 {
     return st->next_attempt;
+}
+
+uint64_t cf_journal_state_max_serial_number(const cf_journal_state_t *st)
+{
+    return st->max_serial_number;
 }
 
 void cf_journal_state_totals(const cf_journal_state_t *st, cf_journal_totals_t *out)
