@@ -1,0 +1,128 @@
+/*
+ * card_int.h - a cf_card_t and the helpers the card operations share
+ * (internal to engine/src/card).
+ *
+ * The card object holds what one card session knows: the profile that
+ * matched, the serial, whether the admin key is authenticated, a pending
+ * external-authentication challenge, and per credential the guard state
+ * (an attempt failed; the secrets the card rejected, kept as wiped copies
+ * and compared in constant time).
+ */
+#ifndef CF_CARD_INT_H
+#define CF_CARD_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cardforge/card.h>
+
+#include "profile/profile_int.h"
+
+/* Rejected values remembered per credential; beyond that every attempt on
+ * the credential is refused (a run that guesses that much is wrong). */
+#define CF_CARD_MAX_REJECTED 16
+#define CF_CARD_MAX_CHALLENGE 32
+
+struct cf_cred_state {
+    int failed; /* an attempt reached the card and did not succeed */
+    int kind_known;
+    cf_tries_kind_t kind; /* from the last counter read */
+    cf_secret_t *rejected[CF_CARD_MAX_REJECTED];
+    size_t n_rejected;
+    int lost; /* a rejected value could not be remembered: refuse every attempt */
+};
+
+struct cf_card {
+    cf_transport_t *t;          /* borrowed */
+    const cf_profiles_t *set;   /* borrowed */
+    const cf_profile_t *p;      /* borrowed from set */
+    char serial[80];
+    char version[40];
+    char errmsg[384];
+    uint16_t last_sw;
+    int admin_auth; /* admin authenticated in this session (as far as we know) */
+    struct cf_cred_state cred[CF_CRED_COUNT];
+    int ext_pending; /* a challenge from cf_card_get_challenge awaits its answer */
+    uint8_t ext_challenge[CF_CARD_MAX_CHALLENGE];
+    size_t ext_len;
+};
+
+/* ---- messages --------------------------------------------------------- */
+
+/* Set the card's error message (printf); returns err for tail calls. */
+cf_err_t cf_card_fail(cf_card_t *card, cf_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A successful operation clears the message. */
+void cf_card_ok(cf_card_t *card);
+
+/* ISO 7816-4 meaning of a status word ("authentication method blocked"). */
+const char *cf_sw_meaning(uint16_t sw);
+
+/* ---- commands --------------------------------------------------------- */
+
+/* The placeholder values every command may use (references, algorithm id
+ * of alg when not NULL). */
+void cf_card_base_vals(const cf_card_t *card, const cf_prof_alg_t *alg, cf_tmpl_vals_t *v);
+
+/* Credential c's value as the card wants it (padded per the profile) in
+ * out[0..*len); CF_ERR_POLICY (nothing sent) when it cannot be encoded. */
+cf_err_t cf_card_encode_secret(cf_card_t *card, const char *what, cf_cred_t c,
+                               const cf_secret_t *s, uint8_t *out, size_t cap, size_t *len);
+
+/* cf_card_cmd flags */
+#define CF_CMD_SECRET_RESPONSE 0x1u /* the answer's data is secret */
+#define CF_CMD_PLAIN 0x2u           /* no secret in play: every bad SW is CF_ERR_CARD_STATUS */
+
+/* Expand cmd with v, send it, and say what the answer means: CF_OK for one
+ * of the command's success SWs; CF_ERR_WRONG_SECRET for 63Cx or one of its
+ * wrong_sw (unless CF_CMD_PLAIN); CF_ERR_BLOCKED for 6983 (same);
+ * CF_ERR_CARD_STATUS for anything else; transport errors as they are. The
+ * message names what and the credential cred (for "wrong PIN"). *resp is
+ * the transport's (valid until the next transmit) whenever the card
+ * answered. *sent (may be NULL) is 1 once the command was handed to the
+ * transport. */
+cf_err_t cf_card_cmd(cf_card_t *card, const char *what, const cf_prof_cmd_t *cmd,
+                     const cf_tmpl_vals_t *v, unsigned flags, cf_cred_t cred, cf_rapdu_t *resp,
+                     int *sent);
+
+/* 1 when sw is in list[0..n). */
+int cf_sw_in(uint16_t sw, const uint16_t *list, size_t n);
+
+/* ---- guards ----------------------------------------------------------- */
+
+/* Before an attempt on credential c with secret s (may be NULL): refuse a
+ * value the card already rejected; for the PUK and the admin key read the
+ * counter and refuse a blocked credential or the last try (unless
+ * CF_OP_ALLOW_LAST_TRY in flags); refuse any attempt after a failure when
+ * the counter is unknown. Nothing that spends a try is sent. */
+cf_err_t cf_card_guard(cf_card_t *card, const char *what, cf_cred_t c, const cf_secret_t *s,
+                       unsigned flags);
+
+/* 1 when the card already rejected s for credential c in this cf_card_t
+ * (or rejected so much that nothing is tried any more). */
+int cf_card_was_rejected(const cf_card_t *card, cf_cred_t c, const cf_secret_t *s);
+
+/* After an attempt: remember a rejected value and a failure. */
+void cf_card_after(cf_card_t *card, cf_cred_t c, const cf_secret_t *s, cf_err_t err, int sent);
+
+/* The credential's value changed on the card: forget rejected values and
+ * failures (they were measured against the old value). */
+void cf_card_cred_changed(cf_card_t *card, cf_cred_t c);
+
+/* Forget everything a reset or reselect ends. */
+void cf_card_session_ended(cf_card_t *card);
+
+/* ---- crypto ----------------------------------------------------------- */
+
+/* Block size of the admin key type: 8 (3DES) or 16 (AES). */
+size_t cf_card_block_size(cf_card_key_type_t type);
+
+/* One pass of the key's cipher over in[0..len) (a multiple of the block
+ * size), without padding, ECB or CBC with a zero IV. */
+cf_err_t cf_card_cipher(cf_card_key_type_t type, const cf_secret_t *key, int cbc, int encrypt,
+                        const uint8_t *in, size_t len, uint8_t *out);
+
+/* First 3 bytes of the key's encryption of a zero block. */
+cf_err_t cf_card_kcv(cf_card_key_type_t type, const cf_secret_t *key, uint8_t out[3]);
+
+#endif
