@@ -98,6 +98,37 @@ static void test_admin_key_rotation_with_cr_key_uses_new_key(void **state)
     cf_diag_list_free(d);
 }
 
+static void test_pin_by_puk_with_key_rotation_sets_pin_with_puk(void **state)
+{
+    (void)state;
+    cf_diag_list_t *d;
+    cf_plan_t *p = compile("[Description]\nSetPIN=true\nPIN=#123456\nInitialPUK=#12345678\n"
+                           "PUK=#87654321\n"
+                           "CardManagerKey=#010203040506070801020304050607080102030405060708\n"
+                           "NewCardManagerKey=#00112233445566778899AABBCCDDEEFF0011223344556677\n"
+                           "[Application_B]\nBlockCard=true\n",
+                           &d);
+    assert_non_null(p);
+    assert_int_equal(cf_diag_count(d), 0);
+    cf_step_kind_t k[] = {CF_STEP_AUTH_ADMIN, CF_STEP_SET_PIN_BY_PUK, CF_STEP_CHANGE_PUK,
+                          CF_STEP_ROTATE_ADMIN_KEY, CF_STEP_BLOCK_PIN};
+    expect_kinds(p, k, 5);
+    assert_int_equal(cf_plan_step(p, 1)->credential, CF_PARAM_INITIAL_PUK);
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+
+    /* The same without a rotation: the key is named but nothing uses it. */
+    p = compile("[Description]\nSetPIN=true\nPIN=#123456\nInitialPUK=#12345678\n"
+                "CardManagerKey=#010203040506070801020304050607080102030405060708\n",
+                &d);
+    assert_non_null(p);
+    assert_true(has_diag(d, CF_SEV_WARNING, 5, "no step uses it (with InitialPUK"));
+    cf_step_kind_t k2[] = {CF_STEP_SET_PIN_BY_PUK};
+    expect_kinds(p, k2, 1);
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+}
+
 static void test_cr_key_without_rotation_is_current_key(void **state)
 {
     (void)state;
@@ -204,9 +235,6 @@ static void test_combination_rules(void **state)
 {
     (void)state;
     char buf[512];
-    expect_error("[Description]\nSetPIN=true\nPIN=#1234\nInitialPUK=#12345678\n"
-                 "CardManagerKey=#000000000000000000000000000000000000000000000000\n",
-                 5, "cannot be used together");
     expect_error("[Description]\n"
                  "NewCardManagerKey=#000000000000000000000000000000000000000000000000\n",
                  2, "NewCardManagerKey needs CardManagerKey");
@@ -447,6 +475,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_pin_with_puk_and_new_puk),
         cmocka_unit_test(test_admin_key_rotation_with_cr_key_uses_new_key),
+        cmocka_unit_test(test_pin_by_puk_with_key_rotation_sets_pin_with_puk),
         cmocka_unit_test(test_cr_key_without_rotation_is_current_key),
         cmocka_unit_test(test_block_only_warns_nothing_can_unblock),
         cmocka_unit_test(test_prompt_value_form),

@@ -24,6 +24,7 @@
 #include <cardforge/keys.h>
 
 #include "commands.h"
+#include "tty_secret.h"
 
 #define KEY_LINE_MAX 256
 
@@ -68,69 +69,6 @@ static void response_usage(FILE *out)
                  "1 internal failure.\n");
 }
 
-/* ---- reading the admin key without echo ---------------------------------- */
-
-static struct termios saved_termios;
-static volatile sig_atomic_t termios_saved;
-
-static void restore_terminal(void)
-{
-    if (termios_saved) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
-        termios_saved = 0;
-    }
-}
-
-/* A signal while echo is off must not leave the terminal silent. */
-static void on_signal(int sig)
-{
-    if (termios_saved)
-        tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void echo_off(void)
-{
-    if (tcgetattr(STDIN_FILENO, &saved_termios) != 0)
-        return;
-    struct termios quiet = saved_termios;
-    quiet.c_lflag &= ~(tcflag_t)ECHO;
-    quiet.c_lflag |= ECHONL;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
-    signal(SIGQUIT, on_signal);
-    termios_saved = 1;
-    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
-        termios_saved = 0;
-}
-
-/* One line from standard input, read byte by byte with read(2) so that no
- * stdio buffer keeps a copy of the key. Returns the length, or -1 when the
- * line is longer than cap - 1 (the rest of the line is consumed and
- * dropped). */
-static long read_line(char *buf, size_t cap)
-{
-    size_t n = 0;
-    int too_long = 0;
-    for (;;) {
-        char c;
-        ssize_t r = read(STDIN_FILENO, &c, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || c == '\n')
-            break;
-        if (n + 1 < cap)
-            buf[n++] = c;
-        else
-            too_long = 1;
-        c = 0;
-    }
-    buf[n] = 0;
-    return too_long ? -1 : (long)n;
-}
-
 /* The admin key from standard input as hex (separators allowed). Messages
  * go to stderr and never contain what was typed. CF_EXIT_* status. */
 static int read_admin_key(cf_secret_t **out)
@@ -138,15 +76,15 @@ static int read_admin_key(cf_secret_t **out)
     *out = NULL;
     int tty = isatty(STDIN_FILENO);
     if (tty) {
+        tty_echo_off();
         fprintf(stderr, "admin key (hex, not shown): ");
         fflush(stderr);
-        echo_off();
     }
     char line[KEY_LINE_MAX];
     uint8_t key[32];
     size_t keylen = 0;
-    long n = read_line(line, sizeof(line));
-    restore_terminal();
+    long n = tty_read_line(line, sizeof(line));
+    tty_restore();
     int status = CF_EXIT_USAGE;
     if (n < 0) {
         fprintf(stderr, "cardforge: the admin key line is too long\n");

@@ -24,6 +24,8 @@ struct cf_command {
 int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_helpdesk(int argc, char **argv);
+int cmd_personalize(int argc, char **argv);
+int cmd_pin(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 #endif

@@ -12,6 +12,8 @@ static const struct cf_command commands[] = {
     {"validate", "check an encoding description (and a batch) without touching a card",
      cmd_validate},
     {"plan", "print the steps a description compiles to, secrets shown as ***", cmd_plan},
+    {"personalize", "run a description on the one card at the officer's desk", cmd_personalize},
+    {"pin", "PIN status, change and unblock (PUK or offline challenge) at one card", cmd_pin},
     {"helpdesk", "compute the response to a card's offline unblock challenge", cmd_helpdesk},
     {"report", "summarise a batch journal: counts, failures by reason, throughput", cmd_report},
 };
@@ -23,7 +25,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: cardforge [--version] [--help] COMMAND [ARGS]\n\n"
                  "Batch smart-card personalization and encoding.\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n`cardforge COMMAND --help` describes each command.\n"
                  "Exit status: 0 success, 1 failure or invalid document, 2 usage error or\n"
                  "malformed command-line value.\n");

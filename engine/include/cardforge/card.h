@@ -116,6 +116,20 @@ const char *cf_card_errmsg(const cf_card_t *card);
 /* The status word of the card's last answer (0 when none). */
 uint16_t cf_card_last_sw(const cf_card_t *card);
 
+/* What the last operation did to the card, for reports that must say
+ * exactly which changes reached it. */
+typedef enum cf_card_write {
+    CF_WRITE_NONE = 0,    /* no command that changes the card was delivered */
+    CF_WRITE_DONE = 1,    /* a changing command was sent and the card answered */
+    CF_WRITE_UNKNOWN = 2, /* a changing command was handed to the reader and its
+                             answer was lost (card pulled, reader gone) */
+} cf_card_write_t;
+
+/* Set at the start of every operation to CF_WRITE_NONE and updated as its
+ * changing commands (VERIFY with a wrong value counts: it spends a try) go
+ * out and come back. */
+cf_card_write_t cf_card_last_write(const cf_card_t *card);
+
 /* ---- what the card type can do ----------------------------------------- */
 
 typedef enum cf_cred {

@@ -70,7 +70,7 @@ typedef struct cf_step_result {
     double ms;         /* wall time of the step */
     unsigned apdus;    /* APDUs the step sent */
     char kcv[7];       /* check value of the key the step installed, "" when none */
-    char message[CF_MSG_MAX]; /* human message, never a secret; "" when done */
+    char message[CF_MSG_MAX]; /* what happened, for people; never a secret */
 } cf_step_result_t;
 
 #define CF_PERSONALIZE_MAX_STEPS 8

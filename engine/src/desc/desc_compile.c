@@ -371,11 +371,6 @@ static void apply_rules(struct compile *c)
     int has_cmk = given(c, CF_PARAM_CARD_MANAGER_KEY);
     int has_ipuk = given(c, CF_PARAM_INITIAL_PUK);
 
-    if (has_ipuk && has_cmk)
-        err(c, c->params[CF_PARAM_CARD_MANAGER_KEY].line,
-            "InitialPUK (line %lu) and CardManagerKey cannot be used together: the PIN is "
-            "set either with the PUK or with the card manager key",
-            c->params[CF_PARAM_INITIAL_PUK].line);
     if (given(c, CF_PARAM_NEW_CARD_MANAGER_KEY) && !has_cmk)
         err(c, c->params[CF_PARAM_NEW_CARD_MANAGER_KEY].line,
             "NewCardManagerKey needs CardManagerKey (the current key) to authenticate");
@@ -403,9 +398,14 @@ static void apply_rules(struct compile *c)
     if (usecmk == 1 && initcr == 0)
         warn(c, c->bools[B_USECMK].line, "UseCardManagerKey has no effect without "
                                          "InitCRKey=true");
-    if (has_cmk && setpin == 0 && !given(c, CF_PARAM_NEW_CARD_MANAGER_KEY) && initcr == 0)
+    /* With InitialPUK the PIN is set with the PUK; CardManagerKey then only
+     * authenticates the rotation and the challenge-response key (a PIV card
+     * personalized by PUK that also gets a new management key). */
+    if (has_cmk && (setpin == 0 || has_ipuk) && !given(c, CF_PARAM_NEW_CARD_MANAGER_KEY) &&
+        initcr == 0)
         warn(c, c->params[CF_PARAM_CARD_MANAGER_KEY].line,
-             "CardManagerKey is given but no step uses it");
+             "CardManagerKey is given but no step uses it%s",
+             has_ipuk ? " (with InitialPUK the PIN is set with the PUK)" : "");
     if (c->block_count > 1)
         warn(c, c->block_line, "BlockCard=true appears in %d application sections; the PIN "
                                "is blocked once",

@@ -1,0 +1,127 @@
+/*
+ * check.c - can this plan run on this card type with these values?
+ *
+ * Everything here is decided from the profile and the values alone, before
+ * the first APDU that could change the card: a bureau would rather have a
+ * whole batch refused at the first card than a card half-done. The messages
+ * name the step, its description line and the card type.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cardforge/personalize.h>
+
+struct need {
+    cf_card_cap_t cap;
+    const char *why; /* what the card type lacks */
+};
+
+/* The capability each step needs (AUTH_ADMIN needs only an admin key,
+ * which every profile has). */
+static int step_need(cf_step_kind_t k, struct need *n)
+{
+    switch (k) {
+    case CF_STEP_SET_PIN_BY_PUK:
+        *n = (struct need){CF_CAP_PIN_BY_PUK, "has no PUK to set the PIN with"};
+        return 1;
+    case CF_STEP_CHANGE_PUK:
+        *n = (struct need){CF_CAP_CHANGE_PUK, "has no PUK to change"};
+        return 1;
+    case CF_STEP_SET_PIN_BY_ADMIN:
+        *n = (struct need){CF_CAP_PIN_BY_ADMIN,
+                           "cannot set the PIN with its admin (management) key; use "
+                           "InitialPUK"};
+        return 1;
+    case CF_STEP_ROTATE_ADMIN_KEY:
+        *n = (struct need){CF_CAP_SET_ADMIN_KEY, "cannot replace its admin key"};
+        return 1;
+    case CF_STEP_INSTALL_CR_KEY:
+        *n = (struct need){CF_CAP_EXTERNAL_AUTH,
+                           "has no challenge-response unblock (its PIN is unblocked with "
+                           "the PUK)"};
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static cf_err_t refuse(char *msg, size_t msglen, cf_err_t err, const cf_step_t *st,
+                       const char *profile, const char *detail)
+{
+    if (msg != NULL && msglen > 0)
+        snprintf(msg, msglen, "step %s (line %lu) refused on card type %s: %s",
+                 cf_step_kind_name(st->kind), st->line, profile, detail);
+    return err;
+}
+
+cf_err_t cf_personalize_check(const cf_card_t *card, const cf_plan_t *plan,
+                              const cf_card_values_t *values, unsigned flags, char *msg,
+                              size_t msglen)
+{
+    if (card == NULL || plan == NULL || values == NULL)
+        return CF_ERR_ARG;
+    if (msg != NULL && msglen > 0)
+        msg[0] = 0;
+    const cf_profile_t *pr = cf_card_profile(card);
+    const char *pname = cf_profile_name(pr);
+    size_t n = cf_plan_step_count(plan);
+    if (n > CF_PERSONALIZE_MAX_STEPS)
+        return CF_ERR_INTERNAL;
+
+    for (size_t i = 0; i < n; i++) {
+        const cf_step_t *st = cf_plan_step(plan, i);
+        struct need nd;
+        if (step_need(st->kind, &nd) && !cf_profile_can(pr, nd.cap))
+            return refuse(msg, msglen, CF_ERR_REFUSED, st, pname, nd.why);
+
+        /* Every value the step uses must be there (a prompt left
+         * unanswered is the typical case). */
+        cf_param_t used[2] = {st->credential, st->new_value};
+        for (int u = 0; u < 2; u++) {
+            if (used[u] == CF_PARAM_NONE)
+                continue;
+            const cf_secret_t *v = cf_card_values_get(values, used[u]);
+            if (v == NULL) {
+                char why[80];
+                snprintf(why, sizeof(why), "%s has no value", cf_param_name(used[u]));
+                return refuse(msg, msglen, CF_ERR_ARG, st, pname, why);
+            }
+            char why[160] = "";
+            cf_err_t e = CF_OK;
+            if (cf_param_is_key(used[u])) {
+                cf_card_key_type_t kt;
+                e = cf_profile_admin_key_type(pr, cf_secret_len(v), &kt);
+                if (e != CF_OK)
+                    snprintf(why, sizeof(why), "%s: a %zu-byte key is not accepted by this "
+                                               "card type",
+                             cf_param_name(used[u]), cf_secret_len(v));
+            } else {
+                cf_cred_t c = used[u] == CF_PARAM_PIN ? CF_CRED_PIN : CF_CRED_PUK;
+                char pw[120] = "";
+                e = cf_profile_check_policy(pr, c, v, pw, sizeof(pw));
+                if (e != CF_OK)
+                    snprintf(why, sizeof(why), "%s: %s", cf_param_name(used[u]), pw);
+            }
+            if (e != CF_OK)
+                return refuse(msg, msglen, CF_ERR_POLICY, st, pname, why);
+        }
+
+        /* A factory value as the NEW key or PUK leaves the card as open as
+         * it came. */
+        if (!(flags & CF_PERS_ALLOW_FACTORY_KEY) &&
+            (st->new_value == CF_PARAM_NEW_CARD_MANAGER_KEY || st->new_value == CF_PARAM_PUK)) {
+            cf_cred_t c = st->new_value == CF_PARAM_PUK ? CF_CRED_PUK : CF_CRED_ADMIN;
+            const cf_secret_t *factory = cf_profile_factory(pr, c);
+            const cf_secret_t *v = cf_card_values_get(values, st->new_value);
+            if (factory != NULL && v != NULL && cf_secret_equal(factory, v)) {
+                char why[160];
+                snprintf(why, sizeof(why),
+                         "%s is the card type's factory default, which would leave the card "
+                         "as open as it came (allow it explicitly if really wanted)",
+                         cf_param_name(st->new_value));
+                return refuse(msg, msglen, CF_ERR_POLICY, st, pname, why);
+            }
+        }
+    }
+    return CF_OK;
+}

@@ -1,0 +1,69 @@
+/*
+ * pers_int.h - the state one cf_personalize() run carries from step to step.
+ *
+ * The executor keeps, for the card in front of it, what it knows for sure:
+ * which admin key the card holds now and whether this session is
+ * authenticated with it, which PIN and PUK the card holds now. Steps update
+ * it only after the card acknowledged a change, so a later step (or a proof)
+ * never guesses.
+ */
+#ifndef CF_PERS_INT_H
+#define CF_PERS_INT_H
+
+#include <cardforge/personalize.h>
+
+struct pers {
+    cf_card_t *card;
+    const cf_plan_t *plan;
+    const cf_card_values_t *values;
+    unsigned flags;          /* CF_PERS_* */
+    unsigned op_flags;       /* CF_OP_* derived from flags */
+    const cf_personalize_hooks_t *hooks;
+    cf_personalize_result_t *res;
+
+    const cf_secret_t *admin_key; /* the key the card holds now (NULL: unknown) */
+    int admin_authed;             /* this session is authenticated with admin_key */
+    const cf_secret_t *pin;       /* the PIN the card holds now (NULL: unknown) */
+    const cf_secret_t *puk;       /* the PUK the card holds now (NULL: unknown) */
+    int rotation_found_done;      /* recovery found NewCardManagerKey on the card */
+    int puk_found_changed;        /* recovery found the new PUK on the card */
+};
+
+/* The value of parameter p for this card (NULL when the plan has none). */
+const cf_secret_t *pers_value(const struct pers *ps, cf_param_t p);
+
+/* Fill r's message (printf-style), never with a secret. */
+void pers_msg(cf_step_result_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Record a failed card operation in r: err, the card's message, and whether
+ * the change reached the card (from cf_card_last_write when the failing
+ * operation was the step's write, else the caller's value). */
+void pers_fail(struct pers *ps, cf_step_result_t *r, cf_err_t err, const char *what);
+
+/* Whether the change an operation that returned e reached the card: yes
+ * when the card acknowledged it, unknown when the answer was lost, no
+ * otherwise (a refused secret changes only its counter, which the message
+ * reports). */
+cf_reached_t pers_reached(const struct pers *ps, cf_err_t e);
+
+/* 1 when the plan has a step of kind k. */
+int pers_plan_has(const struct pers *ps, cf_step_kind_t k);
+
+/* Call the intent hook before an irreversible change. */
+cf_err_t pers_intent(struct pers *ps, const cf_step_t *step, cf_step_result_t *r);
+
+/* Make sure the session is authenticated with the admin key the card holds
+ * (authenticates when a PIN reset or a reselect dropped the state). */
+cf_err_t pers_ensure_admin(struct pers *ps, cf_step_result_t *r);
+
+/* The step executors; each fills r and returns r->err. */
+cf_err_t pers_step_auth_admin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+cf_err_t pers_step_set_pin_by_puk(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+cf_err_t pers_step_change_puk(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+cf_err_t pers_step_set_pin_by_admin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+cf_err_t pers_step_rotate_admin_key(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+cf_err_t pers_step_install_cr_key(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * steps_admin.c - authenticating with the admin key, rotating it, and
+ * proving the challenge-response key.
+ *
+ * Which key the card holds is never guessed: it is the description's
+ * CardManagerKey (or, with none, the profile's factory key). The one
+ * exception is recovery: a card refusing CardManagerKey while the plan
+ * rotates to NewCardManagerKey may be a card whose rotation was cut off
+ * after the write; the new key is tried once, only when the card layer's
+ * guard allows it (two or more tries left, or no counter at all). If it
+ * authenticates, the rotation is reported as already done: that
+ * authentication is its proof.
+ */
+#include <stdio.h>
+
+#include <cardforge/keys.h>
+
+#include "personalize/pers_int.h"
+
+cf_err_t pers_step_auth_admin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
+{
+    (void)st;
+    const cf_secret_t *new_key = pers_value(ps, CF_PARAM_NEW_CARD_MANAGER_KEY);
+    cf_err_t e = cf_card_admin_auth(ps->card, ps->admin_key, ps->op_flags);
+    if (e == CF_ERR_WRONG_SECRET && new_key != NULL &&
+        pers_plan_has(ps, CF_STEP_ROTATE_ADMIN_KEY)) {
+        cf_err_t e2 = cf_card_admin_auth(ps->card, new_key, ps->op_flags);
+        if (e2 == CF_OK) {
+            ps->admin_key = new_key;
+            ps->admin_authed = 1;
+            ps->rotation_found_done = 1;
+            pers_msg(r, "CardManagerKey was refused (one admin-key try spent): the card "
+                        "already holds NewCardManagerKey from an earlier run");
+            return CF_OK;
+        }
+        pers_fail(ps, r, e2,
+                  e2 == CF_ERR_LAST_TRY || e2 == CF_ERR_REFUSED
+                      ? "CardManagerKey was refused and trying NewCardManagerKey is not safe"
+                      : "neither CardManagerKey nor NewCardManagerKey is accepted");
+        return r->err;
+    }
+    if (e != CF_OK) {
+        pers_fail(ps, r, e, "authenticate with CardManagerKey");
+        return r->err;
+    }
+    ps->admin_authed = 1;
+    return CF_OK;
+}
+
+static void set_kcv(cf_step_result_t *r, const cf_secret_t *key)
+{
+    char kcv[7];
+    if (cf_card_key_check_value(key, kcv) == CF_OK)
+        snprintf(r->kcv, sizeof(r->kcv), "%s", kcv);
+}
+
+cf_err_t pers_step_rotate_admin_key(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
+{
+    const cf_secret_t *new_key = pers_value(ps, st->new_value);
+    if (ps->rotation_found_done) {
+        r->outcome = CF_OUTCOME_ALREADY;
+        set_kcv(r, new_key);
+        pers_msg(r, "the card already holds NewCardManagerKey (proven by authenticating "
+                    "with it)");
+        return CF_OK;
+    }
+    cf_err_t e = pers_ensure_admin(ps, r);
+    if (e != CF_OK)
+        return e;
+    e = pers_intent(ps, st, r);
+    if (e != CF_OK)
+        return e;
+    e = cf_card_set_admin_key(ps->card, new_key);
+    r->reached = pers_reached(ps, e);
+    if (e != CF_OK) {
+        pers_fail(ps, r, e, "write the new admin key");
+        if (r->reached == CF_REACHED_UNKNOWN) {
+            char m[CF_MSG_MAX];
+            snprintf(m, sizeof(m), "%.120s; the card holds the old or the new key: run the "
+                                   "description again to finish it",
+                     r->message);
+            snprintf(r->message, sizeof(r->message), "%s", m);
+        }
+        return r->err;
+    }
+    ps->admin_key = new_key;
+    set_kcv(r, new_key);
+
+    /* Proof from a fresh session: the old authentication must not count. */
+    ps->admin_authed = 0;
+    e = cf_card_reselect(ps->card);
+    if (e == CF_OK)
+        e = cf_card_admin_auth(ps->card, new_key, ps->op_flags);
+    if (e != CF_OK) {
+        pers_fail(ps, r, e == CF_ERR_WRONG_SECRET ? CF_ERR_PROOF_FAILED : e,
+                  "the new admin key was written but does not authenticate");
+        return r->err;
+    }
+    ps->admin_authed = 1;
+    return CF_OK;
+}
+
+cf_err_t pers_step_install_cr_key(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
+{
+    (void)st;
+    /* The challenge-response key is the admin key the card holds now; the
+     * proof is one external challenge-response, as the helpdesk will do it. */
+    const cf_secret_t *key = ps->admin_key;
+    uint8_t ch[32];
+    size_t chlen = 0;
+    cf_err_t e = cf_card_get_challenge(ps->card, ch, sizeof(ch), &chlen, ps->op_flags);
+    if (e != CF_OK) {
+        pers_fail(ps, r, e, "get a challenge");
+        return r->err;
+    }
+    cf_secret_t *resp = NULL;
+    e = cf_keys_unblock_response(key, ch, chlen, &resp);
+    cf_wipe(ch, sizeof(ch));
+    if (e != CF_OK) {
+        r->err = e;
+        r->outcome = CF_OUTCOME_FAILED;
+        pers_msg(r, "compute the response: %s", cf_strerror(e));
+        return e;
+    }
+    e = cf_card_external_auth(ps->card, resp);
+    cf_secret_free(resp);
+    if (e != CF_OK) {
+        pers_fail(ps, r, e == CF_ERR_WRONG_SECRET ? CF_ERR_PROOF_FAILED : e,
+                  "the card refused the challenge-response with its admin key");
+        return r->err;
+    }
+    ps->admin_authed = 1;
+    set_kcv(r, key);
+    pers_msg(r, "challenge-response answered with the card's admin key");
+    return CF_OK;
+}

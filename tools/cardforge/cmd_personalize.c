@@ -1,0 +1,341 @@
+/*
+ * cmd_personalize.c - `cardforge personalize`: the issuance officer's desk.
+ *
+ * One description, one card in front of the officer: the values come from
+ * --field (a batch record typed on the command line) and from the
+ * description's prompts, asked at the terminal without echo (new values
+ * twice). Everything is resolved and checked against the card type before
+ * the first APDU that changes the card. One line per step; on failure the
+ * card's exact state (which changes reached it, the counters) and a non-zero
+ * status.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include <cardforge/personalize.h>
+#include <cardforge/plan.h>
+
+#include "commands.h"
+#include "desk_card.h"
+#include "tty_secret.h"
+
+#define CMD "cardforge personalize"
+#define MAX_FIELDS 64
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: cardforge personalize DESC (--reader NAME | --card SERIAL)\n"
+            "         [--field NAME=VALUE ...] [--profile NAME] [--profiles DIR]\n"
+            "         [--trace FILE] [--allow-last-try] [--allow-factory-key]\n\n"
+            "Run the encoding description DESC on one card and prove every change.\n\n"
+            "  --reader NAME        the PC/SC reader (full name or a part naming one reader)\n"
+            "  --card SERIAL        the card with this serial, in whichever reader it is\n"
+            "  --field NAME=VALUE   a [Fields] value, as a batch record would give it;\n"
+            "                       FROM_USER_DIALOG_<n>_FIELD=VALUE answers prompt n\n"
+            "                       (values on a command line are visible to other users\n"
+            "                       of the machine: prefer the prompts)\n"
+            "  --profile NAME       use this card profile instead of recognising the card\n"
+            "  --profiles DIR       card profiles directory (default: the installed ones)\n"
+            "  --trace FILE         write an APDU trace, every secret byte shown as **\n"
+            "  --allow-last-try     allow an attempt that could spend the last PUK or\n"
+            "                       admin-key try (refused by default)\n"
+            "  --allow-factory-key  allow a factory-default value as the new key or PUK\n"
+            "  -h, --help           this help\n\n"
+            "Prompts (!FROM_USER_DIALOG_<n>_FIELD) are asked at the terminal without echo;\n"
+            "new values are asked twice. Without a terminal they must come from --field.\n"
+            "Exit status: 0 every step done and proven; 1 a step failed or was refused\n"
+            "(the card's state is printed); 2 usage error or invalid description.\n");
+}
+
+struct fields {
+    size_t n;
+    char *name[MAX_FIELDS];
+    char *value[MAX_FIELDS]; /* secret: wiped on exit */
+};
+
+static void fields_free(struct fields *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        OPENSSL_cleanse(f->value[i], strlen(f->value[i]));
+        free(f->value[i]);
+        free(f->name[i]);
+    }
+    f->n = 0;
+}
+
+static int fields_add(struct fields *f, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq == NULL || eq == arg) {
+        fprintf(stderr, CMD ": --field wants NAME=VALUE\n");
+        return -1;
+    }
+    if (f->n == MAX_FIELDS) {
+        fprintf(stderr, CMD ": at most %d --field options\n", MAX_FIELDS);
+        return -1;
+    }
+    size_t nl = (size_t)(eq - arg);
+    for (size_t i = 0; i < f->n; i++) {
+        if (strlen(f->name[i]) == nl && strncmp(f->name[i], arg, nl) == 0) {
+            fprintf(stderr, CMD ": --field %.*s given twice\n", (int)nl, arg);
+            return -1;
+        }
+    }
+    f->name[f->n] = strndup(arg, nl);
+    f->value[f->n] = strdup(eq + 1);
+    if (f->name[f->n] == NULL || f->value[f->n] == NULL) {
+        free(f->name[f->n]);
+        free(f->value[f->n]);
+        return -1;
+    }
+    f->n++;
+    return 0;
+}
+
+static const char *fields_get(const struct fields *f, const char *name, size_t *len)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(f->name[i], name) == 0) {
+            *len = strlen(f->value[i]);
+            return f->value[i];
+        }
+    }
+    return NULL;
+}
+
+static const char *lookup_field(void *ctx, const char *field, size_t *len)
+{
+    return fields_get(ctx, field, len);
+}
+
+static int is_new_value(cf_param_t p)
+{
+    return p == CF_PARAM_PIN || p == CF_PARAM_PUK || p == CF_PARAM_NEW_CARD_MANAGER_KEY;
+}
+
+static cf_err_t prompt(void *ctx, unsigned dialog, cf_param_t p, cf_secret_t **out)
+{
+    const struct fields *f = ctx;
+    char name[48];
+    snprintf(name, sizeof(name), "FROM_USER_DIALOG_%u_FIELD", dialog);
+    size_t len;
+    const char *given = fields_get(f, name, &len);
+    if (given != NULL) {
+        *out = cf_secret_new(given, len);
+        return *out ? CF_OK : CF_ERR_NOMEM;
+    }
+    if (!isatty(STDIN_FILENO)) {
+        fprintf(stderr,
+                CMD ": %s comes from dialog %u, but standard input is not a terminal; give "
+                    "it with --field %s=VALUE\n",
+                cf_param_name(p), dialog, name);
+        return CF_ERR_UNSUPPORTED;
+    }
+    char q[96];
+    snprintf(q, sizeof(q), "%s (dialog %u, not shown): ", cf_param_name(p), dialog);
+    cf_err_t e = tty_ask_secret(q, 64, out);
+    if (e == CF_OK && is_new_value(p)) {
+        cf_secret_t *again = NULL;
+        snprintf(q, sizeof(q), "%s again: ", cf_param_name(p));
+        e = tty_ask_secret(q, 64, &again);
+        if (e == CF_OK && !cf_secret_equal(*out, again)) {
+            fprintf(stderr, CMD ": the two %s entries differ; nothing was done\n",
+                    cf_param_name(p));
+            e = CF_ERR_INVALID;
+        }
+        cf_secret_free(again);
+    }
+    if (e == CF_ERR_ARG)
+        fprintf(stderr, CMD ": %s: empty or too long\n", cf_param_name(p));
+    if (e != CF_OK) {
+        cf_secret_free(*out);
+        *out = NULL;
+    }
+    return e;
+}
+
+static void print_step(void *user, const cf_card_t *card, const cf_step_result_t *r)
+{
+    (void)user;
+    (void)card;
+    printf("  %-17s %-8s %6.0f ms %3u APDUs", cf_step_kind_name(r->kind),
+           cf_outcome_name(r->outcome), r->ms, r->apdus);
+    if (r->kcv[0])
+        printf("  KCV %s", r->kcv);
+    if (r->message[0])
+        printf("  %s", r->message);
+    printf("\n");
+    fflush(stdout);
+}
+
+static void print_tries(const char *label, const cf_tries_t *t)
+{
+    switch (t->kind) {
+    case CF_TRIES_KNOWN:
+        printf(" %s %u/%u", label, t->left, t->max);
+        break;
+    case CF_TRIES_UNLIMITED:
+        printf(" %s no counter", label);
+        break;
+    default:
+        break;
+    }
+}
+
+/* After a failure: what the card holds now, step by step. */
+static void print_state(const cf_personalize_result_t *res)
+{
+    printf("card state:\n");
+    for (size_t i = 0; i < res->n_steps; i++) {
+        const cf_step_result_t *r = &res->steps[i];
+        const char *what = "not changed";
+        if (r->outcome == CF_OUTCOME_DONE)
+            what = "changed and proven";
+        else if (r->outcome == CF_OUTCOME_ALREADY)
+            what = "already done on the card (proven)";
+        else if (r->reached == CF_REACHED_YES)
+            what = "CHANGED on the card, not proven";
+        else if (r->reached == CF_REACHED_UNKNOWN)
+            what = "MAY HAVE CHANGED (the card's answer was lost)";
+        printf("  %-17s %s\n", cf_step_kind_name(r->kind), what);
+    }
+    printf("tries left:");
+    print_tries("PIN", &res->tries[CF_CRED_PIN]);
+    print_tries("PUK", &res->tries[CF_CRED_PUK]);
+    print_tries("admin", &res->tries[CF_CRED_ADMIN]);
+    printf("\n");
+}
+
+int cmd_personalize(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"reader", required_argument, NULL, 'r'},
+        {"card", required_argument, NULL, 'c'},
+        {"field", required_argument, NULL, 'f'},
+        {"profile", required_argument, NULL, 'p'},
+        {"profiles", required_argument, NULL, 'P'},
+        {"trace", required_argument, NULL, 't'},
+        {"allow-last-try", no_argument, NULL, 'L'},
+        {"allow-factory-key", no_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct desk_opts dopt = {0};
+    struct fields fields = {0};
+    unsigned flags = 0;
+    int c, status = CF_EXIT_USAGE;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            dopt.reader = optarg;
+            break;
+        case 'c':
+            dopt.serial = optarg;
+            break;
+        case 'f':
+            if (fields_add(&fields, optarg) != 0)
+                goto out;
+            break;
+        case 'p':
+            dopt.profile = optarg;
+            break;
+        case 'P':
+            dopt.profiles_dir = optarg;
+            break;
+        case 't':
+            dopt.trace_path = optarg;
+            break;
+        case 'L':
+            flags |= CF_PERS_ALLOW_LAST_TRY;
+            break;
+        case 'F':
+            flags |= CF_PERS_ALLOW_FACTORY_KEY;
+            break;
+        case 'h':
+            usage(stdout);
+            status = CF_EXIT_OK;
+            goto out;
+        default:
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        goto out;
+    }
+    if ((dopt.reader == NULL) == (dopt.serial == NULL)) {
+        fprintf(stderr, CMD ": name the card with exactly one of --reader or --card\n");
+        goto out;
+    }
+    const char *desc = argv[optind];
+
+    cf_diag_list_t *diags = cf_diag_list_new();
+    cf_plan_t *plan = NULL;
+    cf_card_values_t *values = NULL;
+    if (diags == NULL) {
+        status = CF_EXIT_FAIL;
+        goto out;
+    }
+    cf_err_t e = cf_plan_compile(desc, diags, &plan);
+    cf_diag_print(diags, stderr);
+    cf_diag_list_free(diags);
+    if (e != CF_OK)
+        goto out; /* usage: the description is what the officer typed */
+
+    /* Values first: nobody types a PIN while a card session is held open. */
+    diags = cf_diag_list_new();
+    if (diags == NULL) {
+        status = CF_EXIT_FAIL;
+        goto out_plan;
+    }
+    e = cf_plan_resolve(plan, lookup_field, &fields, prompt, &fields, "--field", 0, diags,
+                        &values);
+    cf_diag_print(diags, stderr);
+    cf_diag_list_free(diags);
+    if (e != CF_OK) {
+        status = e == CF_ERR_UNSUPPORTED || e == CF_ERR_INVALID ? CF_EXIT_USAGE : CF_EXIT_FAIL;
+        goto out_plan;
+    }
+    fields_free(&fields);
+
+    struct desk_card dc;
+    status = desk_open(CMD, &dopt, &dc);
+    if (status != CF_EXIT_OK)
+        goto out_values;
+    printf("card: %s, serial %s, reader %s\n", cf_profile_name(cf_card_profile(dc.card)),
+           cf_card_serial(dc.card), cf_transport_reader(dc.t));
+    fflush(stdout);
+
+    cf_personalize_hooks_t hooks = {.step_done = print_step};
+    cf_personalize_result_t res;
+    /* One transaction for the whole card: nobody else gets between the
+     * steps, and pcscd does not power the card down between them. */
+    if (cf_transport_begin(dc.t) != CF_OK)
+        fprintf(stderr, CMD ": warning: no PC/SC transaction: %s\n", cf_transport_errmsg(dc.t));
+    e = cf_personalize(dc.card, plan, values, flags, &hooks, &res);
+    cf_transport_end(dc.t);
+    if (e == CF_OK) {
+        printf("personalized: every step done and proven\n");
+        status = CF_EXIT_OK;
+    } else {
+        fprintf(stderr, CMD ": %s\n", res.message[0] ? res.message : cf_strerror(e));
+        print_state(&res);
+        status = CF_EXIT_FAIL;
+    }
+    desk_close(&dc);
+out_values:
+    cf_card_values_free(values);
+out_plan:
+    cf_plan_free(plan);
+out:
+    fields_free(&fields);
+    return status;
+}

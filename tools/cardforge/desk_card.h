@@ -1,0 +1,45 @@
+/*
+ * desk_card.h - finding and opening the one card in front of an officer or
+ * card holder, for the commands that work on a single card (personalize,
+ * pin).
+ *
+ * A card is chosen by reader (a PC/SC reader name or a substring that picks
+ * exactly one reader) or by card serial: every reader holding a card is
+ * asked, and the card whose serial matches is used. Choosing by serial is
+ * what people at a desk with several readers want: reader order changes
+ * whenever a reader is plugged in.
+ */
+#ifndef CF_TOOLS_DESK_CARD_H
+#define CF_TOOLS_DESK_CARD_H
+
+#include <stdio.h>
+
+#include <cardforge/card.h>
+#include <cardforge/transport.h>
+
+struct desk_opts {
+    const char *reader;       /* reader name or unique substring, or NULL */
+    const char *serial;       /* card serial, or NULL (exactly one of the two) */
+    const char *profile;      /* force this profile, or NULL: recognise the card */
+    const char *profiles_dir; /* NULL: cf_profiles_default_dir() */
+    const char *trace_path;   /* APDU trace (secrets redacted), or NULL */
+};
+
+struct desk_card {
+    cf_profiles_t *profiles;
+    cf_transport_t *t;
+    cf_card_t *card;
+    cf_trace_t *trace;
+    FILE *trace_file;
+};
+
+/* Open the card; messages go to stderr prefixed with cmd. Returns a
+ * CF_EXIT_* status (usage problems 2, anything else 1). On success dc holds
+ * everything, closed with desk_close. */
+int desk_open(const char *cmd, const struct desk_opts *o, struct desk_card *dc);
+
+/* Free the card, close the connection (leaving the card as it is, so the
+ * reader's next user sees it unchanged) and the trace. */
+void desk_close(struct desk_card *dc);
+
+#endif
