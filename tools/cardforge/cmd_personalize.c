@@ -7,7 +7,9 @@
  * twice). Everything is resolved and checked against the card type before
  * the first APDU that changes the card. One line per step; on failure the
  * card's exact state (which changes reached it, the counters) and a non-zero
- * status.
+ * status. Derived and random values (@derive, @random) are made once the
+ * card is open and its serial known, from the key file given with
+ * --keyfile; they are never shown.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 
 #include <openssl/crypto.h>
 
+#include <cardforge/keys.h>
 #include <cardforge/personalize.h>
 #include <cardforge/plan.h>
 
@@ -32,7 +35,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: cardforge personalize DESC (--reader NAME | --card SERIAL)\n"
             "         [--field NAME=VALUE ...] [--profile NAME] [--profiles DIR]\n"
-            "         [--trace FILE] [--allow-last-try] [--allow-factory-key]\n\n"
+            "         [--keyfile FILE] [--trace FILE] [--allow-last-try]\n"
+            "         [--allow-factory-key]\n\n"
             "Run the encoding description DESC on one card and prove every change.\n\n"
             "  --reader NAME        the PC/SC reader (full name or a part naming one reader)\n"
             "  --card SERIAL        the card with this serial, in whichever reader it is\n"
@@ -42,6 +46,8 @@ static void usage(FILE *out)
             "                       of the machine: prefer the prompts)\n"
             "  --profile NAME       use this card profile instead of recognising the card\n"
             "  --profiles DIR       card profiles directory (default: the installed ones)\n"
+            "  --keyfile FILE       master-key file for values the description derives\n"
+            "                       (@derive); mode 0600 or 0400, owned by you\n"
             "  --trace FILE         write an APDU trace, every secret byte shown as **\n"
             "  --allow-last-try     allow an attempt that could spend the last PUK or\n"
             "                       admin-key try (refused by default)\n"
@@ -212,6 +218,41 @@ static void print_state(const cf_personalize_result_t *res)
     printf("\n");
 }
 
+/* The key file, when the plan derives anything: read and checked (every
+ * master key named is there) before any card is looked for. 0, or -1
+ * after a message (usage: the officer named the wrong file or none). */
+static int load_keys(const cf_plan_t *plan, const char *path, cf_keyfile_t **keys)
+{
+    if (!cf_plan_needs_keyfile(plan)) {
+        if (path != NULL)
+            fprintf(stderr, CMD ": note: the description derives nothing; --keyfile is not "
+                                "used\n");
+        return 0;
+    }
+    if (path == NULL) {
+        fprintf(stderr, CMD ": the description derives values from master keys:");
+        for (int p = 0; p < CF_PARAM_COUNT; p++)
+            if (cf_plan_param_master(plan, (cf_param_t)p) != NULL)
+                fprintf(stderr, " %s (%s)", cf_plan_param_master(plan, (cf_param_t)p),
+                        cf_param_name((cf_param_t)p));
+        fprintf(stderr, "; give the key file with --keyfile FILE\n");
+        return -1;
+    }
+    char err[CF_KEYS_ERRLEN];
+    cf_err_t e = cf_keyfile_load(path, keys, err, sizeof(err));
+    if (e != CF_OK) {
+        fprintf(stderr, CMD ": %s\n", err[0] ? err : cf_strerror(e));
+        return -1;
+    }
+    cf_diag_list_t *diags = cf_diag_list_new();
+    if (diags == NULL)
+        return -1;
+    e = cf_plan_check_keyfile(plan, *keys, diags);
+    cf_diag_print(diags, stderr);
+    cf_diag_list_free(diags);
+    return e == CF_OK ? 0 : -1;
+}
+
 int cmd_personalize(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -220,6 +261,7 @@ int cmd_personalize(int argc, char **argv)
         {"field", required_argument, NULL, 'f'},
         {"profile", required_argument, NULL, 'p'},
         {"profiles", required_argument, NULL, 'P'},
+        {"keyfile", required_argument, NULL, 'k'},
         {"trace", required_argument, NULL, 't'},
         {"allow-last-try", no_argument, NULL, 'L'},
         {"allow-factory-key", no_argument, NULL, 'F'},
@@ -228,6 +270,8 @@ int cmd_personalize(int argc, char **argv)
     };
     struct desk_opts dopt = {0};
     struct fields fields = {0};
+    const char *keyfile = NULL;
+    cf_keyfile_t *keys = NULL;
     unsigned flags = 0;
     int c, status = CF_EXIT_USAGE;
     optind = 1;
@@ -248,6 +292,9 @@ int cmd_personalize(int argc, char **argv)
             break;
         case 'P':
             dopt.profiles_dir = optarg;
+            break;
+        case 'k':
+            keyfile = optarg;
             break;
         case 't':
             dopt.trace_path = optarg;
@@ -289,6 +336,8 @@ int cmd_personalize(int argc, char **argv)
     cf_diag_list_free(diags);
     if (e != CF_OK)
         goto out; /* usage: the description is what the officer typed */
+    if (load_keys(plan, keyfile, &keys) != 0)
+        goto out_plan;
 
     /* Values first: nobody types a PIN while a card session is held open. */
     diags = cf_diag_list_new();
@@ -314,6 +363,23 @@ int cmd_personalize(int argc, char **argv)
            cf_card_serial(dc.card), cf_transport_reader(dc.t));
     fflush(stdout);
 
+    /* Derived and random values need the card: its serial is the KDF
+     * context. Nothing has been sent that changes the card yet. */
+    diags = cf_diag_list_new();
+    e = CF_ERR_NOMEM;
+    if (diags != NULL) {
+        e = cf_plan_resolve_card(plan, values, cf_card_serial(dc.card), keys, diags);
+        cf_diag_print(diags, stderr);
+        cf_diag_list_free(diags);
+    }
+    if (e != CF_OK) {
+        fprintf(stderr, CMD ": cannot make this card's values: %s; nothing was done\n",
+                cf_strerror(e));
+        status = CF_EXIT_FAIL;
+        desk_close(&dc);
+        goto out_values;
+    }
+
     cf_personalize_hooks_t hooks = {.step_done = print_step};
     cf_personalize_result_t res;
     /* One transaction for the whole card: nobody else gets between the
@@ -336,6 +402,7 @@ out_values:
 out_plan:
     cf_plan_free(plan);
 out:
+    cf_keyfile_free(keys);
     fields_free(&fields);
     return status;
 }

@@ -2,7 +2,8 @@
  * cmd_plan.c - `cardforge plan DESC`: the steps a description compiles to.
  *
  * Shows where every value comes from; a literal value is a secret and is
- * printed as ***, always.
+ * printed as ***, always. Derived and random values are shown by how they
+ * are made (@derive:NAME, @random): they do not exist before a card does.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -21,8 +22,18 @@ static void usage(FILE *out)
                  "Exit status: 0 printed, 1 invalid description, 2 usage error.\n");
 }
 
+/* "3des key" or "6 digits": what a derived or random value will be. */
+static void describe_form(const cf_plan_t *plan, cf_param_t p, char *buf, size_t len)
+{
+    if (cf_param_is_key(p))
+        snprintf(buf, len, "%s key", cf_card_key_type_name(cf_plan_param_key_type(plan, p)));
+    else
+        snprintf(buf, len, "%zu digits", cf_plan_param_digits(plan, p));
+}
+
 static void describe_source(const cf_plan_t *plan, cf_param_t p, char *buf, size_t len)
 {
+    char form[32], version[32];
     switch (cf_plan_source(plan, p)) {
     case CF_SOURCE_LITERAL:
         snprintf(buf, len, "*** (literal, line %lu)", cf_plan_param_line(plan, p));
@@ -34,6 +45,21 @@ static void describe_source(const cf_plan_t *plan, cf_param_t p, char *buf, size
     case CF_SOURCE_PROMPT:
         snprintf(buf, len, "asked at the desk, dialog %u (line %lu)",
                  cf_plan_param_dialog(plan, p), cf_plan_param_line(plan, p));
+        break;
+    case CF_SOURCE_DERIVED:
+        describe_form(plan, p, form, sizeof(form));
+        if (cf_plan_param_master_version(plan, p) != 0)
+            snprintf(version, sizeof(version), "version %u",
+                     cf_plan_param_master_version(plan, p));
+        else
+            snprintf(version, sizeof(version), "newest version");
+        snprintf(buf, len, "@derive:%s (%s), %s, per card (line %lu)",
+                 cf_plan_param_master(plan, p), version, form, cf_plan_param_line(plan, p));
+        break;
+    case CF_SOURCE_RANDOM:
+        describe_form(plan, p, form, sizeof(form));
+        snprintf(buf, len, "@random, %s, per card (line %lu)", form,
+                 cf_plan_param_line(plan, p));
         break;
     case CF_SOURCE_NONE:
         snprintf(buf, len, "-");
@@ -78,7 +104,7 @@ int cmd_plan(int argc, char **argv)
         const cf_step_t *s = cf_plan_step(plan, i);
         printf("  %zu. %-17s %s (line %lu)\n", i + 1, cf_step_kind_name(s->kind),
                cf_step_kind_summary(s->kind), s->line);
-        char src[160];
+        char src[200];
         if (s->credential != CF_PARAM_NONE) {
             describe_source(plan, s->credential, src, sizeof(src));
             printf("       with %-18s %s\n", cf_param_name(s->credential), src);
@@ -98,6 +124,15 @@ int cmd_plan(int argc, char **argv)
     }
     if (cf_plan_has_prompts(plan))
         printf("asks the operator at the desk for every card (not usable by `run`)\n");
+    if (cf_plan_needs_keyfile(plan)) {
+        printf("master keys (from the key file, --keyfile):");
+        for (int p = 0; p < CF_PARAM_COUNT; p++) {
+            const char *m = cf_plan_param_master(plan, (cf_param_t)p);
+            if (m != NULL)
+                printf(" %s for %s", m, cf_param_name((cf_param_t)p));
+        }
+        printf("\n");
+    }
     cf_plan_free(plan);
     return CF_EXIT_OK;
 }

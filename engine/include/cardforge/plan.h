@@ -5,8 +5,10 @@
  * says what to do to every card of a batch. cf_plan_compile() validates it,
  * reporting every problem as "file:line: message", and produces a cf_plan_t:
  * the ordered steps, and for each parameter (PIN, PUK, keys) where its value
- * comes from (a literal, a batch field, or an operator prompt). Per card,
- * cf_plan_resolve() turns those sources into secret values.
+ * comes from (a literal, a batch field, an operator prompt, a master key, or
+ * the random generator). Per card, cf_plan_resolve() turns the first three
+ * into secret values before the card is touched; cf_plan_resolve_card()
+ * adds the derived and random ones once the card's serial is known.
  *
  * Step order, always: authenticate with the card manager key, set the PIN,
  * change the PUK, rotate the card manager key, install the challenge-response
@@ -22,6 +24,7 @@
 
 #include <cardforge/diag.h>
 #include <cardforge/error.h>
+#include <cardforge/keys.h>
 #include <cardforge/secret.h>
 
 #ifdef __cplusplus
@@ -47,6 +50,9 @@ typedef enum cf_source {
     CF_SOURCE_LITERAL,  /* "#value" */
     CF_SOURCE_FIELD,    /* NAME: a [Fields] entry, filled from the batch */
     CF_SOURCE_PROMPT,   /* "!FROM_USER_DIALOG_<n>_FIELD": asked at the desk */
+    CF_SOURCE_DERIVED,  /* "@derive:MASTER[:VERSION[:FORM]]": from a master key and
+                           the card serial (docs/key-derivation.md) */
+    CF_SOURCE_RANDOM,   /* "@random[:FORM]": a fresh random value per card */
 } cf_source_t;
 
 typedef enum cf_step_kind {
@@ -110,6 +116,39 @@ int cf_plan_field_has_default(const cf_plan_t *plan, size_t i);
 /* 1 when the plan has a parameter of CF_SOURCE_PROMPT. */
 int cf_plan_has_prompts(const cf_plan_t *plan);
 
+/* ---- derived and random values ----
+ *
+ * A parameter of CF_SOURCE_DERIVED or CF_SOURCE_RANDOM has no value until
+ * the card is known: cf_plan_resolve() leaves it unset (and batch checks
+ * accept it), cf_plan_resolve_card() fills it. */
+
+/* 1 when a parameter is CF_SOURCE_DERIVED: running the plan needs a key
+ * file. */
+int cf_plan_needs_keyfile(const cf_plan_t *plan);
+/* 1 when a parameter is CF_SOURCE_DERIVED or CF_SOURCE_RANDOM: the plan's
+ * values are complete only after cf_plan_resolve_card(). */
+int cf_plan_needs_card_stage(const cf_plan_t *plan);
+/* CF_SOURCE_DERIVED: the master key's name (borrowed), and the version the
+ * description asks for (0: the newest one in the key file). Otherwise NULL
+ * and 0. */
+const char *cf_plan_param_master(const cf_plan_t *plan, cf_param_t p);
+unsigned cf_plan_param_master_version(const cf_plan_t *plan, cf_param_t p);
+/* DERIVED or RANDOM key: the card key type made (3des unless the
+ * description names one). Meaningless for other parameters (3des). */
+cf_card_key_type_t cf_plan_param_key_type(const cf_plan_t *plan, cf_param_t p);
+/* DERIVED or RANDOM PIN/PUK: its number of digits (default PIN 6, PUK and
+ * InitialPUK 8); 0 for anything else. */
+size_t cf_plan_param_digits(const cf_plan_t *plan, cf_param_t p);
+
+/* Check that every master key (and version) the plan derives from is in
+ * keys. A missing one is an error at the description line that names it,
+ * giving the name and version (never key material); two parameters that
+ * the key file makes identical (CardManagerKey and NewCardManagerKey from
+ * the same key) are a warning. CF_OK, CF_ERR_NOT_FOUND when a key is
+ * missing, CF_ERR_ARG when keys is NULL and the plan derives anything. */
+cf_err_t cf_plan_check_keyfile(const cf_plan_t *plan, const cf_keyfile_t *keys,
+                               cf_diag_list_t *diags);
+
 /* ---- per-card values ---- */
 
 typedef struct cf_card_values cf_card_values_t;
@@ -143,9 +182,37 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
 cf_err_t cf_plan_check_batch(const cf_plan_t *plan, const char *csv_path, cf_diag_list_t *diags,
                              size_t *records);
 
+/* The second, per-card stage: once the card is open, fill in values's
+ * derived parameters (from the master keys in keys and the card serial,
+ * the string cf_card_serial() gives, normalized as cf_keys_serial_normalize
+ * says) and its random ones (RAND_bytes). Purposes: card manager keys use
+ * the admin-key label, InitialPUK and PUK the PUK label, PIN the PIN label.
+ * Every value is made before any is stored: on failure values is
+ * unchanged. Calling it again (the next card) replaces the values. A plan
+ * without such parameters needs no serial or keys and returns CF_OK.
+ * Problems go to diags at the description line of the parameter (a master
+ * key or version not in the key file: its name and version, never key
+ * bytes; a serial unusable as a KDF context). values and keys are
+ * borrowed. CF_OK; CF_ERR_ARG (values NULL, or keys NULL while the plan
+ * derives); CF_ERR_PARSE (serial); CF_ERR_NOT_FOUND (master key);
+ * CF_ERR_CRYPTO, CF_ERR_NOMEM. */
+cf_err_t cf_plan_resolve_card(const cf_plan_t *plan, cf_card_values_t *values, const char *serial,
+                              const cf_keyfile_t *keys, cf_diag_list_t *diags);
+
 /* The value of p (keys as bytes, PIN/PUK as text), or NULL when the plan
- * does not use p or it is a prompt left unresolved. Borrowed. */
+ * does not use p, it is a prompt left unresolved, or it is derived/random
+ * and cf_plan_resolve_card() has not run. Borrowed. */
 const cf_secret_t *cf_card_values_get(const cf_card_values_t *v, cf_param_t p);
+
+/* Where the value of p came from, for a journal: the source kind
+ * (CF_SOURCE_NONE when the plan does not use p). For CF_SOURCE_DERIVED,
+ * *master gets the master key's name (borrowed from v) and *version the
+ * version actually used (the newest one resolved to its number; 0 until
+ * cf_plan_resolve_card has run); otherwise NULL and 0. master and version
+ * may be NULL. */
+cf_source_t cf_card_values_origin(const cf_card_values_t *v, cf_param_t p, const char **master,
+                                  unsigned *version);
+
 void cf_card_values_free(cf_card_values_t *v); /* wipes; NULL is fine */
 
 #ifdef __cplusplus

@@ -18,6 +18,7 @@
 
 #include <ini.h>
 
+#include "desc/desc_gen.h"
 #include "desc/desc_int.h"
 #include "desc/desc_lines.h"
 
@@ -269,7 +270,8 @@ static struct plan_field *find_field(cf_plan_t *plan, const char *name)
     return NULL;
 }
 
-/* Value forms: #literal, !FROM_USER_DIALOG_<n>_FIELD, NAME. */
+/* Value forms: #literal, !FROM_USER_DIALOG_<n>_FIELD, @derive..., @random...,
+ * NAME. */
 static void classify_param(struct compile *c, cf_param_t p)
 {
     struct setting *s = &c->params[p];
@@ -279,8 +281,18 @@ static void classify_param(struct compile *c, cf_param_t p)
     pp->line = s->line;
     const char *v = s->raw ? s->raw : "";
     if (v[0] == 0) {
-        err(c, s->line, "%s has no value (use #literal, a field name or "
-                        "!FROM_USER_DIALOG_<n>_FIELD)", param_names[p]);
+        err(c, s->line, "%s has no value (use #literal, a field name, "
+                        "!FROM_USER_DIALOG_<n>_FIELD, @derive:MASTER or @random)",
+            param_names[p]);
+        return;
+    }
+    if (v[0] == '@') {
+        char msg[200];
+        int r = cf_desc_parse_generated(p, v, pp, msg, sizeof(msg));
+        if (r == -2)
+            err(c, s->line, "out of memory");
+        else if (r != 0)
+            err(c, s->line, "%s", msg);
         return;
     }
     if (v[0] == '#') {
@@ -316,8 +328,9 @@ static void classify_param(struct compile *c, cf_param_t p)
         return;
     }
     if (!valid_field_name(v)) {
-        err(c, s->line, "%s: value must be #literal, a field name or "
-                        "!FROM_USER_DIALOG_<n>_FIELD (a literal needs the leading #)",
+        err(c, s->line, "%s: value must be #literal, a field name, "
+                        "!FROM_USER_DIALOG_<n>_FIELD, @derive:MASTER or @random (a literal "
+                        "needs the leading #)",
             param_names[p]);
         return;
     }
@@ -334,7 +347,11 @@ static void classify_param(struct compile *c, cf_param_t p)
         err(c, s->line, "out of memory");
         return;
     }
-    if (f->def != NULL) {
+    if (f->def != NULL && cf_desc_looks_generated(cf_secret_str(f->def), cf_secret_len(f->def))) {
+        err(c, f->line, "default of field %s (used as %s): @derive and @random are written "
+                        "in [Description] (%s=@...), not as a field's value",
+            f->name, param_names[p], param_names[p]);
+    } else if (f->def != NULL) {
         char msg[160];
         cf_secret_t *tmp = NULL;
         if (cf_plan_check_value(p, cf_secret_str(f->def), cf_secret_len(f->def), &tmp, msg,
@@ -424,6 +441,8 @@ static void apply_rules(struct compile *c)
         strcmp(a->field, b->field) == 0)
         warn(c, c->params[CF_PARAM_NEW_CARD_MANAGER_KEY].line,
              "NewCardManagerKey and CardManagerKey come from the same field");
+    cf_desc_generated_rules(c->plan, initcr == 1, c->block_count > 0 ? c->block_line : 0,
+                            c->file, c->diags);
     for (size_t i = 0; i < c->plan->nfields; i++)
         if (!c->plan->fields[i].used)
             warn(c, c->plan->fields[i].line, "field %s is declared but never used",

@@ -1,8 +1,10 @@
 /*
  * desc_int.h - the compiled plan's representation (internal).
  *
- * Shared by the compiler (desc_compile.c), which fills it, and plan.c, which
- * answers questions about it and resolves per-card values.
+ * Shared by the compiler (desc_compile.c, desc_gen.c), which fills it, and
+ * plan.c / plan_card.c, which answer questions about it and resolve
+ * per-card values. The per-card values are here too because both
+ * resolution stages fill them.
  */
 #ifndef CF_DESC_INT_H
 #define CF_DESC_INT_H
@@ -17,6 +19,10 @@ struct plan_param {
     char *field;          /* CF_SOURCE_FIELD */
     unsigned dialog;      /* CF_SOURCE_PROMPT */
     cf_secret_t *literal; /* CF_SOURCE_LITERAL: text, or key bytes */
+    char *master;         /* CF_SOURCE_DERIVED: master key name */
+    unsigned version;     /* CF_SOURCE_DERIVED: 0 = the newest */
+    cf_card_key_type_t key_type; /* DERIVED/RANDOM key */
+    size_t digits;        /* DERIVED/RANDOM PIN or PUK */
 };
 
 struct plan_field {
@@ -33,6 +39,18 @@ struct cf_plan {
     size_t nsteps;
     struct plan_field *fields; /* every declared field */
     size_t nfields;
+};
+
+/* Where one card value came from (cf_card_values_origin). */
+struct value_origin {
+    cf_source_t src;
+    char master[CF_KEYS_NAME_MAX + 1]; /* CF_SOURCE_DERIVED */
+    unsigned version;                  /* the version used; 0 until derived */
+};
+
+struct cf_card_values {
+    cf_secret_t *v[CF_PARAM_COUNT];
+    struct value_origin origin[CF_PARAM_COUNT];
 };
 
 /* Check a value for parameter p given as text; on success *out holds the

@@ -9,12 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "desc/desc_gen.h"
 #include "desc/desc_int.h"
 #include "util/hex.h"
-
-struct cf_card_values {
-    cf_secret_t *v[CF_PARAM_COUNT];
-};
 
 static const struct {
     const char *name;
@@ -90,6 +87,7 @@ void cf_plan_free(cf_plan_t *plan)
         return;
     for (int p = 0; p < CF_PARAM_COUNT; p++) {
         free(plan->params[p].field);
+        free(plan->params[p].master);
         cf_secret_free(plan->params[p].literal);
     }
     for (size_t i = 0; i < plan->nfields; i++) {
@@ -134,6 +132,51 @@ const char *cf_plan_param_field(const cf_plan_t *plan, cf_param_t p)
 unsigned cf_plan_param_dialog(const cf_plan_t *plan, cf_param_t p)
 {
     return p < CF_PARAM_COUNT ? plan->params[p].dialog : 0;
+}
+
+int cf_plan_needs_keyfile(const cf_plan_t *plan)
+{
+    for (int p = 0; p < CF_PARAM_COUNT; p++)
+        if (plan->params[p].src == CF_SOURCE_DERIVED)
+            return 1;
+    return 0;
+}
+
+int cf_plan_needs_card_stage(const cf_plan_t *plan)
+{
+    for (int p = 0; p < CF_PARAM_COUNT; p++)
+        if (plan->params[p].src == CF_SOURCE_DERIVED || plan->params[p].src == CF_SOURCE_RANDOM)
+            return 1;
+    return 0;
+}
+
+const char *cf_plan_param_master(const cf_plan_t *plan, cf_param_t p)
+{
+    return p < CF_PARAM_COUNT ? plan->params[p].master : NULL;
+}
+
+unsigned cf_plan_param_master_version(const cf_plan_t *plan, cf_param_t p)
+{
+    return p < CF_PARAM_COUNT && plan->params[p].src == CF_SOURCE_DERIVED
+               ? plan->params[p].version
+               : 0;
+}
+
+cf_card_key_type_t cf_plan_param_key_type(const cf_plan_t *plan, cf_param_t p)
+{
+    if (p >= CF_PARAM_COUNT || !cf_param_is_key(p))
+        return CF_CARD_KEY_3DES;
+    cf_source_t src = plan->params[p].src;
+    return src == CF_SOURCE_DERIVED || src == CF_SOURCE_RANDOM ? plan->params[p].key_type
+                                                               : CF_CARD_KEY_3DES;
+}
+
+size_t cf_plan_param_digits(const cf_plan_t *plan, cf_param_t p)
+{
+    if (p >= CF_PARAM_COUNT || cf_param_is_key(p))
+        return 0;
+    cf_source_t src = plan->params[p].src;
+    return src == CF_SOURCE_DERIVED || src == CF_SOURCE_RANDOM ? plan->params[p].digits : 0;
 }
 
 /* Used fields only: the ones a batch must supply. */
@@ -204,8 +247,16 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
         cf_param_t p = (cf_param_t)i;
         const struct plan_param *pp = &plan->params[p];
         char msg[160];
+        v->origin[p].src = pp->src;
         switch (pp->src) {
         case CF_SOURCE_NONE:
+            break;
+        case CF_SOURCE_DERIVED:
+            /* Made per card by cf_plan_resolve_card; the name is kept here
+             * so the origin is known even before. */
+            snprintf(v->origin[p].master, sizeof(v->origin[p].master), "%s", pp->master);
+            break;
+        case CF_SOURCE_RANDOM:
             break;
         case CF_SOURCE_LITERAL:
             if (out != NULL && (v->v[p] = cf_secret_dup(pp->literal)) == NULL)
@@ -252,7 +303,13 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
                 }
             }
             slot = out != NULL ? &v->v[p] : NULL;
-            if (cf_plan_check_value(p, text, len, slot, msg, sizeof(msg)) != 0) {
+            if (cf_desc_looks_generated(text, len)) {
+                cf_diag_add(diags, CF_SEV_ERROR, where_file, where_line,
+                            "column %s (used as %s): @derive and @random are written in the "
+                            "description, not in a batch cell",
+                            pp->field, cf_param_name(p));
+                bad = 1;
+            } else if (cf_plan_check_value(p, text, len, slot, msg, sizeof(msg)) != 0) {
                 cf_diag_add(diags, CF_SEV_ERROR, where_file, where_line,
                             "column %s (used as %s): %s", pp->field, cf_param_name(p), msg);
                 bad = 1;
@@ -274,6 +331,25 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
 const cf_secret_t *cf_card_values_get(const cf_card_values_t *v, cf_param_t p)
 {
     return v != NULL && p < CF_PARAM_COUNT ? v->v[p] : NULL;
+}
+
+cf_source_t cf_card_values_origin(const cf_card_values_t *v, cf_param_t p, const char **master,
+                                  unsigned *version)
+{
+    if (master != NULL)
+        *master = NULL;
+    if (version != NULL)
+        *version = 0;
+    if (v == NULL || p >= CF_PARAM_COUNT)
+        return CF_SOURCE_NONE;
+    const struct value_origin *o = &v->origin[p];
+    if (o->src == CF_SOURCE_DERIVED) {
+        if (master != NULL)
+            *master = o->master;
+        if (version != NULL)
+            *version = o->version;
+    }
+    return o->src;
 }
 
 void cf_card_values_free(cf_card_values_t *v)
