@@ -86,16 +86,17 @@ static int has_diag(const cf_diag_list_t *d, cf_severity_t sev, unsigned long li
 }
 
 static const cf_journal_step_t step_done = {"set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5,
-                                            3, "", ""};
-static const cf_journal_step_t step_rot = {
-    "rotate-admin-key", "done", "yes", CF_OK, 0x9000, 40.0, 6, "A1B2C3", ""};
+                                            3, "", "", "field", "", 0};
+static const cf_journal_step_t step_rot = {"rotate-admin-key", "done", "yes", CF_OK, 0x9000, 40.0,
+                                           6, "A1B2C3", "", "derived", "bureau-admin", 2};
 static const cf_journal_step_t step_lost = {
     "rotate-admin-key", "failed", "unknown", CF_ERR_CARD_REMOVED, 0, 7.0, 2, "",
-    "reader 'sim 1': card removed"};
+    "reader 'sim 1': card removed", "literal", "", 0};
 static const cf_journal_step_t step_notrun = {"block-pin", "not-run", "no", CF_OK, 0, 0, 0, "",
-                                              ""};
+                                              "", "", "", 0};
 static const cf_journal_step_t step_refused = {
-    "set-pin-by-puk", "refused", "no", CF_ERR_POLICY, 0, 0.1, 0, "", "PIN too short"};
+    "set-pin-by-puk", "refused", "no", CF_ERR_POLICY, 0, 0.1, 0, "", "PIN too short", "field", "",
+    0};
 
 static cf_journal_card_t card(uint64_t attempt, uint64_t record, const char *serial,
                               cf_card_status_t status, const cf_journal_step_t *steps, size_t n)
@@ -379,6 +380,11 @@ static void test_card_record_round_trips_through_its_line(void **state)
     assert_int_equal(r->tries[2], 2);
     assert_int_equal(r->n_steps, 3);
     assert_string_equal(r->steps[1].kcv, "A1B2C3");
+    assert_string_equal(r->steps[1].source, "derived");
+    assert_string_equal(r->steps[1].master_key, "bureau-admin");
+    assert_int_equal(r->steps[1].master_version, 2);
+    assert_string_equal(r->steps[0].master_key, "");
+    assert_int_equal(r->steps[0].master_version, 0);
     assert_int_equal(r->steps[1].sw, 0x9000);
     assert_int_equal(r->steps[2].sw, 0);
     assert_string_equal(r->steps[2].reached, "unknown");

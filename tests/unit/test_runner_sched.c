@@ -194,11 +194,11 @@ static void expect_assign(struct fx *f, const char *serial, cf_assign_t want, cf
 }
 
 static const cf_journal_step_t s_yes = {"set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 1, 1, "",
-                                        ""};
+                                        "", "field", "", 0};
 static const cf_journal_step_t s_lost = {"change-puk", "failed", "unknown", CF_ERR_CARD_REMOVED,
-                                         0, 1, 1, "", ""};
+                                         0, 1, 1, "", "", "field", "", 0};
 static const cf_journal_step_t s_no = {"set-pin-by-puk", "failed", "no", CF_ERR_CARD_REMOVED, 0,
-                                       1, 1, "", ""};
+                                       1, 1, "", "", "field", "", 0};
 
 /* Record the end of a card in the state (as the runner does), then finish. */
 static void end_card(struct fx *f, const char *serial, cf_work_t *w, cf_card_status_t status,

@@ -15,6 +15,7 @@ static const struct cf_command commands[] = {
     {"personalize", "run a description on the one card at the officer's desk", cmd_personalize},
     {"pin", "PIN status, change and unblock (PUK or offline challenge) at one card", cmd_pin},
     {"helpdesk", "compute the response to a card's offline unblock challenge", cmd_helpdesk},
+    {"run", "personalize a batch on many readers, journaled, resumable", cmd_run},
     {"report", "summarise a batch journal: counts, failures by reason, throughput", cmd_report},
 };
 

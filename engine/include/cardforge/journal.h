@@ -114,6 +114,12 @@ typedef struct cf_journal_step {
     unsigned apdus;
     const char *kcv;     /* key check value of an installed key, or "" */
     const char *message;
+    /* Where the value the step installs came from: "literal", "field",
+     * "derived", "random", or "" when the step installs nothing. For
+     * "derived", the master key's name and version (never the key). */
+    const char *source;
+    const char *master_key;
+    unsigned master_version; /* 0: none */
 } cf_journal_step_t;
 
 typedef struct cf_journal_card {

@@ -81,6 +81,8 @@ typedef struct cf_runner_opts {
     const char *journal;      /* path */
     const char *readers;      /* spec; NULL = "all" */
     const char *profiles_dir; /* NULL = cf_profiles_default_dir() */
+    const char *keyfile;      /* master keys for derived values; needed when the
+                               * description derives (@derive:...) */
     unsigned max_attempts;    /* failed attempts per record; 0 = 3 */
     int dry_run;              /* identify and check cards, change nothing, write no journal */
     FILE *trace;              /* APDU trace (secrets shown **), borrowed; NULL = none */

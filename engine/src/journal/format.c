@@ -82,6 +82,9 @@ static void fmt_step(cf_jbuf *b, const cf_journal_step_t *s)
     cf_jbuf_kv_ms(b, "ms", s->ms);
     cf_jbuf_kv_u64(b, "apdus", s->apdus);
     cf_jbuf_kv_str(b, "kcv", s->kcv);
+    cf_jbuf_kv_str(b, "source", s->source);
+    cf_jbuf_kv_str(b, "master_key", s->master_key);
+    kv_u64_or_null(b, "master_key_version", s->master_version);
     cf_jbuf_kv_str(b, "error", cf_errname(s->err));
     cf_jbuf_kv_str(b, "message", s->message);
     cf_jbuf_close_obj(b);
