@@ -453,7 +453,9 @@ release:
     /* Reset: the card leaves with no PIN verified and no admin session. */
     cf_transport_close(t, CF_DISPOSE_RESET);
     set_idle(r, rd, cf_runner_mono_ms() - t0);
-    if (out == CF_CARD_HANDLED && r->o.on_card != NULL)
+    if (out == CF_CARD_HANDLED && rec.c.err == CF_ERR_INTERRUPTED)
+        out = CF_CARD_STOPPED;
+    if (out != CF_CARD_UNTOUCHED && out != CF_CARD_NONE_LEFT && r->o.on_card != NULL)
         r->o.on_card(r->o.user, &rec.c);
     if (work != NULL) {
         /* Not reached: a record is only assigned on the way to "record". */

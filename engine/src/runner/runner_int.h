@@ -102,6 +102,8 @@ void cf_runner_complete_locked(struct cf_runner *r);
 /* Outcome of one card as the worker needs it. */
 typedef enum cf_card_outcome {
     CF_CARD_HANDLED = 0, /* a journal record was written (or would be: dry run) */
+    CF_CARD_STOPPED,     /* ... the run stopped it at a safe point: it stays in
+                          * its reader, to be finished by the next run */
     CF_CARD_UNTOUCHED,   /* released without a record: nothing left or stopping */
     CF_CARD_NONE_LEFT,   /* ... and the batch is complete */
 } cf_card_outcome_t;

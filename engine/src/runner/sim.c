@@ -199,11 +199,12 @@ static cf_err_t take_card(struct cf_runner *r, cf_simcard_t **card, uint32_t *se
     return e;
 }
 
-/* Out of the reader: into the output tray. */
-static void return_card(struct cf_runner *r, cf_simcard_t *card, uint32_t serial)
+/* Out of the reader: into the output tray; a card stopped in the middle
+ * (left_in) stays in its reader for the next run. */
+static void return_card(struct cf_runner *r, cf_simcard_t *card, uint32_t serial, int left_in)
 {
     cf_simcard_free(card);
-    if (r->o.sim_keep == NULL)
+    if (r->o.sim_keep == NULL || left_in)
         return;
     char in[PATH_MAX], out[PATH_MAX];
     if (card_path(r, "in", serial, in, sizeof(in)) == 0 &&
@@ -241,13 +242,13 @@ static void *sim_worker(void *arg)
         }
         cf_transport_t *t = NULL;
         if (cf_transport_open_sim(card, rd->pub.name, &t) != CF_OK) {
-            return_card(r, card, serial);
+            return_card(r, card, serial, 0);
             break;
         }
         if (r->latency_on)
             cf_transport_sim_set_latency(t, latency_fn, rd);
         cf_card_outcome_t out = cf_runner_handle_card(r, rd, t);
-        return_card(r, card, serial);
+        return_card(r, card, serial, out == CF_CARD_STOPPED);
         if (out != CF_CARD_HANDLED)
             break;
     }
