@@ -197,10 +197,15 @@ cf_err_t cf_runner_run_pcsc(struct cf_runner *r)
             continue;
         }
         /* pcscd went away: every reader is gone; retry with a new context. */
-        cf_runner_log(r, "PC/SC: %s; waiting for the service", cf_pcsc_errmsg(ctx));
+        cf_runner_log(r, "%s; waiting for the service", cf_pcsc_errmsg(ctx));
         for (size_t k = 0; k < r->n_readers; k++) {
-            r->readers[k]->gone = 1;
-            pthread_cond_broadcast(&r->readers[k]->cv);
+            struct rdr *rd = r->readers[k];
+            if (!rd->gone)
+                cf_runner_log(r, "reader '%s' is gone", rd->pub.name);
+            rd->gone = 1;
+            rd->present = 0;
+            rd->handled = 0;
+            pthread_cond_broadcast(&rd->cv);
         }
         while (r->stop_level == 0 && !r->complete && r->fatal == CF_OK) {
             pause_locked(r, 1000);
