@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,6 +111,27 @@ static void erase_live(struct ui *u)
     u->drawn = 0;
 }
 
+/* One live line, cut to the terminal's width so it never wraps (a wrapped
+ * line would break the cursor arithmetic of the redraw). */
+static void live_line(struct ui *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void live_line(struct ui *u, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    struct winsize ws;
+    size_t cols = 80;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+        cols = ws.ws_col;
+    if (strlen(line) >= cols)
+        line[cols - 1] = '\0';
+    printf("%s\n", line);
+    u->drawn++;
+}
+
 static void totals_line(const cf_runner_progress_t *p, char *out, size_t cap)
 {
     char eta[32], el[32];
@@ -131,10 +153,9 @@ static void draw_live(struct ui *u)
     char line[256];
     erase_live(u);
     totals_line(&p, line, sizeof(line));
-    printf("%s%s\n", line, p.stopping == 1 ? "  [stopping: finishing cards in flight]"
-                           : p.stopping == 2 ? "  [stopping now]"
-                                             : "");
-    u->drawn = 1;
+    live_line(u, "%s%s", line, p.stopping == 1 ? "  [stopping: finishing cards in flight]"
+                               : p.stopping == 2 ? "  [stopping now]"
+                                                 : "");
     size_t shown = p.n_readers < LIVE_READERS ? p.n_readers : LIVE_READERS;
     for (size_t i = 0; i < shown; i++) {
         const cf_runner_reader_t *rd = &rows[i];
@@ -144,14 +165,11 @@ static void draw_live(struct ui *u)
                      rd->record, rd->step);
         else if (rd->state == CF_RSTATE_ASIDE)
             snprintf(what, sizeof(what), "%.90s", rd->note);
-        printf("  %-24.24s %-9s %5" PRIu64 " done %3" PRIu64 " failed  %.60s\n", rd->name,
-               cf_reader_state_name(rd->state), rd->personalized, rd->failed, what);
-        u->drawn++;
+        live_line(u, "  %-24.24s %-9s %5" PRIu64 " done %3" PRIu64 " failed  %.60s", rd->name,
+                  cf_reader_state_name(rd->state), rd->personalized, rd->failed, what);
     }
-    if (p.n_readers > shown) {
-        printf("  ... and %zu more readers\n", p.n_readers - shown);
-        u->drawn++;
-    }
+    if (p.n_readers > shown)
+        live_line(u, "  ... and %zu more readers", p.n_readers - shown);
     fflush(stdout);
 }
 

@@ -191,7 +191,7 @@ static cf_err_t take_card(struct cf_runner *r, cf_simcard_t **card, uint32_t *se
         card_path(r, "in", *serial, path, sizeof(path));
         e = cf_simcard_set_state_file(*card, path);
         if (e != CF_OK) {
-            snprintf(errbuf, errlen, "%s: cannot save the card: %s", path, cf_strerror(e));
+            snprintf(errbuf, errlen, "%.180s: cannot save the card: %s", path, cf_strerror(e));
             cf_simcard_free(*card);
             *card = NULL;
         }
