@@ -39,6 +39,7 @@ struct rdr {
     unsigned events;
     int handled; /* the card now present was handled (until removed or a new event) */
     double service_us; /* latency model, this card (worker-only) */
+    double sleep_debt_us; /* how much the sleeps overshot so far, this card */
 };
 
 struct cf_runner {

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,14 +139,34 @@ cf_err_t cf_runner_sim_prepare(struct cf_runner *r, cf_diag_list_t *diags)
     return CF_OK;
 }
 
+static double mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Hold the answer back by the model's time. A sleep always overshoots a
+ * little (timer slack, wake-up); the overshoot is carried over and taken off
+ * the card's next waits, so a card's total wait is its modelled service
+ * time, not that plus 38 wake-up delays. */
 static void latency_fn(void *user, const cf_simcard_cost_t *cost)
 {
     struct rdr *rd = user;
     uint64_t us = cf_vcard_latency_us(&rd->r->latency, cost);
     rd->service_us += (double)us;
-    struct timespec ts = {(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000};
+    double want = (double)us - rd->sleep_debt_us;
+    if (want <= 0) {
+        rd->sleep_debt_us = -want;
+        return;
+    }
+    double t0 = mono_us();
+    uint64_t w = (uint64_t)want;
+    struct timespec ts = {(time_t)(w / 1000000u), (long)(w % 1000000u) * 1000};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+    double over = mono_us() - t0 - want;
+    rd->sleep_debt_us = over > 0 ? over : 0;
 }
 
 /* The next card for a reader: a card left in a reader by an earlier run,
@@ -223,6 +244,8 @@ static void *sim_worker(void *arg)
 {
     struct rdr *rd = arg;
     struct cf_runner *r = rd->r;
+    if (r->latency_on)
+        prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* the model's waits are short */
     for (;;) {
         pthread_mutex_lock(&r->mu);
         int go = keep_going(r, rd);
@@ -245,8 +268,10 @@ static void *sim_worker(void *arg)
             return_card(r, card, serial, 0);
             break;
         }
-        if (r->latency_on)
+        if (r->latency_on) {
+            rd->sleep_debt_us = 0;
             cf_transport_sim_set_latency(t, latency_fn, rd);
+        }
         cf_card_outcome_t out = cf_runner_handle_card(r, rd, t);
         return_card(r, card, serial, out == CF_CARD_STOPPED);
         if (out != CF_CARD_HANDLED)
