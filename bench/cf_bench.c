@@ -58,6 +58,7 @@ struct opts {
     const char *latency;
     const char *ctl;
     unsigned long records;
+    int keep; /* keep the generated files */
 };
 
 static double now_s(void)
@@ -406,6 +407,14 @@ static int write_journal(const char *path, unsigned long n, const char *batch_sh
         c.tries[0] = 0;
         c.tries[1] = 3;
         c.tries[2] = 3;
+        /* The job's four intents, then the card record, as a run writes them. */
+        for (int k = 1; k < 5; k++) {
+            cf_journal_intent_t in = {c.start + k, i, i, c.line, c.reader, serial,
+                                      c.profile, names[k], (unsigned)k + 1};
+            cf_jbuf_init(&b, buf, CF_JOURNAL_MAX_LINE);
+            cf_journal_fmt_intent(&b, &in);
+            fwrite(buf, 1, b.len, f);
+        }
         size_t len;
         if (cf_journal_format_card(&c, buf, CF_JOURNAL_MAX_LINE, &len) != CF_OK)
             return -1;
@@ -544,14 +553,17 @@ static int million_case(const struct opts *o, unsigned long n)
     if (!v.ok || !jr.ok || !rs.ok)
         printf("(a step FAILED: validate %d, journal %d, resume %d)\n", v.ok, jr.ok, rs.ok);
     fflush(stdout);
-    unlink(m.batch);
-    unlink(m.journal);
+    if (!o->keep) {
+        unlink(m.batch);
+        unlink(m.journal);
+    }
     return 0;
 }
 
 static int mode_million(const struct opts *o)
 {
     printf("### Validating a batch and resuming against a journal of every record done\n\n");
+    printf("(the journal holds, per record, the job's 4 intents and its card record: 5 lines)\n\n");
     printf("| records | batch / journal | validate batch | read journal | resume (validate + "
            "fingerprints + journal + scheduler) | empty process |\n");
     printf("|---:|---|---:|---:|---:|---:|\n");
@@ -569,7 +581,8 @@ int main(int argc, char **argv)
         {"work", required_argument, NULL, 'w'},    {"readers", required_argument, NULL, 'r'},
         {"cards", required_argument, NULL, 'c'},   {"latency", required_argument, NULL, 'l'},
         {"ctl", required_argument, NULL, 't'},     {"records", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"keep", no_argument, NULL, 'k'},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct opts o;
     memset(&o, 0, sizeof(o));
@@ -609,6 +622,9 @@ int main(int argc, char **argv)
             break;
         case 'n':
             o.records = strtoul(optarg, NULL, 10);
+            break;
+        case 'k':
+            o.keep = 1;
             break;
         default:
             fprintf(stderr, "usage: cf_bench sim|pcsc|fsync|million [options]\n");

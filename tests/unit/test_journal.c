@@ -730,6 +730,38 @@ static void test_bad_complete_last_line_is_damage_not_a_torn_line(void **state)
     assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, "attempt"));
 }
 
+static void test_overlong_line_is_damage_and_an_overlong_tail_is_torn(void **state)
+{
+    struct fx *f = *state;
+    write_two_cards(f);
+    off_t good = file_size(f->path);
+    size_t big = CF_JOURNAL_MAX_LINE + 100;
+    char *junk = malloc(big);
+    assert_non_null(junk);
+    memset(junk, 'x', big);
+    /* An overlong tail without a line end: a torn line, cut at its start. */
+    append_bytes(f->path, junk, big);
+    cf_journal_info_t info;
+    cf_journal_t *j = open_ok(f, &info);
+    assert_true(info.torn_removed);
+    assert_int_equal(info.torn_bytes, big);
+    assert_int_equal(file_size(f->path), good);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    /* The same with a line end and a good line after it: damage. */
+    append_bytes(f->path, junk, big);
+    append_bytes(f->path, "\n", 1);
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t c = card(3, 3, "3", CF_STATUS_PERSONALIZED, ok1, 1);
+    char line[4096];
+    size_t len;
+    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_OK);
+    append_bytes(f->path, line, len);
+    j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, "line too long"));
+    free(junk);
+}
+
 static void test_blank_lines_and_unknown_types_are_skipped(void **state)
 {
     struct fx *f = *state;
@@ -889,6 +921,7 @@ int main(void)
         T(test_nul_tail_after_a_crash_is_a_torn_line),
         T(test_damaged_line_before_the_end_is_an_error_with_its_line),
         T(test_bad_complete_last_line_is_damage_not_a_torn_line),
+        T(test_overlong_line_is_damage_and_an_overlong_tail_is_torn),
         T(test_blank_lines_and_unknown_types_are_skipped),
         T(test_missing_journal_is_not_found_for_scan),
         T(test_scan_visits_every_record_and_stops_when_asked),

@@ -224,7 +224,6 @@ static int parse_number(struct jp *p, cf_json_node *nd)
         return -1; /* no journal number is that long */
     memcpy(tmp, p->s + start, len);
     tmp[len] = '\0';
-    nd->num = strtod(tmp, NULL);
     if (plain && len <= 20) {
         uint64_t v = 0;
         int ok = 1;
@@ -239,6 +238,8 @@ static int parse_number(struct jp *p, cf_json_node *nd)
         nd->is_u64 = ok;
         nd->u64 = ok ? v : 0;
     }
+    /* Integers (nearly every journal number) need no strtod. */
+    nd->num = nd->is_u64 ? (double)nd->u64 : strtod(tmp, NULL);
     return 0;
 }
 
@@ -355,9 +356,13 @@ const cf_json_node *cf_json_get(const cf_json_doc *d, const cf_json_node *obj, c
 {
     if (obj == NULL || obj->type != CF_JSON_OBJ)
         return NULL;
-    for (uint32_t i = obj->first; i != CF_JSON_NONE; i = d->nodes[i].next)
-        if (d->nodes[i].key != NULL && strcmp(d->nodes[i].key, key) == 0)
+    /* Objects are small (a card record has 20 members): a linear search,
+     * first byte compared before the whole key. */
+    for (uint32_t i = obj->first; i != CF_JSON_NONE; i = d->nodes[i].next) {
+        const char *k = d->nodes[i].key;
+        if (k != NULL && k[0] == key[0] && strcmp(k, key) == 0)
             return &d->nodes[i];
+    }
     return NULL;
 }
 

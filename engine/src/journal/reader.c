@@ -35,7 +35,8 @@ struct scan {
     cf_diag_list_t *diags;
     cf_journal_parser parser;
     char *line;
-    size_t len;
+    size_t len;      /* bytes kept in line (at most CF_JOURNAL_MAX_LINE - 1) */
+    uint64_t raw;    /* bytes the line really has */
     int has_nul;
     int overlong;
     uint64_t offset; /* file offset of the current line's first byte */
@@ -88,7 +89,7 @@ static cf_err_t bad_line(struct scan *s, unsigned long lineno, const char *why)
 /* A complete line (without its line end) is in s->line[0..len). */
 static cf_err_t complete_line(struct scan *s)
 {
-    uint64_t bytes = (uint64_t)s->len + 1;
+    uint64_t bytes = s->raw + 1;
     s->lineno++;
     if (s->pending_bad)
         return bad_line(s, s->pending_lineno, s->pending_why);
@@ -146,27 +147,37 @@ static cf_err_t scan_run(struct scan *s)
         }
         if (got == 0)
             break;
-        for (size_t i = 0; i < (size_t)got; i++) {
-            uint8_t c = io[i];
-            if (c == '\n') {
-                if ((err = complete_line(s)) != CF_OK)
+        /* Whole runs up to each line end at a time: memchr and memcpy. */
+        size_t i = 0;
+        while (i < (size_t)got) {
+            const uint8_t *nl = memchr(io + i, '\n', (size_t)got - i);
+            size_t run = nl ? (size_t)(nl - (io + i)) : (size_t)got - i;
+            if (run > 0) {
+                if (s->pending_bad) {
+                    err = bad_line(s, s->pending_lineno, s->pending_why);
                     goto out;
-                s->offset += (uint64_t)s->len + 1;
-                s->len = 0;
-                s->has_nul = 0;
-                s->overlong = 0;
-                continue;
+                }
+                if (memchr(io + i, 0, run) != NULL)
+                    s->has_nul = 1;
+                size_t room = CF_JOURNAL_MAX_LINE - 1 - s->len;
+                size_t take = run < room ? run : room;
+                memcpy(s->line + s->len, io + i, take);
+                s->len += take;
+                s->raw += run;
+                if (take < run)
+                    s->overlong = 1;
             }
-            if (s->pending_bad) {
-                err = bad_line(s, s->pending_lineno, s->pending_why);
+            i += run;
+            if (nl == NULL)
+                break;
+            if ((err = complete_line(s)) != CF_OK)
                 goto out;
-            }
-            if (c == 0)
-                s->has_nul = 1;
-            if (s->len < CF_JOURNAL_MAX_LINE - 1)
-                s->line[s->len++] = (char)c;
-            else
-                s->overlong = 1;
+            s->offset += s->raw + 1;
+            s->raw = 0;
+            s->len = 0;
+            s->has_nul = 0;
+            s->overlong = 0;
+            i++; /* the line end */
         }
     }
     /* End of file. */
@@ -177,7 +188,7 @@ static cf_err_t scan_run(struct scan *s)
             err = bad_line(s, s->pending_lineno, s->pending_why);
             goto out;
         }
-        torn(s, s->lineno + 1, s->offset, s->len);
+        torn(s, s->lineno + 1, s->offset, s->raw);
     } else if (s->pending_bad) {
         if (!s->pending_nul) {
             err = bad_line(s, s->pending_lineno, s->pending_why);
