@@ -57,8 +57,15 @@ hopper() {
                     reader=$(sed -n 's/.*"reader":"CardForge \([0-9]*\) 00 0\([0-9]\)".*/\1 \2/p' <<<"$line")
                     read -r e s <<<"$reader"
                     i=$((2 * e + s))
-                    "$CF_VCARD" --control "$(cf_card_ctl_path "$i")" --send remove >/dev/null 2>&1
-                    "$CF_VCARD" --control "$(cf_card_ctl_path "$i")" --send insert >/dev/null 2>&1
+                    # Out, and in half a second after pcscd has seen the reader
+                    # empty, as a mechanical hopper does (vpcd misses a card
+                    # pushed in right after a pull); every reader's swap at once.
+                    (
+                        "$CF_VCARD" --control "$(cf_card_ctl_path "$i")" --send remove >/dev/null 2>&1
+                        cf_wait_no_card "$i" 5 2>/dev/null
+                        sleep 0.5
+                        "$CF_VCARD" --control "$(cf_card_ctl_path "$i")" --send insert >/dev/null 2>&1
+                    ) &
                 done
             seen=$total
         fi

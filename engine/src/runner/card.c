@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cardforge/personalize.h>
 
@@ -370,6 +371,18 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
         cf_transport_set_trace(t, r->trace);
     errbuf[0] = '\0';
     cf_err_t e = cf_card_open(t, r->profiles, NULL, &card, errbuf, sizeof(errbuf));
+    /* A card seen a moment after insertion may not answer yet (measured
+     * with pcscd + vpcd: SCARD_E_NOT_TRANSACTED on the first SELECT). Only
+     * reads were sent: try twice more after a pause and a warm reset. */
+    for (int again = 0; again < 2 && (e == CF_ERR_TRANSPORT || e == CF_ERR_CARD_RESET) &&
+                        strcmp(cf_transport_kind(t), "pcsc") == 0;
+         again++) {
+        struct timespec ts = {0, 150 * 1000000L};
+        nanosleep(&ts, NULL);
+        cf_transport_reset(t);
+        errbuf[0] = '\0';
+        e = cf_card_open(t, r->profiles, NULL, &card, errbuf, sizeof(errbuf));
+    }
     pthread_mutex_lock(&r->mu);
     rec.c.attempt = r->next_attempt++;
     pthread_mutex_unlock(&r->mu);
@@ -455,6 +468,7 @@ release:
     set_idle(r, rd, cf_runner_mono_ms() - t0);
     if (out == CF_CARD_HANDLED && rec.c.err == CF_ERR_INTERRUPTED)
         out = CF_CARD_STOPPED;
+    rd->last_err = out == CF_CARD_HANDLED || out == CF_CARD_STOPPED ? rec.c.err : CF_OK;
     if (out != CF_CARD_UNTOUCHED && out != CF_CARD_NONE_LEFT && r->o.on_card != NULL)
         r->o.on_card(r->o.user, &rec.c);
     if (work != NULL) {

@@ -34,6 +34,12 @@ static struct rdr *find_reader(struct cf_runner *r, const char *name)
     return NULL;
 }
 
+static int card_left(cf_err_t e)
+{
+    return e == CF_ERR_CARD_REMOVED || e == CF_ERR_NO_CARD || e == CF_ERR_BAD_RESPONSE ||
+           e == CF_ERR_TRANSPORT;
+}
+
 static int worker_may_run(struct cf_runner *r, struct rdr *rd)
 {
     return r->stop_level == 0 && r->fatal == CF_OK && !r->complete && !rd->gone &&
@@ -44,6 +50,7 @@ static void *pcsc_worker(void *arg)
 {
     struct rdr *rd = arg;
     struct cf_runner *r = rd->r;
+    unsigned settle = 0; /* retries of a card present but not answering the connect */
     pthread_mutex_lock(&r->mu);
     for (;;) {
         while (worker_may_run(r, rd) && !(rd->present && !rd->mute && !rd->handled))
@@ -57,12 +64,40 @@ static void *pcsc_worker(void *arg)
         cf_transport_t *t = NULL;
         cf_err_t e = cf_transport_open_pcsc(rd->pub.name, &t, errbuf, sizeof(errbuf));
         if (e == CF_OK) {
+            settle = 0;
+            rd->last_err = CF_OK;
             cf_runner_handle_card(r, rd, t);
+            pthread_mutex_lock(&r->mu);
+            /* The card left during its session: whatever is present now is
+             * another insertion, even if pcscd was too slow to report the
+             * reader empty in between (a fast hopper). The same card put
+             * back is recognised by its serial. */
+            if (card_left(rd->last_err))
+                rd->handled = 0;
+            pthread_mutex_unlock(&r->mu);
         } else if (e == CF_ERR_SHARING) {
             cf_runner_log(r, "reader '%s': the card is in use by another application; "
                              "left alone until it is inserted again",
                           rd->pub.name);
-        } else if (e != CF_ERR_NO_CARD && e != CF_ERR_CARD_REMOVED) {
+        } else if (e == CF_ERR_NO_CARD || e == CF_ERR_CARD_REMOVED) {
+            /* pcscd still says present: a card pulled and another pushed in
+             * faster than pcscd polls. Look again shortly, a bounded number
+             * of times (2 s), or at the next event. */
+            pthread_mutex_lock(&r->mu);
+            if (settle++ < 10 && worker_may_run(r, rd)) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 200 * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&rd->cv, &r->mu, &ts);
+                if (rd->handled)
+                    rd->handled = 0;
+            }
+            pthread_mutex_unlock(&r->mu);
+        } else {
             /* The card was there a moment ago: the reader misbehaves. */
             cf_runner_log(r, "reader '%s': %s", rd->pub.name, errbuf);
             pthread_mutex_lock(&r->mu);

@@ -38,6 +38,7 @@ struct rdr {
     int present, mute, gone;
     unsigned events;
     int handled; /* the card now present was handled (until removed or a new event) */
+    cf_err_t last_err; /* how the last card ended (worker-only) */
     double service_us; /* latency model, this card (worker-only) */
     double sleep_debt_us; /* how much the sleeps overshot so far, this card */
 };
