@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# The main job: set-up, a Release build, then a real run on a sample.
+# The main job: set-up, a Release build, then real batch runs on the samples:
+# every sample validated, one plan shown, then `cardforge run` personalizing
+# a sample batch and a 400-card batch on simulated readers (in this process,
+# no hardware, no daemon; the cards answer as slowly as real contact cards),
+# with live progress, the summary, a resumed run that finds nothing left to
+# do, and `cardforge report` on the journal.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -29,3 +34,29 @@ for d in samples/*/; do
 done
 echo "== cardforge plan samples/block-before-pickup/description.ini"
 "$cf" plan samples/block-before-pickup/description.ini
+
+demo=build/demo
+rm -rf "$demo"
+mkdir -p "$demo"
+d=samples/block-before-pickup
+echo "== cardforge run $d/description.ini --batch $d/batch.csv --readers sim:2"
+"$cf" run "$d/description.ini" --batch "$d/batch.csv" --journal "$demo/sample.jsonl" \
+  --readers sim:2 --sim-latency contact
+
+# A production-sized batch for the same job: 400 cardholders, 8 readers.
+python3 - "$demo/batch.csv" <<'PY'
+import secrets, sys
+with open(sys.argv[1], "w") as f:
+    f.write("ID,NAME,PIN,NEW_PUK\n")
+    for i in range(1, 401):
+        f.write("%d,Cardholder %d,%06d,%08d\n" % (10000 + i, i, secrets.randbelow(10**6),
+                                                 secrets.randbelow(10**8)))
+PY
+echo "== cardforge run $d/description.ini --batch $demo/batch.csv --readers sim:8 (400 cards)"
+"$cf" run "$d/description.ini" --batch "$demo/batch.csv" --journal "$demo/journal.jsonl" \
+  --readers sim:8 --sim-latency contact
+echo "== the same command again: the journal says everything is done"
+"$cf" run "$d/description.ini" --batch "$demo/batch.csv" --journal "$demo/journal.jsonl" \
+  --readers sim:8 --sim-latency contact | grep -E "^(summary|this run)"
+echo "== cardforge report $demo/journal.jsonl"
+"$cf" report "$demo/journal.jsonl"

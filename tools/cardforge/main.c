@@ -16,6 +16,8 @@ static const struct cf_command commands[] = {
     {"pin", "PIN status, change and unblock (PUK or offline challenge) at one card", cmd_pin},
     {"profiles", "list and check the card profiles (file:line for every problem)", cmd_profiles},
     {"helpdesk", "compute the response to a card's offline unblock challenge", cmd_helpdesk},
+    {"run", "personalize a batch on many readers, journaled, resumable", cmd_run},
+    {"report", "summarise a batch journal: counts, failures by reason, throughput", cmd_report},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

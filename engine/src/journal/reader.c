@@ -1,0 +1,302 @@
+/*
+ * reader.c - streaming a journal back: lines, torn tails, the resume state.
+ *
+ * The file is read through one fixed input buffer into one line buffer of
+ * CF_JOURNAL_MAX_LINE bytes, so reading a million-line journal takes the
+ * same memory as reading ten lines. Each complete line is parsed, handed to
+ * the visitor and applied to the state before the next one is read.
+ *
+ * Torn last lines: a line is written with one write(2) and synced before the
+ * run goes on, so after a crash only the LAST line can be incomplete: bytes
+ * without a line end, or a tail of NUL bytes that a file system leaves when
+ * the size reached the disk before the data. Such a line is reported, not
+ * applied. A bad line followed by more lines is damage, not a crash, and
+ * stops the reading with its line number.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal/journal_int.h"
+#include "journal/reader.h"
+
+#define IOBUF 65536u
+
+struct scan {
+    const char *name;
+    cf_journal_read_fn read;
+    void *rctx;
+    cf_journal_visit_fn visit;
+    void *user;
+    cf_journal_state_t *st;
+    cf_journal_info_t *info;
+    cf_diag_list_t *diags;
+    cf_journal_parser parser;
+    char *line;
+    size_t len;      /* bytes kept in line (at most CF_JOURNAL_MAX_LINE - 1) */
+    uint64_t raw;    /* bytes the line really has */
+    int has_nul;
+    int overlong;
+    uint64_t offset; /* file offset of the current line's first byte */
+    unsigned long lineno;
+    /* A complete last line that did not parse: an error only if more
+     * follows (then it is damage), else it may be a torn tail. */
+    int pending_bad;
+    unsigned long pending_lineno;
+    uint64_t pending_offset;
+    uint64_t pending_bytes;
+    int pending_nul;
+    const char *pending_why;
+};
+
+static cf_err_t apply(struct scan *s, const cf_journal_entry_t *e)
+{
+    cf_err_t err = CF_OK;
+    if (s->visit != NULL && (err = s->visit(s->user, e)) != CF_OK)
+        return err;
+    if (s->st == NULL)
+        return CF_OK;
+    switch (e->kind) {
+    case CF_JOURNAL_RUN:
+        err = cf_journal_state_apply_run(s->st, &e->run);
+        break;
+    case CF_JOURNAL_INTENT:
+        err = cf_journal_state_apply_intent(s->st, &e->intent);
+        break;
+    case CF_JOURNAL_CARD:
+        err = cf_journal_state_apply_card(s->st, &e->card);
+        break;
+    case CF_JOURNAL_END:
+        break;
+    }
+    if (err != CF_OK)
+        cf_diag_add(s->diags, CF_SEV_ERROR, s->name, e->lineno,
+                    "cannot keep the resume state: %s", cf_strerror(err));
+    return err;
+}
+
+static cf_err_t bad_line(struct scan *s, unsigned long lineno, const char *why)
+{
+    cf_diag_add(s->diags, CF_SEV_ERROR, s->name, lineno,
+                "not a journal record (%s); the journal is damaged here: restore it or move "
+                "the damaged lines away, never guess",
+                why);
+    return CF_ERR_PARSE;
+}
+
+/* A complete line (without its line end) is in s->line[0..len). */
+static cf_err_t complete_line(struct scan *s)
+{
+    uint64_t bytes = s->raw + 1;
+    s->lineno++;
+    if (s->pending_bad)
+        return bad_line(s, s->pending_lineno, s->pending_why);
+    if (s->len == 0 && !s->overlong) {
+        s->info->lines++;
+        s->info->bytes += bytes;
+        return CF_OK; /* blank lines are tolerated */
+    }
+    cf_journal_entry_t e;
+    const char *why = "line too long";
+    cf_jline r = CF_JLINE_BAD;
+    e.lineno = s->lineno;
+    if (!s->overlong && !s->has_nul)
+        r = cf_journal_parse_line(&s->parser, s->line, s->len, &e, &why);
+    else if (s->has_nul)
+        why = "NUL byte";
+    if (r == CF_JLINE_BAD) {
+        s->pending_bad = 1;
+        s->pending_lineno = s->lineno;
+        s->pending_offset = s->offset;
+        s->pending_bytes = bytes;
+        s->pending_nul = s->has_nul;
+        s->pending_why = why; /* static strings only */
+        return CF_OK;
+    }
+    s->info->lines++;
+    s->info->bytes += bytes;
+    if (r == CF_JLINE_UNKNOWN) {
+        s->info->unknown++;
+        return CF_OK;
+    }
+    return apply(s, &e);
+}
+
+static void torn(struct scan *s, unsigned long lineno, uint64_t offset, uint64_t bytes)
+{
+    s->info->torn = 1;
+    s->info->torn_line = lineno;
+    s->info->torn_bytes = bytes;
+    s->info->bytes = offset; /* everything before it is good */
+}
+
+static cf_err_t scan_run(struct scan *s)
+{
+    uint8_t *io = malloc(IOBUF);
+    cf_err_t err = CF_OK;
+    if (io == NULL)
+        return CF_ERR_NOMEM;
+    for (;;) {
+        ssize_t got = s->read(s->rctx, io, IOBUF);
+        if (got < 0) {
+            cf_diag_add(s->diags, CF_SEV_ERROR, s->name, 0, "read error: %s", strerror(errno));
+            err = CF_ERR_IO;
+            goto out;
+        }
+        if (got == 0)
+            break;
+        /* Whole runs up to each line end at a time: memchr and memcpy. */
+        size_t i = 0;
+        while (i < (size_t)got) {
+            const uint8_t *nl = memchr(io + i, '\n', (size_t)got - i);
+            size_t run = nl ? (size_t)(nl - (io + i)) : (size_t)got - i;
+            if (run > 0) {
+                if (s->pending_bad) {
+                    err = bad_line(s, s->pending_lineno, s->pending_why);
+                    goto out;
+                }
+                if (memchr(io + i, 0, run) != NULL)
+                    s->has_nul = 1;
+                size_t room = CF_JOURNAL_MAX_LINE - 1 - s->len;
+                size_t take = run < room ? run : room;
+                memcpy(s->line + s->len, io + i, take);
+                s->len += take;
+                s->raw += run;
+                if (take < run)
+                    s->overlong = 1;
+            }
+            i += run;
+            if (nl == NULL)
+                break;
+            if ((err = complete_line(s)) != CF_OK)
+                goto out;
+            s->offset += s->raw + 1;
+            s->raw = 0;
+            s->len = 0;
+            s->has_nul = 0;
+            s->overlong = 0;
+            i++; /* the line end */
+        }
+    }
+    /* End of file. */
+    if (s->len > 0 || s->overlong) {
+        /* Bytes after the last line end: a write cut short. A pending bad
+         * line before it is damage. */
+        if (s->pending_bad) {
+            err = bad_line(s, s->pending_lineno, s->pending_why);
+            goto out;
+        }
+        torn(s, s->lineno + 1, s->offset, s->raw);
+    } else if (s->pending_bad) {
+        if (!s->pending_nul) {
+            err = bad_line(s, s->pending_lineno, s->pending_why);
+            goto out;
+        }
+        torn(s, s->pending_lineno, s->pending_offset, s->pending_bytes);
+    }
+out:
+    free(io);
+    return err;
+}
+
+cf_err_t cf_journal_scan_fn(const char *name, cf_journal_read_fn read, void *rctx,
+                            cf_journal_visit_fn visit, void *user, cf_journal_state_t *st,
+                            cf_journal_info_t *info, cf_diag_list_t *diags)
+{
+    cf_journal_info_t local;
+    struct scan s;
+    memset(&s, 0, sizeof(s));
+    if (info == NULL)
+        info = &local;
+    memset(info, 0, sizeof(*info));
+    s.name = name;
+    s.read = read;
+    s.rctx = rctx;
+    s.visit = visit;
+    s.user = user;
+    s.st = st;
+    s.info = info;
+    s.diags = diags;
+    s.line = malloc(CF_JOURNAL_MAX_LINE);
+    if (s.line == NULL || cf_journal_parser_init(&s.parser) != 0) {
+        free(s.line);
+        return CF_ERR_NOMEM;
+    }
+    cf_err_t err = scan_run(&s);
+    cf_journal_parser_free(&s.parser);
+    free(s.line);
+    if (err == CF_OK && info->torn)
+        cf_diag_add(diags, CF_SEV_WARNING, name, info->torn_line,
+                    "torn last line (%llu bytes without a complete record: a write cut short "
+                    "by a crash); it is not used",
+                    (unsigned long long)info->torn_bytes);
+    return err;
+}
+
+struct fd_src {
+    int fd;
+    uint64_t off;
+};
+
+static ssize_t fd_read(void *ctx, uint8_t *buf, size_t cap)
+{
+    struct fd_src *f = ctx;
+    for (;;) {
+        ssize_t n = pread(f->fd, buf, cap, (off_t)f->off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n > 0)
+            f->off += (uint64_t)n;
+        return n;
+    }
+}
+
+cf_err_t cf_journal_scan_fd(int fd, const char *name, cf_journal_visit_fn visit, void *user,
+                            cf_journal_state_t *st, cf_journal_info_t *info,
+                            cf_diag_list_t *diags)
+{
+    struct fd_src f = {fd, 0};
+    return cf_journal_scan_fn(name, fd_read, &f, visit, user, st, info, diags);
+}
+
+cf_err_t cf_journal_scan(const char *path, cf_journal_visit_fn visit, void *user,
+                         cf_journal_state_t *st, cf_journal_info_t *info, cf_diag_list_t *diags)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open the journal: %s", strerror(e));
+        return e == ENOENT ? CF_ERR_NOT_FOUND : CF_ERR_IO;
+    }
+    cf_err_t err = cf_journal_scan_fd(fd, path, visit, user, st, info, diags);
+    close(fd);
+    return err;
+}
+
+struct mem_src {
+    const uint8_t *p;
+    size_t len, off;
+};
+
+static ssize_t mem_read(void *ctx, uint8_t *buf, size_t cap)
+{
+    struct mem_src *m = ctx;
+    size_t n = m->len - m->off;
+    if (n > cap)
+        n = cap;
+    if (n > 0)
+        memcpy(buf, m->p + m->off, n);
+    m->off += n;
+    return (ssize_t)n;
+}
+
+cf_err_t cf_journal_scan_mem(const char *name, const uint8_t *data, size_t len,
+                             cf_journal_visit_fn visit, void *user, cf_journal_state_t *st,
+                             cf_journal_info_t *info, cf_diag_list_t *diags)
+{
+    struct mem_src m = {data, len, 0};
+    return cf_journal_scan_fn(name ? name : "<memory>", mem_read, &m, visit, user, st, info,
+                              diags);
+}

@@ -1,0 +1,293 @@
+/*
+ * writer.c - appending records to the journal, durably, from many threads.
+ *
+ * One file descriptor opened O_APPEND and locked with flock(LOCK_EX), so a
+ * second run on the same journal is refused instead of interleaving. Each
+ * record is formatted whole and written with one write(2) under the mutex.
+ * Durability uses group commit: a thread that needs its line on disk either
+ * starts an fdatasync covering everything written so far, or waits for the
+ * one in progress and checks whether it covered its line. With 16 readers
+ * finishing cards at once, one fdatasync serves all of them.
+ *
+ * After a failed write or sync the journal is marked broken and refuses
+ * every later record: the runner must stop rather than personalize a card
+ * it cannot account for.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "journal/journal_int.h"
+#include "journal/reader.h"
+
+struct cf_journal {
+    int fd;
+    unsigned flags;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t written;   /* lines written */
+    uint64_t synced;    /* lines known to be on disk */
+    int syncing;
+    int broken;
+    uint64_t syncs;
+    double sync_ms;
+    char *buf;          /* CF_JOURNAL_MAX_LINE, used under mu */
+    cf_journal_state_t *st;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Make the journal's directory entry durable (a new file survives a power
+ * cut only once its directory is synced). */
+static void sync_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return;
+    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(copy);
+}
+
+cf_err_t cf_journal_open(const char *path, unsigned flags, cf_journal_t **out,
+                         cf_journal_info_t *info, cf_diag_list_t *diags)
+{
+    cf_journal_info_t local;
+    if (info == NULL)
+        info = &local;
+    *out = NULL;
+    cf_journal_t *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return CF_ERR_NOMEM;
+    j->fd = -1;
+    j->flags = flags;
+    j->buf = malloc(CF_JOURNAL_MAX_LINE);
+    j->st = cf_journal_state_new();
+    if (j->buf == NULL || j->st == NULL) {
+        free(j->buf);
+        cf_journal_state_free(j->st);
+        free(j);
+        return CF_ERR_NOMEM;
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    cf_err_t err = CF_ERR_IO;
+
+    j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (j->fd < 0) {
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open the journal: %s",
+                    strerror(errno));
+        goto fail;
+    }
+    struct stat sb;
+    if (fstat(j->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "the journal must be a regular file");
+        goto fail;
+    }
+    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            cf_diag_add(diags, CF_SEV_ERROR, path, 0,
+                        "the journal is in use by another run; one journal, one run at a "
+                        "time");
+            err = CF_ERR_SHARING;
+        } else {
+            cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot lock the journal: %s",
+                        strerror(errno));
+        }
+        goto fail;
+    }
+    err = cf_journal_scan_fd(j->fd, path, NULL, NULL, j->st, info, diags);
+    if (err != CF_OK)
+        goto fail;
+    if (info->torn) {
+        if (ftruncate(j->fd, (off_t)info->bytes) != 0 || fsync(j->fd) != 0) {
+            cf_diag_add(diags, CF_SEV_ERROR, path, info->torn_line,
+                        "cannot remove the torn last line: %s", strerror(errno));
+            err = CF_ERR_IO;
+            goto fail;
+        }
+        info->torn_removed = 1;
+        cf_diag_add(diags, CF_SEV_WARNING, path, info->torn_line,
+                    "the torn last line was removed (%llu bytes); the journal ends at line %lu",
+                    (unsigned long long)info->torn_bytes, info->lines);
+    }
+    sync_dir(path);
+    *out = j;
+    return CF_OK;
+fail:
+    if (j->fd >= 0)
+        close(j->fd);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    cf_journal_state_free(j->st);
+    free(j->buf);
+    free(j);
+    return err;
+}
+
+cf_journal_state_t *cf_journal_get_state(cf_journal_t *j)
+{
+    return j->st;
+}
+
+/* Called with mu held: write j->buf[0..len) whole. */
+static cf_err_t write_locked(cf_journal_t *j, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(j->fd, j->buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            /* A partial line may be on disk: the next open removes it as a
+             * torn line. Nothing more may be written after it. */
+            j->broken = 1;
+            return CF_ERR_IO;
+        }
+        done += (size_t)n;
+    }
+    j->written++;
+    return CF_OK;
+}
+
+/* Called with mu held: return when line `seq` is on disk. */
+static cf_err_t sync_locked(cf_journal_t *j, uint64_t seq)
+{
+    if (j->flags & CF_JOURNAL_NO_SYNC)
+        return CF_OK;
+    while (j->synced < seq && !j->broken) {
+        if (j->syncing) {
+            pthread_cond_wait(&j->cv, &j->mu);
+            continue;
+        }
+        uint64_t target = j->written;
+        j->syncing = 1;
+        pthread_mutex_unlock(&j->mu);
+        double t0 = now_ms();
+        int rc;
+        do
+            rc = fdatasync(j->fd);
+        while (rc != 0 && errno == EINTR);
+        double dt = now_ms() - t0;
+        pthread_mutex_lock(&j->mu);
+        j->syncing = 0;
+        j->syncs++;
+        j->sync_ms += dt;
+        if (rc != 0)
+            j->broken = 1;
+        else if (target > j->synced)
+            j->synced = target;
+        pthread_cond_broadcast(&j->cv);
+    }
+    return j->broken ? CF_ERR_IO : CF_OK;
+}
+
+typedef void (*fmt_fn)(cf_jbuf *b, const void *rec);
+
+static cf_err_t append(cf_journal_t *j, fmt_fn fmt, const void *rec, int sync)
+{
+    cf_jbuf b;
+    cf_err_t err;
+    pthread_mutex_lock(&j->mu);
+    if (j->broken) {
+        pthread_mutex_unlock(&j->mu);
+        return CF_ERR_IO;
+    }
+    cf_jbuf_init(&b, j->buf, CF_JOURNAL_MAX_LINE);
+    fmt(&b, rec);
+    if (b.overflow) {
+        pthread_mutex_unlock(&j->mu);
+        return CF_ERR_BUFFER;
+    }
+    err = write_locked(j, b.len);
+    if (err == CF_OK && sync)
+        err = sync_locked(j, j->written);
+    pthread_mutex_unlock(&j->mu);
+    return err;
+}
+
+static void fmt_run(cf_jbuf *b, const void *r)
+{
+    cf_journal_fmt_run(b, r);
+}
+
+static void fmt_intent(cf_jbuf *b, const void *r)
+{
+    cf_journal_fmt_intent(b, r);
+}
+
+static void fmt_card(cf_jbuf *b, const void *r)
+{
+    cf_journal_fmt_card(b, r);
+}
+
+static void fmt_end(cf_jbuf *b, const void *r)
+{
+    cf_journal_fmt_end(b, r);
+}
+
+cf_err_t cf_journal_write_run(cf_journal_t *j, const cf_journal_run_t *r)
+{
+    return append(j, fmt_run, r, 0);
+}
+
+cf_err_t cf_journal_write_intent(cf_journal_t *j, const cf_journal_intent_t *in)
+{
+    return append(j, fmt_intent, in, 1);
+}
+
+cf_err_t cf_journal_write_card(cf_journal_t *j, const cf_journal_card_t *c)
+{
+    return append(j, fmt_card, c, 1);
+}
+
+cf_err_t cf_journal_write_end(cf_journal_t *j, const cf_journal_end_t *e)
+{
+    return append(j, fmt_end, e, 0);
+}
+
+void cf_journal_sync_stats(cf_journal_t *j, uint64_t *syncs, double *total_ms)
+{
+    pthread_mutex_lock(&j->mu);
+    if (syncs != NULL)
+        *syncs = j->syncs;
+    if (total_ms != NULL)
+        *total_ms = j->sync_ms;
+    pthread_mutex_unlock(&j->mu);
+}
+
+cf_err_t cf_journal_close(cf_journal_t *j)
+{
+    if (j == NULL)
+        return CF_OK;
+    cf_err_t err = CF_OK;
+    pthread_mutex_lock(&j->mu);
+    if (!j->broken && j->synced < j->written && !(j->flags & CF_JOURNAL_NO_SYNC))
+        err = sync_locked(j, j->written);
+    if (j->broken)
+        err = CF_ERR_IO;
+    pthread_mutex_unlock(&j->mu);
+    close(j->fd); /* releases the lock */
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    cf_journal_state_free(j->st);
+    free(j->buf);
+    free(j);
+    return err;
+}

@@ -1,0 +1,123 @@
+/*
+ * runner_int.h - the runner's shared state (internal).
+ *
+ * One mutex (mu) guards everything that several reader threads touch: the
+ * scheduler, the journal's resume state, the counters, the reader table and
+ * the simulated card supply. Journal writes (and their fsyncs) happen
+ * outside mu, so a slow disk never stalls the other readers' scheduling;
+ * a record is applied to the state under mu only after it is on disk.
+ *
+ * Condition variables: r->cv wakes workers waiting for a record (a card
+ * finished, the run stops); each PC/SC reader's rd->cv wakes its worker when
+ * the watcher sees its card or the reader change.
+ */
+#ifndef CF_RUNNER_INT_H
+#define CF_RUNNER_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <cardforge/card.h>
+#include <cardforge/journal.h>
+#include <cardforge/plan.h>
+#include <cardforge/runner.h>
+#include <cardforge/transport.h>
+
+#include "runner/sched.h"
+#include "vcard/latency.h"
+
+struct rdr {
+    cf_runner_reader_t pub; /* the progress row, under mu */
+    struct cf_runner *r;
+    pthread_t thread;
+    int thread_started; /* a thread was created (join it) */
+    int thread_live;    /* it has not finished its loop */
+    unsigned index;     /* simulated readers: 1-based */
+    /* PC/SC: the watcher's latest view, under mu */
+    pthread_cond_t cv;
+    int present, mute, gone;
+    unsigned events;
+    int handled; /* the card now present was handled (until removed or a new event) */
+    cf_err_t last_err; /* how the last card ended (worker-only) */
+    double service_us; /* latency model, this card (worker-only) */
+    double sleep_debt_us; /* how much the sleeps overshot so far, this card */
+};
+
+struct cf_runner {
+    cf_runner_opts_t o; /* strings point into the copies below */
+    char *desc_path, *batch_path, *journal_path, *readers_text, *profiles_dir, *sim_keep,
+        *sim_latency, *keyfile_path;
+    cf_keyfile_t *keys; /* NULL unless the plan derives */
+    cf_reader_spec_t spec;
+    cf_plan_t *plan;
+    cf_profiles_t *profiles;
+    cf_journal_t *journal;     /* NULL in a dry run */
+    cf_journal_state_t *st;    /* the journal's, or our own in a dry run */
+    cf_journal_state_t *own_st;
+    cf_sched_t *sched;
+    cf_trace_t *trace;
+    char desc_sha[72], batch_sha[72];
+    uint64_t records;
+    uint64_t done_before;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop_level; /* read without mu by should_stop: written with __atomic */
+    int complete;
+    cf_err_t fatal;
+    uint64_t next_attempt;
+    uint64_t personalized, failed, rejected;
+    double t_start;  /* monotonic ms */
+    int started, finished;
+
+    struct rdr **readers;
+    size_t n_readers, cap_readers;
+
+    /* simulated readers */
+    int latency_on;
+    cf_vcard_latency_t latency;
+    uint32_t next_serial;
+    uint32_t *putback; /* serials of cards left in readers (sim_keep/in) */
+    size_t n_putback, i_putback;
+
+    /* PC/SC */
+    cf_pcsc_t *pcsc;
+};
+
+/* Monotonic and wall clocks in milliseconds. */
+double cf_runner_mono_ms(void);
+int64_t cf_runner_wall_ms(void);
+
+/* Emit a log line through the caller's hook (printf-like). */
+void cf_runner_log(struct cf_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A new reader row named name (under mu). NULL when out of memory. */
+struct rdr *cf_runner_add_reader(struct cf_runner *r, const char *name);
+
+/* Set the stop level (never lowers it) and wake everybody. mu NOT held. */
+void cf_runner_request_stop(struct cf_runner *r, int level);
+/* Same, with mu held. */
+void cf_runner_stop_locked(struct cf_runner *r, int level);
+/* The batch is complete: wake everybody, end the PC/SC wait (mu held). */
+void cf_runner_complete_locked(struct cf_runner *r);
+
+/* Outcome of one card as the worker needs it. */
+typedef enum cf_card_outcome {
+    CF_CARD_HANDLED = 0, /* a journal record was written (or would be: dry run) */
+    CF_CARD_STOPPED,     /* ... the run stopped it at a safe point: it stays in
+                          * its reader, to be finished by the next run */
+    CF_CARD_UNTOUCHED,   /* released without a record: nothing left or stopping */
+    CF_CARD_NONE_LEFT,   /* ... and the batch is complete */
+} cf_card_outcome_t;
+
+/* Work one card on transport t (taken over: closed here) in reader rd. */
+cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_transport_t *t);
+
+/* The reader threads of each source. Both return when the run ends. */
+cf_err_t cf_runner_run_sim(struct cf_runner *r);
+cf_err_t cf_runner_run_pcsc(struct cf_runner *r);
+
+/* Sim supply set-up (sim_keep directory scan, first serial). */
+cf_err_t cf_runner_sim_prepare(struct cf_runner *r, cf_diag_list_t *diags);
+
+#endif

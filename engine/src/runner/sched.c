@@ -1,0 +1,428 @@
+/*
+ * sched.c - the record scheduler (see sched.h for the rules).
+ *
+ * Memory: the stream holds one record; the retry queue holds at most one
+ * item per card that failed and is not yet re-given (bounded by the readers
+ * in practice); the held list holds the records of open intents met in the
+ * stream. Nothing grows with the batch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cardforge/batch.h>
+
+#include "journal/u64map.h"
+#include "runner/sched.h"
+
+#define GIVEN_UP_KEEP 1000u
+
+struct cf_sched {
+    const cf_plan_t *plan;
+    char *batch;
+    cf_journal_state_t *st;
+    unsigned max_attempts;
+    cf_diag_list_t *diags; /* for resolution problems of a changed batch */
+    cf_csv_t *csv;
+    long id_col; /* the ID column when the plan does not use it, else -1 */
+    int stream_done;
+    uint64_t records; /* highest record number seen in the stream */
+    cf_work_t *retry_head, *retry_tail;
+    cf_work_t *peeked; /* the stream's next record, read ahead by cf_sched_complete */
+    uint64_t *held; /* records of open intents passed in the stream */
+    size_t n_held, cap_held;
+    cf_u64map flight_records; /* set */
+    cf_u64map flight_serials; /* set */
+    uint64_t in_flight;
+    cf_u64map given_up_set; /* records given up in this run (set) */
+    uint64_t given_up_count;
+    uint64_t given_up[GIVEN_UP_KEEP];
+};
+
+void cf_work_free(cf_work_t *w)
+{
+    if (w == NULL)
+        return;
+    cf_card_values_free(w->values);
+    free(w);
+}
+
+/* The ID column is copied into the journal only when it is not one of the
+ * plan's fields: a field may carry a PIN. */
+static long find_id_col(const cf_plan_t *plan, const cf_csv_t *csv)
+{
+    long col = cf_csv_column_index(csv, "ID");
+    if (col < 0)
+        return -1;
+    for (size_t i = 0; i < cf_plan_field_count(plan); i++)
+        if (strcmp(cf_plan_field_name(plan, i), "ID") == 0)
+            return -1;
+    return col;
+}
+
+static cf_err_t open_batch(const char *path, cf_diag_list_t *diags, cf_csv_t **out)
+{
+    return cf_csv_open(path, diags, out);
+}
+
+cf_err_t cf_sched_new(const cf_plan_t *plan, const char *batch_path, cf_journal_state_t *st,
+                      unsigned max_attempts, cf_sched_t **out, cf_diag_list_t *diags)
+{
+    *out = NULL;
+    cf_sched_t *s = calloc(1, sizeof(*s));
+    if (s == NULL || (s->batch = strdup(batch_path)) == NULL) {
+        free(s);
+        return CF_ERR_NOMEM;
+    }
+    s->plan = plan;
+    s->st = st;
+    s->max_attempts = max_attempts ? max_attempts : 1;
+    s->diags = diags;
+    cf_u64map_init_set(&s->flight_records);
+    cf_u64map_init_set(&s->flight_serials);
+    cf_u64map_init_set(&s->given_up_set);
+    cf_err_t err = open_batch(batch_path, diags, &s->csv);
+    if (err != CF_OK) {
+        cf_sched_free(s);
+        return err;
+    }
+    s->id_col = find_id_col(plan, s->csv);
+    *out = s;
+    return CF_OK;
+}
+
+void cf_sched_free(cf_sched_t *s)
+{
+    if (s == NULL)
+        return;
+    while (s->retry_head != NULL) {
+        cf_work_t *w = s->retry_head;
+        s->retry_head = w->next;
+        cf_work_free(w);
+    }
+    cf_work_free(s->peeked);
+    cf_csv_free(s->csv);
+    free(s->held);
+    cf_u64map_free(&s->flight_records);
+    cf_u64map_free(&s->flight_serials);
+    cf_u64map_free(&s->given_up_set);
+    free(s->batch);
+    free(s);
+}
+
+struct lookup_ctx {
+    const cf_csv_t *csv;
+    const cf_csv_record_t *rec;
+};
+
+static const char *lookup(void *ctx, const char *field, size_t *len)
+{
+    struct lookup_ctx *l = ctx;
+    long col = cf_csv_column_index(l->csv, field);
+    if (col < 0)
+        return NULL;
+    return cf_csv_field(l->rec, (size_t)col, len);
+}
+
+/* A work item for the record rec of csv. NULL (with a diagnostic) when the
+ * record no longer resolves: the batch changed since validation. */
+static cf_work_t *make_work(cf_sched_t *s, const cf_csv_t *csv, long id_col,
+                            const cf_csv_record_t *rec)
+{
+    cf_work_t *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    w->record = cf_csv_record_index(rec);
+    w->line = cf_csv_record_line(rec);
+    if (id_col >= 0) {
+        size_t len = 0;
+        const char *id = cf_csv_field(rec, (size_t)id_col, &len);
+        if (id != NULL)
+            snprintf(w->id, sizeof(w->id), "%.*s", (int)(len > CF_WORK_ID_MAX ? CF_WORK_ID_MAX : len),
+                     id);
+    }
+    struct lookup_ctx l = {csv, rec};
+    if (cf_plan_resolve(s->plan, lookup, &l, NULL, NULL, cf_csv_name(csv), w->line, s->diags,
+                        &w->values) != CF_OK) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Re-read the batch from the start up to record r (recoveries and held
+ * records only: rare, and the batch streams at ~10 M records/s). */
+static cf_work_t *fetch_record(cf_sched_t *s, uint64_t r)
+{
+    cf_csv_t *csv = NULL;
+    cf_work_t *w = NULL;
+    if (open_batch(s->batch, s->diags, &csv) != CF_OK)
+        return NULL;
+    long id_col = find_id_col(s->plan, csv);
+    for (;;) {
+        const cf_csv_record_t *rec = NULL;
+        cf_err_t e = cf_csv_next(csv, &rec);
+        if (e == CF_ERR_PARSE)
+            continue;
+        if (e != CF_OK || rec == NULL)
+            break;
+        if (cf_csv_record_index(rec) == r) {
+            w = make_work(s, csv, id_col, rec);
+            break;
+        }
+    }
+    cf_csv_free(csv);
+    return w;
+}
+
+static void give_up(cf_sched_t *s, uint64_t r)
+{
+    if (cf_u64map_get(&s->given_up_set, r, NULL))
+        return;
+    cf_u64map_put(&s->given_up_set, r, 1); /* on failure the record may be counted twice */
+    if (s->given_up_count < GIVEN_UP_KEEP)
+        s->given_up[s->given_up_count] = r;
+    s->given_up_count++;
+}
+
+static int usable(const cf_sched_t *s, uint64_t r)
+{
+    return !cf_journal_state_record_done(s->st, r) &&
+           !cf_u64map_get(&s->flight_records, r, NULL) &&
+           cf_journal_state_attempts(s->st, r) < s->max_attempts;
+}
+
+/* Take work w out of the retry queue if it is there (prev-linked walk). */
+static cf_work_t *retry_take(cf_sched_t *s, uint64_t r)
+{
+    cf_work_t *prev = NULL;
+    for (cf_work_t *w = s->retry_head; w != NULL; prev = w, w = w->next) {
+        if (w->record != r)
+            continue;
+        if (prev == NULL)
+            s->retry_head = w->next;
+        else
+            prev->next = w->next;
+        if (s->retry_tail == w)
+            s->retry_tail = prev;
+        w->next = NULL;
+        return w;
+    }
+    return NULL;
+}
+
+static void retry_push(cf_sched_t *s, cf_work_t *w)
+{
+    w->next = NULL;
+    w->recovers = 0;
+    if (s->retry_tail == NULL)
+        s->retry_head = w;
+    else
+        s->retry_tail->next = w;
+    s->retry_tail = w;
+}
+
+static int held_push(cf_sched_t *s, uint64_t r)
+{
+    if (s->n_held == s->cap_held) {
+        size_t ncap = s->cap_held ? s->cap_held * 2 : 16;
+        uint64_t *n = realloc(s->held, ncap * sizeof(*n));
+        if (n == NULL)
+            return -1;
+        s->held = n;
+        s->cap_held = ncap;
+    }
+    s->held[s->n_held++] = r;
+    return 0;
+}
+
+/* The next record for a card without history: retry queue, stream, held. */
+static cf_work_t *next_work(cf_sched_t *s)
+{
+    while (s->retry_head != NULL) {
+        cf_work_t *w = retry_take(s, s->retry_head->record);
+        if (usable(s, w->record))
+            return w;
+        if (!cf_journal_state_record_done(s->st, w->record) &&
+            !cf_u64map_get(&s->flight_records, w->record, NULL))
+            give_up(s, w->record);
+        cf_work_free(w);
+    }
+    if (s->peeked != NULL) {
+        cf_work_t *w = s->peeked;
+        s->peeked = NULL;
+        if (usable(s, w->record))
+            return w;
+        cf_work_free(w);
+    }
+    while (!s->stream_done) {
+        const cf_csv_record_t *rec = NULL;
+        cf_err_t e = cf_csv_next(s->csv, &rec);
+        if (e == CF_ERR_PARSE)
+            continue; /* validated before: only a batch changed under us */
+        if (e != CF_OK || rec == NULL) {
+            s->stream_done = 1;
+            break;
+        }
+        uint64_t r = cf_csv_record_index(rec);
+        if (r > s->records)
+            s->records = r;
+        if (cf_journal_state_record_done(s->st, r) || cf_u64map_get(&s->flight_records, r, NULL))
+            continue;
+        if (cf_journal_state_attempts(s->st, r) >= s->max_attempts) {
+            give_up(s, r);
+            continue;
+        }
+        if (cf_journal_state_record_held(s->st, r)) {
+            if (held_push(s, r) != 0)
+                return NULL;
+            continue;
+        }
+        cf_work_t *w = make_work(s, s->csv, s->id_col, rec);
+        if (w == NULL) {
+            give_up(s, r);
+            continue;
+        }
+        return w;
+    }
+    /* Held records last: their cards did not come back before everything
+     * else was handed out. */
+    while (s->n_held > 0) {
+        uint64_t r = s->held[--s->n_held];
+        if (!usable(s, r))
+            continue;
+        cf_work_t *w = fetch_record(s, r);
+        if (w != NULL)
+            return w;
+        give_up(s, r);
+    }
+    return NULL;
+}
+
+static void take_flight(cf_sched_t *s, const char *serial, cf_work_t *w)
+{
+    /* Sets grow only when a slot is needed; out of memory here would lose
+     * the in-flight guard, so refuse in that case (see assign). */
+    cf_u64map_put(&s->flight_records, w->record, 1);
+    cf_u64map_put(&s->flight_serials, cf_u64map_hash_str(serial), 1);
+    s->in_flight++;
+}
+
+cf_assign_t cf_sched_assign(cf_sched_t *s, const char *serial, cf_work_t **work, cf_err_t *err,
+                            char *why, size_t whylen)
+{
+    *work = NULL;
+    *err = CF_OK;
+    why[0] = '\0';
+    if (cf_journal_state_serial_done(s->st, serial)) {
+        *err = CF_ERR_ALREADY_DONE;
+        snprintf(why, whylen, "card %s is already personalized (journal); never twice", serial);
+        return CF_ASSIGN_REJECT;
+    }
+    if (cf_u64map_get(&s->flight_serials, cf_u64map_hash_str(serial), NULL)) {
+        *err = CF_ERR_SHARING;
+        snprintf(why, whylen, "a card with serial %s is in work in another reader", serial);
+        return CF_ASSIGN_REJECT;
+    }
+    /* Make sure the in-flight sets can take one more entry without failing. */
+    if (cf_u64map_reserve(&s->flight_records, (size_t)s->in_flight + 1) != 0 ||
+        cf_u64map_reserve(&s->flight_serials, (size_t)s->in_flight + 1) != 0) {
+        *err = CF_ERR_NOMEM;
+        snprintf(why, whylen, "out of memory");
+        return CF_ASSIGN_REJECT;
+    }
+    cf_journal_open_t o;
+    if (cf_journal_state_open_intent(s->st, serial, &o)) {
+        if (cf_journal_state_record_done(s->st, o.record)) {
+            *err = CF_ERR_ALREADY_DONE;
+            snprintf(why, whylen,
+                     "card %s was changed for record %llu (attempt %llu, %s), which is now "
+                     "personalized on another card: set it aside for rework",
+                     serial, (unsigned long long)o.record, (unsigned long long)o.attempt,
+                     o.step);
+            return CF_ASSIGN_REJECT;
+        }
+        if (cf_u64map_get(&s->flight_records, o.record, NULL))
+            return CF_ASSIGN_WAIT; /* its record is on another card right now */
+        cf_work_t *w = retry_take(s, o.record);
+        if (w == NULL)
+            w = fetch_record(s, o.record);
+        if (w == NULL) {
+            *err = CF_ERR_NOT_FOUND;
+            snprintf(why, whylen, "card %s belongs to record %llu, which the batch no longer has",
+                     serial, (unsigned long long)o.record);
+            return CF_ASSIGN_REJECT;
+        }
+        w->recovers = o.attempt;
+        take_flight(s, serial, w);
+        *work = w;
+        return CF_ASSIGN_WORK;
+    }
+    cf_work_t *w = next_work(s);
+    if (w == NULL)
+        return s->in_flight > 0 ? CF_ASSIGN_WAIT : CF_ASSIGN_NONE;
+    take_flight(s, serial, w);
+    *work = w;
+    return CF_ASSIGN_WORK;
+}
+
+void cf_sched_finish(cf_sched_t *s, const char *serial, cf_work_t *w, cf_card_status_t status,
+                     cf_err_t err)
+{
+    (void)err;
+    if (w == NULL)
+        return; /* refused without a record: its serial was never put in flight */
+    if (serial != NULL && serial[0])
+        cf_u64map_del(&s->flight_serials, cf_u64map_hash_str(serial));
+    cf_u64map_del(&s->flight_records, w->record);
+    s->in_flight--;
+    if (status == CF_STATUS_PERSONALIZED || cf_journal_state_record_done(s->st, w->record)) {
+        cf_work_free(w);
+        return;
+    }
+    if (cf_journal_state_attempts(s->st, w->record) >= s->max_attempts) {
+        give_up(s, w->record);
+        cf_work_free(w);
+        return;
+    }
+    retry_push(s, w);
+}
+
+int cf_sched_complete(cf_sched_t *s)
+{
+    if (s->in_flight > 0 || s->retry_head != NULL || s->peeked != NULL)
+        return 0;
+    if (!s->stream_done) {
+        /* Read ahead: the batch is complete when the stream holds nothing
+         * usable, which only reading it can tell. */
+        s->peeked = next_work(s);
+        if (s->peeked != NULL)
+            return 0;
+    }
+    for (size_t i = 0; i < s->n_held; i++)
+        if (usable(s, s->held[i]))
+            return 0;
+    return 1;
+}
+
+uint64_t cf_sched_in_flight(const cf_sched_t *s)
+{
+    return s->in_flight;
+}
+
+uint64_t cf_sched_given_up_count(const cf_sched_t *s)
+{
+    return s->given_up_count;
+}
+
+uint64_t cf_sched_given_up(const cf_sched_t *s, size_t i)
+{
+    if (i >= s->given_up_count || i >= GIVEN_UP_KEEP)
+        return 0;
+    return s->given_up[i];
+}
+
+uint64_t cf_sched_records(const cf_sched_t *s)
+{
+    return s->records;
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# test_run_cli.sh - `cardforge run` as an operator meets it, on simulated
+# readers: every sample runs; running again continues (nothing done twice);
+# --dry-run changes nothing; the whole batch is validated before any card
+# (bad reader spec, prompts, a journal of another batch, a journal in use);
+# a record whose value the card's policy refuses is given up after
+# --max-attempts; SIGINT finishes the cards in flight; no secret reaches the
+# journal, the output or the trace. Exit statuses 0/1/2 as documented.
+set -euo pipefail
+build=$1 src=$2
+cf="$build/tools/cardforge"
+check="$src/tests/integration/lib/check_batch.py"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cf-run-cli.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+expect_rc() { # WANT WHAT CMD...
+    local want=$1 what=$2 rc=0
+    shift 2
+    "$@" >"$tmp/out" 2>&1 || rc=$?
+    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, expected $want: $(tail -n 20 "$tmp/out")"
+}
+job="$src/tests/data/run/piv-job.ini"
+
+# ---- every sample, on the card type it is written for ----
+for s in offline-unblock:gids:gemalto pin-by-admin-key-rotate:gids:gemalto \
+    pin-by-puk-literal:piv pin-by-puk-per-card:piv block-before-pickup:piv; do
+    name=${s%%:*}
+    d="$src/samples/$name"
+    expect_rc 0 "sample $name" "$cf" run "$d/description.ini" --batch "$d/batch.csv" \
+        --journal "$tmp/$name.jsonl" --readers "sim:2:${s#*:}"
+    grep -q '^summary: \([0-9]*\) of \1 records personalized' "$tmp/out" ||
+        fail "sample $name: summary: $(cat "$tmp/out")"
+done
+
+# ---- a batch with distinctive secrets; resume; no secret anywhere ----
+cat >"$tmp/b.csv" <<'EOF'
+ID,NAME,PIN,NEW_PUK,NEW_KEY
+7001,Ada,739146,58204719,A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718
+7002,Alan,582047,61937250,0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C4B5A6978
+7003,Grace,915372,84026153,13579BDF02468ACE13579BDF02468ACE13579BDF02468ACE
+EOF
+j="$tmp/j.jsonl"
+expect_rc 0 "first run" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$j" --readers sim:2 \
+    --trace "$tmp/trace.txt" --sim-keep "$tmp/cards"
+cp "$tmp/out" "$tmp/first.out"
+python3 "$check" "$j" "$tmp/b.csv" --cards "$tmp/cards/in" "$tmp/cards/out" --puk NEW_PUK \
+    --key NEW_KEY --blocked >"$tmp/judge" || fail "first run: $(cat "$tmp/judge")"
+[ "$(grep -c '"type":"intent"' "$j")" -eq 12 ] || fail "expected 4 intents per card"
+grep -q '"step":"rotate-admin-key","outcome":"done".*"kcv":"[0-9A-F]\{6\}"' "$j" ||
+    fail "no key check value for the rotated key"
+for secret in 739146 582047 915372 58204719 61937250 84026153 A1B2C3D4E5F6 0F1E2D3C4B5A \
+    13579BDF0246 "$(printf 739146 | od -An -tx1 | tr -d ' \n' | tr a-f A-F)" \
+    "$(printf 58204719 | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"; do
+    for f in "$j" "$tmp/first.out" "$tmp/trace.txt"; do
+        if grep -qi "$secret" "$f"; then fail "secret $secret appears in $f"; fi
+    done
+done
+grep -q '\*\*' "$tmp/trace.txt" || fail "the trace shows no redacted bytes"
+
+lines=$(wc -l <"$j")
+expect_rc 0 "second run" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$j" --readers sim:2 \
+    --sim-keep "$tmp/cards"
+grep -q '^summary: 3 of 3 records personalized (3 before this run)' "$tmp/out" ||
+    fail "resume summary: $(cat "$tmp/out")"
+grep -q '"type":"card"' <(tail -n +"$((lines + 1))" "$j") && fail "the second run touched a card"
+
+# ---- dry run: identifies and checks, writes nothing ----
+expect_rc 0 "dry run" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/dry.jsonl" \
+    --readers sim:1 --dry-run
+[ -e "$tmp/dry.jsonl" ] && fail "the dry run wrote a journal"
+grep -q 'dry run: the plan can run on this card' "$tmp/out" || fail "dry run: $(cat "$tmp/out")"
+
+# ---- validation before any card ----
+expect_rc 2 "bad reader spec" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/x.jsonl" \
+    --readers sim:0
+grep -q 'number of readers must be 1 to 1024' "$tmp/out" || fail "spec message: $(cat "$tmp/out")"
+expect_rc 2 "no journal option" "$cf" run "$job" --batch "$tmp/b.csv"
+expect_rc 2 "bad --max-attempts" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/x.jsonl" \
+    --max-attempts 0
+expect_rc 2 "unknown latency profile" "$cf" run "$job" --batch "$tmp/b.csv" \
+    --journal "$tmp/x.jsonl" --readers sim:1 --sim-latency warp
+printf '[Description]\nSetPIN=true\nPIN=!FROM_USER_DIALOG_1_FIELD\nInitialPUK=#12345678\n' \
+    >"$tmp/prompt.ini"
+printf 'ID\n1\n' >"$tmp/one.csv"
+expect_rc 1 "description with a prompt" "$cf" run "$tmp/prompt.ini" --batch "$tmp/one.csv" \
+    --journal "$tmp/x.jsonl" --readers sim:1
+grep -q 'prompt.ini:3: error: PIN asks the operator' "$tmp/out" || fail "prompt: $(cat "$tmp/out")"
+[ -e "$tmp/x.jsonl" ] && fail "a refused run created its journal"
+printf 'ID,NAME,PIN,NEW_PUK,NEW_KEY\n1,A,123456,12345678,00\n' >"$tmp/badkey.csv"
+expect_rc 1 "bad record" "$cf" run "$job" --batch "$tmp/badkey.csv" --journal "$tmp/x.jsonl" \
+    --readers sim:1
+grep -q 'badkey.csv:2: error: column NEW_KEY' "$tmp/out" || fail "bad record: $(cat "$tmp/out")"
+head -n 3 "$tmp/b.csv" >"$tmp/other.csv"
+expect_rc 1 "journal of another batch" "$cf" run "$job" --batch "$tmp/other.csv" --journal "$j" \
+    --readers sim:1
+grep -q 'this journal belongs to another batch' "$tmp/out" || fail "other batch: $(cat "$tmp/out")"
+
+# ---- a journal in use; SIGINT finishes the cards in flight ----
+python3 - "$tmp/big.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("ID,NAME,PIN,NEW_PUK,NEW_KEY\n")
+    for i in range(1, 301):
+        f.write("%d,N,%06d,%08d,%048X\n" % (i, 100000 + i, 10000000 + i, i))
+PY
+"$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/big.jsonl" --readers sim:3 \
+    --sim-latency contact >"$tmp/big.out" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q '"type":"card"' "$tmp/big.jsonl" 2>/dev/null && break; sleep 0.1; done
+expect_rc 1 "journal in use" "$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/big.jsonl" \
+    --readers sim:1
+grep -q 'in use by another run' "$tmp/out" || fail "journal in use: $(cat "$tmp/out")"
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ $rc -eq 1 ] || fail "stopped run: exit $rc, expected 1"
+grep -q 'interrupt: finishing the cards in flight' "$tmp/big.out" || fail "no stop message"
+grep -q 'stopped before the end: run the same command again' "$tmp/big.out" || fail "no summary"
+grep -q '"status":"failed"' "$tmp/big.jsonl" && fail "a card in flight did not finish"
+grep -q '"type":"end","time":"[^"]*","reason":"interrupted"' "$tmp/big.jsonl" ||
+    fail "no end record"
+
+# ---- a value the card's policy refuses: rejected, then given up ----
+printf 'ID,NAME,PIN,NEW_PUK,NEW_KEY\n1,A,12345,12345678,%048d\n2,B,654321,87654321,%048d\n' 1 2 \
+    >"$tmp/policy.csv"
+expect_rc 1 "policy refusal" "$cf" run "$job" --batch "$tmp/policy.csv" \
+    --journal "$tmp/policy.jsonl" --readers sim:1 --max-attempts 2
+grep -q 'given up (every attempt failed): 1 record: 1' "$tmp/out" || fail "give up: $(cat "$tmp/out")"
+[ "$(grep -c '"record":1,.*"status":"rejected","error":"CF_ERR_POLICY"' "$tmp/policy.jsonl")" -eq 2 ] ||
+    fail "expected two policy rejections of record 1"
+grep -q '"record":2,.*"status":"personalized"' "$tmp/policy.jsonl" || fail "record 2 not done"
+echo "ok: samples, resume, dry run, validation, journal lock, SIGINT, policy give-up, no secrets"

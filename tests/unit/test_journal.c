@@ -1,0 +1,932 @@
+/*
+ * test_journal.c - the batch journal (journal.h): JSON escaping and parsing,
+ * record round trips, the writer and its lock, torn last lines, damage, and
+ * the resume state rebuilt from what was written.
+ *
+ * Journals are written to a fresh temporary directory per test; the state a
+ * test asserts is always the one read back from the file, never the writer's
+ * memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <cardforge/journal.h>
+
+#include "journal/jbuf.h"
+#include "journal/journal_int.h"
+#include "journal/json.h"
+#include "journal/u64map.h"
+
+/* ---- fixture ------------------------------------------------------------ */
+
+struct fx {
+    char dir[64];
+    char path[128];
+    cf_diag_list_t *diags;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/cf-journal.XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/j.jsonl", f->dir);
+    f->diags = cf_diag_list_new();
+    *state = f;
+    return f->diags == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    unlink(f->path);
+    rmdir(f->dir);
+    cf_diag_list_free(f->diags);
+    free(f);
+    return 0;
+}
+
+static void append_bytes(const char *path, const void *p, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, p, n), (ssize_t)n);
+    close(fd);
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
+static int has_diag(const cf_diag_list_t *d, cf_severity_t sev, unsigned long line,
+                    const char *needle)
+{
+    for (size_t i = 0; i < cf_diag_count(d); i++)
+        if (cf_diag_severity(d, i) == sev && (line == 0 || cf_diag_line(d, i) == line) &&
+            strstr(cf_diag_message(d, i), needle) != NULL)
+            return 1;
+    return 0;
+}
+
+static const cf_journal_step_t step_done = {"set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5,
+                                            3, "", "", "field", "", 0};
+static const cf_journal_step_t step_rot = {"rotate-admin-key", "done", "yes", CF_OK, 0x9000, 40.0,
+                                           6, "A1B2C3", "", "derived", "bureau-admin", 2};
+static const cf_journal_step_t step_lost = {
+    "rotate-admin-key", "failed", "unknown", CF_ERR_CARD_REMOVED, 0, 7.0, 2, "",
+    "reader 'sim 1': card removed", "literal", "", 0};
+static const cf_journal_step_t step_notrun = {"block-pin", "not-run", "no", CF_OK, 0, 0, 0, "",
+                                              "", "", "", 0};
+static const cf_journal_step_t step_refused = {
+    "set-pin-by-puk", "refused", "no", CF_ERR_POLICY, 0, 0.1, 0, "", "PIN too short", "field", "",
+    0};
+
+static cf_journal_card_t card(uint64_t attempt, uint64_t record, const char *serial,
+                              cf_card_status_t status, const cf_journal_step_t *steps, size_t n)
+{
+    cf_journal_card_t c;
+    memset(&c, 0, sizeof(c));
+    c.attempt = attempt;
+    c.record = record;
+    c.line = record ? (unsigned long)record + 1 : 0;
+    c.reader = "sim 1";
+    c.serial = serial;
+    c.atr = "3BFD1300";
+    c.profile = "piv-yubikey";
+    c.status = status;
+    c.err = status == CF_STATUS_PERSONALIZED ? CF_OK : CF_ERR_CARD_REMOVED;
+    c.start = 1700000000000;
+    c.end = 1700000000250;
+    c.apdus = 17;
+    c.steps = steps;
+    c.n_steps = n;
+    c.tries[0] = 3;
+    c.tries[1] = -1;
+    c.tries[2] = 2;
+    return c;
+}
+
+static cf_journal_intent_t intent(uint64_t attempt, uint64_t record, const char *serial,
+                                  const char *step)
+{
+    cf_journal_intent_t in = {1700000000100, attempt, record, (unsigned long)record + 1,
+                              "sim 1",       serial,  "piv-yubikey", step,
+                              2};
+    return in;
+}
+
+static cf_journal_run_t run_rec(void)
+{
+    cf_journal_run_t r = {1700000000000,
+                          "d.ini",
+                          "aa11",
+                          "b.csv",
+                          "bb22",
+                          10,
+                          "sim:2",
+                          3,
+                          "0.1.0",
+                          42};
+    return r;
+}
+
+static cf_journal_t *open_ok(struct fx *f, cf_journal_info_t *info)
+{
+    cf_journal_t *j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, info, f->diags), CF_OK);
+    assert_non_null(j);
+    return j;
+}
+
+/* Read the journal back into a fresh state (the caller frees it). */
+static cf_journal_state_t *reread(struct fx *f, cf_journal_info_t *info)
+{
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_non_null(st);
+    assert_int_equal(cf_journal_scan(f->path, NULL, NULL, st, info, f->diags), CF_OK);
+    return st;
+}
+
+/* ---- JSON escaping ------------------------------------------------------ */
+
+static void test_escaper_escapes_quotes_backslashes_and_controls(void **state)
+{
+    (void)state;
+    char buf[128];
+    cf_jbuf b;
+    cf_jbuf_init(&b, buf, sizeof(buf));
+    const char in[] = "a\"b\\c\nd\te\x01\x7f";
+    cf_jbuf_str(&b, in, sizeof(in) - 1);
+    assert_false(b.overflow);
+    buf[b.len] = '\0';
+    assert_string_equal(buf, "\"a\\\"b\\\\c\\nd\\te\\u0001\\u007f\"");
+}
+
+static void test_escaper_keeps_utf8_and_replaces_invalid_bytes(void **state)
+{
+    (void)state;
+    char buf[128];
+    cf_jbuf b;
+    cf_jbuf_init(&b, buf, sizeof(buf));
+    /* é (C3 A9), a lone continuation byte, an overlong '/', a cut-off
+     * 3-byte sequence at the end. */
+    const char in[] = "\xC3\xA9x\x80y\xC0\xAFz\xE2\x82";
+    cf_jbuf_str(&b, in, sizeof(in) - 1);
+    buf[b.len] = '\0';
+    assert_string_equal(buf, "\"\xC3\xA9x\\ufffdy\\ufffd\\ufffdz\\ufffd\\ufffd\"");
+}
+
+static void test_escaper_never_writes_past_capacity(void **state)
+{
+    (void)state;
+    char buf[16];
+    memset(buf, 'Z', sizeof(buf));
+    cf_jbuf b;
+    cf_jbuf_init(&b, buf, 10);
+    cf_jbuf_str(&b, "\x01\x02\x03", 3); /* 2 + 3 * 6 bytes */
+    assert_true(b.overflow);
+    assert_true(b.len <= 10);
+    for (size_t i = 10; i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 'Z');
+    /* Sticky: a later small append does not clear it. */
+    cf_jbuf_raw(&b, "x", 1);
+    assert_true(b.overflow);
+}
+
+static void test_escaped_string_parses_back_to_the_same_bytes(void **state)
+{
+    (void)state;
+    char buf[512], sbuf[600];
+    cf_json_node nodes[8];
+    cf_json_doc d = {nodes, 8, 0, sbuf, sizeof(sbuf), 0};
+    char in[200];
+    size_t n = 0;
+    for (int c = 1; c < 128; c++)
+        in[n++] = (char)c;
+    memcpy(in + n, "\xF0\x9F\x92\xB3", 4); /* U+1F4B3, a credit card */
+    n += 4;
+    cf_jbuf b;
+    cf_jbuf_init(&b, buf, sizeof(buf));
+    cf_jbuf_str(&b, in, n);
+    assert_false(b.overflow);
+    assert_int_equal(cf_json_parse(&d, buf, b.len), 0);
+    assert_int_equal(nodes[0].type, CF_JSON_STR);
+    assert_int_equal(nodes[0].len, n);
+    assert_memory_equal(nodes[0].str, in, n);
+}
+
+/* ---- JSON parsing ------------------------------------------------------- */
+
+static int parses(const char *text)
+{
+    char sbuf[256];
+    cf_json_node nodes[32];
+    cf_json_doc d = {nodes, 32, 0, sbuf, sizeof(sbuf), 0};
+    return cf_json_parse(&d, text, strlen(text)) == 0;
+}
+
+static void test_json_parser_refuses_what_rfc8259_refuses(void **state)
+{
+    (void)state;
+    assert_true(parses("{\"a\":[1,2.5,-3e2,true,false,null,\"x\\u00e9\\ud83d\\udcb3\"]}"));
+    assert_false(parses("{\"a\":1,}"));
+    assert_false(parses("[1,]"));
+    assert_false(parses("{\"a\":01}"));
+    assert_false(parses("{\"a\":1.}"));
+    assert_false(parses("{\"a\":\"x\ny\"}"));   /* raw control character */
+    assert_false(parses("{\"a\":\"\\ud83d\"}"));  /* unpaired surrogate */
+    assert_false(parses("{\"a\":\"\\udcb3\"}"));  /* lone low surrogate */
+    assert_false(parses("{\"a\":\"\\u0000\"}"));  /* NUL cannot be a C string */
+    assert_false(parses("{\"a\":\"\xC3\"}"));     /* cut-off UTF-8 */
+    assert_false(parses("{\"a\" 1}"));
+    assert_false(parses("{} {}"));
+    assert_false(parses("tru"));
+    assert_false(parses(""));
+}
+
+static void test_json_parser_limits_depth_and_nodes(void **state)
+{
+    (void)state;
+    char deep[64];
+    memset(deep, '[', CF_JSON_MAX_DEPTH + 2);
+    deep[CF_JSON_MAX_DEPTH + 2] = '\0';
+    assert_false(parses(deep));
+    char ok[2 * CF_JSON_MAX_DEPTH + 4];
+    memset(ok, '[', CF_JSON_MAX_DEPTH);
+    memset(ok + CF_JSON_MAX_DEPTH, ']', CF_JSON_MAX_DEPTH);
+    ok[2 * CF_JSON_MAX_DEPTH] = '\0';
+    assert_true(parses(ok));
+    /* 40 values do not fit in 32 nodes. */
+    char many[128] = "[";
+    for (int i = 0; i < 40; i++)
+        strcat(many, i ? ",1" : "1");
+    strcat(many, "]");
+    assert_false(parses(many));
+}
+
+static void test_json_u64_is_exact_and_bounded(void **state)
+{
+    (void)state;
+    char sbuf[64];
+    cf_json_node nodes[4];
+    cf_json_doc d = {nodes, 4, 0, sbuf, sizeof(sbuf), 0};
+    assert_int_equal(cf_json_parse(&d, "18446744073709551615", 20), 0);
+    assert_true(nodes[0].is_u64);
+    assert_true(nodes[0].u64 == UINT64_MAX);
+    assert_int_equal(cf_json_parse(&d, "18446744073709551616", 20), 0);
+    assert_false(nodes[0].is_u64);
+    assert_int_equal(cf_json_parse(&d, "-1", 2), 0);
+    assert_false(nodes[0].is_u64);
+}
+
+/* ---- times, maps -------------------------------------------------------- */
+
+static void test_time_format_parses_back(void **state)
+{
+    (void)state;
+    char t[32];
+    int64_t back = 0;
+    cf_journal_format_time(1738317723117, t);
+    assert_string_equal(t, "2025-01-31T10:02:03.117Z");
+    assert_int_equal(cf_journal_parse_time(t, &back), 0);
+    assert_true(back == 1738317723117);
+    assert_int_equal(cf_journal_parse_time("2025-01-31 10:02:03.117Z", &back), -1);
+    assert_int_equal(cf_journal_parse_time("2025-13-31T10:02:03.117Z", &back), -1);
+}
+
+static void test_u64map_matches_a_reference_under_random_puts_and_deletes(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    static uint64_t ref[N]; /* 0: absent, else value */
+    cf_u64map m;
+    cf_u64map_init(&m);
+    unsigned seed = 12345;
+    for (int op = 0; op < 200000; op++) {
+        seed = seed * 1103515245u + 12345u;
+        uint64_t k = (seed >> 8) % N;
+        seed = seed * 1103515245u + 12345u;
+        if ((seed >> 16) % 3 == 0) {
+            assert_int_equal(cf_u64map_del(&m, k), ref[k] != 0);
+            ref[k] = 0;
+        } else {
+            assert_int_equal(cf_u64map_put(&m, k, op + 1), 0);
+            ref[k] = (uint64_t)op + 1;
+        }
+    }
+    size_t count = 0;
+    for (uint64_t k = 0; k < N; k++) {
+        uint64_t v = 0;
+        assert_int_equal(cf_u64map_get(&m, k, &v), ref[k] != 0);
+        if (ref[k] != 0) {
+            assert_true(v == ref[k]);
+            count++;
+        }
+    }
+    assert_int_equal(cf_u64map_count(&m), count);
+    cf_u64map_free(&m);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static void test_card_record_round_trips_through_its_line(void **state)
+{
+    (void)state;
+    cf_journal_step_t steps[3] = {step_done, step_rot, step_lost};
+    cf_journal_card_t c = card(7, 3, "1000003", CF_STATUS_FAILED, steps, 3);
+    c.id = "Doe, \"Jane\"";
+    c.message = "card removed\tduring rotate-admin-key";
+    c.recovers = 5;
+    char line[CF_JOURNAL_MAX_LINE];
+    size_t len;
+    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_OK);
+    assert_int_equal(line[len - 1], '\n');
+    assert_null(memchr(line, '\n', len - 1)); /* one line */
+
+    cf_journal_parser p;
+    assert_int_equal(cf_journal_parser_init(&p), 0);
+    cf_journal_entry_t e;
+    const char *why;
+    e.lineno = 1;
+    assert_int_equal(cf_journal_parse_line(&p, line, len - 1, &e, &why), CF_JLINE_OK);
+    assert_int_equal(e.kind, CF_JOURNAL_CARD);
+    const cf_journal_card_t *r = &e.card;
+    assert_true(r->attempt == 7 && r->record == 3 && r->line == 4 && r->recovers == 5);
+    assert_string_equal(r->id, c.id);
+    assert_string_equal(r->serial, "1000003");
+    assert_string_equal(r->message, c.message);
+    assert_int_equal(r->status, CF_STATUS_FAILED);
+    assert_int_equal(r->err, CF_ERR_CARD_REMOVED);
+    assert_true(r->start == c.start && r->end == c.end && r->apdus == 17);
+    assert_int_equal(r->tries[0], 3);
+    assert_int_equal(r->tries[1], -1);
+    assert_int_equal(r->tries[2], 2);
+    assert_int_equal(r->n_steps, 3);
+    assert_string_equal(r->steps[1].kcv, "A1B2C3");
+    assert_string_equal(r->steps[1].source, "derived");
+    assert_string_equal(r->steps[1].master_key, "bureau-admin");
+    assert_int_equal(r->steps[1].master_version, 2);
+    assert_string_equal(r->steps[0].master_key, "");
+    assert_int_equal(r->steps[0].master_version, 0);
+    assert_int_equal(r->steps[1].sw, 0x9000);
+    assert_int_equal(r->steps[2].sw, 0);
+    assert_string_equal(r->steps[2].reached, "unknown");
+    assert_int_equal(r->steps[2].err, CF_ERR_CARD_REMOVED);
+    assert_true(r->steps[0].ms > 12.4 && r->steps[0].ms < 12.6);
+    cf_journal_parser_free(&p);
+}
+
+static void test_card_record_with_too_many_steps_is_refused(void **state)
+{
+    (void)state;
+    cf_journal_step_t steps[CF_JOURNAL_MAX_STEPS + 1];
+    for (size_t i = 0; i < CF_JOURNAL_MAX_STEPS + 1; i++)
+        steps[i] = step_done;
+    cf_journal_card_t c = card(1, 1, "1", CF_STATUS_PERSONALIZED, steps, CF_JOURNAL_MAX_STEPS + 1);
+    char line[CF_JOURNAL_MAX_LINE];
+    size_t len;
+    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_ERR_BUFFER);
+}
+
+static void test_card_record_that_does_not_fit_is_not_cut(void **state)
+{
+    (void)state;
+    cf_journal_card_t c = card(1, 1, "1", CF_STATUS_PERSONALIZED, NULL, 0);
+    char line[100];
+    size_t len = 0;
+    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_ERR_BUFFER);
+    assert_int_equal(len, 0);
+}
+
+static void test_bad_lines_say_which_field(void **state)
+{
+    (void)state;
+    cf_journal_parser p;
+    assert_int_equal(cf_journal_parser_init(&p), 0);
+    cf_journal_entry_t e;
+    const char *why;
+    const char *l1 = "{\"type\":\"card\",\"attempt\":1,\"record\":2,\"serial\":\"9\","
+                     "\"status\":\"great\",\"error\":\"CF_OK\",\"steps\":[]}";
+    assert_int_equal(cf_journal_parse_line(&p, l1, strlen(l1), &e, &why), CF_JLINE_BAD);
+    assert_string_equal(why, "status");
+    const char *l2 = "{\"type\":\"intent\",\"attempt\":1,\"record\":-2,\"serial\":\"9\","
+                     "\"step\":\"x\"}";
+    assert_int_equal(cf_journal_parse_line(&p, l2, strlen(l2), &e, &why), CF_JLINE_BAD);
+    assert_string_equal(why, "record");
+    const char *l3 = "{\"type\":\"intent\",\"attempt\":1,\"record\":200000000,\"serial\":\"9\","
+                     "\"step\":\"x\"}";
+    assert_int_equal(cf_journal_parse_line(&p, l3, strlen(l3), &e, &why), CF_JLINE_BAD);
+    assert_string_equal(why, "record");
+    const char *l4 = "{\"type\":\"card\",\"attempt\":1,\"record\":null,\"serial\":\"\","
+                     "\"status\":\"failed\",\"error\":\"CF_ERR_IO\",\"steps\":[{\"step\":\"x\","
+                     "\"reached\":\"maybe\"}]}";
+    assert_int_equal(cf_journal_parse_line(&p, l4, strlen(l4), &e, &why), CF_JLINE_BAD);
+    assert_string_equal(why, "steps[].reached");
+    const char *l5 = "{\"type\":\"run\",\"v\":2,\"batch_sha256\":\"\",\"description_sha256\":\"\","
+                     "\"records\":1}";
+    assert_int_equal(cf_journal_parse_line(&p, l5, strlen(l5), &e, &why), CF_JLINE_BAD);
+    assert_non_null(strstr(why, "newer"));
+    const char *l6 = "{\"type\":\"weather\",\"sunny\":true}";
+    assert_int_equal(cf_journal_parse_line(&p, l6, strlen(l6), &e, &why), CF_JLINE_UNKNOWN);
+    cf_journal_parser_free(&p);
+}
+
+/* ---- writer, reader, state ---------------------------------------------- */
+
+static void test_written_journal_reads_back_into_resume_state(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_run_t r = run_rec();
+    cf_journal_step_t ok2[2] = {step_done, step_rot};
+    cf_journal_intent_t i1 = intent(1, 1, "1001", "set-pin-by-puk");
+    cf_journal_card_t c1 = card(1, 1, "1001", CF_STATUS_PERSONALIZED, ok2, 2);
+    cf_journal_card_t c2 = card(2, 2, "1002", CF_STATUS_PERSONALIZED, ok2, 2);
+    assert_int_equal(cf_journal_write_run(j, &r), CF_OK);
+    assert_int_equal(cf_journal_write_intent(j, &i1), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &c1), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &c2), CF_OK);
+    uint64_t syncs;
+    cf_journal_sync_stats(j, &syncs, NULL);
+    assert_true(syncs >= 3);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+
+    cf_journal_info_t info;
+    cf_journal_state_t *st = reread(f, &info);
+    assert_int_equal(info.lines, 4);
+    assert_false(info.torn);
+    assert_true(cf_journal_state_record_done(st, 1));
+    assert_true(cf_journal_state_record_done(st, 2));
+    assert_false(cf_journal_state_record_done(st, 3));
+    assert_true(cf_journal_state_serial_done(st, "1001"));
+    assert_false(cf_journal_state_serial_done(st, "1003"));
+    assert_int_equal(cf_journal_state_open_count(st), 0);
+    assert_true(cf_journal_state_next_attempt(st) == 3);
+    assert_string_equal(cf_journal_state_batch_sha256(st), "bb22");
+    assert_string_equal(cf_journal_state_description_sha256(st), "aa11");
+    cf_journal_totals_t t;
+    cf_journal_state_totals(st, &t);
+    assert_true(t.runs == 1 && t.intents == 1 && t.cards == 2 && t.personalized == 2);
+    assert_true(t.records_done == 2 && t.duplicates == 0 && t.batch_records == 10);
+    cf_journal_state_free(st);
+}
+
+static void test_intent_without_final_record_is_open_and_holds_its_record(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_intent_t in = intent(4, 6, "77", "rotate-admin-key");
+    assert_int_equal(cf_journal_write_intent(j, &in), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+
+    cf_journal_state_t *st = reread(f, NULL);
+    cf_journal_open_t o;
+    assert_true(cf_journal_state_open_intent(st, "77", &o));
+    assert_true(o.record == 6 && o.attempt == 4 && o.line == 7);
+    assert_string_equal(o.step, "rotate-admin-key");
+    assert_false(o.final_written);
+    assert_true(cf_journal_state_record_held(st, 6));
+    assert_false(cf_journal_state_record_done(st, 6));
+    assert_int_equal(cf_journal_state_attempts(st, 6), 0);
+    assert_true(cf_journal_state_next_attempt(st) == 5);
+    cf_journal_state_free(st);
+}
+
+static void test_failed_card_whose_change_reached_it_keeps_an_open_intent(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_step_t steps[3] = {step_done, step_lost, step_notrun};
+    cf_journal_intent_t in = intent(1, 5, "55", "rotate-admin-key");
+    cf_journal_card_t c = card(1, 5, "55", CF_STATUS_FAILED, steps, 3);
+    assert_int_equal(cf_journal_write_intent(j, &in), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &c), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+
+    cf_journal_state_t *st = reread(f, NULL);
+    cf_journal_open_t o;
+    assert_true(cf_journal_state_open_intent(st, "55", &o));
+    assert_true(o.final_written);
+    assert_string_equal(o.step, "rotate-admin-key");
+    assert_int_equal(cf_journal_state_attempts(st, 5), 1);
+    assert_false(cf_journal_state_serial_done(st, "55"));
+    cf_journal_state_free(st);
+}
+
+static void test_failed_card_untouched_by_its_attempt_closes_that_intent(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_step_t steps[1] = {step_refused};
+    cf_journal_intent_t in = intent(3, 2, "22", "set-pin-by-puk");
+    cf_journal_card_t c = card(3, 2, "22", CF_STATUS_FAILED, steps, 1);
+    assert_int_equal(cf_journal_write_intent(j, &in), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &c), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    cf_journal_state_t *st = reread(f, NULL);
+    assert_false(cf_journal_state_open_intent(st, "22", NULL));
+    assert_false(cf_journal_state_record_held(st, 2));
+    assert_int_equal(cf_journal_state_attempts(st, 2), 1);
+    cf_journal_state_free(st);
+}
+
+static void test_recovery_that_personalizes_closes_the_open_intent(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_step_t lost[2] = {step_done, step_lost};
+    cf_journal_step_t fin[2] = {step_done, step_rot};
+    cf_journal_card_t c1 = card(1, 4, "44", CF_STATUS_FAILED, lost, 2);
+    cf_journal_card_t c2 = card(2, 4, "44", CF_STATUS_PERSONALIZED, fin, 2);
+    c2.recovers = 1;
+    assert_int_equal(cf_journal_write_card(j, &c1), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &c2), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    cf_journal_state_t *st = reread(f, NULL);
+    assert_false(cf_journal_state_open_intent(st, "44", NULL));
+    assert_false(cf_journal_state_record_held(st, 4));
+    assert_true(cf_journal_state_record_done(st, 4));
+    assert_true(cf_journal_state_serial_done(st, "44"));
+    cf_journal_state_free(st);
+}
+
+static void test_interrupted_attempt_does_not_count_against_its_record(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_step_t steps[2] = {step_done, step_notrun};
+    cf_journal_card_t c = card(1, 9, "99", CF_STATUS_FAILED, steps, 2);
+    c.err = CF_ERR_INTERRUPTED;
+    assert_int_equal(cf_journal_write_card(j, &c), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    cf_journal_state_t *st = reread(f, NULL);
+    assert_int_equal(cf_journal_state_attempts(st, 9), 0);
+    assert_true(cf_journal_state_open_intent(st, "99", NULL)); /* its PIN was set */
+    cf_journal_state_free(st);
+}
+
+static void test_a_record_personalized_twice_is_counted_as_duplicate(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t a = card(1, 1, "1", CF_STATUS_PERSONALIZED, ok1, 1);
+    cf_journal_card_t b = card(2, 1, "2", CF_STATUS_PERSONALIZED, ok1, 1);
+    cf_journal_card_t c = card(3, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1);
+    assert_int_equal(cf_journal_write_card(j, &a), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &b), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &c), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    cf_journal_state_t *st = reread(f, NULL);
+    cf_journal_totals_t t;
+    cf_journal_state_totals(st, &t);
+    assert_true(t.duplicates == 1 && t.serial_repeats == 1 && t.records_done == 2);
+    cf_journal_state_free(st);
+}
+
+static void test_second_open_of_a_journal_in_use_is_refused(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_t *j2 = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j2, NULL, f->diags), CF_ERR_SHARING);
+    assert_null(j2);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 0, "in use by another run"));
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    j2 = open_ok(f, NULL);
+    assert_int_equal(cf_journal_close(j2), CF_OK);
+}
+
+static void test_journal_is_created_private(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_mode & 077, 0);
+}
+
+static void test_journal_that_is_a_directory_is_refused(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = NULL;
+    assert_int_not_equal(cf_journal_open(f->dir, 0, &j, NULL, f->diags), CF_OK);
+    assert_null(j);
+}
+
+static void write_two_cards(struct fx *f)
+{
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t a = card(1, 1, "1", CF_STATUS_PERSONALIZED, ok1, 1);
+    cf_journal_card_t b = card(2, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1);
+    assert_int_equal(cf_journal_write_card(j, &a), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &b), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+}
+
+static void test_torn_last_line_is_removed_on_open_and_said(void **state)
+{
+    struct fx *f = *state;
+    write_two_cards(f);
+    off_t good = file_size(f->path);
+    const char torn[] = "{\"type\":\"card\",\"attempt\":3,\"rec";
+    append_bytes(f->path, torn, sizeof(torn) - 1);
+
+    /* A read-only scan reports it and does not apply it. */
+    cf_journal_info_t info;
+    cf_journal_state_t *st = reread(f, &info);
+    assert_true(info.torn);
+    assert_int_equal(info.torn_line, 3);
+    assert_int_equal(info.torn_bytes, sizeof(torn) - 1);
+    assert_false(info.torn_removed);
+    assert_int_equal(file_size(f->path), good + (off_t)sizeof(torn) - 1);
+    cf_journal_state_free(st);
+
+    cf_journal_t *j = open_ok(f, &info);
+    assert_true(info.torn_removed);
+    assert_true(has_diag(f->diags, CF_SEV_WARNING, 3, "torn last line was removed"));
+    assert_int_equal(file_size(f->path), good);
+    /* Appending goes on after the last good line. */
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t c = card(3, 3, "3", CF_STATUS_PERSONALIZED, ok1, 1);
+    assert_int_equal(cf_journal_write_card(j, &c), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    st = reread(f, &info);
+    assert_false(info.torn);
+    assert_int_equal(info.lines, 3);
+    assert_true(cf_journal_state_record_done(st, 3));
+    cf_journal_state_free(st);
+}
+
+static void test_nul_tail_after_a_crash_is_a_torn_line(void **state)
+{
+    struct fx *f = *state;
+    write_two_cards(f);
+    off_t good = file_size(f->path);
+    char zeros[300] = {0};
+    append_bytes(f->path, zeros, sizeof(zeros));
+    cf_journal_info_t info;
+    cf_journal_t *j = open_ok(f, &info);
+    assert_true(info.torn_removed);
+    assert_int_equal(file_size(f->path), good);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+
+    /* The same with a line end inside the zeros' run: still the tail. */
+    char z2[10] = {0, 0, 0, 0, 0, '\n', 0, 0, 0, 0};
+    append_bytes(f->path, z2, 6);
+    j = open_ok(f, &info);
+    assert_true(info.torn_removed);
+    assert_int_equal(file_size(f->path), good);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+}
+
+static void test_damaged_line_before_the_end_is_an_error_with_its_line(void **state)
+{
+    struct fx *f = *state;
+    write_two_cards(f);
+    const char bad[] = "{\"type\":\"card\",\"garbage\n";
+    append_bytes(f->path, bad, sizeof(bad) - 1);
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t c = card(3, 3, "3", CF_STATUS_PERSONALIZED, ok1, 1);
+    char line[4096];
+    size_t len;
+    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_OK);
+    append_bytes(f->path, line, len);
+    off_t before = file_size(f->path);
+    cf_journal_t *j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
+    assert_null(j);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, "damaged"));
+    assert_int_equal(file_size(f->path), before); /* nothing cut */
+}
+
+static void test_bad_complete_last_line_is_damage_not_a_torn_line(void **state)
+{
+    struct fx *f = *state;
+    write_two_cards(f);
+    const char bad[] = "{\"type\":\"card\",\"attempt\":\"x\"}\n";
+    append_bytes(f->path, bad, sizeof(bad) - 1);
+    cf_journal_t *j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, "attempt"));
+}
+
+static void test_overlong_line_is_damage_and_an_overlong_tail_is_torn(void **state)
+{
+    struct fx *f = *state;
+    write_two_cards(f);
+    off_t good = file_size(f->path);
+    size_t big = CF_JOURNAL_MAX_LINE + 100;
+    char *junk = malloc(big);
+    assert_non_null(junk);
+    memset(junk, 'x', big);
+    /* An overlong tail without a line end: a torn line, cut at its start. */
+    append_bytes(f->path, junk, big);
+    cf_journal_info_t info;
+    cf_journal_t *j = open_ok(f, &info);
+    assert_true(info.torn_removed);
+    assert_int_equal(info.torn_bytes, big);
+    assert_int_equal(file_size(f->path), good);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    /* The same with a line end and a good line after it: damage. */
+    append_bytes(f->path, junk, big);
+    append_bytes(f->path, "\n", 1);
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t c = card(3, 3, "3", CF_STATUS_PERSONALIZED, ok1, 1);
+    char line[4096];
+    size_t len;
+    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_OK);
+    append_bytes(f->path, line, len);
+    j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, "line too long"));
+    free(junk);
+}
+
+static void test_blank_lines_and_unknown_types_are_skipped(void **state)
+{
+    struct fx *f = *state;
+    write_two_cards(f);
+    const char extra[] = "\n{\"type\":\"note\",\"text\":\"operator was here\"}\n";
+    append_bytes(f->path, extra, sizeof(extra) - 1);
+    cf_journal_info_t info;
+    cf_journal_state_t *st = reread(f, &info);
+    assert_int_equal(info.unknown, 1);
+    assert_int_equal(info.lines, 4);
+    assert_true(cf_journal_state_record_done(st, 2));
+    cf_journal_state_free(st);
+}
+
+static void test_missing_journal_is_not_found_for_scan(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_int_equal(cf_journal_scan(f->path, NULL, NULL, st, NULL, f->diags), CF_ERR_NOT_FOUND);
+    cf_journal_state_free(st);
+}
+
+struct visit_log {
+    int runs, intents, cards, ends;
+    cf_err_t stop_with;
+};
+
+static cf_err_t visit(void *user, const cf_journal_entry_t *e)
+{
+    struct visit_log *v = user;
+    switch (e->kind) {
+    case CF_JOURNAL_RUN:
+        v->runs++;
+        break;
+    case CF_JOURNAL_INTENT:
+        v->intents++;
+        break;
+    case CF_JOURNAL_CARD:
+        v->cards++;
+        break;
+    case CF_JOURNAL_END:
+        v->ends++;
+        break;
+    }
+    return v->cards == 2 ? v->stop_with : CF_OK;
+}
+
+static void test_scan_visits_every_record_and_stops_when_asked(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_run_t r = run_rec();
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_intent_t in = intent(1, 1, "1", "set-pin-by-puk");
+    cf_journal_card_t a = card(1, 1, "1", CF_STATUS_PERSONALIZED, ok1, 1);
+    cf_journal_card_t b = card(2, 2, "2", CF_STATUS_REJECTED, NULL, 0);
+    cf_journal_end_t e = {1700000001000, "done", 1, 0, 1, 8};
+    assert_int_equal(cf_journal_write_run(j, &r), CF_OK);
+    assert_int_equal(cf_journal_write_intent(j, &in), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &a), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &b), CF_OK);
+    assert_int_equal(cf_journal_write_end(j, &e), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    struct visit_log v = {0, 0, 0, 0, CF_OK};
+    assert_int_equal(cf_journal_scan(f->path, visit, &v, NULL, NULL, f->diags), CF_OK);
+    assert_true(v.runs == 1 && v.intents == 1 && v.cards == 2 && v.ends == 1);
+    struct visit_log w = {0, 0, 0, 0, CF_ERR_INTERRUPTED};
+    assert_int_equal(cf_journal_scan(f->path, visit, &w, NULL, NULL, f->diags),
+                     CF_ERR_INTERRUPTED);
+    assert_int_equal(w.ends, 0);
+}
+
+static void test_memory_scan_reads_the_same_as_the_file(void **state)
+{
+    (void)state;
+    char buf[8192];
+    size_t off = 0, len;
+    cf_journal_step_t ok1[1] = {step_done};
+    for (int i = 1; i <= 5; i++) {
+        char serial[8];
+        snprintf(serial, sizeof(serial), "%d", 100 + i);
+        cf_journal_card_t c = card((uint64_t)i, (uint64_t)i, serial, CF_STATUS_PERSONALIZED, ok1,
+                                   1);
+        assert_int_equal(cf_journal_format_card(&c, buf + off, sizeof(buf) - off, &len), CF_OK);
+        off += len;
+    }
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_int_equal(cf_journal_scan_mem("m", (const uint8_t *)buf, off, NULL, NULL, st, NULL,
+                                         NULL),
+                     CF_OK);
+    for (uint64_t r = 1; r <= 5; r++)
+        assert_true(cf_journal_state_record_done(st, r));
+    assert_true(cf_journal_state_serial_done(st, "105"));
+    cf_journal_state_free(st);
+}
+
+static void test_state_memory_per_personalized_card_is_small(void **state)
+{
+    (void)state;
+    cf_journal_state_t *st = cf_journal_state_new();
+    cf_journal_step_t ok1[1] = {step_done};
+    size_t n = 200000;
+    for (size_t i = 1; i <= n; i++) {
+        char serial[16];
+        snprintf(serial, sizeof(serial), "%zu", 5000000 + i);
+        cf_journal_card_t c = card(i, i, serial, CF_STATUS_PERSONALIZED, ok1, 1);
+        assert_int_equal(cf_journal_state_apply_card(st, &c), CF_OK);
+    }
+    size_t bytes = cf_journal_state_bytes(st);
+    /* 1 bit per record plus an 8-byte slot per serial at <= 4/5 load,
+     * grown by half: under 16 bytes per card. */
+    assert_true(bytes < n * 16);
+    /* Presized by the run record: 10 bytes per card. */
+    cf_journal_state_free(st);
+    st = cf_journal_state_new();
+    cf_journal_run_t r = run_rec();
+    r.records = n;
+    assert_int_equal(cf_journal_state_apply_run(st, &r), CF_OK);
+    for (size_t i = 1; i <= n; i++) {
+        char serial[16];
+        snprintf(serial, sizeof(serial), "%zu", 5000000 + i);
+        cf_journal_card_t c = card(i, i, serial, CF_STATUS_PERSONALIZED, ok1, 1);
+        assert_int_equal(cf_journal_state_apply_card(st, &c), CF_OK);
+    }
+    assert_true(cf_journal_state_bytes(st) < n * 11);
+    cf_journal_state_free(st);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_escaper_escapes_quotes_backslashes_and_controls),
+        T(test_escaper_keeps_utf8_and_replaces_invalid_bytes),
+        T(test_escaper_never_writes_past_capacity),
+        T(test_escaped_string_parses_back_to_the_same_bytes),
+        T(test_json_parser_refuses_what_rfc8259_refuses),
+        T(test_json_parser_limits_depth_and_nodes),
+        T(test_json_u64_is_exact_and_bounded),
+        T(test_time_format_parses_back),
+        T(test_u64map_matches_a_reference_under_random_puts_and_deletes),
+        T(test_card_record_round_trips_through_its_line),
+        T(test_card_record_with_too_many_steps_is_refused),
+        T(test_card_record_that_does_not_fit_is_not_cut),
+        T(test_bad_lines_say_which_field),
+        T(test_written_journal_reads_back_into_resume_state),
+        T(test_intent_without_final_record_is_open_and_holds_its_record),
+        T(test_failed_card_whose_change_reached_it_keeps_an_open_intent),
+        T(test_failed_card_untouched_by_its_attempt_closes_that_intent),
+        T(test_recovery_that_personalizes_closes_the_open_intent),
+        T(test_interrupted_attempt_does_not_count_against_its_record),
+        T(test_a_record_personalized_twice_is_counted_as_duplicate),
+        T(test_second_open_of_a_journal_in_use_is_refused),
+        T(test_journal_is_created_private),
+        T(test_journal_that_is_a_directory_is_refused),
+        T(test_torn_last_line_is_removed_on_open_and_said),
+        T(test_nul_tail_after_a_crash_is_a_torn_line),
+        T(test_damaged_line_before_the_end_is_an_error_with_its_line),
+        T(test_bad_complete_last_line_is_damage_not_a_torn_line),
+        T(test_overlong_line_is_damage_and_an_overlong_tail_is_torn),
+        T(test_blank_lines_and_unknown_types_are_skipped),
+        T(test_missing_journal_is_not_found_for_scan),
+        T(test_scan_visits_every_record_and_stops_when_asked),
+        T(test_memory_scan_reads_the_same_as_the_file),
+        T(test_state_memory_per_personalized_card_is_small),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,476 @@
+/*
+ * test_runner_sched.c - the runner's reader specs and record scheduler.
+ *
+ * The scheduler is driven the way the runner drives it: assign a record to
+ * a card serial, write what happened into a journal state with the
+ * journal's own apply functions, finish. The rules asserted are those of
+ * "never twice, nothing lost": done records and serials are skipped or
+ * refused, a card with an open intent gets its own record back, failed
+ * records go to the next card up to max_attempts, held records come last,
+ * and the batch is complete exactly when nothing usable is left.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <cardforge/journal.h>
+#include <cardforge/plan.h>
+#include <cardforge/runner.h>
+
+#include "runner/sched.h"
+
+/* ---- reader specs --------------------------------------------------------- */
+
+static void test_spec_all_is_the_default(void **state)
+{
+    (void)state;
+    cf_reader_spec_t s;
+    char err[128];
+    assert_int_equal(cf_reader_spec_parse(NULL, &s, err, sizeof(err)), CF_OK);
+    assert_int_equal(s.source, CF_READERS_ALL);
+    assert_int_equal(cf_reader_spec_parse("all", &s, err, sizeof(err)), CF_OK);
+    assert_int_equal(s.source, CF_READERS_ALL);
+    assert_true(cf_reader_spec_matches(&s, "anything 00 00"));
+    cf_reader_spec_free(&s);
+}
+
+static void test_spec_names_match_as_substrings(void **state)
+{
+    (void)state;
+    cf_reader_spec_t s;
+    char err[128];
+    assert_int_equal(cf_reader_spec_parse("CardForge 0,Yubico", &s, err, sizeof(err)), CF_OK);
+    assert_int_equal(s.source, CF_READERS_MATCH);
+    assert_int_equal(s.n_match, 2);
+    assert_true(cf_reader_spec_matches(&s, "CardForge 0 00 01"));
+    assert_true(cf_reader_spec_matches(&s, "Yubico YubiKey OTP+FIDO+CCID 00 00"));
+    assert_false(cf_reader_spec_matches(&s, "CardForge 1 00 00"));
+    assert_false(cf_reader_spec_matches(&s, "cardforge 0 00 00")); /* case counts */
+    cf_reader_spec_free(&s);
+}
+
+static void test_spec_sim_defaults_to_piv(void **state)
+{
+    (void)state;
+    cf_reader_spec_t s;
+    char err[128];
+    assert_int_equal(cf_reader_spec_parse("sim:8", &s, err, sizeof(err)), CF_OK);
+    assert_int_equal(s.source, CF_READERS_SIM);
+    assert_int_equal(s.sim_count, 8);
+    assert_string_equal(s.sim_type, "piv");
+    assert_string_equal(s.sim_factory, "");
+    assert_false(cf_reader_spec_matches(&s, "sim 1"));
+    assert_int_equal(cf_reader_spec_parse("sim:1024:gids:gemalto", &s, err, sizeof(err)), CF_OK);
+    assert_int_equal(s.sim_count, 1024);
+    assert_string_equal(s.sim_type, "gids");
+    assert_string_equal(s.sim_factory, "gemalto");
+    assert_int_equal(cf_reader_spec_parse("sim:2:piv:default", &s, err, sizeof(err)), CF_OK);
+}
+
+static void expect_bad(const char *text, const char *needle)
+{
+    cf_reader_spec_t s;
+    char err[160] = "";
+    assert_int_equal(cf_reader_spec_parse(text, &s, err, sizeof(err)), CF_ERR_ARG);
+    if (strstr(err, needle) == NULL)
+        fail_msg("spec '%s': message '%s' lacks '%s'", text, err, needle);
+}
+
+static void test_spec_errors_name_the_wrong_part(void **state)
+{
+    (void)state;
+    expect_bad("", "empty");
+    expect_bad("sim:0", "1 to 1024");
+    expect_bad("sim:1025", "at most 1024");
+    expect_bad("sim:08", "1 to 1024");
+    expect_bad("sim:x", "1 to 1024");
+    expect_bad("sim:", "1 to 1024");
+    expect_bad("sim:2:java", "card type 'java'");
+    expect_bad("sim:2:piv:nosuch", "no factory state 'nosuch'");
+    expect_bad("sim:2:gids:", "empty factory");
+    expect_bad("sim:2:piv:default:x", "expected sim:N");
+    expect_bad("A,,B", "empty name");
+    expect_bad("A,", "empty name");
+}
+
+/* ---- scheduler fixture ------------------------------------------------------- */
+
+static const char desc[] = "[Fields]\nPIN=\nNEW_PUK=\n"
+                           "[Description]\nSetPIN=true\nPIN=PIN\nInitialPUK=#12345678\n"
+                           "PUK=NEW_PUK\n";
+
+struct fx {
+    char path[64];
+    cf_plan_t *plan;
+    cf_journal_state_t *st;
+    cf_sched_t *s;
+    cf_diag_list_t *diags;
+    uint64_t attempt;
+};
+
+static void write_batch(struct fx *f, int n, int with_id)
+{
+    FILE *fp = fopen(f->path, "w");
+    assert_non_null(fp);
+    fprintf(fp, with_id ? "ID,PIN,NEW_PUK\n" : "NAME,PIN,NEW_PUK\n");
+    for (int i = 1; i <= n; i++)
+        fprintf(fp, "%s%d,%06d,%08d\n", with_id ? "" : "n", 100 + i, 111110 + i, 22222220 + i);
+    fclose(fp);
+}
+
+static void make(struct fx *f, int n, unsigned max_attempts)
+{
+    write_batch(f, n, 1);
+    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, max_attempts, &f->s, f->diags),
+                     CF_OK);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "/tmp/cf-sched.XXXXXX");
+    int fd = mkstemp(f->path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    f->diags = cf_diag_list_new();
+    f->st = cf_journal_state_new();
+    if (cf_plan_compile_mem("d.ini", desc, sizeof(desc) - 1, f->diags, &f->plan) != CF_OK)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    cf_sched_free(f->s);
+    cf_journal_state_free(f->st);
+    cf_plan_free(f->plan);
+    cf_diag_list_free(f->diags);
+    unlink(f->path);
+    free(f);
+    return 0;
+}
+
+static cf_work_t *expect_work(struct fx *f, const char *serial, uint64_t record)
+{
+    cf_work_t *w = NULL;
+    cf_err_t err;
+    char why[256];
+    cf_assign_t a = cf_sched_assign(f->s, serial, &w, &err, why, sizeof(why));
+    if (a != CF_ASSIGN_WORK)
+        fail_msg("serial %s: assign %d (%s), expected record %llu", serial, (int)a, why,
+                 (unsigned long long)record);
+    assert_non_null(w);
+    assert_int_equal(w->record, record);
+    assert_non_null(cf_card_values_get(w->values, CF_PARAM_PIN));
+    return w;
+}
+
+static void expect_assign(struct fx *f, const char *serial, cf_assign_t want, cf_err_t want_err,
+                          const char *needle)
+{
+    cf_work_t *w = NULL;
+    cf_err_t err = CF_OK;
+    char why[256];
+    cf_assign_t a = cf_sched_assign(f->s, serial, &w, &err, why, sizeof(why));
+    assert_int_equal(a, want);
+    assert_null(w);
+    if (want == CF_ASSIGN_REJECT) {
+        assert_int_equal(err, want_err);
+        if (needle != NULL && strstr(why, needle) == NULL)
+            fail_msg("reason '%s' lacks '%s'", why, needle);
+    }
+}
+
+static const cf_journal_step_t s_yes = {"set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 1, 1, "",
+                                        "", "field", "", 0};
+static const cf_journal_step_t s_lost = {"change-puk", "failed", "unknown", CF_ERR_CARD_REMOVED,
+                                         0, 1, 1, "", "", "field", "", 0};
+static const cf_journal_step_t s_no = {"set-pin-by-puk", "failed", "no", CF_ERR_CARD_REMOVED, 0,
+                                       1, 1, "", "", "field", "", 0};
+
+/* Record the end of a card in the state (as the runner does), then finish. */
+static void end_card(struct fx *f, const char *serial, cf_work_t *w, cf_card_status_t status,
+                     int changed)
+{
+    cf_journal_step_t steps[2] = {s_yes, s_lost};
+    cf_journal_step_t nothing[1] = {s_no};
+    cf_journal_card_t c;
+    memset(&c, 0, sizeof(c));
+    c.attempt = ++f->attempt;
+    c.record = w->record;
+    c.line = w->line;
+    c.serial = serial;
+    c.status = status;
+    c.err = status == CF_STATUS_PERSONALIZED ? CF_OK : CF_ERR_CARD_REMOVED;
+    if (status == CF_STATUS_PERSONALIZED || changed) {
+        c.steps = steps;
+        c.n_steps = status == CF_STATUS_PERSONALIZED ? 1 : 2;
+    } else {
+        c.steps = nothing;
+        c.n_steps = 1;
+    }
+    assert_int_equal(cf_journal_state_apply_card(f->st, &c), CF_OK);
+    cf_sched_finish(f->s, serial, w, status, c.err);
+}
+
+/* ---- scheduler ----------------------------------------------------------------- */
+
+static void test_records_are_handed_out_in_order_and_resolved(void **state)
+{
+    struct fx *f = *state;
+    make(f, 3, 3);
+    cf_work_t *w1 = expect_work(f, "A", 1);
+    assert_int_equal(w1->line, 2);
+    assert_string_equal(w1->id, "101");
+    assert_string_equal(cf_secret_str(cf_card_values_get(w1->values, CF_PARAM_PIN)), "111111");
+    cf_work_t *w2 = expect_work(f, "B", 2);
+    end_card(f, "A", w1, CF_STATUS_PERSONALIZED, 1);
+    end_card(f, "B", w2, CF_STATUS_PERSONALIZED, 1);
+    cf_work_t *w3 = expect_work(f, "C", 3);
+    assert_false(cf_sched_complete(f->s));
+    end_card(f, "C", w3, CF_STATUS_PERSONALIZED, 1);
+    assert_true(cf_sched_complete(f->s));
+    expect_assign(f, "D", CF_ASSIGN_NONE, CF_OK, NULL);
+    assert_true(cf_sched_records(f->s) == 3);
+}
+
+static void test_id_column_is_not_copied_when_the_plan_uses_it(void **state)
+{
+    struct fx *f = *state;
+    static const char d2[] = "[Fields]\nID=\nNEW_PUK=\n[Description]\nSetPIN=true\nPIN=ID\n"
+                             "InitialPUK=#12345678\nPUK=NEW_PUK\n";
+    cf_plan_free(f->plan);
+    assert_int_equal(cf_plan_compile_mem("d.ini", d2, sizeof(d2) - 1, f->diags, &f->plan), CF_OK);
+    FILE *fp = fopen(f->path, "w");
+    fprintf(fp, "ID,NEW_PUK\n123456,87654321\n");
+    fclose(fp);
+    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, 3, &f->s, f->diags), CF_OK);
+    cf_work_t *w = NULL;
+    cf_err_t err;
+    char why[128];
+    assert_int_equal(cf_sched_assign(f->s, "A", &w, &err, why, sizeof(why)), CF_ASSIGN_WORK);
+    assert_string_equal(w->id, ""); /* ID is the PIN here: never journaled */
+    cf_work_free(w);
+}
+
+static void test_no_id_column_gives_an_empty_id(void **state)
+{
+    struct fx *f = *state;
+    write_batch(f, 1, 0);
+    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, 3, &f->s, f->diags), CF_OK);
+    cf_work_t *w = expect_work(f, "A", 1);
+    assert_string_equal(w->id, "");
+    cf_work_free(w);
+}
+
+static void test_personalized_records_from_the_journal_are_skipped(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_step_t ok[1] = {s_yes};
+    for (uint64_t r = 1; r <= 2; r++) {
+        cf_journal_card_t c;
+        memset(&c, 0, sizeof(c));
+        c.attempt = r;
+        c.record = r;
+        c.serial = r == 1 ? "S1" : "S2";
+        c.status = CF_STATUS_PERSONALIZED;
+        c.steps = ok;
+        c.n_steps = 1;
+        assert_int_equal(cf_journal_state_apply_card(f->st, &c), CF_OK);
+    }
+    make(f, 3, 3);
+    cf_work_t *w = expect_work(f, "X", 3);
+    end_card(f, "X", w, CF_STATUS_PERSONALIZED, 1);
+    assert_true(cf_sched_complete(f->s));
+}
+
+static void test_a_personalized_serial_is_refused(void **state)
+{
+    struct fx *f = *state;
+    make(f, 2, 3);
+    cf_work_t *w = expect_work(f, "A", 1);
+    end_card(f, "A", w, CF_STATUS_PERSONALIZED, 1);
+    expect_assign(f, "A", CF_ASSIGN_REJECT, CF_ERR_ALREADY_DONE, "already personalized");
+    cf_work_t *w2 = expect_work(f, "B", 2); /* record 2 was not consumed */
+    cf_work_free(w2);
+}
+
+static void test_the_same_serial_in_two_readers_is_refused(void **state)
+{
+    struct fx *f = *state;
+    make(f, 3, 3);
+    cf_work_t *w = expect_work(f, "A", 1);
+    expect_assign(f, "A", CF_ASSIGN_REJECT, CF_ERR_SHARING, "another reader");
+    /* The refusal must not release the first reader's hold on A. */
+    expect_assign(f, "A", CF_ASSIGN_REJECT, CF_ERR_SHARING, "another reader");
+    end_card(f, "A", w, CF_STATUS_PERSONALIZED, 1);
+}
+
+static void test_failed_record_goes_to_the_next_card_until_max_attempts(void **state)
+{
+    struct fx *f = *state;
+    make(f, 2, 2);
+    cf_work_t *w = expect_work(f, "A", 1);
+    end_card(f, "A", w, CF_STATUS_FAILED, 0);
+    w = expect_work(f, "B", 1); /* the retry comes before record 2 */
+    end_card(f, "B", w, CF_STATUS_FAILED, 0);
+    w = expect_work(f, "C", 2); /* record 1 has used its 2 attempts */
+    assert_int_equal(cf_sched_given_up_count(f->s), 1);
+    assert_true(cf_sched_given_up(f->s, 0) == 1);
+    end_card(f, "C", w, CF_STATUS_PERSONALIZED, 1);
+    assert_true(cf_sched_complete(f->s));
+    expect_assign(f, "D", CF_ASSIGN_NONE, CF_OK, NULL);
+}
+
+static void test_card_with_open_intent_gets_its_own_record_back(void **state)
+{
+    struct fx *f = *state;
+    make(f, 3, 3);
+    cf_work_t *w = expect_work(f, "A", 1);
+    end_card(f, "A", w, CF_STATUS_FAILED, 1); /* A changed, record 1 requeued */
+    /* A comes back first: it takes record 1 out of the retry queue. */
+    w = expect_work(f, "A", 1);
+    assert_true(w->recovers == f->attempt);
+    cf_work_t *w2 = expect_work(f, "B", 2); /* record 1 is not given twice */
+    end_card(f, "A", w, CF_STATUS_PERSONALIZED, 1);
+    end_card(f, "B", w2, CF_STATUS_PERSONALIZED, 1);
+    cf_work_t *w3 = expect_work(f, "C", 3);
+    end_card(f, "C", w3, CF_STATUS_PERSONALIZED, 1);
+    assert_true(cf_sched_complete(f->s));
+}
+
+static void test_open_intent_from_a_crash_holds_its_record_until_last(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_intent_t in = {0, 9, 2, 3, "r", "CUT", "p", "change-puk", 2};
+    assert_int_equal(cf_journal_state_apply_intent(f->st, &in), CF_OK);
+    make(f, 3, 3);
+    cf_work_t *w1 = expect_work(f, "A", 1);
+    cf_work_t *w3 = expect_work(f, "B", 3); /* record 2 is held for CUT */
+    end_card(f, "A", w1, CF_STATUS_PERSONALIZED, 1);
+    end_card(f, "B", w3, CF_STATUS_PERSONALIZED, 1);
+    assert_false(cf_sched_complete(f->s));
+    /* CUT did not come back: a fresh card gets record 2 at last. */
+    cf_work_t *w2 = expect_work(f, "C", 2);
+    assert_true(w2->recovers == 0);
+    end_card(f, "C", w2, CF_STATUS_PERSONALIZED, 1);
+    assert_true(cf_sched_complete(f->s));
+    /* Now CUT comes back: its record is done elsewhere, set it aside. */
+    expect_assign(f, "CUT", CF_ASSIGN_REJECT, CF_ERR_ALREADY_DONE, "rework");
+}
+
+static void test_cut_off_card_that_comes_back_is_finished_with_its_record(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_intent_t in = {0, 9, 2, 3, "r", "CUT", "p", "change-puk", 2};
+    assert_int_equal(cf_journal_state_apply_intent(f->st, &in), CF_OK);
+    make(f, 3, 3);
+    cf_work_t *w = expect_work(f, "CUT", 2); /* re-read from the batch */
+    assert_true(w->recovers == 9);
+    assert_int_equal(w->line, 3);
+    assert_string_equal(cf_secret_str(cf_card_values_get(w->values, CF_PARAM_PIN)), "111112");
+    cf_work_t *w1 = expect_work(f, "A", 1);
+    cf_work_t *w3 = expect_work(f, "B", 3);
+    end_card(f, "CUT", w, CF_STATUS_PERSONALIZED, 1);
+    end_card(f, "A", w1, CF_STATUS_PERSONALIZED, 1);
+    end_card(f, "B", w3, CF_STATUS_PERSONALIZED, 1);
+    assert_true(cf_sched_complete(f->s));
+}
+
+static void test_wait_while_the_last_records_are_in_flight(void **state)
+{
+    struct fx *f = *state;
+    make(f, 1, 3);
+    cf_work_t *w = expect_work(f, "A", 1);
+    expect_assign(f, "B", CF_ASSIGN_WAIT, CF_OK, NULL);
+    assert_false(cf_sched_complete(f->s));
+    end_card(f, "A", w, CF_STATUS_FAILED, 0);
+    w = expect_work(f, "B", 1);
+    end_card(f, "B", w, CF_STATUS_PERSONALIZED, 1);
+    expect_assign(f, "C", CF_ASSIGN_NONE, CF_OK, NULL);
+}
+
+static void test_cut_off_card_waits_while_its_record_is_on_another_card(void **state)
+{
+    struct fx *f = *state;
+    make(f, 1, 3);
+    cf_work_t *w = expect_work(f, "A", 1);
+    end_card(f, "A", w, CF_STATUS_FAILED, 1); /* A changed; record 1 requeued */
+    w = expect_work(f, "B", 1);               /* B takes it first */
+    expect_assign(f, "A", CF_ASSIGN_WAIT, CF_OK, NULL);
+    end_card(f, "B", w, CF_STATUS_PERSONALIZED, 1);
+    expect_assign(f, "A", CF_ASSIGN_REJECT, CF_ERR_ALREADY_DONE, "rework");
+}
+
+static void test_a_large_batch_streams_record_by_record(void **state)
+{
+    struct fx *f = *state;
+    FILE *fp = fopen(f->path, "w");
+    fprintf(fp, "ID,PIN,NEW_PUK\n");
+    for (int i = 1; i <= 200000; i++)
+        fprintf(fp, "%d,123456,87654321\n", i);
+    fclose(fp);
+    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, 3, &f->s, f->diags), CF_OK);
+    char serial[16];
+    for (uint64_t r = 1; r <= 200000; r++) {
+        snprintf(serial, sizeof(serial), "%llu", (unsigned long long)r);
+        cf_work_t *w = NULL;
+        cf_err_t err;
+        char why[64];
+        assert_int_equal(cf_sched_assign(f->s, serial, &w, &err, why, sizeof(why)),
+                         CF_ASSIGN_WORK);
+        assert_true(w->record == r);
+        cf_sched_finish(f->s, serial, w, CF_STATUS_FAILED, CF_ERR_INTERRUPTED);
+        /* interrupted: requeued, not counted; take it back out */
+        w = NULL;
+        assert_int_equal(cf_sched_assign(f->s, serial, &w, &err, why, sizeof(why)),
+                         CF_ASSIGN_WORK);
+        assert_true(w->record == r);
+        cf_journal_card_t c;
+        memset(&c, 0, sizeof(c));
+        c.attempt = r;
+        c.record = r;
+        c.serial = serial;
+        c.status = CF_STATUS_PERSONALIZED;
+        assert_int_equal(cf_journal_state_apply_card(f->st, &c), CF_OK);
+        cf_sched_finish(f->s, serial, w, CF_STATUS_PERSONALIZED, CF_OK);
+    }
+    assert_true(cf_sched_complete(f->s));
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spec_all_is_the_default),
+        cmocka_unit_test(test_spec_names_match_as_substrings),
+        cmocka_unit_test(test_spec_sim_defaults_to_piv),
+        cmocka_unit_test(test_spec_errors_name_the_wrong_part),
+        T(test_records_are_handed_out_in_order_and_resolved),
+        T(test_id_column_is_not_copied_when_the_plan_uses_it),
+        T(test_no_id_column_gives_an_empty_id),
+        T(test_personalized_records_from_the_journal_are_skipped),
+        T(test_a_personalized_serial_is_refused),
+        T(test_the_same_serial_in_two_readers_is_refused),
+        T(test_failed_record_goes_to_the_next_card_until_max_attempts),
+        T(test_card_with_open_intent_gets_its_own_record_back),
+        T(test_open_intent_from_a_crash_holds_its_record_until_last),
+        T(test_cut_off_card_that_comes_back_is_finished_with_its_record),
+        T(test_wait_while_the_last_records_are_in_flight),
+        T(test_cut_off_card_waits_while_its_record_is_on_another_card),
+        T(test_a_large_batch_streams_record_by_record),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
