@@ -1,7 +1,7 @@
 # test_offline_unblock_e2e.sh - the offline unblock story end to end through
 # the real pcscd:
-#   1. two gemalto-factory GIDS cards are personalized with admin keys
-#      derived from a master key, InitCRKey and BlockCard;
+#   1. a batch personalizes two gemalto-factory GIDS cards with admin keys
+#      derived from a master key, InitCRKey and BlockCard (cardforge run);
 #   2. at card 0, `cardforge pin unblock --challenge` is driven through a
 #      pseudo-terminal like a card holder on the phone: the challenge it shows
 #      goes to `cardforge helpdesk response` (the helpdesk, with the key file),
@@ -38,20 +38,16 @@ BlockCard=true
 EOF
 printf 'ID,PIN\nalice,11223344\nbob,55667788\n' >"$CF_TMP/batch.csv"
 
-# The cards are personalized one by one at the desk (the batch runner's
-# version of this step is in test_run_offline_unblock.sh).
-i=0
-for pin in 11223344 55667788; do
-    out=$("$CLI" personalize "$CF_TMP/desc.ini" --reader "$(cf_reader_name $i)" \
-        --field PIN=$pin --keyfile "$KF" 2>&1 </dev/null) || cf_fail "personalize $i failed: $out"
-    i=$((i + 1))
-done
+out=$("$CLI" run "$CF_TMP/desc.ini" --batch "$CF_TMP/batch.csv" --journal "$CF_TMP/journal.jsonl" \
+    --readers CardForge --keyfile "$KF" 2>&1 </dev/null) || cf_fail "cardforge run failed: $out"
 for i in 0 1; do
     st=$(cf_state_file "$i")
-    grep -qx "pin_tries=0" "$st" || cf_fail "card $i: PIN not blocked after personalization"
+    grep -qx "pin_tries=0" "$st" || cf_fail "card $i: PIN not blocked after the batch"
     grep -qx "admin_key=000000000000000000000000000000000000000000000000" "$st" &&
         cf_fail "card $i still has the factory admin key"
 done
+grep -q '"master_key":"bureau-admin","master_key_version":1' "$CF_TMP/journal.jsonl" ||
+    cf_fail "the journal does not name the master key the admin keys come from"
 
 # The helpdesk's side, run by pty_drive with what the card showed (CAP_*):
 # prints the response (r) or its check value (c). With "wrong", the

@@ -4,7 +4,7 @@
 # collect everything they leave behind (stdout, stderr, APDU traces, the
 # batch journal, reports, the card daemons' logs, a terminal transcript) and
 # scan it for each secret as text, as hex (either case, with or without
-# separators) and as the derived keys' hex.
+# separators) and as the derived key's hex.
 #
 # Not scanned: the cards' state files (they ARE the cards, secrets included,
 # mode 0600, docs/cards/) and pcscd's own debug log (pcscd -a logs every APDU
@@ -103,6 +103,17 @@ run helpdesk-derived "$CLI" helpdesk response --serial "$SERIAL1" --challenge 01
 echo "$PIV_KEY" | "$CLI" helpdesk response --serial 1 --challenge 0102030405060708 \
     --admin-key-stdin >"$OUT/helpdesk-stdin.stdout" 2>"$OUT/helpdesk-stdin.stderr" ||
     cf_fail "helpdesk stdin"
+
+# The batch line: journal, trace, progress output and reports (simulated
+# readers; the same description with the PIN from the batch).
+run run-sim "$CLI" run "$CF_TMP/piv.ini" --batch "$CF_TMP/piv.csv" --journal "$OUT/journal.jsonl" \
+    --readers sim:1 --trace "$OUT/trace-run.txt" || cf_fail "run: $(cat "$OUT/run-sim.stderr")"
+grep -q '"status":"personalized"' "$OUT/journal.jsonl" || cf_fail "the run personalized nothing"
+run report "$CLI" report "$OUT/journal.jsonl" || cf_fail "report"
+run report-json "$CLI" report "$OUT/journal.jsonl" --json || cf_fail "report --json"
+run run-gids "$CLI" run "$CF_TMP/gids.ini" --batch "$CF_TMP/piv.csv" --journal "$OUT/journal-gids.jsonl" \
+    --readers sim:1:gids:gemalto --keyfile "$KF" --trace "$OUT/trace-run-gids.txt" ||
+    cf_fail "run gids: $(cat "$OUT/run-gids.stderr")"
 
 cp "$CF_TMP"/card-*.log "$OUT/" 2>/dev/null
 # CF_SCAN_SELFTEST=1 plants a leak, to show the scan finds one.
