@@ -261,14 +261,9 @@ static int load_keys(const cf_plan_t *plan, const char *path, cf_keyfile_t **key
 int cmd_personalize(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"reader", required_argument, NULL, 'r'},
-        {"card", required_argument, NULL, 'c'},
+        DESK_LONG_OPTIONS,
         {"field", required_argument, NULL, 'f'},
-        {"profile", required_argument, NULL, 'p'},
-        {"profiles", required_argument, NULL, 'P'},
         {"keyfile", required_argument, NULL, 'k'},
-        {"trace", required_argument, NULL, 't'},
-        {"allow-last-try", no_argument, NULL, 'L'},
         {"allow-factory-key", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -282,30 +277,12 @@ int cmd_personalize(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'r':
-            dopt.reader = optarg;
-            break;
-        case 'c':
-            dopt.serial = optarg;
-            break;
         case 'f':
             if (fields_add(&fields, optarg) != 0)
                 goto out;
             break;
-        case 'p':
-            dopt.profile = optarg;
-            break;
-        case 'P':
-            dopt.profiles_dir = optarg;
-            break;
         case 'k':
             keyfile = optarg;
-            break;
-        case 't':
-            dopt.trace_path = optarg;
-            break;
-        case 'L':
-            flags |= CF_PERS_ALLOW_LAST_TRY;
             break;
         case 'F':
             flags |= CF_PERS_ALLOW_FACTORY_KEY;
@@ -315,6 +292,8 @@ int cmd_personalize(int argc, char **argv)
             status = CF_EXIT_OK;
             goto out;
         default:
+            if (desk_option(c, optarg, &dopt))
+                break;
             usage(stderr);
             goto out;
         }
@@ -391,6 +370,8 @@ int cmd_personalize(int argc, char **argv)
      * steps, and pcscd does not power the card down between them. */
     if (cf_transport_begin(dc.t) != CF_OK)
         fprintf(stderr, CMD ": warning: no PC/SC transaction: %s\n", cf_transport_errmsg(dc.t));
+    if (dopt.allow_last_try)
+        flags |= CF_PERS_ALLOW_LAST_TRY;
     e = cf_personalize(dc.card, plan, values, flags, &hooks, &res);
     cf_transport_end(dc.t);
     if (e == CF_OK) {

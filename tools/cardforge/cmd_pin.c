@@ -308,13 +308,8 @@ out:
 int cmd_pin(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"reader", required_argument, NULL, 'r'},
-        {"card", required_argument, NULL, 'c'},
-        {"profile", required_argument, NULL, 'p'},
-        {"profiles", required_argument, NULL, 'P'},
-        {"trace", required_argument, NULL, 't'},
+        DESK_LONG_OPTIONS,
         {"challenge", no_argument, NULL, 'C'},
-        {"allow-last-try", no_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -329,31 +324,15 @@ int cmd_pin(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'r':
-            dopt.reader = optarg;
-            break;
-        case 'c':
-            dopt.serial = optarg;
-            break;
-        case 'p':
-            dopt.profile = optarg;
-            break;
-        case 'P':
-            dopt.profiles_dir = optarg;
-            break;
-        case 't':
-            dopt.trace_path = optarg;
-            break;
         case 'C':
             challenge = 1;
-            break;
-        case 'L':
-            flags |= CF_OP_ALLOW_LAST_TRY;
             break;
         case 'h':
             usage(stdout);
             return CF_EXIT_OK;
         default:
+            if (desk_option(c, optarg, &dopt))
+                break;
             usage(stderr);
             return CF_EXIT_USAGE;
         }
@@ -379,6 +358,8 @@ int cmd_pin(int argc, char **argv)
                 sub);
         return CF_EXIT_USAGE;
     }
+    if (dopt.allow_last_try)
+        flags |= CF_OP_ALLOW_LAST_TRY;
     struct desk_card dc;
     int st = desk_open(CMD, &dopt, &dc);
     if (st != CF_EXIT_OK)

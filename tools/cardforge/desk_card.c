@@ -72,6 +72,32 @@ static cf_err_t try_reader(const char *cmd, const struct desk_opts *o, struct de
     return e;
 }
 
+int desk_option(int c, const char *arg, struct desk_opts *o)
+{
+    switch (c) {
+    case 'r':
+        o->reader = arg;
+        return 1;
+    case 'c':
+        o->serial = arg;
+        return 1;
+    case 'p':
+        o->profile = arg;
+        return 1;
+    case 'P':
+        o->profiles_dir = arg;
+        return 1;
+    case 't':
+        o->trace_path = arg;
+        return 1;
+    case 'L':
+        o->allow_last_try = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int desk_open(const char *cmd, const struct desk_opts *o, struct desk_card *dc)
 {
     memset(dc, 0, sizeof(*dc));

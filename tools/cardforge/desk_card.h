@@ -12,6 +12,7 @@
 #ifndef CF_TOOLS_DESK_CARD_H
 #define CF_TOOLS_DESK_CARD_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include <cardforge/card.h>
@@ -23,7 +24,20 @@ struct desk_opts {
     const char *profile;      /* force this profile, or NULL: recognise the card */
     const char *profiles_dir; /* NULL: cf_profiles_default_dir() */
     const char *trace_path;   /* APDU trace (secrets redacted), or NULL */
+    int allow_last_try;       /* --allow-last-try was given */
 };
+
+/* The options every desk command takes, for its getopt_long table:
+ * --reader, --card, --profile, --profiles, --trace, --allow-last-try. */
+#define DESK_LONG_OPTIONS                                                                     \
+    {"reader", required_argument, NULL, 'r'}, {"card", required_argument, NULL, 'c'},        \
+        {"profile", required_argument, NULL, 'p'},                                            \
+        {"profiles", required_argument, NULL, 'P'}, {"trace", required_argument, NULL, 't'}, \
+        {"allow-last-try", no_argument, NULL, 'L'}
+
+/* Record option c (from DESK_LONG_OPTIONS) with its argument in o: 1 when
+ * c is a desk option, 0 when it is not (the command handles it). */
+int desk_option(int c, const char *arg, struct desk_opts *o);
 
 struct desk_card {
     cf_profiles_t *profiles;
