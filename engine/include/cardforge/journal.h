@@ -146,7 +146,7 @@ typedef struct cf_journal_card {
 
 typedef struct cf_journal_end {
     int64_t time;
-    const char *reason; /* "done", "interrupted", "stopped", "error" */
+    const char *reason; /* "done", "interrupted", "error" */
     uint64_t personalized, failed, rejected; /* in this run */
     uint64_t remaining;                      /* records not personalized */
 } cf_journal_end_t;
