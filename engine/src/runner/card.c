@@ -225,8 +225,8 @@ static int reader_fault(const cf_journal_card_t *c)
     if (c->status == CF_STATUS_PERSONALIZED)
         return 0;
     if (c->err == CF_ERR_INTERRUPTED || c->err == CF_ERR_ALREADY_DONE ||
-        c->err == CF_ERR_UNKNOWN_CARD || c->err == CF_ERR_SHARING ||
-        c->err == CF_ERR_REFUSED || c->err == CF_ERR_POLICY || c->err == CF_ERR_NOT_FOUND)
+        c->err == CF_ERR_UNKNOWN_CARD || c->err == CF_ERR_SHARING || c->err == CF_ERR_REFUSED ||
+        c->err == CF_ERR_POLICY || c->err == CF_ERR_NOT_FOUND)
         return 0;
     return 1;
 }
@@ -327,8 +327,8 @@ static void set_idle(struct cf_runner *r, struct rdr *rd, double busy_ms)
 
 /* Ask the scheduler for the card's record, waiting while every record left
  * is on another card. Called with mu held. */
-static cf_assign_t assign(struct cf_runner *r, const char *serial, cf_work_t **work,
-                          cf_err_t *err, char *why, size_t whylen)
+static cf_assign_t assign(struct cf_runner *r, const char *serial, cf_work_t **work, cf_err_t *err,
+                          char *why, size_t whylen)
 {
     for (;;) {
         if (r->stop_level >= 1 || r->fatal != CF_OK)
@@ -433,8 +433,7 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
             rec.c.status = CF_STATUS_REJECTED;
             rec.c.err = e;
             set_message(&rec, "cannot make this card's values: %s",
-                        d != NULL && cf_diag_count(d) > 0 ? cf_diag_message(d, 0)
-                                                          : cf_strerror(e));
+                        d != NULL && cf_diag_count(d) > 0 ? cf_diag_message(d, 0) : cf_strerror(e));
             cf_diag_list_free(d);
             goto record;
         }
