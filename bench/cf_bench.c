@@ -157,8 +157,7 @@ static void on_card(void *user, const cf_journal_card_t *c)
     const char *at = strstr(h->ctl_fmt, "%d");
     if (at == NULL)
         return;
-    snprintf(path, sizeof(path), "%.*s%u%s", (int)(at - h->ctl_fmt), h->ctl_fmt, 2 * e + s,
-             at + 2);
+    snprintf(path, sizeof(path), "%.*s%u%s", (int)(at - h->ctl_fmt), h->ctl_fmt, 2 * e + s, at + 2);
     ctl_send(path, "remove\ninsert\n");
 }
 
@@ -323,9 +322,8 @@ static int mode_pcsc(const struct opts *o)
         char scale[32] = "-";
         if (single > 0 && n > 1)
             snprintf(scale, sizeof(scale), "%.2f", cpm / (single * n));
-        printf("| %u | %" PRIu64 " | %.2f | %.0f | %.1f | %s | %.3f | %.1f |\n", n,
-               r.personalized, r.wall_s, cpm, cpm / n, scale,
-               r.busy_ms / (service_card_ms * (double)r.cards),
+        printf("| %u | %" PRIu64 " | %.2f | %.0f | %.1f | %s | %.3f | %.1f |\n", n, r.personalized,
+               r.wall_s, cpm, cpm / n, scale, r.busy_ms / (service_card_ms * (double)r.cards),
                r.cards ? (double)r.apdus / (double)r.cards : 0);
         fflush(stdout);
     }
@@ -347,16 +345,18 @@ static int mode_fsync(const struct opts *o)
     double per_card_without = without.busy_ms / (double)without.cards;
     printf("### Journal fsync cost, %u simulated readers (latency '%s'), journal in %s\n\n", n,
            o->latency, o->work);
-    printf("| journal | cards | wall s | card time ms | fdatasync calls | fdatasync ms per card |\n");
+    printf(
+        "| journal | cards | wall s | card time ms | fdatasync calls | fdatasync ms per card |\n");
     printf("|---|---:|---:|---:|---:|---:|\n");
     printf("| synced (normal) | %" PRIu64 " | %.2f | %.1f | %" PRIu64 " | %.2f |\n", with.cards,
            with.wall_s, per_card_with, with.syncs, with.sync_ms / (double)with.cards);
-    printf("| not synced | %" PRIu64 " | %.2f | %.1f | 0 | 0 |\n\n", without.cards,
-           without.wall_s, per_card_without);
-    printf("per-card cost of the fsyncs: %.2f ms of %.1f ms = %.1f %% (card time), wall %+.1f %%\n\n",
-           per_card_with - per_card_without, per_card_with,
-           100.0 * (per_card_with - per_card_without) / per_card_with,
-           100.0 * (with.wall_s - without.wall_s) / without.wall_s);
+    printf("| not synced | %" PRIu64 " | %.2f | %.1f | 0 | 0 |\n\n", without.cards, without.wall_s,
+           per_card_without);
+    printf(
+        "per-card cost of the fsyncs: %.2f ms of %.1f ms = %.1f %% (card time), wall %+.1f %%\n\n",
+        per_card_with - per_card_without, per_card_with,
+        100.0 * (per_card_with - per_card_without) / per_card_with,
+        100.0 * (with.wall_s - without.wall_s) / without.wall_s);
     return 0;
 }
 
@@ -369,24 +369,25 @@ static int write_journal(const char *path, unsigned long n, const char *batch_sh
     if (f == NULL)
         return -1;
     setvbuf(f, NULL, _IOFBF, 1 << 20);
-    cf_journal_run_t run = {1700000000000, "piv-job.ini", desc_sha, "batch.csv", batch_sha, n,
-                            "sim:16", 3, "bench", 1};
+    cf_journal_run_t run = {
+        1700000000000, "piv-job.ini", desc_sha, "batch.csv", batch_sha, n, "sim:16", 3, "bench", 1};
     char *buf = malloc(CF_JOURNAL_MAX_LINE);
     cf_jbuf b;
     cf_jbuf_init(&b, buf, CF_JOURNAL_MAX_LINE);
     cf_journal_fmt_run(&b, &run);
     fwrite(buf, 1, b.len, f);
-    static const char *names[5] = {"auth-admin", "set-pin-by-puk", "change-puk",
-                                   "rotate-admin-key", "block-pin"};
+    static const char *names[5] = {"auth-admin", "set-pin-by-puk", "change-puk", "rotate-admin-key",
+                                   "block-pin"};
     for (unsigned long i = 1; i <= n; i++) {
         char serial[16], id[16];
         snprintf(serial, sizeof(serial), "%lu", 10000000 + i);
         snprintf(id, sizeof(id), "%lu", 100000 + i);
         cf_journal_step_t steps[5];
         for (int k = 0; k < 5; k++)
-            steps[k] = (cf_journal_step_t){names[k], "done", k ? "yes" : "no", CF_OK, 0x9000,
-                                           12.5, 6, k == 3 ? "A1B2C3" : "", "",
-                                           k == 0 || k == 4 ? "" : "field", "", 0};
+            steps[k] = (cf_journal_step_t){
+                names[k], "done", k ? "yes" : "no",       CF_OK, 0x9000,
+                12.5,     6,      k == 3 ? "A1B2C3" : "", "",    k == 0 || k == 4 ? "" : "field",
+                "",       0};
         cf_journal_card_t c;
         memset(&c, 0, sizeof(c));
         c.attempt = i;
@@ -409,8 +410,8 @@ static int write_journal(const char *path, unsigned long n, const char *batch_sh
         c.tries[2] = 3;
         /* The job's four intents, then the card record, as a run writes them. */
         for (int k = 1; k < 5; k++) {
-            cf_journal_intent_t in = {c.start + k, i, i, c.line, c.reader, serial,
-                                      c.profile, names[k], (unsigned)k + 1};
+            cf_journal_intent_t in = {c.start + k, i,         i,        c.line,         c.reader,
+                                      serial,      c.profile, names[k], (unsigned)k + 1};
             cf_jbuf_init(&b, buf, CF_JOURNAL_MAX_LINE);
             cf_journal_fmt_intent(&b, &in);
             fwrite(buf, 1, b.len, f);
@@ -547,9 +548,10 @@ static int million_case(const struct opts *o, unsigned long n)
     struct child_figure v = in_child(do_validate, &m);
     struct child_figure jr = in_child(do_journal, &m);
     struct child_figure rs = in_child(do_resume, &m);
-    printf("| %lu | %.0f MB / %.0f MB | %.2f s, %ld KB | %.2f s, %ld KB | %.2f s, %ld KB | %ld KB |\n",
-           n, (double)sb.st_size / 1e6, (double)sj.st_size / 1e6, v.seconds, v.maxrss_kb,
-           jr.seconds, jr.maxrss_kb, rs.seconds, rs.maxrss_kb, base.maxrss_kb);
+    printf(
+        "| %lu | %.0f MB / %.0f MB | %.2f s, %ld KB | %.2f s, %ld KB | %.2f s, %ld KB | %ld KB |\n",
+        n, (double)sb.st_size / 1e6, (double)sj.st_size / 1e6, v.seconds, v.maxrss_kb, jr.seconds,
+        jr.maxrss_kb, rs.seconds, rs.maxrss_kb, base.maxrss_kb);
     if (!v.ok || !jr.ok || !rs.ok)
         printf("(a step FAILED: validate %d, journal %d, resume %d)\n", v.ok, jr.ok, rs.ok);
     fflush(stdout);
@@ -577,11 +579,16 @@ static int mode_million(const struct opts *o)
 int main(int argc, char **argv)
 {
     static const struct option lopts[] = {
-        {"desc", required_argument, NULL, 'd'},    {"profiles", required_argument, NULL, 'p'},
-        {"work", required_argument, NULL, 'w'},    {"readers", required_argument, NULL, 'r'},
-        {"cards", required_argument, NULL, 'c'},   {"latency", required_argument, NULL, 'l'},
-        {"ctl", required_argument, NULL, 't'},     {"records", required_argument, NULL, 'n'},
-        {"keep", no_argument, NULL, 'k'},          {"help", no_argument, NULL, 'h'},
+        {"desc", required_argument, NULL, 'd'},
+        {"profiles", required_argument, NULL, 'p'},
+        {"work", required_argument, NULL, 'w'},
+        {"readers", required_argument, NULL, 'r'},
+        {"cards", required_argument, NULL, 'c'},
+        {"latency", required_argument, NULL, 'l'},
+        {"ctl", required_argument, NULL, 't'},
+        {"records", required_argument, NULL, 'n'},
+        {"keep", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct opts o;

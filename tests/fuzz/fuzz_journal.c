@@ -85,8 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cf_journal_totals_t t1, t2;
         cf_journal_state_totals(s1, &t1);
         cf_journal_state_totals(s2, &t2);
-        if (memcmp(&t1, &t2, sizeof(t1)) != 0 || i1.lines != i2.lines ||
-            i1.torn != i2.torn || i1.bytes != i2.bytes || i1.bytes > size ||
+        if (memcmp(&t1, &t2, sizeof(t1)) != 0 || i1.lines != i2.lines || i1.torn != i2.torn ||
+            i1.bytes != i2.bytes || i1.bytes > size ||
             cf_journal_state_open_count(s1) != cf_journal_state_open_count(s2) ||
             cf_journal_state_next_attempt(s1) != cf_journal_state_next_attempt(s2))
             abort();

@@ -129,4 +129,45 @@ grep -q 'given up (every attempt failed): 1 record: 1' "$tmp/out" || fail "give 
 [ "$(grep -c '"record":1,.*"status":"rejected","error":"CF_ERR_POLICY"' "$tmp/policy.jsonl")" -eq 2 ] ||
     fail "expected two policy rejections of record 1"
 grep -q '"record":2,.*"status":"personalized"' "$tmp/policy.jsonl" || fail "record 2 not done"
-echo "ok: samples, resume, dry run, validation, journal lock, SIGINT, policy give-up, no secrets"
+# ---- two signals: the cards in flight stop at a safe point and say so ----
+"$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/stop.jsonl" --readers sim:3 \
+    --sim-latency contact --sim-keep "$tmp/stopcards" >"$tmp/stop.out" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q '"type":"card"' "$tmp/stop.jsonl" 2>/dev/null && break; sleep 0.1; done
+sleep 0.05
+kill -INT "$pid"
+sleep 0.01
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ $rc -eq 1 ] || fail "run stopped twice: exit $rc, expected 1"
+grep -q 'stopping the cards in flight at the next safe point' "$tmp/stop.out" ||
+    fail "no second stop message: $(tail "$tmp/stop.out")"
+grep -q '"error":"CF_ERR_INTERRUPTED","message":"stopped before step' "$tmp/stop.jsonl" ||
+    fail "no card recorded as stopped at a safe point"
+[ -n "$(ls -A "$tmp/stopcards/in")" ] || fail "the stopped cards did not stay in their readers"
+expect_rc 0 "resume after the stop" "$cf" run "$job" --batch "$tmp/big.csv" \
+    --journal "$tmp/stop.jsonl" --readers sim:8 --sim-keep "$tmp/stopcards"
+python3 "$check" "$tmp/stop.jsonl" "$tmp/big.csv" --cards "$tmp/stopcards/in" \
+    "$tmp/stopcards/out" --puk NEW_PUK --key NEW_KEY --blocked >"$tmp/judge" ||
+    fail "after the stop and resume: $(cat "$tmp/judge")"
+grep -q '"recovers":[0-9]' "$tmp/stop.jsonl" || fail "no stopped card was finished by the resume"
+
+# ---- a reader whose cards keep failing is set aside and reported ----
+sed 's/^InitialPUK=#12345678/InitialPUK=#87654321/' "$job" >"$tmp/wrongpuk.ini"
+expect_rc 1 "failing reader" "$cf" run "$tmp/wrongpuk.ini" --batch "$tmp/b.csv" \
+    --journal "$tmp/aside.jsonl" --readers sim:1 --max-attempts 5
+grep -q "reader 'sim 1' set aside: 3 failed cards in a row (last: CF_ERR_WRONG_SECRET)" "$tmp/out" ||
+    fail "set aside: $(cat "$tmp/out")"
+grep -q 'sim 1 .*SET ASIDE: 3 failed cards in a row' "$tmp/out" || fail "summary: $(cat "$tmp/out")"
+[ "$(grep -c '"type":"card"' "$tmp/aside.jsonl")" -eq 3 ] || fail "expected 3 card records"
+
+# ---- a profile directory that cannot be used ----
+mkdir -p "$tmp/badprofiles"
+printf 'name: broken\nnot: [valid\n' >"$tmp/badprofiles/broken.yaml"
+expect_rc 1 "bad profiles" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/x.jsonl" \
+    --readers sim:1 --profiles "$tmp/badprofiles"
+grep -q 'broken.yaml' "$tmp/out" || fail "bad profile not named: $(cat "$tmp/out")"
+[ -e "$tmp/x.jsonl" ] && fail "a refused run created its journal"
+echo "ok: samples, resume, dry run, validation, journal lock, SIGINT once and twice, policy" \
+    "give-up, reader set aside, no secrets"

@@ -85,18 +85,28 @@ static int has_diag(const cf_diag_list_t *d, cf_severity_t sev, unsigned long li
     return 0;
 }
 
-static const cf_journal_step_t step_done = {"set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5,
-                                            3, "", "", "field", "", 0};
-static const cf_journal_step_t step_rot = {"rotate-admin-key", "done", "yes", CF_OK, 0x9000, 40.0,
-                                           6, "A1B2C3", "", "derived", "bureau-admin", 2};
-static const cf_journal_step_t step_lost = {
-    "rotate-admin-key", "failed", "unknown", CF_ERR_CARD_REMOVED, 0, 7.0, 2, "",
-    "reader 'sim 1': card removed", "literal", "", 0};
-static const cf_journal_step_t step_notrun = {"block-pin", "not-run", "no", CF_OK, 0, 0, 0, "",
-                                              "", "", "", 0};
+static const cf_journal_step_t step_done = {
+    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5, 3, "", "", "field", "", 0};
+static const cf_journal_step_t step_rot = {
+    "rotate-admin-key", "done", "yes",     CF_OK,          0x9000, 40.0, 6,
+    "A1B2C3",           "",     "derived", "bureau-admin", 2};
+static const cf_journal_step_t step_lost = {"rotate-admin-key",
+                                            "failed",
+                                            "unknown",
+                                            CF_ERR_CARD_REMOVED,
+                                            0,
+                                            7.0,
+                                            2,
+                                            "",
+                                            "reader 'sim 1': card removed",
+                                            "literal",
+                                            "",
+                                            0};
+static const cf_journal_step_t step_notrun = {"block-pin", "not-run", "no", CF_OK, 0,  0,
+                                              0,           "",        "",   "",    "", 0};
 static const cf_journal_step_t step_refused = {
-    "set-pin-by-puk", "refused", "no", CF_ERR_POLICY, 0, 0.1, 0, "", "PIN too short", "field", "",
-    0};
+    "set-pin-by-puk", "refused", "no", CF_ERR_POLICY, 0, 0.1, 0, "", "PIN too short",
+    "field",          "",        0};
 
 static cf_journal_card_t card(uint64_t attempt, uint64_t record, const char *serial,
                               cf_card_status_t status, const cf_journal_step_t *steps, size_t n)
@@ -126,24 +136,16 @@ static cf_journal_card_t card(uint64_t attempt, uint64_t record, const char *ser
 static cf_journal_intent_t intent(uint64_t attempt, uint64_t record, const char *serial,
                                   const char *step)
 {
-    cf_journal_intent_t in = {1700000000100, attempt, record, (unsigned long)record + 1,
-                              "sim 1",       serial,  "piv-yubikey", step,
-                              2};
+    cf_journal_intent_t in = {
+        1700000000100, attempt, record, (unsigned long)record + 1, "sim 1", serial,
+        "piv-yubikey", step,    2};
     return in;
 }
 
 static cf_journal_run_t run_rec(void)
 {
-    cf_journal_run_t r = {1700000000000,
-                          "d.ini",
-                          "aa11",
-                          "b.csv",
-                          "bb22",
-                          10,
-                          "sim:2",
-                          3,
-                          "0.1.0",
-                          42};
+    cf_journal_run_t r = {1700000000000, "d.ini", "aa11",  "b.csv", "bb22", 10,
+                          "sim:2",       3,       "0.1.0", 42};
     return r;
 }
 
@@ -250,11 +252,11 @@ static void test_json_parser_refuses_what_rfc8259_refuses(void **state)
     assert_false(parses("[1,]"));
     assert_false(parses("{\"a\":01}"));
     assert_false(parses("{\"a\":1.}"));
-    assert_false(parses("{\"a\":\"x\ny\"}"));   /* raw control character */
-    assert_false(parses("{\"a\":\"\\ud83d\"}"));  /* unpaired surrogate */
-    assert_false(parses("{\"a\":\"\\udcb3\"}"));  /* lone low surrogate */
-    assert_false(parses("{\"a\":\"\\u0000\"}"));  /* NUL cannot be a C string */
-    assert_false(parses("{\"a\":\"\xC3\"}"));     /* cut-off UTF-8 */
+    assert_false(parses("{\"a\":\"x\ny\"}"));    /* raw control character */
+    assert_false(parses("{\"a\":\"\\ud83d\"}")); /* unpaired surrogate */
+    assert_false(parses("{\"a\":\"\\udcb3\"}")); /* lone low surrogate */
+    assert_false(parses("{\"a\":\"\\u0000\"}")); /* NUL cannot be a C string */
+    assert_false(parses("{\"a\":\"\xC3\"}"));    /* cut-off UTF-8 */
     assert_false(parses("{\"a\" 1}"));
     assert_false(parses("{} {}"));
     assert_false(parses("tru"));
@@ -829,8 +831,7 @@ static void test_scan_visits_every_record_and_stops_when_asked(void **state)
     assert_int_equal(cf_journal_scan(f->path, visit, &v, NULL, NULL, f->diags), CF_OK);
     assert_true(v.runs == 1 && v.intents == 1 && v.cards == 2 && v.ends == 1);
     struct visit_log w = {0, 0, 0, 0, CF_ERR_INTERRUPTED};
-    assert_int_equal(cf_journal_scan(f->path, visit, &w, NULL, NULL, f->diags),
-                     CF_ERR_INTERRUPTED);
+    assert_int_equal(cf_journal_scan(f->path, visit, &w, NULL, NULL, f->diags), CF_ERR_INTERRUPTED);
     assert_int_equal(w.ends, 0);
 }
 
@@ -843,15 +844,14 @@ static void test_memory_scan_reads_the_same_as_the_file(void **state)
     for (int i = 1; i <= 5; i++) {
         char serial[8];
         snprintf(serial, sizeof(serial), "%d", 100 + i);
-        cf_journal_card_t c = card((uint64_t)i, (uint64_t)i, serial, CF_STATUS_PERSONALIZED, ok1,
-                                   1);
+        cf_journal_card_t c =
+            card((uint64_t)i, (uint64_t)i, serial, CF_STATUS_PERSONALIZED, ok1, 1);
         assert_int_equal(cf_journal_format_card(&c, buf + off, sizeof(buf) - off, &len), CF_OK);
         off += len;
     }
     cf_journal_state_t *st = cf_journal_state_new();
-    assert_int_equal(cf_journal_scan_mem("m", (const uint8_t *)buf, off, NULL, NULL, st, NULL,
-                                         NULL),
-                     CF_OK);
+    assert_int_equal(
+        cf_journal_scan_mem("m", (const uint8_t *)buf, off, NULL, NULL, st, NULL, NULL), CF_OK);
     for (uint64_t r = 1; r <= 5; r++)
         assert_true(cf_journal_state_record_done(st, r));
     assert_true(cf_journal_state_serial_done(st, "105"));

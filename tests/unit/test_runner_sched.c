@@ -128,8 +128,7 @@ static void write_batch(struct fx *f, int n, int with_id)
 static void make(struct fx *f, int n, unsigned max_attempts)
 {
     write_batch(f, n, 1);
-    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, max_attempts, &f->s, f->diags),
-                     CF_OK);
+    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, max_attempts, &f->s, f->diags), CF_OK);
 }
 
 static int setup(void **state)
@@ -193,12 +192,12 @@ static void expect_assign(struct fx *f, const char *serial, cf_assign_t want, cf
     }
 }
 
-static const cf_journal_step_t s_yes = {"set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 1, 1, "",
-                                        "", "field", "", 0};
-static const cf_journal_step_t s_lost = {"change-puk", "failed", "unknown", CF_ERR_CARD_REMOVED,
-                                         0, 1, 1, "", "", "field", "", 0};
-static const cf_journal_step_t s_no = {"set-pin-by-puk", "failed", "no", CF_ERR_CARD_REMOVED, 0,
-                                       1, 1, "", "", "field", "", 0};
+static const cf_journal_step_t s_yes = {
+    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 1, 1, "", "", "field", "", 0};
+static const cf_journal_step_t s_lost = {
+    "change-puk", "failed", "unknown", CF_ERR_CARD_REMOVED, 0, 1, 1, "", "", "field", "", 0};
+static const cf_journal_step_t s_no = {
+    "set-pin-by-puk", "failed", "no", CF_ERR_CARD_REMOVED, 0, 1, 1, "", "", "field", "", 0};
 
 /* Record the end of a card in the state (as the runner does), then finish. */
 static void end_card(struct fx *f, const char *serial, cf_work_t *w, cf_card_status_t status,
@@ -429,14 +428,12 @@ static void test_a_large_batch_streams_record_by_record(void **state)
         cf_work_t *w = NULL;
         cf_err_t err;
         char why[64];
-        assert_int_equal(cf_sched_assign(f->s, serial, &w, &err, why, sizeof(why)),
-                         CF_ASSIGN_WORK);
+        assert_int_equal(cf_sched_assign(f->s, serial, &w, &err, why, sizeof(why)), CF_ASSIGN_WORK);
         assert_true(w->record == r);
         cf_sched_finish(f->s, serial, w, CF_STATUS_FAILED, CF_ERR_INTERRUPTED);
         /* interrupted: requeued, not counted; take it back out */
         w = NULL;
-        assert_int_equal(cf_sched_assign(f->s, serial, &w, &err, why, sizeof(why)),
-                         CF_ASSIGN_WORK);
+        assert_int_equal(cf_sched_assign(f->s, serial, &w, &err, why, sizeof(why)), CF_ASSIGN_WORK);
         assert_true(w->record == r);
         cf_journal_card_t c;
         memset(&c, 0, sizeof(c));

@@ -34,9 +34,9 @@ struct reader_row {
     char name[NAME_MAX_LEN];
     uint64_t cards, personalized, failed, rejected, apdus;
     double busy_ms;
-    uint64_t run;              /* run of the current span */
+    uint64_t run; /* run of the current span */
     int64_t span_start, span_end;
-    double active_ms;          /* closed spans */
+    double active_ms; /* closed spans */
 };
 
 struct reason_row {
@@ -279,8 +279,8 @@ static void print_json(const struct report *r, const char *path, const cf_journa
     cf_journal_totals_t t;
     cf_journal_state_totals(st, &t);
     uint64_t remaining = t.batch_records > t.records_done ? t.batch_records - t.records_done : 0;
-    size_t cap = 65536 + (r->n_readers + r->n_reasons) * 512 +
-                 cf_journal_state_open_count(st) * 256;
+    size_t cap =
+        65536 + (r->n_readers + r->n_reasons) * 512 + cf_journal_state_open_count(st) * 256;
     char *buf = malloc(cap);
     if (buf == NULL) {
         fprintf(stderr, "cardforge report: out of memory\n");
@@ -420,8 +420,7 @@ int cmd_report(int argc, char **argv)
     }
     if (err != CF_OK) {
         cf_diag_print(diags, stderr);
-        fprintf(stderr, "cardforge report: %s: the journal is damaged; nothing reported\n",
-                path);
+        fprintf(stderr, "cardforge report: %s: the journal is damaged; nothing reported\n", path);
         goto out;
     }
     if (!json)

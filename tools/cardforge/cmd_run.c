@@ -153,9 +153,10 @@ static void draw_live(struct ui *u)
     char line[256];
     erase_live(u);
     totals_line(&p, line, sizeof(line));
-    live_line(u, "%s%s", line, p.stopping == 1 ? "  [stopping: finishing cards in flight]"
-                               : p.stopping == 2 ? "  [stopping now]"
-                                                 : "");
+    live_line(u, "%s%s", line,
+              p.stopping == 1   ? "  [stopping: finishing cards in flight]"
+              : p.stopping == 2 ? "  [stopping now]"
+                                : "");
     size_t shown = p.n_readers < LIVE_READERS ? p.n_readers : LIVE_READERS;
     for (size_t i = 0; i < shown; i++) {
         const cf_runner_reader_t *rd = &rows[i];
@@ -275,8 +276,9 @@ static void *signal_thread(void *arg)
         count++;
         cf_runner_stop(s->r, count >= 2 ? 2 : 1);
         if (count == 1)
-            say(s->u, "%s: finishing the cards in flight, then stopping (again: stop them "
-                      "at the next safe point)",
+            say(s->u,
+                "%s: finishing the cards in flight, then stopping (again: stop them "
+                "at the next safe point)",
                 sig == SIGINT ? "interrupt" : "terminate");
         else if (count == 2)
             say(s->u, "stopping the cards in flight at the next safe point");
@@ -326,8 +328,8 @@ static void print_summary(cf_runner_t *r, const char *journal, cf_err_t result)
     if (p.open_intents > 0)
         printf("open intents: %" PRIu64 " card%s changed and not finished: put %s back in a "
                "reader and run the same command again (cardforge report %s lists them)\n",
-               p.open_intents, p.open_intents == 1 ? "" : "s",
-               p.open_intents == 1 ? "it" : "them", journal);
+               p.open_intents, p.open_intents == 1 ? "" : "s", p.open_intents == 1 ? "it" : "them",
+               journal);
     if (result == CF_ERR_INTERRUPTED)
         printf("stopped before the end: run the same command again to continue\n");
     else if (result != CF_OK)

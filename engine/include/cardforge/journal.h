@@ -59,10 +59,10 @@
 extern "C" {
 #endif
 
-#define CF_JOURNAL_FORMAT 1        /* the "v" of run records */
-#define CF_JOURNAL_MAX_LINE 65536u /* longest line written or accepted, line end included */
-#define CF_JOURNAL_MAX_STEPS 16u   /* steps per card record */
-#define CF_JOURNAL_SERIAL_MAX 64u  /* longest serial, in characters */
+#define CF_JOURNAL_FORMAT 1              /* the "v" of run records */
+#define CF_JOURNAL_MAX_LINE 65536u       /* longest line written or accepted, line end included */
+#define CF_JOURNAL_MAX_STEPS 16u         /* steps per card record */
+#define CF_JOURNAL_SERIAL_MAX 64u        /* longest serial, in characters */
 #define CF_JOURNAL_MAX_RECORD 100000000u /* highest batch record number */
 
 /* The final status of a card attempt. */
@@ -85,10 +85,10 @@ typedef struct cf_journal_run {
     const char *description_sha256;
     const char *batch;
     const char *batch_sha256;
-    uint64_t records;      /* records in the batch */
-    const char *readers;   /* the reader spec */
+    uint64_t records;    /* records in the batch */
+    const char *readers; /* the reader spec */
     unsigned max_attempts;
-    const char *version;   /* cardforge version */
+    const char *version; /* cardforge version */
     long pid;
 } cf_journal_run_t;
 
@@ -109,10 +109,10 @@ typedef struct cf_journal_step {
     const char *outcome; /* "done", "already", "failed", "refused", "not-run" */
     const char *reached; /* "yes", "no", "unknown" */
     cf_err_t err;
-    uint16_t sw;         /* 0: no status word */
+    uint16_t sw; /* 0: no status word */
     double ms;
     unsigned apdus;
-    const char *kcv;     /* key check value of an installed key, or "" */
+    const char *kcv; /* key check value of an installed key, or "" */
     const char *message;
     /* Where the value the step installs came from: "literal", "field",
      * "derived", "random", or "" when the step installs nothing. For
@@ -124,10 +124,10 @@ typedef struct cf_journal_step {
 
 typedef struct cf_journal_card {
     uint64_t attempt;
-    uint64_t recovers;  /* the attempt whose open intent this one finishes, 0: none */
-    uint64_t record;    /* 0: no record was assigned */
+    uint64_t recovers; /* the attempt whose open intent this one finishes, 0: none */
+    uint64_t record;   /* 0: no record was assigned */
     unsigned long line;
-    const char *id;     /* the batch's ID column, or "" */
+    const char *id; /* the batch's ID column, or "" */
     const char *reader;
     const char *serial; /* "" when the card could not be identified */
     const char *atr;    /* hex, upper case */
@@ -146,7 +146,7 @@ typedef struct cf_journal_card {
 
 typedef struct cf_journal_end {
     int64_t time;
-    const char *reason; /* "done", "interrupted", "stopped", "error" */
+    const char *reason;                      /* "done", "interrupted", "error" */
     uint64_t personalized, failed, rejected; /* in this run */
     uint64_t remaining;                      /* records not personalized */
 } cf_journal_end_t;
@@ -206,10 +206,10 @@ uint64_t cf_journal_state_max_serial_number(const cf_journal_state_t *st);
 typedef struct cf_journal_totals {
     uint64_t runs, intents, cards;
     uint64_t personalized, failed, rejected;
-    uint64_t records_done;    /* distinct records personalized */
-    uint64_t duplicates;      /* personalized records seen again: must stay 0 */
-    uint64_t serial_repeats;  /* personalized serials seen again: must stay 0 */
-    uint64_t batch_records;   /* "records" of the first run record */
+    uint64_t records_done;   /* distinct records personalized */
+    uint64_t duplicates;     /* personalized records seen again: must stay 0 */
+    uint64_t serial_repeats; /* personalized serials seen again: must stay 0 */
+    uint64_t batch_records;  /* "records" of the first run record */
 } cf_journal_totals_t;
 
 void cf_journal_state_totals(const cf_journal_state_t *st, cf_journal_totals_t *out);
@@ -245,13 +245,13 @@ typedef struct cf_journal_entry {
 typedef cf_err_t (*cf_journal_visit_fn)(void *user, const cf_journal_entry_t *e);
 
 typedef struct cf_journal_info {
-    unsigned long lines;    /* complete lines read */
-    uint64_t bytes;         /* bytes of complete lines */
-    unsigned long unknown;  /* lines of an unknown "type" (skipped) */
-    int torn;               /* a torn last line was found */
+    unsigned long lines;   /* complete lines read */
+    uint64_t bytes;        /* bytes of complete lines */
+    unsigned long unknown; /* lines of an unknown "type" (skipped) */
+    int torn;              /* a torn last line was found */
     unsigned long torn_line;
     uint64_t torn_bytes;
-    int torn_removed;       /* ... and cut off the file */
+    int torn_removed; /* ... and cut off the file */
 } cf_journal_info_t;
 
 /* Stream the journal at path through visit (may be NULL) and, when st is

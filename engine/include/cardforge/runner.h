@@ -87,13 +87,13 @@ typedef struct cf_runner_opts {
     int dry_run;              /* identify and check cards, change nothing, write no journal */
     FILE *trace;              /* APDU trace (secrets shown **), borrowed; NULL = none */
     /* Simulated readers only: */
-    const char *sim_keep;    /* keep the cards as state files in this directory
-                              * (DIR/in: in a reader, DIR/out: released), so a
-                              * resumed run puts the cards left in readers back */
-    const char *sim_latency; /* latency profile of the cards (vcard profiles:
-                              * "contact", ...); NULL = none */
-    uint32_t sim_serial_base; /* first serial of fresh cards; 0 = 1000001 */
-    unsigned journal_flags;   /* CF_JOURNAL_NO_SYNC for the fsync benchmark only */
+    const char *sim_keep;      /* keep the cards as state files in this directory
+                                * (DIR/in: in a reader, DIR/out: released), so a
+                                * resumed run puts the cards left in readers back */
+    const char *sim_latency;   /* latency profile of the cards (vcard profiles:
+                                * "contact", ...); NULL = none */
+    uint32_t sim_serial_base;  /* first serial of fresh cards; 0 = 1000001 */
+    unsigned journal_flags;    /* CF_JOURNAL_NO_SYNC for the fsync benchmark only */
     unsigned reader_max_fails; /* failed cards in a row that set a reader aside; 0 = 3 */
     cf_runner_card_fn on_card;
     cf_runner_log_fn on_log;
@@ -146,19 +146,19 @@ typedef struct cf_runner_reader {
 } cf_runner_reader_t;
 
 typedef struct cf_runner_progress {
-    uint64_t records;       /* in the batch */
-    uint64_t done;          /* personalized, this run and before */
-    uint64_t done_before;   /* personalized before this run */
+    uint64_t records;                        /* in the batch */
+    uint64_t done;                           /* personalized, this run and before */
+    uint64_t done_before;                    /* personalized before this run */
     uint64_t personalized, failed, rejected; /* card attempts in this run */
-    uint64_t given_up;      /* records that used all their attempts */
-    uint64_t in_flight;     /* cards in work */
+    uint64_t given_up;                       /* records that used all their attempts */
+    uint64_t in_flight;                      /* cards in work */
     double elapsed_s;
-    double cards_per_min;   /* this run's personalized cards per minute */
-    double eta_s;           /* -1 when unknown */
-    size_t n_readers;       /* readers known (may exceed what was copied) */
+    double cards_per_min; /* this run's personalized cards per minute */
+    double eta_s;         /* -1 when unknown */
+    size_t n_readers;     /* readers known (may exceed what was copied) */
     int finished;
-    int stopping;           /* 0, 1 or 2 */
-    uint64_t open_intents;  /* cards changed and not finished (journal) */
+    int stopping;          /* 0, 1 or 2 */
+    uint64_t open_intents; /* cards changed and not finished (journal) */
 } cf_runner_progress_t;
 
 /* Copy the totals and up to cap readers' rows (readers may be NULL). */

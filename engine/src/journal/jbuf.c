@@ -200,9 +200,9 @@ void cf_journal_format_time(int64_t epoch_ms, char out[32])
     /* Fields are in range after the year check; the wide buffer only keeps
      * the compiler's truncation analysis quiet. */
     char wide[96];
-    int n = snprintf(wide, sizeof(wide), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, (int)(epoch_ms % 1000));
+    int n = snprintf(wide, sizeof(wide), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(epoch_ms % 1000));
     if (n < 0 || n >= 32)
         n = 0;
     memcpy(out, wide, (size_t)n);

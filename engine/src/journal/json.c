@@ -130,17 +130,10 @@ static int parse_string(struct jp *p, const char **out, size_t *outlen)
             if (p->pos >= p->n)
                 return -1;
             char e = p->s[p->pos++];
-            char one;
-            switch (e) {
-            case '"': one = '"'; break;
-            case '\\': one = '\\'; break;
-            case '/': one = '/'; break;
-            case 'b': one = '\b'; break;
-            case 'f': one = '\f'; break;
-            case 'n': one = '\n'; break;
-            case 'r': one = '\r'; break;
-            case 't': one = '\t'; break;
-            case 'u': {
+            /* The one-character escapes, in the same order in both. */
+            static const char from[] = "\"\\/bfnrt";
+            static const char to[] = "\"\\/\b\f\n\r\t";
+            if (e == 'u') {
                 unsigned cp, lo;
                 if (hex4(p, &cp) != 0)
                     return -1;
@@ -156,9 +149,10 @@ static int parse_string(struct jp *p, const char **out, size_t *outlen)
                     return -1;
                 continue;
             }
-            default:
+            const char *at = e != '\0' ? strchr(from, e) : NULL;
+            if (at == NULL)
                 return -1;
-            }
+            char one = to[at - from];
             if (put_s(p, &one, 1) != 0)
                 return -1;
             continue;

@@ -31,7 +31,7 @@ typedef enum cf_json_type {
 typedef struct cf_json_node {
     cf_json_type type;
     int boolean;
-    int is_u64;     /* a non-negative integer that fits in 64 bits */
+    int is_u64; /* a non-negative integer that fits in 64 bits */
     uint64_t u64;
     double num;
     const char *str; /* CF_JSON_STR: NUL-terminated, in the doc's string area */

@@ -174,10 +174,9 @@ static int parse_run(struct ctx *c, cf_journal_run_t *r)
 static int parse_intent(struct ctx *c, cf_journal_intent_t *in)
 {
     uint64_t line;
-    if (req_u64(c, "attempt", 0, &in->attempt) != 0 ||
-        req_u64(c, "record", 0, &in->record) != 0 || check_record(c, in->record) != 0 ||
-        req_str(c, "serial", &in->serial) != 0 || check_serial(c, in->serial) != 0 ||
-        req_str(c, "step", &in->step) != 0)
+    if (req_u64(c, "attempt", 0, &in->attempt) != 0 || req_u64(c, "record", 0, &in->record) != 0 ||
+        check_record(c, in->record) != 0 || req_str(c, "serial", &in->serial) != 0 ||
+        check_serial(c, in->serial) != 0 || req_str(c, "step", &in->step) != 0)
         return -1;
     line = opt_u64(c, c->obj, "line");
     in->line = line > ULONG_MAX ? 0 : (unsigned long)line;
@@ -273,9 +272,8 @@ static int parse_card(struct ctx *c, cf_journal_parser *p, cf_journal_card_t *ca
     const cf_json_node *tries = cf_json_get(c->d, c->obj, "tries");
     for (int i = 0; i < 3; i++) {
         const cf_json_node *t = cf_json_get(c->d, tries, tries_names[i]);
-        card->tries[i] = (t != NULL && t->type == CF_JSON_NUM && t->is_u64 && t->u64 < 1000)
-                             ? (int)t->u64
-                             : -1;
+        card->tries[i] =
+            (t != NULL && t->type == CF_JSON_NUM && t->is_u64 && t->u64 < 1000) ? (int)t->u64 : -1;
     }
     return 0;
 }

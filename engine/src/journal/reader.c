@@ -35,8 +35,8 @@ struct scan {
     cf_diag_list_t *diags;
     cf_journal_parser parser;
     char *line;
-    size_t len;      /* bytes kept in line (at most CF_JOURNAL_MAX_LINE - 1) */
-    uint64_t raw;    /* bytes the line really has */
+    size_t len;   /* bytes kept in line (at most CF_JOURNAL_MAX_LINE - 1) */
+    uint64_t raw; /* bytes the line really has */
     int has_nul;
     int overlong;
     uint64_t offset; /* file offset of the current line's first byte */
@@ -72,8 +72,8 @@ static cf_err_t apply(struct scan *s, const cf_journal_entry_t *e)
         break;
     }
     if (err != CF_OK)
-        cf_diag_add(s->diags, CF_SEV_ERROR, s->name, e->lineno,
-                    "cannot keep the resume state: %s", cf_strerror(err));
+        cf_diag_add(s->diags, CF_SEV_ERROR, s->name, e->lineno, "cannot keep the resume state: %s",
+                    cf_strerror(err));
     return err;
 }
 
@@ -254,8 +254,7 @@ static ssize_t fd_read(void *ctx, uint8_t *buf, size_t cap)
 }
 
 cf_err_t cf_journal_scan_fd(int fd, const char *name, cf_journal_visit_fn visit, void *user,
-                            cf_journal_state_t *st, cf_journal_info_t *info,
-                            cf_diag_list_t *diags)
+                            cf_journal_state_t *st, cf_journal_info_t *info, cf_diag_list_t *diags)
 {
     struct fd_src f = {fd, 0};
     return cf_journal_scan_fn(name, fd_read, &f, visit, user, st, info, diags);
@@ -297,6 +296,5 @@ cf_err_t cf_journal_scan_mem(const char *name, const uint8_t *data, size_t len,
                              cf_journal_info_t *info, cf_diag_list_t *diags)
 {
     struct mem_src m = {data, len, 0};
-    return cf_journal_scan_fn(name ? name : "<memory>", mem_read, &m, visit, user, st, info,
-                              diags);
+    return cf_journal_scan_fn(name ? name : "<memory>", mem_read, &m, visit, user, st, info, diags);
 }

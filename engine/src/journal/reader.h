@@ -21,7 +21,6 @@ cf_err_t cf_journal_scan_fn(const char *name, cf_journal_read_fn read, void *rct
 
 /* From offset 0 of fd, with pread (the descriptor's offset is not moved). */
 cf_err_t cf_journal_scan_fd(int fd, const char *name, cf_journal_visit_fn visit, void *user,
-                            cf_journal_state_t *st, cf_journal_info_t *info,
-                            cf_diag_list_t *diags);
+                            cf_journal_state_t *st, cf_journal_info_t *info, cf_diag_list_t *diags);
 
 #endif

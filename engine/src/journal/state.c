@@ -17,9 +17,9 @@
 #include "journal/u64map.h"
 
 struct cf_journal_state {
-    uint8_t *done;     /* bit r set: record r personalized */
+    uint8_t *done; /* bit r set: record r personalized */
     size_t done_bytes;
-    cf_u64map serials; /* hash of a personalized serial -> 1 */
+    cf_u64map serials;  /* hash of a personalized serial -> 1 */
     cf_u64map attempts; /* record -> failed attempts */
     cf_u64map open_idx; /* hash of a serial with an open intent -> index in opens */
     cf_u64map held;     /* record -> open intents made for it */

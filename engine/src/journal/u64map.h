@@ -21,9 +21,9 @@ typedef struct cf_u64map {
     uint64_t *keys; /* mixed keys; 0 marks an empty slot */
     uint64_t *vals; /* NULL for a set */
     int is_set;
-    size_t cap;     /* slots, or 0 before the first insert */
-    size_t used;    /* occupied slots */
-    int zero_used;  /* the one key whose mix is 0 lives here, off-table */
+    size_t cap;    /* slots, or 0 before the first insert */
+    size_t used;   /* occupied slots */
+    int zero_used; /* the one key whose mix is 0 lives here, off-table */
     uint64_t zero_val;
 } cf_u64map;
 

@@ -33,13 +33,13 @@ struct cf_journal {
     unsigned flags;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t written;   /* lines written */
-    uint64_t synced;    /* lines known to be on disk */
+    uint64_t written; /* lines written */
+    uint64_t synced;  /* lines known to be on disk */
     int syncing;
     int broken;
     uint64_t syncs;
     double sync_ms;
-    char *buf;          /* CF_JOURNAL_MAX_LINE, used under mu */
+    char *buf; /* CF_JOURNAL_MAX_LINE, used under mu */
     cf_journal_state_t *st;
 };
 
@@ -91,8 +91,7 @@ cf_err_t cf_journal_open(const char *path, unsigned flags, cf_journal_t **out,
 
     j->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (j->fd < 0) {
-        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open the journal: %s",
-                    strerror(errno));
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open the journal: %s", strerror(errno));
         goto fail;
     }
     struct stat sb;

@@ -225,8 +225,8 @@ static int reader_fault(const cf_journal_card_t *c)
     if (c->status == CF_STATUS_PERSONALIZED)
         return 0;
     if (c->err == CF_ERR_INTERRUPTED || c->err == CF_ERR_ALREADY_DONE ||
-        c->err == CF_ERR_UNKNOWN_CARD || c->err == CF_ERR_SHARING ||
-        c->err == CF_ERR_REFUSED || c->err == CF_ERR_POLICY || c->err == CF_ERR_NOT_FOUND)
+        c->err == CF_ERR_UNKNOWN_CARD || c->err == CF_ERR_SHARING || c->err == CF_ERR_REFUSED ||
+        c->err == CF_ERR_POLICY || c->err == CF_ERR_NOT_FOUND)
         return 0;
     return 1;
 }
@@ -327,8 +327,8 @@ static void set_idle(struct cf_runner *r, struct rdr *rd, double busy_ms)
 
 /* Ask the scheduler for the card's record, waiting while every record left
  * is on another card. Called with mu held. */
-static cf_assign_t assign(struct cf_runner *r, const char *serial, cf_work_t **work,
-                          cf_err_t *err, char *why, size_t whylen)
+static cf_assign_t assign(struct cf_runner *r, const char *serial, cf_work_t **work, cf_err_t *err,
+                          char *why, size_t whylen)
 {
     for (;;) {
         if (r->stop_level >= 1 || r->fatal != CF_OK)
@@ -372,12 +372,13 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
     errbuf[0] = '\0';
     cf_err_t e = cf_card_open(t, r->profiles, NULL, &card, errbuf, sizeof(errbuf));
     /* A card seen a moment after insertion may not answer yet (measured
-     * with pcscd + vpcd: SCARD_E_NOT_TRANSACTED on the first SELECT). Only
-     * reads were sent: try twice more after a pause and a warm reset. */
-    for (int again = 0; again < 2 && (e == CF_ERR_TRANSPORT || e == CF_ERR_CARD_RESET) &&
+     * with pcscd + vpcd: SCARD_E_NOT_TRANSACTED on the first SELECT, for
+     * some tens of milliseconds). Only reads were sent: try again after a
+     * short pause and a warm reset, for at most 200 ms. */
+    for (int again = 0; again < 8 && (e == CF_ERR_TRANSPORT || e == CF_ERR_CARD_RESET) &&
                         strcmp(cf_transport_kind(t), "pcsc") == 0;
          again++) {
-        struct timespec ts = {0, 150 * 1000000L};
+        struct timespec ts = {0, 25 * 1000000L};
         nanosleep(&ts, NULL);
         cf_transport_reset(t);
         errbuf[0] = '\0';
@@ -432,8 +433,7 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
             rec.c.status = CF_STATUS_REJECTED;
             rec.c.err = e;
             set_message(&rec, "cannot make this card's values: %s",
-                        d != NULL && cf_diag_count(d) > 0 ? cf_diag_message(d, 0)
-                                                          : cf_strerror(e));
+                        d != NULL && cf_diag_count(d) > 0 ? cf_diag_message(d, 0) : cf_strerror(e));
             cf_diag_list_free(d);
             goto record;
         }

@@ -76,8 +76,9 @@ static void *pcsc_worker(void *arg)
                 rd->handled = 0;
             pthread_mutex_unlock(&r->mu);
         } else if (e == CF_ERR_SHARING) {
-            cf_runner_log(r, "reader '%s': the card is in use by another application; "
-                             "left alone until it is inserted again",
+            cf_runner_log(r,
+                          "reader '%s': the card is in use by another application; "
+                          "left alone until it is inserted again",
                           rd->pub.name);
         } else if (e == CF_ERR_NO_CARD || e == CF_ERR_CARD_REMOVED) {
             /* pcscd still says present: a card pulled and another pushed in

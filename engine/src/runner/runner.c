@@ -185,10 +185,9 @@ static cf_err_t copy_opts(struct cf_runner *r, const cf_runner_opts_t *o)
     r->sim_keep = dup_or_null(o->sim_keep);
     r->sim_latency = dup_or_null(o->sim_latency);
     r->keyfile_path = dup_or_null(o->keyfile);
-    if ((o->keyfile && !r->keyfile_path) ||
-        (o->description && !r->desc_path) || (o->batch && !r->batch_path) ||
-        (o->journal && !r->journal_path) || !r->readers_text || !r->profiles_dir ||
-        (o->sim_keep && !r->sim_keep) || (o->sim_latency && !r->sim_latency))
+    if ((o->keyfile && !r->keyfile_path) || (o->description && !r->desc_path) ||
+        (o->batch && !r->batch_path) || (o->journal && !r->journal_path) || !r->readers_text ||
+        !r->profiles_dir || (o->sim_keep && !r->sim_keep) || (o->sim_latency && !r->sim_latency))
         return CF_ERR_NOMEM;
     r->o.description = r->desc_path;
     r->o.batch = r->batch_path;
@@ -294,8 +293,7 @@ static cf_err_t open_journal(struct cf_runner *r, cf_diag_list_t *diags)
 cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_list_t *diags)
 {
     *out = NULL;
-    if (opts == NULL || opts->description == NULL || opts->batch == NULL ||
-        opts->journal == NULL)
+    if (opts == NULL || opts->description == NULL || opts->batch == NULL || opts->journal == NULL)
         return CF_ERR_ARG;
     struct cf_runner *r = calloc(1, sizeof(*r));
     if (r == NULL)

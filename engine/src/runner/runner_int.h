@@ -37,9 +37,9 @@ struct rdr {
     pthread_cond_t cv;
     int present, mute, gone;
     unsigned events;
-    int handled; /* the card now present was handled (until removed or a new event) */
-    cf_err_t last_err; /* how the last card ended (worker-only) */
-    double service_us; /* latency model, this card (worker-only) */
+    int handled;          /* the card now present was handled (until removed or a new event) */
+    cf_err_t last_err;    /* how the last card ended (worker-only) */
+    double service_us;    /* latency model, this card (worker-only) */
     double sleep_debt_us; /* how much the sleeps overshot so far, this card */
 };
 
@@ -51,8 +51,8 @@ struct cf_runner {
     cf_reader_spec_t spec;
     cf_plan_t *plan;
     cf_profiles_t *profiles;
-    cf_journal_t *journal;     /* NULL in a dry run */
-    cf_journal_state_t *st;    /* the journal's, or our own in a dry run */
+    cf_journal_t *journal;  /* NULL in a dry run */
+    cf_journal_state_t *st; /* the journal's, or our own in a dry run */
     cf_journal_state_t *own_st;
     cf_sched_t *sched;
     cf_trace_t *trace;
@@ -67,7 +67,7 @@ struct cf_runner {
     cf_err_t fatal;
     uint64_t next_attempt;
     uint64_t personalized, failed, rejected;
-    double t_start;  /* monotonic ms */
+    double t_start; /* monotonic ms */
     int started, finished;
 
     struct rdr **readers;

@@ -29,7 +29,7 @@ struct cf_sched {
     uint64_t records; /* highest record number seen in the stream */
     cf_work_t *retry_head, *retry_tail;
     cf_work_t *peeked; /* the stream's next record, read ahead by cf_sched_complete */
-    uint64_t *held; /* records of open intents passed in the stream */
+    uint64_t *held;    /* records of open intents passed in the stream */
     size_t n_held, cap_held;
     cf_u64map flight_records; /* set */
     cf_u64map flight_serials; /* set */
@@ -138,8 +138,8 @@ static cf_work_t *make_work(cf_sched_t *s, const cf_csv_t *csv, long id_col,
         size_t len = 0;
         const char *id = cf_csv_field(rec, (size_t)id_col, &len);
         if (id != NULL)
-            snprintf(w->id, sizeof(w->id), "%.*s", (int)(len > CF_WORK_ID_MAX ? CF_WORK_ID_MAX : len),
-                     id);
+            snprintf(w->id, sizeof(w->id), "%.*s",
+                     (int)(len > CF_WORK_ID_MAX ? CF_WORK_ID_MAX : len), id);
     }
     struct lookup_ctx l = {csv, rec};
     if (cf_plan_resolve(s->plan, lookup, &l, NULL, NULL, cf_csv_name(csv), w->line, s->diags,
@@ -187,8 +187,7 @@ static void give_up(cf_sched_t *s, uint64_t r)
 
 static int usable(const cf_sched_t *s, uint64_t r)
 {
-    return !cf_journal_state_record_done(s->st, r) &&
-           !cf_u64map_get(&s->flight_records, r, NULL) &&
+    return !cf_journal_state_record_done(s->st, r) && !cf_u64map_get(&s->flight_records, r, NULL) &&
            cf_journal_state_attempts(s->st, r) < s->max_attempts;
 }
 
@@ -338,8 +337,7 @@ cf_assign_t cf_sched_assign(cf_sched_t *s, const char *serial, cf_work_t **work,
             snprintf(why, whylen,
                      "card %s was changed for record %llu (attempt %llu, %s), which is now "
                      "personalized on another card: set it aside for rework",
-                     serial, (unsigned long long)o.record, (unsigned long long)o.attempt,
-                     o.step);
+                     serial, (unsigned long long)o.record, (unsigned long long)o.attempt, o.step);
             return CF_ASSIGN_REJECT;
         }
         if (cf_u64map_get(&s->flight_records, o.record, NULL))

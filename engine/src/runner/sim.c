@@ -35,8 +35,7 @@
 static int card_path(const struct cf_runner *r, const char *sub, uint32_t serial, char *buf,
                      size_t cap)
 {
-    int n = snprintf(buf, cap, "%s/%s/card-%lu.state", r->o.sim_keep, sub,
-                     (unsigned long)serial);
+    int n = snprintf(buf, cap, "%s/%s/card-%lu.state", r->o.sim_keep, sub, (unsigned long)serial);
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
@@ -171,8 +170,8 @@ static void latency_fn(void *user, const cf_simcard_cost_t *cost)
 
 /* The next card for a reader: a card left in a reader by an earlier run,
  * else a fresh one. Called without mu. */
-static cf_err_t take_card(struct cf_runner *r, cf_simcard_t **card, uint32_t *serial,
-                          char *errbuf, size_t errlen)
+static cf_err_t take_card(struct cf_runner *r, cf_simcard_t **card, uint32_t *serial, char *errbuf,
+                          size_t errlen)
 {
     char path[PATH_MAX];
     int putback = 0;
@@ -205,8 +204,7 @@ static cf_err_t take_card(struct cf_runner *r, cf_simcard_t **card, uint32_t *se
         e = cf_simcard_new(r->spec.sim_type, r->spec.sim_factory[0] ? r->spec.sim_factory : NULL,
                            *serial, card);
         if (e != CF_OK)
-            snprintf(errbuf, errlen, "cannot make a %s card: %s", r->spec.sim_type,
-                     cf_strerror(e));
+            snprintf(errbuf, errlen, "cannot make a %s card: %s", r->spec.sim_type, cf_strerror(e));
     }
     if (e == CF_OK && r->o.sim_keep != NULL) {
         card_path(r, "in", *serial, path, sizeof(path));

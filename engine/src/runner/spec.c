@@ -58,17 +58,16 @@ static cf_err_t parse_sim(const char *rest, cf_reader_spec_t *out, char *err, si
     }
     const char *n = fields[0];
     if (n[0] < '1' || n[0] > '9' || strspn(n, "0123456789") != strlen(n) || strlen(n) > 5)
-        return bad(err, errlen,
-                   "readers 'sim:%s': the number of readers must be 1 to %u, not '%s'", rest,
-                   CF_RUNNER_MAX_SIM, n);
+        return bad(err, errlen, "readers 'sim:%s': the number of readers must be 1 to %u, not '%s'",
+                   rest, CF_RUNNER_MAX_SIM, n);
     unsigned long count = strtoul(n, NULL, 10);
     if (count > CF_RUNNER_MAX_SIM)
         return bad(err, errlen, "readers 'sim:%s': at most %u simulated readers", rest,
                    CF_RUNNER_MAX_SIM);
     const char *type = (nf >= 2 && fields[1][0]) ? fields[1] : "piv";
     if (strcmp(type, "piv") != 0 && strcmp(type, "gids") != 0)
-        return bad(err, errlen, "readers 'sim:%s': card type '%.16s' (expected piv or gids)",
-                   rest, type);
+        return bad(err, errlen, "readers 'sim:%s': card type '%.16s' (expected piv or gids)", rest,
+                   type);
     const char *factory = nf == 3 ? fields[2] : "";
     if (nf == 3 && factory[0] == '\0')
         return bad(err, errlen, "readers 'sim:%s': empty factory state", rest);
@@ -76,8 +75,8 @@ static cf_err_t parse_sim(const char *rest, cf_reader_spec_t *out, char *err, si
         return bad(err, errlen, "readers 'sim:%s': factory state name too long", rest);
     cf_simcard_t *probe = NULL;
     if (cf_simcard_new(type, factory[0] ? factory : NULL, 1, &probe) != CF_OK)
-        return bad(err, errlen, "readers 'sim:%s': %s cards have no factory state '%s'", rest,
-                   type, factory);
+        return bad(err, errlen, "readers 'sim:%s': %s cards have no factory state '%s'", rest, type,
+                   factory);
     cf_simcard_free(probe);
     out->source = CF_READERS_SIM;
     out->sim_count = (unsigned)count;
