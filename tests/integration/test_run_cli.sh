@@ -130,11 +130,14 @@ grep -q 'given up (every attempt failed): 1 record: 1' "$tmp/out" || fail "give 
     fail "expected two policy rejections of record 1"
 grep -q '"record":2,.*"status":"personalized"' "$tmp/policy.jsonl" || fail "record 2 not done"
 # ---- two signals: the cards in flight stop at a safe point and say so ----
+# Slow cards (9600 baud, about a second each), signalled 0.3 s after the
+# first cards are done: the next cards are then in their early steps, far
+# from the last one, whatever the machine's speed.
 "$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/stop.jsonl" --readers sim:3 \
-    --sim-latency contact --sim-keep "$tmp/stopcards" >"$tmp/stop.out" 2>&1 &
+    --sim-latency contact-9600 --sim-keep "$tmp/stopcards" >"$tmp/stop.out" 2>&1 &
 pid=$!
-for _ in $(seq 50); do grep -q '"type":"card"' "$tmp/stop.jsonl" 2>/dev/null && break; sleep 0.1; done
-sleep 0.05
+for _ in $(seq 500); do grep -q '"type":"card"' "$tmp/stop.jsonl" 2>/dev/null && break; sleep 0.01; done
+sleep 0.3
 kill -INT "$pid"
 sleep 0.01
 kill -INT "$pid"

@@ -170,6 +170,16 @@ static cf_err_t key_alg(cf_card_t *card, const char *what, const cf_secret_t *ke
 {
     const cf_prof_admin_t *ad = &card->p->admin;
     size_t len = cf_secret_len(key);
+    if (card->admin_alg != NULL) {
+        if (cf_card_key_len(card->admin_alg->type) != len)
+            return cf_card_fail(card, CF_ERR_POLICY,
+                                "%s: the card's admin key is %s (%zu bytes), the key given "
+                                "has %zu bytes (nothing sent)",
+                                what, cf_card_key_type_name(card->admin_alg->type),
+                                cf_card_key_len(card->admin_alg->type), len);
+        *out = card->admin_alg;
+        return CF_OK;
+    }
     if (ad->alg_read.cmd.present) {
         cf_tmpl_vals_t v;
         cf_rapdu_t r;
@@ -192,7 +202,7 @@ static cf_err_t key_alg(cf_card_t *card, const char *what, const cf_secret_t *ke
                                     "has %zu bytes (nothing sent)",
                                     what, cf_card_key_type_name(alg->type),
                                     cf_card_key_len(alg->type), len);
-            *out = alg;
+            *out = card->admin_alg = alg;
             return CF_OK;
         }
         if (err != CF_ERR_CARD_STATUS ||
@@ -270,8 +280,11 @@ cf_err_t cf_card_set_admin_key(cf_card_t *card, const cf_secret_t *new_key)
     v.p[CF_PH_KCV] = kcv;
     v.len[CF_PH_KCV] = sizeof(kcv);
     err = cf_card_cmd(card, what, cmd, &v, CF_CMD_PLAIN | CF_CMD_WRITE, CF_CRED_ADMIN, &r, NULL);
-    if (err != CF_OK)
+    if (err != CF_OK) {
+        card->admin_alg = NULL; /* the card may hold either key now */
         return err;
+    }
+    card->admin_alg = alg;
     cf_card_cred_changed(card, CF_CRED_ADMIN);
     cf_card_ok(card);
     return CF_OK;

@@ -46,6 +46,9 @@ struct cf_card {
     uint8_t ext_challenge[CF_CARD_MAX_CHALLENGE];
     size_t ext_len;
     cf_card_write_t last_write; /* what the current operation's writes did */
+    /* The algorithm of the admin key on the card, once the card said it
+     * (or once this session wrote the key): it changes only with the key. */
+    const cf_prof_alg_t *admin_alg;
 };
 
 /* ---- messages --------------------------------------------------------- */

@@ -4,8 +4,10 @@
  *
  * Identification tries the profiles in the set's identification order
  * (most specific first): ATR patterns, then the profile's SELECT and its
- * expected answer. A profile without ATR patterns matches any ATR and is
- * decided by its SELECT alone (GIDS cards, as OpenSC recognises them). The
+ * expected answer. Profiles with ATR patterns are tried before those
+ * without, which match any ATR and are decided by their SELECT alone (GIDS
+ * cards, as OpenSC recognises them); a SELECT the card refused is not sent
+ * twice. Each probe is an APDU on every card of a batch. The
  * serial is read right after: it is what keys are derived from and what the
  * journal records, so a card whose serial cannot be read is not opened.
  */
@@ -22,11 +24,61 @@ static void set_errbuf(char *errbuf, size_t errlen, const char *msg)
         snprintf(errbuf, errlen, "%s", msg);
 }
 
+/* The bytes of p's SELECT, to recognise one the card already refused. */
+#define CF_CARD_MAX_SEEN_SELECTS 8
+struct select_seen {
+    uint8_t bytes[4 + 255 + 1];
+    size_t len;
+};
+
+static int select_bytes(cf_card_t *card, const cf_profile_t *p, struct select_seen *out)
+{
+    if (!p->select.present)
+        return -1;
+    const cf_profile_t *keep = card->p;
+    card->p = p;
+    cf_tmpl_vals_t v;
+    cf_card_base_vals(card, NULL, &v);
+    card->p = keep;
+    uint8_t data[CF_TMPL_MAX_DATA];
+    size_t len = 0, off = 0, slen = 0;
+    if (cf_tmpl_expand(p->select.apdu, &v, out->bytes, data, sizeof(data), &len, &off, &slen) !=
+            CF_OK ||
+        len > 255)
+        return -1;
+    memcpy(out->bytes + 4, data, len);
+    out->bytes[4 + len] = (uint8_t)(p->select.le & 0xFF);
+    out->len = 4 + len + 1;
+    return 0;
+}
+
+static int select_refused(const struct select_seen *seen, size_t n, const struct select_seen *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (seen[i].len == s->len && memcmp(seen[i].bytes, s->bytes, s->len) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when p's ATR patterns (if any) let the card through to its SELECT. */
+static int atr_allows(cf_card_t *card, const cf_profile_t *p)
+{
+    size_t alen = 0;
+    const uint8_t *atr = cf_transport_atr(card->t, &alen);
+    if (p->n_atr == 0)
+        return 1;
+    for (size_t i = 0; i < p->n_atr; i++)
+        if (cf_atr_match(&p->atr[i], atr, alen))
+            return 1;
+    return 0;
+}
+
 /* Does the card answer as p says? *match 1/0; errors are the transport's. */
 static cf_err_t try_profile(cf_card_t *card, const cf_profile_t *p, int *match, char *why,
-                            size_t whylen)
+                            size_t whylen, int *sel_refused)
 {
     *match = 0;
+    *sel_refused = 0;
     size_t alen = 0;
     const uint8_t *atr = cf_transport_atr(card->t, &alen);
     if (p->n_atr > 0) {
@@ -48,6 +100,7 @@ static cf_err_t try_profile(cf_card_t *card, const cf_profile_t *p, int *match, 
                                    CF_CRED_COUNT, &r, NULL);
         card->p = keep;
         if (err == CF_ERR_CARD_STATUS) {
+            *sel_refused = 1;
             snprintf(why, whylen, "SELECT of %s's application answered %04X (%s)", p->name, r.sw,
                      cf_sw_meaning(r.sw));
             return CF_OK;
@@ -147,13 +200,13 @@ cf_err_t cf_card_open(cf_transport_t *t, const cf_profiles_t *profiles, const ch
     const char *reader = cf_transport_reader(t);
     char why[200] = "";
     cf_err_t err = CF_OK;
-    int match = 0;
+    int match = 0, refused = 0;
     if (profile_name != NULL) {
         const cf_profile_t *p = cf_profiles_find(profiles, profile_name);
         if (p == NULL) {
             cf_card_fail(card, CF_ERR_NOT_FOUND, "no card profile named '%s'", profile_name);
             err = CF_ERR_NOT_FOUND;
-        } else if ((err = try_profile(card, p, &match, why, sizeof(why))) == CF_OK) {
+        } else if ((err = try_profile(card, p, &match, why, sizeof(why), &refused)) == CF_OK) {
             if (match)
                 card->p = p;
             else
@@ -162,12 +215,29 @@ cf_err_t cf_card_open(cf_transport_t *t, const cf_profiles_t *profiles, const ch
                                    profile_name, why);
         }
     } else {
+        /* A SELECT the card already refused is not sent again for the next
+         * profile (a profile that extends another usually shares it). */
+        struct select_seen seen[CF_CARD_MAX_SEEN_SELECTS];
+        size_t n_seen = 0;
+        /* Two passes: profiles whose ATR patterns name this card first,
+         * then those that recognise cards by their SELECT alone. */
         size_t n = cf_profiles_ident_count(profiles);
-        for (size_t i = 0; i < n && err == CF_OK && !match; i++) {
-            const cf_profile_t *p = cf_profiles_ident_at(profiles, i);
-            err = try_profile(card, p, &match, why, sizeof(why));
+        for (size_t k = 0; k < 2 * n && err == CF_OK && !match; k++) {
+            const cf_profile_t *p = cf_profiles_ident_at(profiles, k % n);
+            if ((k < n) != (p->n_atr > 0))
+                continue;
+            struct select_seen cur;
+            int have = select_bytes(card, p, &cur) == 0;
+            /* Skipped only when the ATR would let this profile reach its
+             * SELECT and the card refused these very bytes (an answer that
+             * merely failed another profile's expectation proves nothing). */
+            if (have && atr_allows(card, p) && select_refused(seen, n_seen, &cur))
+                continue;
+            err = try_profile(card, p, &match, why, sizeof(why), &refused);
             if (err == CF_OK && match)
                 card->p = p;
+            else if (err == CF_OK && have && refused && n_seen < CF_CARD_MAX_SEEN_SELECTS)
+                seen[n_seen++] = cur;
         }
         if (err == CF_OK && !match) {
             size_t alen = 0;

@@ -25,6 +25,11 @@ cf_err_t cf_card_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out)
     struct cf_cred_state *st = &card->cred[c];
     if (!ctr->readable) {
         out->kind = ctr->kind;
+    } else if (st->kind_known && st->kind == CF_TRIES_UNLIMITED) {
+        /* The card said this credential has no counter (a YubiKey's 9B);
+         * none appears within a session, so asking again only costs an
+         * APDU. */
+        out->kind = CF_TRIES_UNLIMITED;
     } else {
         cf_tmpl_vals_t v;
         cf_rapdu_t r;

@@ -27,6 +27,7 @@ struct pers {
     const cf_secret_t *puk;       /* the PUK the card holds now (NULL: unknown) */
     int rotation_found_done;      /* recovery found NewCardManagerKey on the card */
     int puk_found_changed;        /* recovery found the new PUK on the card */
+    int tries_fresh;              /* res->tries were read after the last change */
 };
 
 /* The value of parameter p for this card (NULL when the plan has none). */

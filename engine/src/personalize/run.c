@@ -146,6 +146,8 @@ static int is_transport_error(cf_err_t e)
  * Not attempted when the card is gone. */
 static void read_final_tries(struct pers *ps)
 {
+    if (ps->tries_fresh && ps->res->err == CF_OK)
+        return; /* the last step's proof read them after its change */
     for (int c = 0; c < CF_CRED_COUNT; c++) {
         ps->res->tries[c].kind = CF_TRIES_UNKNOWN;
         if (is_transport_error(ps->res->err))

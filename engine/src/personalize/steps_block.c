@@ -65,6 +65,10 @@ cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_resul
                  puk0.left, puk1.left, adm0.left, adm1.left);
         return r->err;
     }
+    ps->res->tries[CF_CRED_PIN] = pin1;
+    ps->res->tries[CF_CRED_PUK] = puk1;
+    ps->res->tries[CF_CRED_ADMIN] = adm1;
+    ps->tries_fresh = 1;
     pers_msg(r, "PIN blocked with %u wrong PIN%s; PUK and admin-key counters unchanged", spent,
              spent == 1 ? "" : "s");
     return CF_OK;
