@@ -82,7 +82,12 @@ static inline const char *tx_state_value(const char *path, const char *key, char
     while (fgets(line, sizeof(line), f) != NULL) {
         line[strcspn(line, "\n")] = 0;
         if (strncmp(line, key, kl) == 0 && line[kl] == '=') {
-            snprintf(buf, cap, "%s", line + kl + 1);
+            /* copied by length: a state file line may be longer than buf */
+            size_t vl = strlen(line + kl + 1);
+            if (vl >= cap)
+                vl = cap - 1;
+            memcpy(buf, line + kl + 1, vl);
+            buf[vl] = 0;
             found = buf;
         }
     }
