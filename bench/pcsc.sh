@@ -119,6 +119,12 @@ for lat in off on; do
     cf_card_start 0 --type piv --feed "$CF_TMP/yk-$lat" --serial 5000000 "${args[@]}"
     cf_wait_card 0
     sleep 0.3
+    # One untimed exchange first: a card daemon restarted on a vpcd reader
+    # can see its first exchange fail (the runner retries that by itself).
+    for _ in 1 2 3; do
+        yubico-piv-tool -r "$reader" -a version </dev/null >/dev/null 2>&1 && break
+        sleep 0.3
+    done
     read -r yms yap < <(yubico_loop "$CF_TMP/yk-$lat")
     cf_card_stop 0
     cf_card_start 0 --type piv --feed "$CF_TMP/cf-$lat" --serial 6000000 "${args[@]}"
