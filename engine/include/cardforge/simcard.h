@@ -9,7 +9,8 @@
  * pcscd + vpcd readers, so both see identical behaviour.
  *
  * Persistence: with a state file set, the card saves its non-volatile state
- * atomically (write, fsync, rename) after every change, and saves a retry
+ * atomically (write, fsync, rename, fsync of the directory) after every
+ * change, and saves a retry
  * counter's decrement before it acts on the comparison result, so pulling
  * the card (killing the process) never gives a free guess. The state file is
  * "key=value" text, one per line, documented in docs/cards/; it holds the

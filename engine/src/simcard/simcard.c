@@ -307,6 +307,31 @@ int cf_simcard_get_uint(const char *value, unsigned long max, unsigned long *out
     return 0;
 }
 
+/* The rename is durable only once the directory holding the file is on
+ * disk: a card that lost power right after a change must come back with it
+ * (the counter rule above depends on it). */
+static int sync_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        snprintf(dir, sizeof(dir), "/");
+    else if ((size_t)(slash - path) < sizeof(dir))
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    else
+        return -1;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    /* Some file systems (and /proc) cannot sync a directory: that is no
+     * failure of the save. */
+    int rc = fsync(fd) == 0 || errno == EINVAL || errno == EROFS ? 0 : -1;
+    close(fd);
+    return rc;
+}
+
 cf_err_t cf_simcard_save(const cf_simcard_t *card, const char *path)
 {
     size_t plen = strlen(path);
@@ -338,7 +363,7 @@ cf_err_t cf_simcard_save(const cf_simcard_t *card, const char *path)
         return CF_ERR_IO;
     }
     free(tmp);
-    return CF_OK;
+    return sync_dir_of(path) == 0 ? CF_OK : CF_ERR_IO;
 }
 
 int cf_simcard_persist(cf_simcard_t *card)
