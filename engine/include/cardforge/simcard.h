@@ -10,9 +10,9 @@
  *
  * Persistence: with a state file set, the card saves its non-volatile state
  * atomically (write, fsync, rename, fsync of the directory) after every
- * change, and saves a retry
- * counter's decrement before it acts on the comparison result, so pulling
- * the card (killing the process) never gives a free guess. The state file is
+ * change, and saves a retry counter's decrement before it acts on the
+ * comparison result, so pulling the card (killing the process) never gives
+ * a free guess. The state file is
  * "key=value" text, one per line, documented in docs/cards/; it holds the
  * card's secrets in hex because it IS the card: keep it private (mode 0600).
  *
