@@ -58,6 +58,10 @@ cf_err_t pers_intent(struct pers *ps, const cf_step_t *step, cf_step_result_t *r
  * (authenticates when a PIN reset or a reselect dropped the state). */
 cf_err_t pers_ensure_admin(struct pers *ps, cf_step_result_t *r);
 
+/* Before a change that needs the admin key's authority: authenticate when
+ * the session lost it, then record the intent. */
+cf_err_t pers_begin_admin_change(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+
 /* The step executors; each fills r and returns r->err. */
 cf_err_t pers_step_auth_admin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
 cf_err_t pers_step_set_pin_by_puk(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);

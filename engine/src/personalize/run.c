@@ -107,6 +107,12 @@ cf_err_t pers_ensure_admin(struct pers *ps, cf_step_result_t *r)
     return CF_OK;
 }
 
+cf_err_t pers_begin_admin_change(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
+{
+    cf_err_t e = pers_ensure_admin(ps, r);
+    return e != CF_OK ? e : pers_intent(ps, st, r);
+}
+
 typedef cf_err_t (*step_fn)(struct pers *, const cf_step_t *, cf_step_result_t *);
 
 static step_fn step_executor(cf_step_kind_t k)

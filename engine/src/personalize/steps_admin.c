@@ -64,10 +64,7 @@ cf_err_t pers_step_rotate_admin_key(struct pers *ps, const cf_step_t *st, cf_ste
                     "with it)");
         return CF_OK;
     }
-    cf_err_t e = pers_ensure_admin(ps, r);
-    if (e != CF_OK)
-        return e;
-    e = pers_intent(ps, st, r);
+    cf_err_t e = pers_begin_admin_change(ps, st, r);
     if (e != CF_OK)
         return e;
     e = cf_card_set_admin_key(ps->card, new_key);

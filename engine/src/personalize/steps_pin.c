@@ -94,10 +94,7 @@ cf_err_t pers_step_change_puk(struct pers *ps, const cf_step_t *st, cf_step_resu
 cf_err_t pers_step_set_pin_by_admin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
 {
     const cf_secret_t *pin = pers_value(ps, st->new_value);
-    cf_err_t e = pers_ensure_admin(ps, r);
-    if (e != CF_OK)
-        return e;
-    e = pers_intent(ps, st, r);
+    cf_err_t e = pers_begin_admin_change(ps, st, r);
     if (e != CF_OK)
         return e;
     e = cf_card_unblock_pin_by_admin(ps->card, pin);
