@@ -133,8 +133,7 @@ static const char *hex_of(const char *text)
 static void expect_all_proven(const cf_personalize_result_t *res)
 {
     for (size_t i = 0; i < res->n_steps; i++) {
-        if (res->steps[i].outcome != CF_OUTCOME_DONE &&
-            res->steps[i].outcome != CF_OUTCOME_ALREADY)
+        if (res->steps[i].outcome != CF_OUTCOME_DONE && res->steps[i].outcome != CF_OUTCOME_ALREADY)
             fail_msg("step %s: %s (%s)", cf_step_kind_name(res->steps[i].kind),
                      cf_outcome_name(res->steps[i].outcome), res->steps[i].message);
     }
@@ -197,8 +196,8 @@ static void test_gids_job_sets_pin_by_admin_rotates_proves_cr_key_and_blocks(voi
 }
 
 /* A refusal happens before anything changes: the state file is untouched. */
-static void expect_refused(const char *type, const char *factory, const char *desc,
-                           cf_err_t err, const char *needle)
+static void expect_refused(const char *type, const char *factory, const char *desc, cf_err_t err,
+                           const char *needle)
 {
     struct rig r;
     rig_new(&r, type, factory, desc);
@@ -225,8 +224,7 @@ static void test_combinations_a_card_type_cannot_do_are_refused_before_any_chang
 {
     (void)state;
     expect_refused("piv", NULL,
-                   "[Description]\nSetPIN=true\nPIN=#123456\nCardManagerKey=#" FACTORY_MGM
-                   "\n",
+                   "[Description]\nSetPIN=true\nPIN=#123456\nCardManagerKey=#" FACTORY_MGM "\n",
                    CF_ERR_REFUSED, "set-pin-by-admin (line 2) refused on card type piv-yubikey");
     expect_refused("piv", NULL,
                    "[Description]\nCardManagerKey=#" FACTORY_MGM "\nInitCRKey=true\n"
@@ -245,8 +243,7 @@ static void test_factory_key_as_new_key_and_policy_violations_are_refused(void *
                    "\n",
                    CF_ERR_POLICY, "factory default");
     /* PIV PINs are 6 to 8 characters */
-    expect_refused("piv", NULL,
-                   "[Description]\nSetPIN=true\nPIN=#1234\nInitialPUK=#12345678\n",
+    expect_refused("piv", NULL, "[Description]\nSetPIN=true\nPIN=#1234\nInitialPUK=#12345678\n",
                    CF_ERR_POLICY, "PIN");
 }
 
@@ -255,12 +252,10 @@ static void test_factory_key_allowed_when_the_operator_says_so(void **state)
     (void)state;
     struct rig r;
     rig_new(&r, "piv", NULL,
-            "[Description]\nCardManagerKey=#" FACTORY_MGM "\nNewCardManagerKey=#" FACTORY_MGM
-            "\n");
+            "[Description]\nCardManagerKey=#" FACTORY_MGM "\nNewCardManagerKey=#" FACTORY_MGM "\n");
     cf_personalize_result_t res;
-    assert_int_equal(cf_personalize(r.card, r.plan, r.values, CF_PERS_ALLOW_FACTORY_KEY, NULL,
-                                    &res),
-                     CF_OK);
+    assert_int_equal(
+        cf_personalize(r.card, r.plan, r.values, CF_PERS_ALLOW_FACTORY_KEY, NULL, &res), CF_OK);
     assert_string_equal(st("mgm_key"), FACTORY_MGM);
     rig_free(&r);
 }
@@ -335,8 +330,8 @@ static void test_intent_precedes_every_irreversible_step_and_its_failure_stops_t
     cf_personalize_result_t res;
     n_intents = 0;
     assert_int_equal(cf_personalize(r.card, r.plan, r.values, 0, &hooks, &res), CF_OK);
-    cf_step_kind_t want[] = {CF_STEP_SET_PIN_BY_PUK, CF_STEP_CHANGE_PUK,
-                             CF_STEP_ROTATE_ADMIN_KEY, CF_STEP_BLOCK_PIN};
+    cf_step_kind_t want[] = {CF_STEP_SET_PIN_BY_PUK, CF_STEP_CHANGE_PUK, CF_STEP_ROTATE_ADMIN_KEY,
+                             CF_STEP_BLOCK_PIN};
     assert_int_equal(n_intents, 4);
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(intents[i], want[i]);
@@ -359,8 +354,7 @@ static void test_stop_request_ends_the_run_between_steps(void **state)
     cf_personalize_result_t res;
     steps_seen = 0;
     stop_after_steps = 2;
-    assert_int_equal(cf_personalize(r.card, r.plan, r.values, 0, &hooks, &res),
-                     CF_ERR_INTERRUPTED);
+    assert_int_equal(cf_personalize(r.card, r.plan, r.values, 0, &hooks, &res), CF_ERR_INTERRUPTED);
     stop_after_steps = -1;
     assert_int_equal(res.steps[1].outcome, CF_OUTCOME_DONE);
     assert_int_equal(res.steps[2].outcome, CF_OUTCOME_NOT_RUN);
@@ -463,8 +457,7 @@ static void test_interrupted_rotation_recovery_spends_at_most_one_try(void **sta
     (void)state;
     struct rig r;
     rig_new(&r, "gids", "gemalto",
-            "[Description]\nCardManagerKey=#" GEMALTO_ADMIN "\nNewCardManagerKey=#" NEW_KEY
-            "\n");
+            "[Description]\nCardManagerKey=#" GEMALTO_ADMIN "\nNewCardManagerKey=#" NEW_KEY "\n");
     cf_personalize_result_t res;
     /* find the APDU that writes the key: the first pull after which the
      * card holds the new key */
@@ -495,8 +488,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_piv_job_sets_pin_by_puk_changes_puk_rotates_key_and_blocks, with_dir,
-            without_dir),
+            test_piv_job_sets_pin_by_puk_changes_puk_rotates_key_and_blocks, with_dir, without_dir),
         cmocka_unit_test_setup_teardown(
             test_gids_job_sets_pin_by_admin_rotates_proves_cr_key_and_blocks, with_dir,
             without_dir),
@@ -504,15 +496,14 @@ int main(void)
             test_combinations_a_card_type_cannot_do_are_refused_before_any_change, with_dir,
             without_dir),
         cmocka_unit_test_setup_teardown(
-            test_factory_key_as_new_key_and_policy_violations_are_refused, with_dir,
-            without_dir),
+            test_factory_key_as_new_key_and_policy_violations_are_refused, with_dir, without_dir),
         cmocka_unit_test_setup_teardown(test_factory_key_allowed_when_the_operator_says_so,
                                         with_dir, without_dir),
-        cmocka_unit_test_setup_teardown(test_wrong_admin_key_never_spends_the_last_try,
-                                        with_dir, without_dir),
+        cmocka_unit_test_setup_teardown(test_wrong_admin_key_never_spends_the_last_try, with_dir,
+                                        without_dir),
         cmocka_unit_test_setup_teardown(
-            test_intent_precedes_every_irreversible_step_and_its_failure_stops_the_run,
-            with_dir, without_dir),
+            test_intent_precedes_every_irreversible_step_and_its_failure_stops_the_run, with_dir,
+            without_dir),
         cmocka_unit_test_setup_teardown(test_stop_request_ends_the_run_between_steps, with_dir,
                                         without_dir),
         cmocka_unit_test_setup_teardown(
@@ -521,8 +512,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_gids_job_pulled_at_every_apdu_reports_exactly_and_rerun_finishes, with_dir,
             without_dir),
-        cmocka_unit_test_setup_teardown(
-            test_interrupted_rotation_recovery_spends_at_most_one_try, with_dir, without_dir),
+        cmocka_unit_test_setup_teardown(test_interrupted_rotation_recovery_spends_at_most_one_try,
+                                        with_dir, without_dir),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

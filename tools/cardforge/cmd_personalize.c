@@ -32,31 +32,30 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: cardforge personalize DESC (--reader NAME | --card SERIAL)\n"
-            "         [--field NAME=VALUE ...] [--profile NAME] [--profiles DIR]\n"
-            "         [--keyfile FILE] [--trace FILE] [--allow-last-try]\n"
-            "         [--allow-factory-key]\n\n"
-            "Run the encoding description DESC on one card and prove every change.\n\n"
-            "  --reader NAME        the PC/SC reader (full name or a part naming one reader)\n"
-            "  --card SERIAL        the card with this serial, in whichever reader it is\n"
-            "  --field NAME=VALUE   a [Fields] value, as a batch record would give it;\n"
-            "                       FROM_USER_DIALOG_<n>_FIELD=VALUE answers prompt n\n"
-            "                       (values on a command line are visible to other users\n"
-            "                       of the machine: prefer the prompts)\n"
-            "  --profile NAME       use this card profile instead of recognising the card\n"
-            "  --profiles DIR       card profiles directory (default: the installed ones)\n"
-            "  --keyfile FILE       master-key file for values the description derives\n"
-            "                       (@derive); mode 0600 or 0400, owned by you\n"
-            "  --trace FILE         write an APDU trace, every secret byte shown as **\n"
-            "  --allow-last-try     allow an attempt that could spend the last PUK or\n"
-            "                       admin-key try (refused by default)\n"
-            "  --allow-factory-key  allow a factory-default value as the new key or PUK\n"
-            "  -h, --help           this help\n\n"
-            "Prompts (!FROM_USER_DIALOG_<n>_FIELD) are asked at the terminal without echo;\n"
-            "new values are asked twice. Without a terminal they must come from --field.\n"
-            "Exit status: 0 every step done and proven; 1 a step failed or was refused\n"
-            "(the card's state is printed); 2 usage error or invalid description.\n");
+    fprintf(out, "usage: cardforge personalize DESC (--reader NAME | --card SERIAL)\n"
+                 "         [--field NAME=VALUE ...] [--profile NAME] [--profiles DIR]\n"
+                 "         [--keyfile FILE] [--trace FILE] [--allow-last-try]\n"
+                 "         [--allow-factory-key]\n\n"
+                 "Run the encoding description DESC on one card and prove every change.\n\n"
+                 "  --reader NAME        the PC/SC reader (full name or a part naming one reader)\n"
+                 "  --card SERIAL        the card with this serial, in whichever reader it is\n"
+                 "  --field NAME=VALUE   a [Fields] value, as a batch record would give it;\n"
+                 "                       FROM_USER_DIALOG_<n>_FIELD=VALUE answers prompt n\n"
+                 "                       (values on a command line are visible to other users\n"
+                 "                       of the machine: prefer the prompts)\n"
+                 "  --profile NAME       use this card profile instead of recognising the card\n"
+                 "  --profiles DIR       card profiles directory (default: the installed ones)\n"
+                 "  --keyfile FILE       master-key file for values the description derives\n"
+                 "                       (@derive); mode 0600 or 0400, owned by you\n"
+                 "  --trace FILE         write an APDU trace, every secret byte shown as **\n"
+                 "  --allow-last-try     allow an attempt that could spend the last PUK or\n"
+                 "                       admin-key try (refused by default)\n"
+                 "  --allow-factory-key  allow a factory-default value as the new key or PUK\n"
+                 "  -h, --help           this help\n\n"
+                 "Prompts (!FROM_USER_DIALOG_<n>_FIELD) are asked at the terminal without echo;\n"
+                 "new values are asked twice. Without a terminal they must come from --field.\n"
+                 "Exit status: 0 every step done and proven; 1 a step failed or was refused\n"
+                 "(the card's state is printed); 2 usage error or invalid description.\n");
 }
 
 struct fields {
@@ -329,8 +328,7 @@ int cmd_personalize(int argc, char **argv)
         status = CF_EXIT_FAIL;
         goto out_plan;
     }
-    e = cf_plan_resolve(plan, lookup_field, &fields, prompt, &fields, "--field", 0, diags,
-                        &values);
+    e = cf_plan_resolve(plan, lookup_field, &fields, prompt, &fields, "--field", 0, diags, &values);
     cf_diag_print(diags, stderr);
     cf_diag_list_free(diags);
     if (e != CF_OK) {

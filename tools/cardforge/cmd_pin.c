@@ -28,28 +28,27 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: cardforge pin SUBCOMMAND (--reader NAME | --card SERIAL) [OPTIONS]\n\n"
-            "subcommands:\n"
-            "  status              card type, serial, tries left (PIN, PUK, admin key), PIN\n"
-            "                      policy; spends nothing\n"
-            "  change              change the PIN (current PIN, new PIN twice)\n"
-            "  unblock             set a new PIN with the PUK\n"
-            "  unblock --challenge offline unblock with the helpdesk: shows the card's\n"
-            "                      serial and challenge, reads the response and a new PIN\n\n"
-            "options:\n"
-            "  --reader NAME       the PC/SC reader (full name or a part naming one reader)\n"
-            "  --card SERIAL       the card with this serial, in whichever reader it is\n"
-            "  --profile NAME      use this card profile instead of recognising the card\n"
-            "  --profiles DIR      card profiles directory (default: the installed ones)\n"
-            "  --trace FILE        write an APDU trace, every secret byte shown as **\n"
-            "  --allow-last-try    allow a PUK or admin-key attempt that could spend the\n"
-            "                      last try (refused by default)\n"
-            "  -h, --help          this help\n\n"
-            "PINs, PUKs and responses are read from the terminal without echo; there is\n"
-            "no option to give them on the command line. See docs/operator-guide.md.\n"
-            "Exit status: 0 done; 1 the card refused or failed (tries left are shown);\n"
-            "2 usage error or a value that breaks the card's policy.\n");
+    fprintf(out, "usage: cardforge pin SUBCOMMAND (--reader NAME | --card SERIAL) [OPTIONS]\n\n"
+                 "subcommands:\n"
+                 "  status              card type, serial, tries left (PIN, PUK, admin key), PIN\n"
+                 "                      policy; spends nothing\n"
+                 "  change              change the PIN (current PIN, new PIN twice)\n"
+                 "  unblock             set a new PIN with the PUK\n"
+                 "  unblock --challenge offline unblock with the helpdesk: shows the card's\n"
+                 "                      serial and challenge, reads the response and a new PIN\n\n"
+                 "options:\n"
+                 "  --reader NAME       the PC/SC reader (full name or a part naming one reader)\n"
+                 "  --card SERIAL       the card with this serial, in whichever reader it is\n"
+                 "  --profile NAME      use this card profile instead of recognising the card\n"
+                 "  --profiles DIR      card profiles directory (default: the installed ones)\n"
+                 "  --trace FILE        write an APDU trace, every secret byte shown as **\n"
+                 "  --allow-last-try    allow a PUK or admin-key attempt that could spend the\n"
+                 "                      last try (refused by default)\n"
+                 "  -h, --help          this help\n\n"
+                 "PINs, PUKs and responses are read from the terminal without echo; there is\n"
+                 "no option to give them on the command line. See docs/operator-guide.md.\n"
+                 "Exit status: 0 done; 1 the card refused or failed (tries left are shown);\n"
+                 "2 usage error or a value that breaks the card's policy.\n");
 }
 
 static void print_tries(const char *label, cf_card_t *card, cf_cred_t c)
@@ -85,8 +84,8 @@ static int pin_status(struct desk_card *dc)
     printf("%-18s%s\n", "PIN policy", cf_profile_pin_policy_text(p));
     printf("%-18s%s\n", "offline unblock",
            cf_profile_can(p, CF_CAP_EXTERNAL_AUTH) ? "challenge-response (pin unblock --challenge)"
-           : cf_profile_can(p, CF_CAP_PIN_BY_PUK) ? "with the PUK (pin unblock)"
-                                                  : "none");
+           : cf_profile_can(p, CF_CAP_PIN_BY_PUK)  ? "with the PUK (pin unblock)"
+                                                   : "none");
     return CF_EXIT_OK;
 }
 
@@ -96,7 +95,7 @@ static int ask(const char *prompt, cf_secret_t **out)
     cf_err_t e = tty_ask_secret(prompt, 64, out);
     if (e == CF_ERR_UNSUPPORTED)
         fprintf(stderr, CMD ": standard input is not a terminal; secrets are only read from "
-                        "a terminal\n");
+                            "a terminal\n");
     else if (e == CF_ERR_ARG)
         fprintf(stderr, CMD ": empty or too long\n");
     else if (e != CF_OK)
@@ -160,8 +159,9 @@ static int pin_unblock_puk(struct desk_card *dc, unsigned flags)
 {
     const cf_profile_t *p = cf_card_profile(dc->card);
     if (!cf_profile_can(p, CF_CAP_PIN_BY_PUK)) {
-        fprintf(stderr, CMD ": a %s card has no PUK; use `pin unblock --challenge` with the "
-                        "helpdesk\n",
+        fprintf(stderr,
+                CMD ": a %s card has no PUK; use `pin unblock --challenge` with the "
+                    "helpdesk\n",
                 cf_profile_name(p));
         return CF_EXIT_FAIL;
     }
@@ -211,8 +211,7 @@ static int ask_response(size_t want, cf_secret_t **out)
         size_t n = 0;
         cf_err_t e = cf_keys_parse_hex(cf_secret_str(text), bytes, sizeof(bytes), &n);
         if (e != CF_OK || n != want) {
-            fprintf(stderr, CMD ": the response must be %zu hex digits; type it again\n",
-                    2 * want);
+            fprintf(stderr, CMD ": the response must be %zu hex digits; type it again\n", 2 * want);
             cf_secret_free(text);
             OPENSSL_cleanse(bytes, sizeof(bytes));
             continue;
@@ -237,7 +236,7 @@ static int ask_response(size_t want, cf_secret_t **out)
                                   "digit was misheard or mistyped; ask for it again\n");
     }
     fprintf(stderr, CMD ": no matching response after 3 attempts; nothing was sent to the "
-                    "card\n");
+                        "card\n");
     return CF_EXIT_USAGE;
 }
 
@@ -245,8 +244,9 @@ static int pin_unblock_challenge(struct desk_card *dc, unsigned flags)
 {
     const cf_profile_t *p = cf_card_profile(dc->card);
     if (!cf_profile_can(p, CF_CAP_EXTERNAL_AUTH)) {
-        fprintf(stderr, CMD ": a %s card has no challenge-response unblock; use `pin "
-                        "unblock` with the PUK\n",
+        fprintf(stderr,
+                CMD ": a %s card has no challenge-response unblock; use `pin "
+                    "unblock` with the PUK\n",
                 cf_profile_name(p));
         return CF_EXIT_FAIL;
     }

@@ -165,8 +165,8 @@ int desk_open(const char *cmd, const struct desk_opts *o, struct desk_card *dc)
             fprintf(stderr, count ? "\n" : " none\n");
             st = CF_EXIT_USAGE;
         } else if (matches > 1) {
-            fprintf(stderr, "%s: '%s' matches %zu readers; give more of the name:", cmd,
-                    o->reader, matches);
+            fprintf(stderr, "%s: '%s' matches %zu readers; give more of the name:", cmd, o->reader,
+                    matches);
             for (size_t i = 0; i < count; i++)
                 if (strstr(names[i], o->reader) != NULL)
                     fprintf(stderr, "\n  %s", names[i]);

@@ -29,11 +29,15 @@ struct desk_opts {
 
 /* The options every desk command takes, for its getopt_long table:
  * --reader, --card, --profile, --profiles, --trace, --allow-last-try. */
-#define DESK_LONG_OPTIONS                                                                     \
-    {"reader", required_argument, NULL, 'r'}, {"card", required_argument, NULL, 'c'},        \
-        {"profile", required_argument, NULL, 'p'},                                            \
-        {"profiles", required_argument, NULL, 'P'}, {"trace", required_argument, NULL, 't'}, \
-        {"allow-last-try", no_argument, NULL, 'L'}
+/* clang-format off */
+#define DESK_LONG_OPTIONS                                   \
+    {"reader", required_argument, NULL, 'r'},               \
+    {"card", required_argument, NULL, 'c'},                 \
+    {"profile", required_argument, NULL, 'p'},              \
+    {"profiles", required_argument, NULL, 'P'},             \
+    {"trace", required_argument, NULL, 't'},                \
+    {"allow-last-try", no_argument, NULL, 'L'}
+/* clang-format on */
 
 /* Record option c (from DESK_LONG_OPTIONS) with its argument in o: 1 when
  * c is a desk option, 0 when it is not (the command handles it). */

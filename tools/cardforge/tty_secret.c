@@ -12,8 +12,6 @@
 
 #include "tty_secret.h"
 
-
-
 static struct termios saved_termios;
 static volatile sig_atomic_t termios_saved;
 

@@ -71,7 +71,7 @@ void cf_profiles_free(cf_profiles_t *set); /* NULL is fine */
 const char *cf_profiles_default_dir(void);
 
 size_t cf_profiles_count(const cf_profiles_t *set);
-const cf_profile_t *cf_profiles_at(const cf_profiles_t *set, size_t i);  /* borrowed */
+const cf_profile_t *cf_profiles_at(const cf_profiles_t *set, size_t i);           /* borrowed */
 const cf_profile_t *cf_profiles_find(const cf_profiles_t *set, const char *name); /* or NULL */
 
 const char *cf_profile_name(const cf_profile_t *p);   /* "piv-yubikey", "gids-gemalto" */
@@ -142,12 +142,12 @@ typedef enum cf_cred {
 const char *cf_cred_name(cf_cred_t c); /* "PIN", "PUK", "admin key" */
 
 typedef enum cf_card_cap {
-    CF_CAP_PUK = 0,            /* the card has a PUK */
-    CF_CAP_PIN_BY_PUK,         /* RESET RETRY COUNTER with the PUK sets the PIN */
-    CF_CAP_CHANGE_PUK,         /* CHANGE REFERENCE DATA of the PUK */
-    CF_CAP_PIN_BY_ADMIN,       /* admin authentication, then RESET RETRY COUNTER */
-    CF_CAP_SET_ADMIN_KEY,      /* the admin key can be replaced */
-    CF_CAP_EXTERNAL_AUTH,      /* one-way challenge-response with the admin key */
+    CF_CAP_PUK = 0,       /* the card has a PUK */
+    CF_CAP_PIN_BY_PUK,    /* RESET RETRY COUNTER with the PUK sets the PIN */
+    CF_CAP_CHANGE_PUK,    /* CHANGE REFERENCE DATA of the PUK */
+    CF_CAP_PIN_BY_ADMIN,  /* admin authentication, then RESET RETRY COUNTER */
+    CF_CAP_SET_ADMIN_KEY, /* the admin key can be replaced */
+    CF_CAP_EXTERNAL_AUTH, /* one-way challenge-response with the admin key */
 } cf_card_cap_t;
 
 int cf_profile_can(const cf_profile_t *p, cf_card_cap_t cap);
@@ -203,7 +203,8 @@ cf_err_t cf_card_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out);
  * card's own wiped session state. */
 
 cf_err_t cf_card_verify_pin(cf_card_t *card, const cf_secret_t *pin);
-cf_err_t cf_card_change_pin(cf_card_t *card, const cf_secret_t *old_pin, const cf_secret_t *new_pin);
+cf_err_t cf_card_change_pin(cf_card_t *card, const cf_secret_t *old_pin,
+                            const cf_secret_t *new_pin);
 /* RESET RETRY COUNTER with the PUK: the PIN becomes new_pin, its counter
  * is reset. Guarded on the PUK counter. */
 cf_err_t cf_card_unblock_pin_by_puk(cf_card_t *card, const cf_secret_t *puk,

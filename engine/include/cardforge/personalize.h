@@ -41,11 +41,11 @@ extern "C" {
 #endif
 
 typedef enum cf_outcome {
-    CF_OUTCOME_NOT_RUN = 0,   /* not reached (an earlier step failed, or stopped) */
-    CF_OUTCOME_DONE = 1,      /* changed and proven */
-    CF_OUTCOME_ALREADY = 2,   /* found already done on the card (recovery), proven */
-    CF_OUTCOME_FAILED = 3,    /* failed; see reached_card */
-    CF_OUTCOME_REFUSED = 4,   /* refused before anything was sent (guard, policy, card type) */
+    CF_OUTCOME_NOT_RUN = 0, /* not reached (an earlier step failed, or stopped) */
+    CF_OUTCOME_DONE = 1,    /* changed and proven */
+    CF_OUTCOME_ALREADY = 2, /* found already done on the card (recovery), proven */
+    CF_OUTCOME_FAILED = 3,  /* failed; see reached_card */
+    CF_OUTCOME_REFUSED = 4, /* refused before anything was sent (guard, policy, card type) */
 } cf_outcome_t;
 
 const char *cf_outcome_name(cf_outcome_t o); /* "not-run", "done", "already", "failed", "refused" */
@@ -65,11 +65,11 @@ typedef struct cf_step_result {
     cf_step_kind_t kind;
     cf_outcome_t outcome;
     cf_reached_t reached;
-    cf_err_t err;      /* CF_OK unless failed/refused */
-    uint16_t sw;       /* the card's last status word in the step, 0 when none */
-    double ms;         /* wall time of the step */
-    unsigned apdus;    /* APDUs the step sent */
-    char kcv[7];       /* check value of the key the step installed, "" when none */
+    cf_err_t err;             /* CF_OK unless failed/refused */
+    uint16_t sw;              /* the card's last status word in the step, 0 when none */
+    double ms;                /* wall time of the step */
+    unsigned apdus;           /* APDUs the step sent */
+    char kcv[7];              /* check value of the key the step installed, "" when none */
     char message[CF_MSG_MAX]; /* what happened, for people; never a secret */
 } cf_step_result_t;
 
@@ -78,14 +78,14 @@ typedef struct cf_step_result {
 typedef struct cf_personalize_result {
     size_t n_steps;
     cf_step_result_t steps[CF_PERSONALIZE_MAX_STEPS];
-    cf_err_t err;          /* CF_OK when every step is done/already */
+    cf_err_t err; /* CF_OK when every step is done/already */
     char message[CF_MSG_MAX];
     /* Tries left after the run, as last read (kind UNKNOWN when not read). */
     cf_tries_t tries[CF_CRED_COUNT];
 } cf_personalize_result_t;
 
 /* flags */
-#define CF_PERS_ALLOW_LAST_TRY 0x1u   /* operator allowed spending a last try */
+#define CF_PERS_ALLOW_LAST_TRY 0x1u    /* operator allowed spending a last try */
 #define CF_PERS_ALLOW_FACTORY_KEY 0x2u /* allow a factory-default value as a new key/PUK */
 
 typedef struct cf_personalize_hooks {

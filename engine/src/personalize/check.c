@@ -92,8 +92,9 @@ cf_err_t cf_personalize_check(const cf_card_t *card, const cf_plan_t *plan,
                 cf_card_key_type_t kt;
                 e = cf_profile_admin_key_type(pr, cf_secret_len(v), &kt);
                 if (e != CF_OK)
-                    snprintf(why, sizeof(why), "%s: a %zu-byte key is not accepted by this "
-                                               "card type",
+                    snprintf(why, sizeof(why),
+                             "%s: a %zu-byte key is not accepted by this "
+                             "card type",
                              cf_param_name(used[u]), cf_secret_len(v));
             } else {
                 cf_cred_t c = used[u] == CF_PARAM_PIN ? CF_CRED_PIN : CF_CRED_PUK;

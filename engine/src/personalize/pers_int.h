@@ -16,8 +16,8 @@ struct pers {
     cf_card_t *card;
     const cf_plan_t *plan;
     const cf_card_values_t *values;
-    unsigned flags;          /* CF_PERS_* */
-    unsigned op_flags;       /* CF_OP_* derived from flags */
+    unsigned flags;    /* CF_PERS_* */
+    unsigned op_flags; /* CF_OP_* derived from flags */
     const cf_personalize_hooks_t *hooks;
     cf_personalize_result_t *res;
 
@@ -34,8 +34,7 @@ struct pers {
 const cf_secret_t *pers_value(const struct pers *ps, cf_param_t p);
 
 /* Fill r's message (printf-style), never with a secret. */
-void pers_msg(cf_step_result_t *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void pers_msg(cf_step_result_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Record a failed card operation in r: err, the card's message, and whether
  * the change reached the card (from cf_card_last_write when the failing

@@ -18,14 +18,12 @@ static const char *const reached_names[] = {"no", "yes", "unknown"};
 
 const char *cf_outcome_name(cf_outcome_t o)
 {
-    return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]) ? outcome_names[o]
-                                                                          : "?";
+    return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]) ? outcome_names[o] : "?";
 }
 
 const char *cf_reached_name(cf_reached_t r)
 {
-    return (unsigned)r < sizeof(reached_names) / sizeof(reached_names[0]) ? reached_names[r]
-                                                                          : "?";
+    return (unsigned)r < sizeof(reached_names) / sizeof(reached_names[0]) ? reached_names[r] : "?";
 }
 
 const cf_secret_t *pers_value(const struct pers *ps, cf_param_t p)
@@ -198,16 +196,15 @@ cf_err_t cf_personalize(cf_card_t *card, const cf_plan_t *plan, const cf_card_va
         ps.admin_key = cf_profile_factory(cf_card_profile(card), CF_CRED_ADMIN);
     ps.puk = pers_value(&ps, CF_PARAM_INITIAL_PUK);
 
-    cf_err_t e = cf_personalize_check(card, plan, values, flags, res->message,
-                                      sizeof(res->message));
+    cf_err_t e =
+        cf_personalize_check(card, plan, values, flags, res->message, sizeof(res->message));
     if (e != CF_OK) {
         /* Mark the step the check named as refused; nothing was sent. */
         for (size_t i = 0; i < n; i++) {
             if (strstr(res->message, cf_step_kind_name(res->steps[i].kind)) != NULL) {
                 res->steps[i].outcome = CF_OUTCOME_REFUSED;
                 res->steps[i].err = e;
-                snprintf(res->steps[i].message, sizeof(res->steps[i].message), "%s",
-                         res->message);
+                snprintf(res->steps[i].message, sizeof(res->steps[i].message), "%s", res->message);
                 break;
             }
         }

@@ -73,8 +73,9 @@ cf_err_t pers_step_rotate_admin_key(struct pers *ps, const cf_step_t *st, cf_ste
         pers_fail(ps, r, e, "write the new admin key");
         if (r->reached == CF_REACHED_UNKNOWN) {
             char m[CF_MSG_MAX];
-            snprintf(m, sizeof(m), "%.120s; the card holds the old or the new key: run the "
-                                   "description again to finish it",
+            snprintf(m, sizeof(m),
+                     "%.120s; the card holds the old or the new key: run the "
+                     "description again to finish it",
                      r->message);
             snprintf(r->message, sizeof(r->message), "%s", m);
         }

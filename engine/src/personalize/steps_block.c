@@ -54,8 +54,7 @@ cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_resul
     if (pin1.kind == CF_TRIES_KNOWN && pin1.left != 0) {
         r->err = CF_ERR_PROOF_FAILED;
         r->outcome = CF_OUTCOME_FAILED;
-        pers_msg(r, "the card still reports %u PIN tries after %u wrong PINs", pin1.left,
-                 spent);
+        pers_msg(r, "the card still reports %u PIN tries after %u wrong PINs", pin1.left, spent);
         return r->err;
     }
     if (!same_counter(&puk0, &puk1) || !same_counter(&adm0, &adm1)) {
