@@ -532,6 +532,33 @@ static void test_failed_card_whose_change_reached_it_keeps_an_open_intent(void *
     cf_journal_state_free(st);
 }
 
+static void test_cut_off_card_set_aside_later_is_no_longer_just_cut_off(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    /* attempt 1 cut off card 66 in its rotation; record 6 was then done on
+     * another card; attempt 2 met card 66 again and set it aside */
+    cf_journal_step_t none[1] = {step_notrun};
+    cf_journal_intent_t in = intent(1, 6, "66", "rotate-admin-key");
+    cf_journal_card_t c = card(2, 0, "66", CF_STATUS_REJECTED, none, 1);
+    assert_int_equal(cf_journal_write_intent(j, &in), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    cf_journal_state_t *st = reread(f, NULL);
+    cf_journal_open_t o;
+    assert_true(cf_journal_state_open_intent(st, "66", &o));
+    assert_false(o.final_written); /* cut off */
+    cf_journal_state_free(st);
+
+    j = open_ok(f, NULL);
+    assert_int_equal(cf_journal_write_card(j, &c), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    st = reread(f, NULL);
+    assert_true(cf_journal_state_open_intent(st, "66", &o)); /* still changed: rework */
+    assert_true(o.final_written);                             /* but looked at and set aside */
+    assert_int_equal(o.attempt, 1);
+    cf_journal_state_free(st);
+}
+
 static void test_failed_card_untouched_by_its_attempt_closes_that_intent(void **state)
 {
     struct fx *f = *state;
@@ -910,6 +937,7 @@ int main(void)
         T(test_written_journal_reads_back_into_resume_state),
         T(test_intent_without_final_record_is_open_and_holds_its_record),
         T(test_failed_card_whose_change_reached_it_keeps_an_open_intent),
+        T(test_cut_off_card_set_aside_later_is_no_longer_just_cut_off),
         T(test_failed_card_untouched_by_its_attempt_closes_that_intent),
         T(test_recovery_that_personalizes_closes_the_open_intent),
         T(test_interrupted_attempt_does_not_count_against_its_record),

@@ -302,6 +302,11 @@ cf_err_t cf_journal_state_apply_card(cf_journal_state_t *st, const cf_journal_ca
         }
         if (o != NULL && o->attempt == c->attempt)
             drop_open(st, serial);
+        else if (o != NULL)
+            /* A cut-off card that came back after its record was finished
+             * on another card: still changed and not finished, but looked
+             * at and set aside for rework, no longer just cut off. */
+            o->final_written = 1;
         return CF_OK;
     }
     return CF_ERR_ARG;

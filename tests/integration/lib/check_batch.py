@@ -14,9 +14,11 @@ feeder and `cardforge run --sim-keep` keep them). Checked:
   * every card changed from its factory state is accounted for in the
     journal: an intent or a card record names its serial;
   * without --partial: every record of the batch is personalized, and no
-    card is left cut off (an intent without a card record after it); cards
-    that failed after a change (set aside for rework) are listed, not
-    counted as problems.
+    card is left cut off (an intent without a card record after it: the
+    record of its own attempt, or a later one that set it aside because its
+    batch record was finished on another card meanwhile); cards that failed
+    after a change (set aside for rework) are listed, not counted as
+    problems.
 
 Prints every problem found and exits 1 if there is any, else prints a
 one-line summary and exits 0.
@@ -101,6 +103,11 @@ def main():
                     mentioned.add(s)
                 changed_here = any(st["reached"] != "no" for st in rec["steps"])
                 if cut_off.get(s) == rec["attempt"]:
+                    del cut_off[s]
+                elif s in cut_off and rec["status"] != "personalized":
+                    # The cut-off card came back after its record was done
+                    # on another card: looked at again and set aside for
+                    # rework (its record says so), not left cut off.
                     del cut_off[s]
                 if rec["status"] == "personalized":
                     r = rec["record"]
