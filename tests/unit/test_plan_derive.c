@@ -7,6 +7,7 @@
  * batch checks that accept parameters without a batch value.
  */
 #include <setjmp.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1028,6 +1029,68 @@ static void test_sample_gids_derived_keys_validates_and_derives(void **state)
     cf_diag_list_free(d);
 }
 
+/* cf_plan_load_keyfile: the one way every command gets the key file. */
+static void test_load_keyfile_needs_one_exactly_when_something_is_derived(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/cf-derive-keys-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, keyfile_text, strlen(keyfile_text)), (ssize_t)strlen(keyfile_text));
+    close(fd);
+    cf_keyfile_t *kf = (cf_keyfile_t *)1;
+    cf_diag_list_t *d = cf_diag_list_new();
+
+    /* nothing derived: not read, a warning when one was given */
+    cf_plan_t *p = compile_ok("[Description]\nCardManagerKey=#" ZERO_KEY "\n"
+                              "NewCardManagerKey=@random\n");
+    assert_int_equal(cf_plan_load_keyfile(p, path, d, &kf), CF_OK);
+    assert_null(kf);
+    assert_true(any_diag_contains(d, "the key file is not used"));
+    cf_plan_free(p);
+
+    /* derived, none given: an error naming the master keys */
+    cf_diag_list_free(d);
+    d = cf_diag_list_new();
+    p = compile_ok("[Description]\nCardManagerKey=#" ZERO_KEY "\n"
+                   "NewCardManagerKey=@derive:issuing\n");
+    assert_int_equal(cf_plan_load_keyfile(p, NULL, d, &kf), CF_ERR_INVALID);
+    assert_null(kf);
+    assert_true(
+        any_diag_contains(d, "master keys: issuing (NewCardManagerKey); give the key file"));
+
+    /* given and complete */
+    cf_diag_list_free(d);
+    d = cf_diag_list_new();
+    assert_int_equal(cf_plan_load_keyfile(p, path, d, &kf), CF_OK);
+    assert_non_null(kf);
+    assert_int_equal(cf_diag_count(d), 0);
+    cf_keyfile_free(kf);
+    cf_plan_free(p);
+
+    /* a master key the file lacks: refused, nothing handed out */
+    cf_diag_list_free(d);
+    d = cf_diag_list_new();
+    p = compile_ok("[Description]\nCardManagerKey=#" ZERO_KEY "\n"
+                   "NewCardManagerKey=@derive:absent\n");
+    assert_int_equal(cf_plan_load_keyfile(p, path, d, &kf), CF_ERR_INVALID);
+    assert_null(kf);
+    assert_true(any_diag_contains(d, "master key absent is not in the key file"));
+    cf_plan_free(p);
+
+    /* a file others could read is refused as cf_keyfile_load refuses it */
+    cf_diag_list_free(d);
+    d = cf_diag_list_new();
+    p = compile_ok("[Description]\nCardManagerKey=#" ZERO_KEY "\n"
+                   "NewCardManagerKey=@derive:issuing\n");
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(cf_plan_load_keyfile(p, path, d, &kf), CF_ERR_PERMISSION);
+    assert_null(kf);
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1053,6 +1116,7 @@ int main(void)
         cmocka_unit_test(test_check_keyfile_warns_when_the_newest_version_makes_a_rotation_void),
         cmocka_unit_test(test_origin_of_every_source_kind),
         cmocka_unit_test(test_sample_gids_derived_keys_validates_and_derives),
+        cmocka_unit_test(test_load_keyfile_needs_one_exactly_when_something_is_derived),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -224,34 +224,13 @@ static void print_state(const cf_personalize_result_t *res)
 
 /* The key file, when the plan derives anything: read and checked (every
  * master key named is there) before any card is looked for. 0, or -1
- * after a message (usage: the officer named the wrong file or none). */
+ * after the messages (usage: the officer named the wrong file or none). */
 static int load_keys(const cf_plan_t *plan, const char *path, cf_keyfile_t **keys)
 {
-    if (!cf_plan_needs_keyfile(plan)) {
-        if (path != NULL)
-            fprintf(stderr, CMD ": note: the description derives nothing; --keyfile is not "
-                                "used\n");
-        return 0;
-    }
-    if (path == NULL) {
-        fprintf(stderr, CMD ": the description derives values from master keys:");
-        for (int p = 0; p < CF_PARAM_COUNT; p++)
-            if (cf_plan_param_master(plan, (cf_param_t)p) != NULL)
-                fprintf(stderr, " %s (%s)", cf_plan_param_master(plan, (cf_param_t)p),
-                        cf_param_name((cf_param_t)p));
-        fprintf(stderr, "; give the key file with --keyfile FILE\n");
-        return -1;
-    }
-    char err[CF_KEYS_ERRLEN];
-    cf_err_t e = cf_keyfile_load(path, keys, err, sizeof(err));
-    if (e != CF_OK) {
-        fprintf(stderr, CMD ": %s\n", err[0] ? err : cf_strerror(e));
-        return -1;
-    }
     cf_diag_list_t *diags = cf_diag_list_new();
     if (diags == NULL)
         return -1;
-    e = cf_plan_check_keyfile(plan, *keys, diags);
+    cf_err_t e = cf_plan_load_keyfile(plan, path, diags, keys);
     cf_diag_print(diags, stderr);
     cf_diag_list_free(diags);
     return e == CF_OK ? 0 : -1;

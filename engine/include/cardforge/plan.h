@@ -149,6 +149,17 @@ size_t cf_plan_param_digits(const cf_plan_t *plan, cf_param_t p);
 cf_err_t cf_plan_check_keyfile(const cf_plan_t *plan, const cf_keyfile_t *keys,
                                cf_diag_list_t *diags);
 
+/* The key file a command needs for plan, from path (NULL: none given): not
+ * read when the plan derives nothing (a warning when one was given anyway);
+ * an error naming the master keys when the plan derives and none was given;
+ * else loaded (cf_keyfile_load's refusals) and checked (cf_plan_check_keyfile).
+ * Problems go to diags at the description or key file. CF_OK with *out the
+ * key file (NULL when none is needed; caller frees); CF_ERR_INVALID when
+ * none was given or a master key is missing; cf_keyfile_load's errors
+ * (CF_ERR_IO, CF_ERR_PERMISSION, CF_ERR_PARSE) as they are. */
+cf_err_t cf_plan_load_keyfile(const cf_plan_t *plan, const char *path, cf_diag_list_t *diags,
+                              cf_keyfile_t **out);
+
 /* ---- per-card values ---- */
 
 typedef struct cf_card_values cf_card_values_t;

@@ -93,6 +93,47 @@ cf_err_t cf_plan_check_keyfile(const cf_plan_t *plan, const cf_keyfile_t *keys,
     return err;
 }
 
+cf_err_t cf_plan_load_keyfile(const cf_plan_t *plan, const char *path, cf_diag_list_t *diags,
+                              cf_keyfile_t **out)
+{
+    if (plan == NULL || out == NULL)
+        return CF_ERR_ARG;
+    *out = NULL;
+    if (!cf_plan_needs_keyfile(plan)) {
+        if (path != NULL)
+            cf_diag_add(diags, CF_SEV_WARNING, path, 0,
+                        "the description derives nothing; the key file is not used");
+        return CF_OK;
+    }
+    if (path == NULL) {
+        char names[256] = "";
+        size_t n = 0;
+        for (int i = 0; i < CF_PARAM_COUNT; i++) {
+            const struct plan_param *pp = &plan->params[i];
+            if (pp->src == CF_SOURCE_DERIVED && n < sizeof(names))
+                n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s (%s)", n ? ", " : "",
+                                      pp->master, cf_param_name((cf_param_t)i));
+        }
+        cf_diag_add(diags, CF_SEV_ERROR, plan->name, 0,
+                    "the description derives values from master keys: %s; give the key file "
+                    "with --keyfile FILE",
+                    names);
+        return CF_ERR_INVALID;
+    }
+    char err[CF_KEYS_ERRLEN];
+    cf_err_t e = cf_keyfile_load(path, out, err, sizeof(err));
+    if (e != CF_OK) {
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "%s", err[0] ? err : cf_strerror(e));
+        return e;
+    }
+    if (cf_plan_check_keyfile(plan, *out, diags) != CF_OK) {
+        cf_keyfile_free(*out);
+        *out = NULL;
+        return CF_ERR_INVALID;
+    }
+    return CF_OK;
+}
+
 /* Make the value of one derived or random parameter. */
 static cf_err_t make_value(const cf_plan_t *plan, cf_param_t p, const char *serial,
                            const cf_keyfile_t *keys, cf_diag_list_t *diags, cf_secret_t **out,

@@ -227,26 +227,8 @@ static cf_err_t check_description(struct cf_runner *r, cf_diag_list_t *diags)
 /* Master keys: needed exactly when the description derives a value. */
 static cf_err_t load_keys(struct cf_runner *r, cf_diag_list_t *diags)
 {
-    if (!cf_plan_needs_keyfile(r->plan)) {
-        if (r->o.keyfile != NULL)
-            cf_diag_add(diags, CF_SEV_WARNING, r->o.keyfile, 0,
-                        "the description derives nothing; the key file is not used");
-        return CF_OK;
-    }
-    if (r->o.keyfile == NULL) {
-        cf_diag_add(diags, CF_SEV_ERROR, r->o.description, 0,
-                    "the description derives values from master keys; give the key file "
-                    "with --keyfile FILE");
-        return CF_ERR_INVALID;
-    }
-    char err[CF_KEYS_ERRLEN];
-    cf_err_t e = cf_keyfile_load(r->o.keyfile, &r->keys, err, sizeof(err));
-    if (e != CF_OK) {
-        cf_diag_add(diags, CF_SEV_ERROR, r->o.keyfile, 0, "%s", err);
-        return e == CF_ERR_PARSE ? CF_ERR_INVALID : e;
-    }
-    e = cf_plan_check_keyfile(r->plan, r->keys, diags);
-    return e == CF_OK ? CF_OK : CF_ERR_INVALID;
+    cf_err_t e = cf_plan_load_keyfile(r->plan, r->o.keyfile, diags, &r->keys);
+    return e == CF_ERR_PARSE ? CF_ERR_INVALID : e;
 }
 
 /* The journal: opened and locked (or, in a dry run, only read), and of the
