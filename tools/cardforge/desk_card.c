@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cardforge/diag.h>
 
@@ -47,22 +46,8 @@ static cf_err_t try_reader(const char *cmd, const struct desk_opts *o, struct de
     }
     if (dc->trace != NULL)
         cf_transport_set_trace(dc->t, dc->trace);
+    /* cf_card_open waits out a reader still settling after an insertion. */
     e = cf_card_open(dc->t, dc->profiles, o->profile, &dc->card, err, sizeof(err));
-    if (e == CF_ERR_TRANSPORT || e == CF_ERR_CARD_RESET) {
-        /* A card inserted a moment ago can fail its first exchange while the
-         * reader is still settling (pcsc-lite: SCARD_E_NOT_TRANSACTED).
-         * Identification only reads, so one fresh connection is safe. */
-        cf_transport_close(dc->t, CF_DISPOSE_LEAVE);
-        dc->t = NULL;
-        struct timespec pause = {0, 300 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-        e = cf_transport_open_pcsc(name, &dc->t, err, sizeof(err));
-        if (e == CF_OK) {
-            if (dc->trace != NULL)
-                cf_transport_set_trace(dc->t, dc->trace);
-            e = cf_card_open(dc->t, dc->profiles, o->profile, &dc->card, err, sizeof(err));
-        }
-    }
     if (e != CF_OK) {
         if (!quiet)
             fprintf(stderr, "%s: reader '%s': %s\n", cmd, name, err[0] ? err : cf_strerror(e));

@@ -87,7 +87,10 @@ typedef struct cf_card cf_card_t;
  * that extends another is tried before it) whose ATR patterns match and,
  * when it has one, whose SELECT answers as expected; otherwise that named
  * profile (CF_ERR_NOT_FOUND when no such profile, CF_ERR_UNKNOWN_CARD when
- * the card does not answer as it says). Then the serial is read.
+ * the card does not answer as it says). Then the serial is read. On a
+ * PC/SC reader still settling after an insertion (a transport error or a
+ * reset on these first, read-only exchanges) it retries after a warm reset
+ * for at most 200 ms.
  * t and profiles are BORROWED and must outlive the card. On failure a
  * message is written to errbuf (may be NULL). The caller owns *out. */
 cf_err_t cf_card_open(cf_transport_t *t, const cf_profiles_t *profiles, const char *profile_name,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "card/card_int.h"
 #include "util/hex.h"
@@ -179,8 +180,8 @@ static cf_err_t read_text(cf_card_t *card, const char *what, const cf_prof_read_
     return CF_OK;
 }
 
-cf_err_t cf_card_open(cf_transport_t *t, const cf_profiles_t *profiles, const char *profile_name,
-                      cf_card_t **out, char *errbuf, size_t errlen)
+static cf_err_t open_once(cf_transport_t *t, const cf_profiles_t *profiles,
+                          const char *profile_name, cf_card_t **out, char *errbuf, size_t errlen)
 {
     set_errbuf(errbuf, errlen, "");
     if (out == NULL)
@@ -267,6 +268,25 @@ cf_err_t cf_card_open(cf_transport_t *t, const cf_profiles_t *profiles, const ch
     cf_card_ok(card);
     *out = card;
     return CF_OK;
+}
+
+cf_err_t cf_card_open(cf_transport_t *t, const cf_profiles_t *profiles, const char *profile_name,
+                      cf_card_t **out, char *errbuf, size_t errlen)
+{
+    cf_err_t e = open_once(t, profiles, profile_name, out, errbuf, errlen);
+    /* A card seen a moment after insertion may not answer yet (measured
+     * with pcscd + vpcd: SCARD_E_NOT_TRANSACTED on the first SELECT, for
+     * some tens of milliseconds). Identification only reads: try again
+     * after a short pause and a warm reset, for at most 200 ms. */
+    for (int again = 0; again < 8 && (e == CF_ERR_TRANSPORT || e == CF_ERR_CARD_RESET) &&
+                        strcmp(cf_transport_kind(t), "pcsc") == 0;
+         again++) {
+        struct timespec ts = {0, 25 * 1000000L};
+        nanosleep(&ts, NULL);
+        cf_transport_reset(t);
+        e = open_once(t, profiles, profile_name, out, errbuf, errlen);
+    }
+    return e;
 }
 
 void cf_card_free(cf_card_t *card)

@@ -18,7 +18,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <cardforge/personalize.h>
 
@@ -370,20 +369,8 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
     if (r->trace != NULL)
         cf_transport_set_trace(t, r->trace);
     errbuf[0] = '\0';
+    /* cf_card_open waits out a reader still settling after an insertion. */
     cf_err_t e = cf_card_open(t, r->profiles, NULL, &card, errbuf, sizeof(errbuf));
-    /* A card seen a moment after insertion may not answer yet (measured
-     * with pcscd + vpcd: SCARD_E_NOT_TRANSACTED on the first SELECT, for
-     * some tens of milliseconds). Only reads were sent: try again after a
-     * short pause and a warm reset, for at most 200 ms. */
-    for (int again = 0; again < 8 && (e == CF_ERR_TRANSPORT || e == CF_ERR_CARD_RESET) &&
-                        strcmp(cf_transport_kind(t), "pcsc") == 0;
-         again++) {
-        struct timespec ts = {0, 25 * 1000000L};
-        nanosleep(&ts, NULL);
-        cf_transport_reset(t);
-        errbuf[0] = '\0';
-        e = cf_card_open(t, r->profiles, NULL, &card, errbuf, sizeof(errbuf));
-    }
     pthread_mutex_lock(&r->mu);
     rec.c.attempt = r->next_attempt++;
     pthread_mutex_unlock(&r->mu);
