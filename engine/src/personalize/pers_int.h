@@ -57,6 +57,10 @@ cf_err_t pers_intent(struct pers *ps, const cf_step_t *step, cf_step_result_t *r
  * (authenticates when a PIN reset or a reselect dropped the state). */
 cf_err_t pers_ensure_admin(struct pers *ps, cf_step_result_t *r);
 
+/* c's counter, read without spending a try; kind CF_TRIES_UNKNOWN when it
+ * cannot be read (or the card type has no such credential: nothing sent). */
+void pers_read_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *t);
+
 /* Before a change that needs the admin key's authority: authenticate when
  * the session lost it, then record the intent. */
 cf_err_t pers_begin_admin_change(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);

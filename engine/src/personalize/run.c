@@ -105,6 +105,12 @@ cf_err_t pers_ensure_admin(struct pers *ps, cf_step_result_t *r)
     return CF_OK;
 }
 
+void pers_read_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *t)
+{
+    if (cf_card_tries(card, c, t) != CF_OK)
+        t->kind = CF_TRIES_UNKNOWN;
+}
+
 cf_err_t pers_begin_admin_change(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
 {
     cf_err_t e = pers_ensure_admin(ps, r);
@@ -156,9 +162,7 @@ static void read_final_tries(struct pers *ps)
         ps->res->tries[c].kind = CF_TRIES_UNKNOWN;
         if (is_transport_error(ps->res->err))
             continue;
-        cf_tries_t t;
-        if (cf_card_tries(ps->card, (cf_cred_t)c, &t) == CF_OK)
-            ps->res->tries[c] = t;
+        pers_read_tries(ps->card, (cf_cred_t)c, &ps->res->tries[c]);
     }
 }
 

@@ -11,12 +11,6 @@
 
 #include "personalize/pers_int.h"
 
-static void read_counter(cf_card_t *card, cf_cred_t c, cf_tries_t *t)
-{
-    if (cf_card_tries(card, c, t) != CF_OK)
-        t->kind = CF_TRIES_UNKNOWN;
-}
-
 static int same_counter(const cf_tries_t *a, const cf_tries_t *b)
 {
     if (a->kind != CF_TRIES_KNOWN || b->kind != CF_TRIES_KNOWN)
@@ -27,10 +21,9 @@ static int same_counter(const cf_tries_t *a, const cf_tries_t *b)
 cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
 {
     const cf_profile_t *pr = cf_card_profile(ps->card);
-    cf_tries_t puk0 = {.kind = CF_TRIES_UNKNOWN}, adm0 = {.kind = CF_TRIES_UNKNOWN};
-    if (cf_profile_can(pr, CF_CAP_PUK))
-        read_counter(ps->card, CF_CRED_PUK, &puk0);
-    read_counter(ps->card, CF_CRED_ADMIN, &adm0);
+    cf_tries_t puk0, adm0;
+    pers_read_tries(ps->card, CF_CRED_PUK, &puk0); /* none: unknown, nothing sent */
+    pers_read_tries(ps->card, CF_CRED_ADMIN, &adm0);
 
     cf_err_t e = pers_intent(ps, st, r);
     if (e != CF_OK)
@@ -46,11 +39,10 @@ cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_resul
         return r->err;
     }
 
-    cf_tries_t pin1, puk1 = {.kind = CF_TRIES_UNKNOWN}, adm1;
-    read_counter(ps->card, CF_CRED_PIN, &pin1);
-    if (cf_profile_can(pr, CF_CAP_PUK))
-        read_counter(ps->card, CF_CRED_PUK, &puk1);
-    read_counter(ps->card, CF_CRED_ADMIN, &adm1);
+    cf_tries_t pin1, puk1, adm1;
+    pers_read_tries(ps->card, CF_CRED_PIN, &pin1);
+    pers_read_tries(ps->card, CF_CRED_PUK, &puk1);
+    pers_read_tries(ps->card, CF_CRED_ADMIN, &adm1);
     if (pin1.kind == CF_TRIES_KNOWN && pin1.left != 0) {
         r->err = CF_ERR_PROOF_FAILED;
         r->outcome = CF_OUTCOME_FAILED;
