@@ -215,8 +215,16 @@ static void expect_refused(const char *type, const char *factory, const char *de
     after[na] = 0;
     fclose(f);
     assert_string_equal(before, after);
-    for (size_t i = 0; i < res.n_steps; i++)
+    size_t refused = 0;
+    for (size_t i = 0; i < res.n_steps; i++) {
         assert_int_equal(res.steps[i].reached, CF_REACHED_NO);
+        if (res.steps[i].outcome == CF_OUTCOME_REFUSED) {
+            refused++;
+            /* the step named in the message is the one marked refused */
+            assert_non_null(strstr(res.message, cf_step_kind_name(res.steps[i].kind)));
+        }
+    }
+    assert_int_equal(refused, 1);
     rig_free(&r);
 }
 

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cardforge/personalize.h>
+#include "personalize/pers_int.h"
 
 struct need {
     cf_card_cap_t cap;
@@ -54,9 +54,8 @@ static cf_err_t refuse(char *msg, size_t msglen, cf_err_t err, const cf_step_t *
     return err;
 }
 
-cf_err_t cf_personalize_check(const cf_card_t *card, const cf_plan_t *plan,
-                              const cf_card_values_t *values, unsigned flags, char *msg,
-                              size_t msglen)
+cf_err_t pers_check(const cf_card_t *card, const cf_plan_t *plan, const cf_card_values_t *values,
+                    unsigned flags, char *msg, size_t msglen, size_t *refused_step)
 {
     if (card == NULL || plan == NULL || values == NULL)
         return CF_ERR_ARG;
@@ -70,6 +69,7 @@ cf_err_t cf_personalize_check(const cf_card_t *card, const cf_plan_t *plan,
 
     for (size_t i = 0; i < n; i++) {
         const cf_step_t *st = cf_plan_step(plan, i);
+        *refused_step = i;
         struct need nd;
         if (step_need(st->kind, &nd) && !cf_profile_can(pr, nd.cap))
             return refuse(msg, msglen, CF_ERR_REFUSED, st, pname, nd.why);
@@ -125,4 +125,12 @@ cf_err_t cf_personalize_check(const cf_card_t *card, const cf_plan_t *plan,
         }
     }
     return CF_OK;
+}
+
+cf_err_t cf_personalize_check(const cf_card_t *card, const cf_plan_t *plan,
+                              const cf_card_values_t *values, unsigned flags, char *msg,
+                              size_t msglen)
+{
+    size_t step;
+    return pers_check(card, plan, values, flags, msg, msglen, &step);
 }

@@ -30,6 +30,11 @@ struct pers {
     int tries_fresh;              /* res->tries were read after the last change */
 };
 
+/* cf_personalize_check, also saying which step it refused (*refused_step,
+ * meaningful when the result is not CF_OK). */
+cf_err_t pers_check(const cf_card_t *card, const cf_plan_t *plan, const cf_card_values_t *values,
+                    unsigned flags, char *msg, size_t msglen, size_t *refused_step);
+
 /* The value of parameter p for this card (NULL when the plan has none). */
 const cf_secret_t *pers_value(const struct pers *ps, cf_param_t p);
 

@@ -200,17 +200,14 @@ cf_err_t cf_personalize(cf_card_t *card, const cf_plan_t *plan, const cf_card_va
         ps.admin_key = cf_profile_factory(cf_card_profile(card), CF_CRED_ADMIN);
     ps.puk = pers_value(&ps, CF_PARAM_INITIAL_PUK);
 
-    cf_err_t e =
-        cf_personalize_check(card, plan, values, flags, res->message, sizeof(res->message));
+    size_t bad = 0;
+    cf_err_t e = pers_check(card, plan, values, flags, res->message, sizeof(res->message), &bad);
     if (e != CF_OK) {
-        /* Mark the step the check named as refused; nothing was sent. */
-        for (size_t i = 0; i < n; i++) {
-            if (strstr(res->message, cf_step_kind_name(res->steps[i].kind)) != NULL) {
-                res->steps[i].outcome = CF_OUTCOME_REFUSED;
-                res->steps[i].err = e;
-                snprintf(res->steps[i].message, sizeof(res->steps[i].message), "%s", res->message);
-                break;
-            }
+        /* The step the check refused; nothing was sent. */
+        if (bad < n) {
+            res->steps[bad].outcome = CF_OUTCOME_REFUSED;
+            res->steps[bad].err = e;
+            snprintf(res->steps[bad].message, sizeof(res->steps[bad].message), "%s", res->message);
         }
         res->err = e;
         read_final_tries(&ps);
