@@ -27,8 +27,8 @@ grep -qx "card piv-yubikey serial $((CF_SERIAL_BASE)) version '5.4.3'" "$CF_TMP/
     cf_fail "piv card not identified as piv-yubikey with its serial: $(head -n 1 "$CF_TMP/driver-0.log")"
 # CARDID of the gemalto factory: "CFGIDS" 00 00 + the serial as 16 BCD digits
 cardid=$(printf '4346474944530000%016d' $((CF_SERIAL_BASE + 1)))
-grep -qx "card gids-gemalto serial $cardid version ''" "$CF_TMP/driver-1.log" ||
-    cf_fail "gids card not identified as gids-gemalto with CARDID $cardid"
+grep -qx "card gids-counter serial $cardid version ''" "$CF_TMP/driver-1.log" ||
+    cf_fail "gids card (reporting its admin tries) not identified as gids-counter with CARDID $cardid"
 
 # The cards' own state files.
 st0=$(cf_state_file 0)

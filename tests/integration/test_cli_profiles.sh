@@ -9,18 +9,18 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 out=$("$CLI" profiles --profiles "$SRC/profiles" 2>&1) || fail "shipped profiles: $out"
-echo "$out" | grep -q "^3 profiles in " || fail "count: $out"
-for p in piv-yubikey gids gids-gemalto; do
+echo "$out" | grep -q "^5 profiles in " || fail "count: $out"
+for p in piv piv-yubikey gids gids-counter gids-gemalto; do
     echo "$out" | grep -q "^  $p " || fail "$p not listed: $out"
 done
 
 cp "$SRC/profiles/"*.yaml "$tmp/"
-sed -i 's/^family: piv$/family: piv\nbogus_key: 1/' "$tmp/piv-yubikey.yaml"
-line=$(grep -n '^bogus_key' "$tmp/piv-yubikey.yaml" | cut -d: -f1)
+sed -i 's/^family: piv$/family: piv\nbogus_key: 1/' "$tmp/piv.yaml"
+line=$(grep -n '^bogus_key' "$tmp/piv.yaml" | cut -d: -f1)
 out=$("$CLI" profiles --profiles "$tmp" 2>&1)
 rc=$?
 [ $rc -eq 1 ] || fail "broken profile: exit $rc, expected 1: $out"
-echo "$out" | grep -q "piv-yubikey.yaml:$line: error: .*unknown key 'bogus_key'" ||
+echo "$out" | grep -q "piv.yaml:$line: error: .*unknown key 'bogus_key'" ||
     fail "no file:line diagnostic: $out"
 
 "$CLI" profiles --profiles "$tmp/none" >/dev/null 2>&1

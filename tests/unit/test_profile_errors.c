@@ -25,7 +25,7 @@
 
 static const char base_doc[] = "family: piv\n"                                /* 1 */
                                "identify:\n"                                  /* 2 */
-                               "  atr: [\"3B 80 80 01 01\"]\n"                /* 3 */
+                               "  select: \"00 A4 04 00 A0 00 00 03 08\"\n"   /* 3 */
                                "serial:\n"                                    /* 4 */
                                "  apdu: \"00 F8 00 00\"\n"                    /* 5 */
                                "  format: decimal\n"                          /* 6 */
@@ -154,7 +154,19 @@ static void test_unknown_keys_and_wrong_types(void **state)
     expect_err("extends: b\npin:\n  pad: { byte: \"FF\", to: 4 }\n", 3, "less than max_length");
     expect_err("extends: b\npin:\n  factory: \"12\"\n", 3, "factory value breaks the policy");
     expect_err("extends: b\nreselect: sideways\n", 2, "not one of: select, reset");
-    expect_err("extends: b\nreselect: select\n", 2, "needs identify.select");
+    expect_err("extends: b\nidentify:\n  select: ~\nreselect: select\n", 4,
+               "needs identify.select");
+    expect_err("extends: b\nidentify:\n  probe: { apdu: \"00 FD 00 00\", expect: 5 }\n", 3,
+               "expected a mapping");
+    expect_err("extends: b\nidentify:\n  select:\n    apdu: \"00 A4 04 00 A0\"\n"
+               "    expect: { path: \"61/4F\", prefix: [] }\n",
+               5, "1 to 4 prefixes");
+    expect_err("extends: b\nidentify:\n  select:\n    apdu: \"00 A4 04 00 A0\"\n"
+               "    expect: { path: \"61/4F\", prefix: [\"00\", \"ZZ\"] }\n",
+               5, "bad hex");
+    expect_err("extends: b\npin:\n  tries: { apdu: \"00 20 00 80\", left: status-word, "
+               "max: { path: \"06\" } }\n",
+               3, "a counter read from the status word has no 'max'");
     expect_err("extends: b\nserial:\n  value: { length: 9 }\n", 3, "at most 8 bytes");
     expect_err("extends: b\nserial:\n  le: 300\n", 3, "from 0 to 256");
     expect_err("extends: b\nserial:\n  format: roman\n", 3, "not one of: decimal");
@@ -167,7 +179,7 @@ static void test_missing_sections(void **state)
     expect_err("extends: b\npin: ~\n", 1, "missing key 'pin'");
     expect_err("extends: b\nserial: ~\n", 1, "missing key 'serial'");
     expect_err("extends: b\nfamily: ~\n", 1, "missing key 'family'");
-    expect_err("extends: b\nidentify:\n  atr: ~\n", 3, "needs 'atr' patterns, a 'select'");
+    expect_err("extends: b\nidentify:\n  select: ~\n", 3, "needs a 'select' command");
     expect_err("extends: b\nserial:\n  apdu: ~\n", 3, "missing key 'apdu'");
     /* an operation that is missing is reported at the operations mapping */
     expect_err("family: piv\nidentify: { atr: [\"3B 00\"] }\n"

@@ -82,15 +82,19 @@ const char *cf_profile_description(const cf_profile_t *p);
 
 typedef struct cf_card cf_card_t;
 
-/* Identify the card on t and select its application: with profile_name
- * NULL, the first profile (in name order, most specific first: a profile
- * that extends another is tried before it) whose ATR patterns match and,
- * when it has one, whose SELECT answers as expected; otherwise that named
- * profile (CF_ERR_NOT_FOUND when no such profile, CF_ERR_UNKNOWN_CARD when
- * the card does not answer as it says). Then the serial is read. On a
- * PC/SC reader still settling after an insertion (a transport error or a
- * reset on these first, read-only exchanges) it retries after a warm reset
- * for at most 200 ms.
+/* Identify the card on t and select its application. With profile_name
+ * NULL: the application answering a profile's SELECT recognises the card
+ * (the ATR never has to match: a profile whose ATR patterns name the card
+ * is only tried first); profiles are tried most specific first, and one
+ * that extends another is chosen only when its probe (a read that spends
+ * no try) or its ATR patterns show the card is of that kind. With a
+ * profile_name, only that profile's SELECT has to succeed
+ * (CF_ERR_NOT_FOUND when no such profile, CF_ERR_UNKNOWN_CARD when the
+ * card does not answer it). Then the serial is read (PIV: GET SERIAL of a
+ * YubiKey, else the CHUID's GUID; GIDS: CARDID). On a PC/SC reader still
+ * settling after an insertion (a transport error or a reset on these
+ * first, read-only exchanges) it retries after a warm reset for at most
+ * 200 ms.
  * t and profiles are BORROWED and must outlive the card. On failure a
  * message is written to errbuf (may be NULL). The caller owns *out. */
 cf_err_t cf_card_open(cf_transport_t *t, const cf_profiles_t *profiles, const char *profile_name,
@@ -102,14 +106,24 @@ void cf_card_free(cf_card_t *card);
 cf_transport_t *cf_card_transport(const cf_card_t *card);
 const cf_profile_t *cf_card_profile(const cf_card_t *card);
 
-/* The serial as the card reports it, in the profile's text form (PIV:
- * decimal of the 4-byte serial; GIDS: 32 hex digits of CARDID). This is the
+/* The serial as the card reports it, in the profile's text form (YubiKey:
+ * decimal of the 4-byte serial; standard PIV: 32 hex digits of the CHUID's
+ * GUID; GIDS: 32 hex digits of CARDID). This is the
  * string key derivation and the journal use. Borrowed. */
 const char *cf_card_serial(const cf_card_t *card);
 
 /* Card/application version as text ("5.4.3"), "" when the profile has no
  * way to read it. Borrowed. */
 const char *cf_card_version(const cf_card_t *card);
+
+/* How the card was recognised: one line per profile considered, in the
+ * order they were tried, saying what the card answered (for `cardforge
+ * probe`). Borrowed. */
+const char *cf_card_ident_log(const cf_card_t *card);
+
+/* The answer to the SELECT of the card's application (at most 64 bytes
+ * kept), e.g. the PIV application property template. Borrowed. */
+const uint8_t *cf_card_select_answer(const cf_card_t *card, size_t *len);
 
 /* The message of the last failed operation on card ("" after a success):
  * names the operation, the card's status word and its meaning, never a
@@ -185,10 +199,18 @@ typedef struct cf_tries {
     cf_tries_kind_t kind;
     unsigned left; /* 0 = blocked; only with CF_TRIES_KNOWN */
     unsigned max;  /* 0 when the card does not say */
+    /* With CF_TRIES_UNKNOWN: the status word with which the card refused
+     * the read (it cannot tell now), or 0 when the card type has no way to
+     * report this counter at all (nothing was asked). A counter read from
+     * an empty VERIFY answered 9000 (the credential is verified) is UNKNOWN
+     * with sw 9000. */
+    uint16_t sw;
 } cf_tries_t;
 
-/* Read c's counter without spending a try. CF_ERR_UNSUPPORTED when the card
- * type has no such credential (GIDS PUK). */
+/* Read c's counter without spending a try. Any status word but success
+ * means the card cannot tell (CF_TRIES_UNKNOWN, the word in sw): a read
+ * never stops an operation. CF_ERR_UNSUPPORTED when the card type has no
+ * such credential (GIDS PUK). */
 cf_err_t cf_card_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out);
 
 /* ---- operations ------------------------------------------------------------ */

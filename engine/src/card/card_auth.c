@@ -83,8 +83,8 @@ static cf_err_t auth_piv9b(cf_card_t *card, const char *what, const cf_secret_t 
         v.len[CF_PH_WITNESS] = bs;
         v.p[CF_PH_CHALLENGE] = c;
         v.len[CF_PH_CHALLENGE] = bs;
-        err = cf_card_cmd(card, what, &a->answer, &v, CF_CMD_SECRET_RESPONSE, CF_CRED_ADMIN, &r,
-                          sent);
+        err = cf_card_cmd(card, what, &a->answer, &v, CF_CMD_SECRET_RESPONSE | CF_CMD_CRYPTOGRAM,
+                          CF_CRED_ADMIN, &r, sent);
         if (err == CF_OK)
             err = response_value(card, what, &a->answer, &r, bs, sizeof(card_c), card_c, &n);
         cf_transport_wipe_response(card->t);
@@ -138,8 +138,8 @@ static cf_err_t auth_gids_mutual(cf_card_t *card, const char *what, const cf_sec
     if (err == CF_OK) {
         v.p[CF_PH_CRYPTOGRAM] = c1;
         v.len[CF_PH_CRYPTOGRAM] = sizeof(c1);
-        err = cf_card_cmd(card, what, &a->answer, &v, CF_CMD_SECRET_RESPONSE, CF_CRED_ADMIN, &r,
-                          sent);
+        err = cf_card_cmd(card, what, &a->answer, &v, CF_CMD_SECRET_RESPONSE | CF_CMD_CRYPTOGRAM,
+                          CF_CRED_ADMIN, &r, sent);
         if (err == CF_OK)
             err = response_value(card, what, &a->answer, &r, GIDS_CRYPTOGRAM, sizeof(c2), c2, &n);
         cf_transport_wipe_response(card->t);
@@ -205,9 +205,8 @@ static cf_err_t key_alg(cf_card_t *card, const char *what, const cf_secret_t *ke
             *out = card->admin_alg = alg;
             return CF_OK;
         }
-        if (err != CF_ERR_CARD_STATUS ||
-            !cf_sw_in(r.sw, ad->alg_read.cmd.unknown, ad->alg_read.cmd.n_unknown))
-            return err;
+        if (err != CF_ERR_CARD_STATUS)
+            return err; /* any refusal: the card cannot say; the key's length decides */
     }
     cf_card_key_type_t t;
     if (cf_profile_admin_key_type(card->p, len, &t) != CF_OK)
@@ -367,7 +366,8 @@ cf_err_t cf_card_external_auth(cf_card_t *card, const cf_secret_t *response)
     v.p[CF_PH_RESPONSE] = cf_secret_data(response);
     v.len[CF_PH_RESPONSE] = cf_secret_len(response);
     int sent = 0;
-    err = cf_card_cmd(card, what, &a->answer, &v, CF_CMD_WRITE, CF_CRED_ADMIN, &r, &sent);
+    err = cf_card_cmd(card, what, &a->answer, &v, CF_CMD_WRITE | CF_CMD_CRYPTOGRAM, CF_CRED_ADMIN,
+                      &r, &sent);
     cf_card_after(card, CF_CRED_ADMIN, response, err, sent);
     cf_wipe(card->ext_challenge, sizeof(card->ext_challenge));
     if (err != CF_OK)

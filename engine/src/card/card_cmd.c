@@ -143,7 +143,12 @@ static cf_err_t map_sw(cf_card_t *card, const char *what, const cf_prof_cmd_t *c
         if (sw == 0x6983)
             return cf_card_fail(card, CF_ERR_BLOCKED, "%s: the %s is blocked (%04X %s)", what, name,
                                 sw, cf_sw_meaning(sw));
-        if (cf_sw_in(sw, cmd->wrong, cmd->n_wrong))
+        /* 6982 refuses a presented secret on many cards (a YubiKey's 9B
+         * answer), and 6A80 a well-formed cryptogram that did not decrypt
+         * (other PIV cards): both can only mean the secret is wrong. */
+        int standard = ((flags & (CF_CMD_PRESENTS | CF_CMD_CRYPTOGRAM)) && sw == 0x6982) ||
+                       ((flags & CF_CMD_CRYPTOGRAM) && sw == 0x6A80);
+        if (standard || cf_sw_in(sw, cmd->wrong, cmd->n_wrong))
             return cf_card_fail(card, CF_ERR_WRONG_SECRET,
                                 "%s: wrong %s (%04X %s; the card does not say how many tries "
                                 "are left)",

@@ -49,6 +49,11 @@ struct cf_card {
     /* The algorithm of the admin key on the card, once the card said it
      * (or once this session wrote the key): it changes only with the key. */
     const cf_prof_alg_t *admin_alg;
+    /* How the card was recognised, one line per profile considered, and
+     * the answer of the SELECT that chose the profile (not secret). */
+    char ident_log[1024];
+    uint8_t sel_answer[64];
+    size_t sel_len;
 };
 
 /* ---- messages --------------------------------------------------------- */
@@ -77,10 +82,18 @@ cf_err_t cf_card_encode_secret(cf_card_t *card, const char *what, cf_cred_t c, c
 #define CF_CMD_SECRET_RESPONSE 0x1u /* the answer's data is secret */
 #define CF_CMD_PLAIN 0x2u           /* no secret in play: every bad SW is CF_ERR_CARD_STATUS */
 #define CF_CMD_WRITE 0x4u           /* the command changes the card (a counter counts) */
+/* The command presents credential `cred`'s secret (VERIFY, CHANGE, RESET
+ * RETRY COUNTER with the PUK): 6982 is a refusal of that secret too. */
+#define CF_CMD_PRESENTS 0x8u
+/* The command presents a well-formed authentication cryptogram: besides
+ * 6982, "incorrect data" (6A80) can only mean the key is wrong. Implies
+ * CF_CMD_PRESENTS. */
+#define CF_CMD_CRYPTOGRAM 0x10u
 
 /* Expand cmd with v, send it, and say what the answer means: CF_OK for one
- * of the command's success SWs; CF_ERR_WRONG_SECRET for 63Cx or one of its
- * wrong_sw (unless CF_CMD_PLAIN); CF_ERR_BLOCKED for 6983 (same);
+ * of the command's success SWs; CF_ERR_WRONG_SECRET for 63Cx, one of its
+ * wrong_sw, or the standard refusals of CF_CMD_PRESENTS / CF_CMD_CRYPTOGRAM
+ * (unless CF_CMD_PLAIN); CF_ERR_BLOCKED for 6983 (same);
  * CF_ERR_CARD_STATUS for anything else; transport errors as they are. The
  * message names what and the credential cred (for "wrong PIN"). *resp is
  * the transport's (valid until the next transmit) whenever the card

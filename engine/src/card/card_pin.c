@@ -77,8 +77,8 @@ static cf_err_t run_pin_op(cf_card_t *card, const struct pin_op *o)
             v.p[o->new_ph] = newb;
             v.len[o->new_ph] = nl;
         }
-        err = cf_card_cmd(card, o->what, &card->p->ops[o->op], &v, CF_CMD_WRITE, o->cred, &r,
-                          &sent);
+        unsigned f = CF_CMD_WRITE | (o->old != NULL ? CF_CMD_PRESENTS : 0);
+        err = cf_card_cmd(card, o->what, &card->p->ops[o->op], &v, f, o->cred, &r, &sent);
         if (o->old != NULL)
             cf_card_after(card, o->cred, o->old, err, sent);
     }
@@ -242,8 +242,8 @@ cf_err_t cf_card_block_pin(cf_card_t *card, const cf_secret_t *known_pin, unsign
     for (unsigned i = 0; i < bound; i++) {
         cf_rapdu_t r;
         int sent = 0;
-        err = cf_card_cmd(card, what, &card->p->ops[CF_OP_VERIFY_PIN], &v, CF_CMD_WRITE,
-                          CF_CRED_PIN, &r, &sent);
+        err = cf_card_cmd(card, what, &card->p->ops[CF_OP_VERIFY_PIN], &v,
+                          CF_CMD_WRITE | CF_CMD_PRESENTS, CF_CRED_PIN, &r, &sent);
         if (sent)
             (*spent)++;
         if (err == CF_ERR_BLOCKED || (err == CF_ERR_WRONG_SECRET && r.sw == 0x63C0)) {

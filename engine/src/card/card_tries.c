@@ -6,6 +6,12 @@
  * tell" (CF_TRIES_UNKNOWN), and what an answer without the value means (a
  * YubiKey's 9B metadata has no counter: CF_TRIES_UNLIMITED). The kind read
  * is remembered for the guards.
+ *
+ * Every refusal of a read means "cannot tell", whatever its status word:
+ * cards answer a missing object with 6A88, 6A82 or 6984 and an unknown
+ * instruction with 6D00, and none of these is a reason to stop. The PIV
+ * PIN counter of a card without vendor extensions is read from the status
+ * word of an empty VERIFY (SP 800-73-4), which spends nothing.
  */
 #include <string.h>
 
@@ -35,8 +41,21 @@ cf_err_t cf_card_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out)
         cf_rapdu_t r;
         cf_card_base_vals(card, NULL, &v);
         cf_err_t err = cf_card_cmd(card, what, &ctr->cmd, &v, CF_CMD_PLAIN, c, &r, NULL);
-        if (err == CF_ERR_CARD_STATUS && cf_sw_in(r.sw, ctr->cmd.unknown, ctr->cmd.n_unknown)) {
+        if (err == CF_OK && ctr->from_sw) {
+            /* The empty VERIFY succeeded: the credential is verified in
+             * this session, and the card does not say how many tries. */
             out->kind = CF_TRIES_UNKNOWN;
+            out->sw = r.sw;
+        } else if (err == CF_ERR_CARD_STATUS && ctr->from_sw &&
+                   ((r.sw & 0xFFF0) == 0x63C0 || r.sw == 0x6983)) {
+            out->kind = CF_TRIES_KNOWN;
+            out->left = r.sw == 0x6983 ? 0 : (r.sw & 0x0F);
+        } else if (err == CF_ERR_CARD_STATUS) {
+            /* Whatever the word (6A88, 6A82, 6984, 6D00, ...), a refused
+             * read says only that the card cannot tell: the guards then
+             * treat the counter as unknown. */
+            out->kind = CF_TRIES_UNKNOWN;
+            out->sw = r.sw;
         } else if (err != CF_OK) {
             return err;
         } else {

@@ -83,38 +83,72 @@ static void read_atr(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n)
     }
 }
 
+/* `expect: { path: ..., prefix: hex | [hex, ...] }` */
+static void read_expect(cf_sctx_t *s, const cf_ynode_t *ex, const char *what, cf_expect_t *e)
+{
+    if (cf_s_kind(s, ex, CF_Y_MAP, what) < 0)
+        return;
+    static const char *const ekeys[] = {"path", "prefix", NULL};
+    cf_s_keys(s, ex, what, ekeys);
+    char sub[80];
+    int ok = 1;
+    const cf_ynode_t *path = cf_s_get(ex, "path");
+    if (path != NULL) {
+        snprintf(sub, sizeof(sub), "%s.path", what);
+        ok &= cf_s_path(s, path, sub, &e->field.path) == 0;
+    }
+    const cf_ynode_t *prefix = cf_s_need(s, ex, "prefix", what);
+    snprintf(sub, sizeof(sub), "%s.prefix", what);
+    if (prefix == NULL) {
+        ok = 0;
+    } else if (prefix->kind == CF_Y_SEQ) {
+        if (prefix->n == 0 || prefix->n > CF_EXPECT_MAX_PREFIX) {
+            cf_s_err(s, prefix, "%s: 1 to %d prefixes expected", sub, CF_EXPECT_MAX_PREFIX);
+            ok = 0;
+        }
+        for (size_t i = 0; ok && i < prefix->n; i++)
+            ok &= cf_s_hex(s, prefix->items[i], sub, e->prefix[i], CF_EXPECT_PREFIX_LEN,
+                           &e->prefix_len[i]) == 0;
+        e->n_prefix = ok ? prefix->n : 0;
+    } else {
+        ok &= cf_s_hex(s, prefix, sub, e->prefix[0], CF_EXPECT_PREFIX_LEN, &e->prefix_len[0]) == 0;
+        e->n_prefix = 1;
+    }
+    e->present = ok;
+}
+
+/* A command with an optional `expect:` (identify.select, identify.probe). */
+static void read_ident_cmd(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n, const char *what,
+                           cf_prof_cmd_t *cmd, cf_expect_t *e)
+{
+    static const char *const extra[] = {"expect", NULL};
+    if (cf_s_cmd(s, n, what, common_ph(p), CF_S_CMD_READS, extra, cmd) != 0 || n->kind != CF_Y_MAP)
+        return;
+    const cf_ynode_t *ex = cf_s_get(n, "expect");
+    char sub[64];
+    snprintf(sub, sizeof(sub), "%s.expect", what);
+    if (ex != NULL)
+        read_expect(s, ex, sub, e);
+}
+
 static void read_identify(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n)
 {
     if (cf_s_kind(s, n, CF_Y_MAP, "identify") < 0)
         return;
-    static const char *const keys[] = {"atr", "select", NULL};
+    static const char *const keys[] = {"atr", "select", "probe", NULL};
     cf_s_keys(s, n, "identify", keys);
     const cf_ynode_t *atr = cf_s_get(n, "atr"), *sel = cf_s_get(n, "select");
+    const cf_ynode_t *probe = cf_s_get(n, "probe");
     if (atr != NULL)
         read_atr(s, p, atr);
-    if (sel != NULL) {
-        static const char *const extra[] = {"expect", NULL};
-        int compiled = cf_s_cmd(s, sel, "identify.select", common_ph(p), CF_S_CMD_READS, extra,
-                                &p->select) == 0;
-        if (compiled && sel->kind == CF_Y_MAP) {
-            const cf_ynode_t *ex = cf_s_get(sel, "expect");
-            if (ex != NULL && cf_s_kind(s, ex, CF_Y_MAP, "identify.select.expect") == 0) {
-                static const char *const ekeys[] = {"path", "prefix", NULL};
-                cf_s_keys(s, ex, "identify.select.expect", ekeys);
-                const cf_ynode_t *path = cf_s_get(ex, "path");
-                const cf_ynode_t *prefix = cf_s_need(s, ex, "prefix", "identify.select.expect");
-                int ok = prefix != NULL &&
-                         cf_s_hex(s, prefix, "identify.select.expect.prefix", p->expect_prefix,
-                                  sizeof(p->expect_prefix), &p->expect_len) == 0;
-                if (path != NULL)
-                    ok &= cf_s_path(s, path, "identify.select.expect.path",
-                                    &p->expect_field.path) == 0;
-                p->select_expect = ok;
-            }
-        }
-    }
-    if (atr == NULL && sel == NULL)
-        cf_s_err(s, n, "identify: needs 'atr' patterns, a 'select' command, or both");
+    if (sel != NULL)
+        read_ident_cmd(s, p, sel, "identify.select", &p->select, &p->select_expect);
+    else
+        cf_s_err(s, n,
+                 "identify: needs a 'select' command: the application answering its SELECT "
+                 "is what recognises a card (ATR patterns only put a profile first in line)");
+    if (probe != NULL)
+        read_ident_cmd(s, p, probe, "identify.probe", &p->probe, &p->probe_expect);
 }
 
 /* ---- serial and version ------------------------------------------------- */
@@ -172,7 +206,15 @@ static void read_counter(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n, con
     char sub[64];
     const cf_ynode_t *v = cf_s_need(s, n, "left", what);
     snprintf(sub, sizeof(sub), "%s.left", what);
-    int ok = v != NULL && cf_s_field(s, v, sub, 1, &out->left) == 0;
+    int ok = v != NULL;
+    if (ok && v->kind == CF_Y_SCALAR && strcmp(v->text, "status-word") == 0)
+        out->from_sw = 1;
+    else if (ok)
+        ok = cf_s_field(s, v, sub, 1, &out->left) == 0;
+    if (out->from_sw && (cf_s_get(n, "max") != NULL || cf_s_get(n, "absent") != NULL)) {
+        cf_s_err(s, n, "%s: a counter read from the status word has no 'max' or 'absent'", what);
+        ok = 0;
+    }
     if ((v = cf_s_get(n, "max")) != NULL) {
         snprintf(sub, sizeof(sub), "%s.max", what);
         out->has_max = cf_s_field(s, v, sub, 1, &out->max) == 0;
@@ -542,6 +584,7 @@ void cf_prof_free(cf_profile_t *p)
     free(p->base);
     cf_ynode_free(p->tree);
     cf_prof_cmd_clear(&p->select);
+    cf_prof_cmd_clear(&p->probe);
     cf_prof_cmd_clear(&p->serial.cmd);
     cf_prof_cmd_clear(&p->version.cmd);
     cf_prof_cmd_clear(&p->pin.tries.cmd);

@@ -116,3 +116,17 @@ int cf_atr_match(const cf_atr_pattern_t *p, const uint8_t *atr, size_t len)
             return 0;
     return 1;
 }
+
+int cf_expect_met(const cf_expect_t *e, const uint8_t *data, size_t len)
+{
+    if (!e->present)
+        return 1;
+    const uint8_t *val;
+    size_t vl;
+    if (cf_field_get(&e->field, data, len, &val, &vl) != 0)
+        return 0;
+    for (size_t i = 0; i < e->n_prefix; i++)
+        if (vl >= e->prefix_len[i] && memcmp(val, e->prefix[i], e->prefix_len[i]) == 0)
+            return 1;
+    return 0;
+}

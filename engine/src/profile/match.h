@@ -34,6 +34,24 @@ typedef struct cf_atr_pattern {
     size_t len;
 } cf_atr_pattern_t;
 
+#define CF_EXPECT_MAX_PREFIX 4
+#define CF_EXPECT_PREFIX_LEN 32
+
+/* What an identification answer must hold: at `field`'s path, a value that
+ * starts with one of the prefixes (a SELECT answer's 4F may carry the PIX or
+ * the whole AID). */
+typedef struct cf_expect {
+    int present;
+    cf_field_t field;
+    uint8_t prefix[CF_EXPECT_MAX_PREFIX][CF_EXPECT_PREFIX_LEN];
+    size_t prefix_len[CF_EXPECT_MAX_PREFIX];
+    size_t n_prefix;
+} cf_expect_t;
+
+/* 1 when data[0..len) holds what e expects (always when e expects
+ * nothing). */
+int cf_expect_met(const cf_expect_t *e, const uint8_t *data, size_t len);
+
 /* Parse a path like "7C/82" (tags in hex, each a well-formed BER tag of 1-3 bytes; ""
  * is the empty path). Returns 0, or -1 with the reason in why. */
 int cf_tlv_path_parse(const char *text, cf_tlv_path_t *out, char *why, size_t whylen);

@@ -66,6 +66,9 @@ typedef struct cf_prof_counter {
     int has_max;
     int absent_set;         /* `absent:` given */
     cf_tries_kind_t absent; /* when `left` is absent from a 9000 answer */
+    /* `left: status-word`: the counter is the answer's status word (an
+     * empty VERIFY: 63Cx = x left, 6983 = blocked), not a data field. */
+    int from_sw;
 } cf_prof_counter_t;
 
 typedef enum cf_charset {
@@ -142,13 +145,15 @@ struct cf_profile {
     char pin_policy_text[96];
     cf_ynode_t *tree; /* merged YAML, for profiles that extend this one */
 
+    /* Identification. The SELECT is the recognition; ATR patterns only
+     * put a profile first in line; the probe (optional, a read that spends
+     * no try) proves an extension the base profile does not assume. */
     cf_atr_pattern_t atr[CF_PROF_MAX_ATR];
     size_t n_atr;
     cf_prof_cmd_t select; /* also reselects */
-    int select_expect;
-    cf_field_t expect_field;
-    uint8_t expect_prefix[64];
-    size_t expect_len;
+    cf_expect_t select_expect;
+    cf_prof_cmd_t probe;
+    cf_expect_t probe_expect;
 
     cf_prof_read_t serial;
     cf_prof_read_t version; /* cmd.present 0: none */
