@@ -32,6 +32,18 @@ for s in offline-unblock:gids:gemalto pin-by-admin-key-rotate:gids:gemalto \
         fail "sample $name: summary: $(cat "$tmp/out")"
 done
 
+# ---- --profile: card stock the card cannot show; a name no profile has ----
+d="$src/samples/offline-unblock"
+expect_rc 0 "--profile gids-gemalto" "$cf" run "$d/description.ini" --batch "$d/batch.csv" \
+    --journal "$tmp/named.jsonl" --readers sim:1:gids:gemalto --profile gids-gemalto
+grep -q '"type":"card".*"profile":"gids-gemalto"' "$tmp/named.jsonl" || fail "no card of gids-gemalto"
+grep '"type":"card"' "$tmp/named.jsonl" | grep -v '"profile":"gids-gemalto"' &&
+    fail "--profile not used for every card"
+expect_rc 1 "--profile nosuch" "$cf" run "$d/description.ini" --batch "$d/batch.csv" \
+    --journal "$tmp/nosuch.jsonl" --readers sim:1:gids:gemalto --profile nosuch
+grep -q "no card profile named 'nosuch'" "$tmp/out" || fail "nosuch: $(cat "$tmp/out")"
+[ -e "$tmp/nosuch.jsonl" ] && fail "a run with an unknown profile created its journal"
+
 # ---- a batch with distinctive secrets; resume; no secret anywhere ----
 cat >"$tmp/b.csv" <<'EOF'
 ID,NAME,PIN,NEW_PUK,NEW_KEY

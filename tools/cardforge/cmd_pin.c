@@ -58,16 +58,13 @@ static void print_tries(const char *label, cf_card_t *card, cf_cred_t c)
     if (e == CF_ERR_UNSUPPORTED)
         return; /* the card type has no such credential */
     printf("%-18s", label);
-    if (e != CF_OK)
+    if (e != CF_OK) {
         printf("cannot be read (%s)\n", cf_strerror(e));
-    else if (t.kind == CF_TRIES_UNLIMITED)
-        printf("no retry counter\n");
-    else if (t.kind == CF_TRIES_UNKNOWN)
-        printf("not reported by the card\n");
-    else if (t.left == 0)
-        printf("BLOCKED (0 of %u)\n", t.max);
-    else
-        printf("%u of %u\n", t.left, t.max);
+        return;
+    }
+    char text[96];
+    desk_tries_text(&t, text, sizeof(text));
+    printf("%s\n", text);
 }
 
 static int pin_status(struct desk_card *dc)

@@ -43,14 +43,13 @@ static void describe_source(const cf_plan_t *plan, cf_param_t p, char *buf, size
                  cf_plan_param_line(plan, p));
         break;
     case CF_SOURCE_PROMPT:
-        snprintf(buf, len, "asked at the desk, dialog %u (line %lu)",
-                 cf_plan_param_dialog(plan, p), cf_plan_param_line(plan, p));
+        snprintf(buf, len, "asked at the desk, dialog %u (line %lu)", cf_plan_param_dialog(plan, p),
+                 cf_plan_param_line(plan, p));
         break;
     case CF_SOURCE_DERIVED:
         describe_form(plan, p, form, sizeof(form));
         if (cf_plan_param_master_version(plan, p) != 0)
-            snprintf(version, sizeof(version), "version %u",
-                     cf_plan_param_master_version(plan, p));
+            snprintf(version, sizeof(version), "version %u", cf_plan_param_master_version(plan, p));
         else
             snprintf(version, sizeof(version), "newest version");
         snprintf(buf, len, "@derive:%s (%s), %s, per card (line %lu)",
@@ -58,8 +57,7 @@ static void describe_source(const cf_plan_t *plan, cf_param_t p, char *buf, size
         break;
     case CF_SOURCE_RANDOM:
         describe_form(plan, p, form, sizeof(form));
-        snprintf(buf, len, "@random, %s, per card (line %lu)", form,
-                 cf_plan_param_line(plan, p));
+        snprintf(buf, len, "@random, %s, per card (line %lu)", form, cf_plan_param_line(plan, p));
         break;
     case CF_SOURCE_NONE:
         snprintf(buf, len, "-");

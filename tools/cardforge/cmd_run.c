@@ -48,7 +48,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: cardforge run DESC --batch CSV --journal FILE [--readers SPEC]\n"
-            "         [--profiles DIR] [--keyfile FILE] [--max-attempts N] [--dry-run]\n"
+            "         [--profile NAME] [--profiles DIR] [--keyfile FILE] [--max-attempts N]\n"
+            "         [--dry-run]\n"
             "         [--trace FILE] [--sim-latency PROFILE] [--sim-keep DIR]\n\n"
             "Personalize one card per batch record on every reader at once. Every card\n"
             "attempt is recorded in the journal (JSON Lines, docs/journal.md) before the\n"
@@ -61,6 +62,9 @@ static void usage(FILE *out)
             "                         (readers whose name contains one of them), or\n"
             "                         sim:N[:TYPE[:FACTORY]]: N simulated readers fed fresh\n"
             "                         factory cards, TYPE piv (default) or gids\n"
+            "      --profile NAME     take every card for this card profile (card stock\n"
+            "                         the card cannot show, e.g. gids-gemalto's factory\n"
+            "                         values): only its SELECT must answer\n"
             "  -p, --profiles DIR     card profiles (default: the installed ones)\n"
             "  -k, --keyfile FILE     master keys, when the description derives values\n"
             "  -m, --max-attempts N   failed cards per record before it is given up (3)\n"
@@ -353,12 +357,13 @@ static int parse_attempts(const char *s, unsigned *out)
 
 int cmd_run(int argc, char **argv)
 {
-    enum { OPT_SIM_LATENCY = 1000, OPT_SIM_KEEP };
+    enum { OPT_SIM_LATENCY = 1000, OPT_SIM_KEEP, OPT_PROFILE };
     static const struct option opts[] = {
         {"batch", required_argument, NULL, 'b'},
         {"journal", required_argument, NULL, 'j'},
         {"readers", required_argument, NULL, 'r'},
         {"profiles", required_argument, NULL, 'p'},
+        {"profile", required_argument, NULL, OPT_PROFILE},
         {"keyfile", required_argument, NULL, 'k'},
         {"max-attempts", required_argument, NULL, 'm'},
         {"dry-run", no_argument, NULL, 'n'},
@@ -407,6 +412,9 @@ int cmd_run(int argc, char **argv)
             break;
         case OPT_SIM_KEEP:
             o.sim_keep = optarg;
+            break;
+        case OPT_PROFILE:
+            o.profile = optarg;
             break;
         case 'h':
             usage(stdout);

@@ -19,16 +19,15 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: cardforge validate DESC [--batch CSV] [--keyfile FILE]\n\n"
-            "Check an encoding description (and, with --batch, every record of a batch\n"
-            "file against it) without touching a card. Every problem is reported as\n"
-            "file:line: message.\n\n"
-            "  -b, --batch CSV     also check the batch file\n"
-            "  -k, --keyfile FILE  check that the master keys the description derives\n"
-            "                      from (@derive) are in this key file (mode 0600 or 0400)\n"
-            "  -h, --help          this help\n\n"
-            "Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error.\n");
+    fprintf(out, "usage: cardforge validate DESC [--batch CSV] [--keyfile FILE]\n\n"
+                 "Check an encoding description (and, with --batch, every record of a batch\n"
+                 "file against it) without touching a card. Every problem is reported as\n"
+                 "file:line: message.\n\n"
+                 "  -b, --batch CSV     also check the batch file\n"
+                 "  -k, --keyfile FILE  check that the master keys the description derives\n"
+                 "                      from (@derive) are in this key file (mode 0600 or 0400)\n"
+                 "  -h, --help          this help\n\n"
+                 "Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error.\n");
 }
 
 /* For a description that derives: which master keys it needs, and with a
@@ -49,15 +48,14 @@ static void print_master_keys(const cf_plan_t *plan, const cf_keyfile_t *keys)
                    cf_param_name(p), m, cf_master_key_version(mk),
                    want == 0 ? " (the newest)" : "");
         else if (want != 0)
-            printf("%s: %s needs master key %s version %u\n", cf_plan_name(plan),
-                   cf_param_name(p), m, want);
+            printf("%s: %s needs master key %s version %u\n", cf_plan_name(plan), cf_param_name(p),
+                   m, want);
         else
             printf("%s: %s needs master key %s (the newest version)\n", cf_plan_name(plan),
                    cf_param_name(p), m);
     }
     if (keys == NULL)
-        printf("%s: give --keyfile FILE to check that the key file has them\n",
-               cf_plan_name(plan));
+        printf("%s: give --keyfile FILE to check that the key file has them\n", cf_plan_name(plan));
 }
 
 int cmd_validate(int argc, char **argv)
@@ -131,9 +129,9 @@ int cmd_validate(int argc, char **argv)
     }
     cf_diag_print(diags, stderr);
     if (err != CF_OK) {
-        fprintf(stderr, "%s: invalid (%zu error%s, %zu warning%s)\n", desc,
-                cf_diag_errors(diags), cf_diag_errors(diags) == 1 ? "" : "s",
-                cf_diag_warnings(diags), cf_diag_warnings(diags) == 1 ? "" : "s");
+        fprintf(stderr, "%s: invalid (%zu error%s, %zu warning%s)\n", desc, cf_diag_errors(diags),
+                cf_diag_errors(diags) == 1 ? "" : "s", cf_diag_warnings(diags),
+                cf_diag_warnings(diags) == 1 ? "" : "s");
         rc = CF_EXIT_FAIL;
     } else {
         printf("%s: valid, %zu step%s, %zu warning%s\n", desc, cf_plan_step_count(plan),

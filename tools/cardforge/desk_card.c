@@ -200,3 +200,23 @@ void desk_close(struct desk_card *dc)
     cf_profiles_free(dc->profiles);
     dc->profiles = NULL;
 }
+
+void desk_tries_text(const cf_tries_t *t, char *out, size_t cap)
+{
+    if (t->kind == CF_TRIES_UNLIMITED)
+        snprintf(out, cap, "no retry counter");
+    else if (t->kind == CF_TRIES_UNKNOWN && t->sw == 0x9000)
+        snprintf(out, cap, "not told (verified in this session)");
+    else if (t->kind == CF_TRIES_UNKNOWN && t->sw != 0)
+        snprintf(out, cap, "cannot be read (the card answered %04X)", t->sw);
+    else if (t->kind == CF_TRIES_UNKNOWN)
+        snprintf(out, cap, "cannot be read (this card type has no way to report it)");
+    else if (t->left == 0 && t->max != 0)
+        snprintf(out, cap, "BLOCKED (0 of %u)", t->max);
+    else if (t->left == 0)
+        snprintf(out, cap, "BLOCKED");
+    else if (t->max != 0)
+        snprintf(out, cap, "%u of %u", t->left, t->max);
+    else
+        snprintf(out, cap, "%u left", t->left);
+}

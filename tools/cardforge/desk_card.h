@@ -56,6 +56,12 @@ struct desk_card {
  * everything, closed with desk_close. */
 int desk_open(const char *cmd, const struct desk_opts *o, struct desk_card *dc);
 
+/* What a counter read said, in words that claim only what the card said:
+ * "3 of 3", "BLOCKED (0 of 3)", "no retry counter", "cannot be read (the
+ * card answered 6D00)", "not told: verified in this session", "the card
+ * type has no way to report it". */
+void desk_tries_text(const cf_tries_t *t, char *out, size_t cap);
+
 /* Free the card, close the connection (leaving the card as it is, so the
  * reader's next user sees it unchanged) and the trace. */
 void desk_close(struct desk_card *dc);

@@ -77,6 +77,9 @@ const cf_profile_t *cf_profiles_find(const cf_profiles_t *set, const char *name)
 const char *cf_profile_name(const cf_profile_t *p);   /* "piv-yubikey", "gids-gemalto" */
 const char *cf_profile_family(const cf_profile_t *p); /* "piv" or "gids" (the scheme family) */
 const char *cf_profile_description(const cf_profile_t *p);
+/* Where the profile reads a card's serial, for people ("APDU 00 CB 3F FF
+ * 5C(5F C1 02), field 53/34"). */
+const char *cf_profile_serial_source(const cf_profile_t *p);
 
 /* ---- opening a card ------------------------------------------------------ */
 
@@ -168,6 +171,9 @@ typedef enum cf_card_cap {
 } cf_card_cap_t;
 
 int cf_profile_can(const cf_profile_t *p, cf_card_cap_t cap);
+
+/* 1 when the card type has credential c at all (GIDS has no PUK). */
+int cf_profile_has(const cf_profile_t *p, cf_cred_t c);
 
 /* The factory value of a credential (PIN/PUK as text, admin key as bytes),
  * or NULL when the profile names none. Borrowed from the profile. */

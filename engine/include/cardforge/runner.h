@@ -81,6 +81,8 @@ typedef struct cf_runner_opts {
     const char *journal;      /* path */
     const char *readers;      /* spec; NULL = "all" */
     const char *profiles_dir; /* NULL = cf_profiles_default_dir() */
+    const char *profile;      /* use this profile for every card (checked at
+                               * cf_runner_new); NULL = recognise each card */
     const char *keyfile;      /* master keys for derived values; needed when the
                                * description derives (@derive:...) */
     unsigned max_attempts;    /* failed attempts per record; 0 = 3 */

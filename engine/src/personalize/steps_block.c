@@ -18,6 +18,32 @@ static int same_counter(const cf_tries_t *a, const cf_tries_t *b)
     return a->left == b->left;
 }
 
+/* 1 when the counter was read before and after (so "unchanged" was seen). */
+static int compared(const cf_tries_t *a, const cf_tries_t *b)
+{
+    return a->kind == CF_TRIES_KNOWN && b->kind == CF_TRIES_KNOWN;
+}
+
+/* What the proof saw of the PUK and admin-key counters, in words that claim
+ * only that. */
+static void counters_seen(const cf_profile_t *pr, const cf_tries_t *puk0, const cf_tries_t *puk1,
+                          const cf_tries_t *adm0, const cf_tries_t *adm1, char *out, size_t cap)
+{
+    const char *puk = !cf_profile_has(pr, CF_CRED_PUK) ? NULL
+                      : compared(puk0, puk1)           ? "PUK counter unchanged"
+                                                       : "PUK counter not readable";
+    const char *adm = !cf_profile_has(pr, CF_CRED_ADMIN) ? NULL
+                      : adm0->kind == CF_TRIES_UNLIMITED ? "admin key has no counter"
+                      : compared(adm0, adm1)             ? "admin-key counter unchanged"
+                                                         : "admin-key counter not readable";
+    if (puk != NULL && adm != NULL && compared(puk0, puk1) && compared(adm0, adm1))
+        snprintf(out, cap, "PUK and admin-key counters unchanged");
+    else if (puk != NULL && adm != NULL)
+        snprintf(out, cap, "%s; %s", puk, adm);
+    else
+        snprintf(out, cap, "%s", puk != NULL ? puk : adm != NULL ? adm : "no other counter");
+}
+
 cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
 {
     const cf_profile_t *pr = cf_card_profile(ps->card);
@@ -60,7 +86,8 @@ cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_resul
     ps->res->tries[CF_CRED_PUK] = puk1;
     ps->res->tries[CF_CRED_ADMIN] = adm1;
     ps->tries_fresh = 1;
-    pers_msg(r, "PIN blocked with %u wrong PIN%s; PUK and admin-key counters unchanged", spent,
-             spent == 1 ? "" : "s");
+    char seen[120];
+    counters_seen(pr, &puk0, &puk1, &adm0, &adm1, seen, sizeof(seen));
+    pers_msg(r, "PIN blocked with %u wrong PIN%s; %s", spent, spent == 1 ? "" : "s", seen);
     return CF_OK;
 }

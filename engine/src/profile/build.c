@@ -181,6 +181,17 @@ static void read_value(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n, const
         cf_s_err(s, n, "%s: a value shown as text is at most 32 bytes long", what);
 }
 
+/* "APDU 00 F8 00 00, field 53/34": where a value is read, as written. */
+static void describe_read(const cf_ynode_t *n, char *out, size_t cap)
+{
+    const cf_ynode_t *apdu = n->kind == CF_Y_MAP ? cf_s_get(n, "apdu") : n;
+    const cf_ynode_t *val = n->kind == CF_Y_MAP ? cf_s_get(n, "value") : NULL;
+    const cf_ynode_t *path = val != NULL && val->kind == CF_Y_MAP ? cf_s_get(val, "path") : NULL;
+    snprintf(out, cap, "APDU %s%s%s", apdu != NULL && apdu->kind == CF_Y_SCALAR ? apdu->text : "?",
+             path != NULL && path->kind == CF_Y_SCALAR && path->text[0] ? ", field " : "",
+             path != NULL && path->kind == CF_Y_SCALAR ? path->text : "");
+}
+
 /* ---- retry counters ----------------------------------------------------- */
 
 static const char *const kind_names[] = {"known", "unknown", "unlimited", NULL};
@@ -552,8 +563,10 @@ size_t cf_prof_build(cf_profile_t *p, const cf_ynode_t *tree, cf_diag_list_t *di
 
     if ((v = cf_s_need(&s, tree, "identify", "profile")) != NULL)
         read_identify(&s, p, v);
-    if ((v = cf_s_need(&s, tree, "serial", "profile")) != NULL)
+    if ((v = cf_s_need(&s, tree, "serial", "profile")) != NULL) {
         read_value(&s, p, v, "serial", 1, CF_FMT_HEX_LOWER, &p->serial);
+        describe_read(v, p->serial_source, sizeof(p->serial_source));
+    }
     if ((v = cf_s_get(tree, "version")) != NULL)
         read_value(&s, p, v, "version", 0, CF_FMT_DOTTED, &p->version);
     if ((v = cf_s_need(&s, tree, "operations", "profile")) != NULL)

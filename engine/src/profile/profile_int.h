@@ -156,7 +156,8 @@ struct cf_profile {
     cf_expect_t probe_expect;
 
     cf_prof_read_t serial;
-    cf_prof_read_t version; /* cmd.present 0: none */
+    char serial_source[200]; /* the serial's command and field, for people */
+    cf_prof_read_t version;  /* cmd.present 0: none */
 
     cf_prof_cred_t pin, puk;
     cf_prof_admin_t admin;

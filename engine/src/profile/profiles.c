@@ -110,6 +110,16 @@ const char *cf_profile_family(const cf_profile_t *p)
     return p ? p->family : "";
 }
 
+int cf_profile_has(const cf_profile_t *p, cf_cred_t c)
+{
+    return p != NULL && c < CF_CRED_COUNT && cf_prof_has_cred(p, c);
+}
+
+const char *cf_profile_serial_source(const cf_profile_t *p)
+{
+    return p ? p->serial_source : "";
+}
+
 const char *cf_profile_description(const cf_profile_t *p)
 {
     return p && p->description ? p->description : "";

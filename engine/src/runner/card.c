@@ -370,7 +370,7 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
         cf_transport_set_trace(t, r->trace);
     errbuf[0] = '\0';
     /* cf_card_open waits out a reader still settling after an insertion. */
-    cf_err_t e = cf_card_open(t, r->profiles, NULL, &card, errbuf, sizeof(errbuf));
+    cf_err_t e = cf_card_open(t, r->profiles, r->o.profile, &card, errbuf, sizeof(errbuf));
     pthread_mutex_lock(&r->mu);
     rec.c.attempt = r->next_attempt++;
     pthread_mutex_unlock(&r->mu);

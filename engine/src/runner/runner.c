@@ -182,18 +182,21 @@ static cf_err_t copy_opts(struct cf_runner *r, const cf_runner_opts_t *o)
     r->journal_path = dup_or_null(o->journal);
     r->readers_text = strdup(o->readers ? o->readers : "all");
     r->profiles_dir = strdup(o->profiles_dir ? o->profiles_dir : cf_profiles_default_dir());
+    r->profile = dup_or_null(o->profile);
     r->sim_keep = dup_or_null(o->sim_keep);
     r->sim_latency = dup_or_null(o->sim_latency);
     r->keyfile_path = dup_or_null(o->keyfile);
     if ((o->keyfile && !r->keyfile_path) || (o->description && !r->desc_path) ||
         (o->batch && !r->batch_path) || (o->journal && !r->journal_path) || !r->readers_text ||
-        !r->profiles_dir || (o->sim_keep && !r->sim_keep) || (o->sim_latency && !r->sim_latency))
+        !r->profiles_dir || (o->profile && !r->profile) || (o->sim_keep && !r->sim_keep) ||
+        (o->sim_latency && !r->sim_latency))
         return CF_ERR_NOMEM;
     r->o.description = r->desc_path;
     r->o.batch = r->batch_path;
     r->o.journal = r->journal_path;
     r->o.readers = r->readers_text;
     r->o.profiles_dir = r->profiles_dir;
+    r->o.profile = r->profile;
     r->o.sim_keep = r->sim_keep;
     r->o.sim_latency = r->sim_latency;
     r->o.keyfile = r->keyfile_path;
@@ -317,6 +320,12 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
     size_t records = 0;
     if (r->plan != NULL)
         eb = cf_plan_check_batch(r->plan, r->o.batch, diags, &records);
+    if (ep == CF_OK && r->o.profile != NULL &&
+        cf_profiles_find(r->profiles, r->o.profile) == NULL) {
+        cf_diag_add(diags, CF_SEV_ERROR, r->o.profiles_dir, 0, "no card profile named '%s'",
+                    r->o.profile);
+        ep = CF_ERR_INVALID;
+    }
     if (ed != CF_OK || ep != CF_OK || eb != CF_OK) {
         e = ed == CF_ERR_IO || ep == CF_ERR_IO || eb == CF_ERR_IO ? CF_ERR_IO : CF_ERR_INVALID;
         goto fail;
@@ -487,6 +496,7 @@ void cf_runner_free(cf_runner_t *r)
     free(r->journal_path);
     free(r->readers_text);
     free(r->profiles_dir);
+    free(r->profile);
     free(r->sim_keep);
     free(r->sim_latency);
     free(r->keyfile_path);

@@ -45,7 +45,7 @@ struct rdr {
 
 struct cf_runner {
     cf_runner_opts_t o; /* strings point into the copies below */
-    char *desc_path, *batch_path, *journal_path, *readers_text, *profiles_dir, *sim_keep,
+    char *desc_path, *batch_path, *journal_path, *readers_text, *profiles_dir, *profile, *sim_keep,
         *sim_latency, *keyfile_path;
     cf_keyfile_t *keys; /* NULL unless the plan derives */
     cf_reader_spec_t spec;
