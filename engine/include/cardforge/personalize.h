@@ -82,7 +82,39 @@ typedef struct cf_personalize_result {
     char message[CF_MSG_MAX];
     /* Tries left after the run, as last read (kind UNKNOWN when not read). */
     cf_tries_t tries[CF_CRED_COUNT];
+    /* What this run presented that the card refused as wrong (the card
+     * said so: 63Cx, 6982, 6A80 to a cryptogram): count per credential
+     * (PUK and admin key; the PIN tries a block step spends are not
+     * counted) and the values, bit CF_PARAM_BIT(p). For the journal, so
+     * that the next attempt knows. */
+    unsigned spent[CF_CRED_COUNT];
+    unsigned refused;
 } cf_personalize_result_t;
+
+/* What earlier attempts of ours learned about the card in front of us:
+ * the runner reads it from its journal (cf_journal_state_history), the
+ * officer's desk has none. It decides, where a card cannot report a
+ * counter, which value is presented first and whether any is presented at
+ * all. */
+typedef struct cf_card_history {
+    /* The last step an earlier attempt recorded an intent for and never
+     * finished (cut off, or failed after its change reached the card):
+     * that change, or any before it, may be on the card unproven. -1: none. */
+    int open_step; /* cf_step_kind_t, or -1 */
+    /* Wrong values earlier attempts presented for this card's PUK and admin
+     * key, as the card answered them (index cf_cred_t; PIN not counted). */
+    unsigned spent[CF_CRED_COUNT];
+    /* The plan's values the card refused in earlier attempts: bit
+     * CF_PARAM_BIT(p) for each cf_param_t p. */
+    unsigned refused;
+} cf_card_history_t;
+
+#define CF_PARAM_BIT(p) (1u << (unsigned)(p))
+
+/* On a card that cannot report a PUK or admin-key counter, the wrong
+ * values cardforge presents over all its attempts on that card stay below
+ * this: one for the run that guesses wrong, one to spare. */
+#define CF_HISTORY_MAX_SPENT 2
 
 /* flags */
 #define CF_PERS_ALLOW_LAST_TRY 0x1u    /* operator allowed spending a last try */
@@ -116,6 +148,13 @@ cf_err_t cf_personalize_check(const cf_card_t *card, const cf_plan_t *plan,
 cf_err_t cf_personalize(cf_card_t *card, const cf_plan_t *plan, const cf_card_values_t *values,
                         unsigned flags, const cf_personalize_hooks_t *hooks,
                         cf_personalize_result_t *res);
+
+/* cf_personalize with what earlier attempts learned about this card
+ * (history BORROWED; NULL: nothing, as cf_personalize). */
+cf_err_t cf_personalize_resume(cf_card_t *card, const cf_plan_t *plan,
+                               const cf_card_values_t *values, unsigned flags,
+                               const cf_personalize_hooks_t *hooks,
+                               const cf_card_history_t *history, cf_personalize_result_t *res);
 
 #ifdef __cplusplus
 }

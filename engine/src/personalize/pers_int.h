@@ -19,6 +19,7 @@ struct pers {
     unsigned flags;    /* CF_PERS_* */
     unsigned op_flags; /* CF_OP_* derived from flags */
     const cf_personalize_hooks_t *hooks;
+    const cf_card_history_t *history; /* NULL: none (the officer's desk) */
     cf_personalize_result_t *res;
 
     const cf_secret_t *admin_key; /* the key the card holds now (NULL: unknown) */

@@ -170,6 +170,14 @@ cf_err_t cf_personalize(cf_card_t *card, const cf_plan_t *plan, const cf_card_va
                         unsigned flags, const cf_personalize_hooks_t *hooks,
                         cf_personalize_result_t *res)
 {
+    return cf_personalize_resume(card, plan, values, flags, hooks, NULL, res);
+}
+
+cf_err_t cf_personalize_resume(cf_card_t *card, const cf_plan_t *plan,
+                               const cf_card_values_t *values, unsigned flags,
+                               const cf_personalize_hooks_t *hooks,
+                               const cf_card_history_t *history, cf_personalize_result_t *res)
+{
     if (res == NULL)
         return CF_ERR_ARG;
     memset(res, 0, sizeof(*res));
@@ -193,6 +201,7 @@ cf_err_t cf_personalize(cf_card_t *card, const cf_plan_t *plan, const cf_card_va
         .flags = flags,
         .op_flags = (flags & CF_PERS_ALLOW_LAST_TRY) ? CF_OP_ALLOW_LAST_TRY : 0,
         .hooks = hooks,
+        .history = history,
         .res = res,
     };
     ps.admin_key = pers_value(&ps, CF_PARAM_CARD_MANAGER_KEY);
