@@ -39,6 +39,8 @@ static const char GIDS_JOB[] = "[Description]\nSetPIN=true\nPIN=#24680\n"
                                "[Application_B]\nBlockCard=true\n";
 
 static cf_profiles_t *profiles;
+/* The profile rig_connect names (NULL: the card is recognised). */
+static const char *rig_profile;
 
 struct rig {
     cf_simcard_t *sc;
@@ -71,7 +73,7 @@ static void rig_connect(struct rig *r)
 {
     assert_int_equal(cf_transport_open_sim(r->sc, "sim 0", &r->t), CF_OK);
     char err[256] = "";
-    cf_err_t e = cf_card_open(r->t, profiles, NULL, &r->card, err, sizeof(err));
+    cf_err_t e = cf_card_open(r->t, profiles, rig_profile, &r->card, err, sizeof(err));
     if (e != CF_OK)
         fail_msg("cf_card_open: %s (%s)", cf_strerror(e), err);
 }
@@ -492,6 +494,133 @@ static void test_interrupted_rotation_recovery_spends_at_most_one_try(void **sta
     rig_free(&r);
 }
 
+/* ---- cards that cannot report their admin-key tries ---------------------
+ * The gids card below counts its admin tries (the state file shows them);
+ * the `gids` profile, named, gives the executor no way to read them, as on
+ * a GIDS card without cardforge's extension. */
+
+#define ROTATION_JOB                                                                               \
+    "[Description]\nCardManagerKey=#" GEMALTO_ADMIN "\nNewCardManagerKey=#" NEW_KEY "\n"
+
+/* A gids card whose rotation was cut off: after the key write reached the
+ * card (holds_new) or just before it. */
+static void cut_rotation(struct rig *r, int holds_new)
+{
+    cf_personalize_result_t res;
+    for (unsigned long k = 1; k < 40; k++) {
+        rig_new(r, "gids", "gemalto", ROTATION_JOB);
+        cf_transport_sim_pull_after(r->t, k,
+                                    holds_new ? CF_SIM_PULL_ANSWER_LOST : CF_SIM_PULL_UNDELIVERED);
+        cf_personalize(r->card, r->plan, r->values, 0, NULL, &res);
+        int has_new = strcmp(st("admin_key"), NEW_KEY) == 0;
+        if (has_new == holds_new && res.steps[1].kind == CF_STEP_ROTATE_ADMIN_KEY &&
+            res.steps[1].reached == CF_REACHED_UNKNOWN) {
+            rig_disconnect(r);
+            rig_connect(r);
+            return;
+        }
+        rig_free(r);
+    }
+    fail_msg("no pull leaves the rotation %s the write", holds_new ? "after" : "before");
+}
+
+static void test_unknown_counter_without_evidence_presents_one_key_only(void **state)
+{
+    (void)state;
+    rig_profile = "gids";
+    struct rig r;
+    cut_rotation(&r, 1);
+    int before = atoi(st("admin_tries"));
+    cf_personalize_result_t res;
+    /* No journal: nothing says the card may hold the new key, so only
+     * CardManagerKey is presented; it is refused, and no second guess. */
+    assert_int_equal(cf_personalize(r.card, r.plan, r.values, 0, NULL, &res), CF_ERR_WRONG_SECRET);
+    assert_int_equal(atoi(st("admin_tries")), before - 1);
+    assert_int_equal(res.spent[CF_CRED_ADMIN], 1);
+    assert_int_equal(res.refused, CF_PARAM_BIT(CF_PARAM_CARD_MANAGER_KEY));
+    assert_non_null(strstr(res.steps[0].message, "may have cost a try if the card counts them"));
+    assert_string_equal(st("admin_key"), NEW_KEY);
+    rig_free(&r);
+    rig_profile = NULL;
+}
+
+static void test_unknown_counter_recovery_presents_one_value_per_run(void **state)
+{
+    (void)state;
+    rig_profile = "gids";
+    cf_personalize_result_t res;
+    struct rig r;
+
+    /* Cut after the write: the journal's open intent puts the new key first,
+     * and it authenticates: no try spent at all. */
+    cut_rotation(&r, 1);
+    int max = atoi(st("admin_max"));
+    cf_card_history_t h = {.open_step = CF_STEP_ROTATE_ADMIN_KEY};
+    assert_int_equal(cf_personalize_resume(r.card, r.plan, r.values, 0, NULL, &h, &res), CF_OK);
+    assert_int_equal(res.steps[1].outcome, CF_OUTCOME_ALREADY);
+    assert_int_equal(res.spent[CF_CRED_ADMIN], 0);
+    assert_int_equal(atoi(st("admin_tries")), max);
+    rig_free(&r);
+
+    /* Cut before the write: the new key, presented first, is refused; this
+     * run stops there (one try at most), the next presents CardManagerKey
+     * and finishes the rotation. */
+    cut_rotation(&r, 0);
+    assert_int_equal(cf_personalize_resume(r.card, r.plan, r.values, 0, NULL, &h, &res),
+                     CF_ERR_WRONG_SECRET);
+    assert_int_equal(res.spent[CF_CRED_ADMIN], 1);
+    assert_int_equal(res.refused, CF_PARAM_BIT(CF_PARAM_NEW_CARD_MANAGER_KEY));
+    assert_non_null(strstr(res.steps[0].message, "presented by the next run"));
+    assert_int_equal(atoi(st("admin_tries")), max - 1);
+    rig_disconnect(&r);
+    rig_connect(&r);
+    h.spent[CF_CRED_ADMIN] = res.spent[CF_CRED_ADMIN];
+    h.refused = res.refused;
+    assert_int_equal(cf_personalize_resume(r.card, r.plan, r.values, 0, NULL, &h, &res), CF_OK);
+    assert_int_equal(res.steps[1].outcome, CF_OUTCOME_DONE);
+    assert_int_equal(res.spent[CF_CRED_ADMIN], 0);
+    assert_string_equal(st("admin_key"), NEW_KEY);
+    rig_free(&r);
+    rig_profile = NULL;
+}
+
+static void test_unknown_counter_budget_across_runs_is_never_exceeded(void **state)
+{
+    (void)state;
+    rig_profile = "gids";
+    struct rig r;
+    rig_new(&r, "gids", "gemalto",
+            "[Description]\nSetPIN=true\nPIN=#2468\nCardManagerKey=#" NEW_KEY "\n");
+    int max = atoi(st("admin_max"));
+    cf_card_history_t h = {.open_step = -1};
+    cf_personalize_result_t res;
+    unsigned total = 0;
+    for (int run = 0; run < 5; run++) {
+        cf_err_t e = cf_personalize_resume(r.card, r.plan, r.values, 0, NULL, &h, &res);
+        assert_true(e == CF_ERR_WRONG_SECRET || e == CF_ERR_REFUSED);
+        total += res.spent[CF_CRED_ADMIN];
+        h.spent[CF_CRED_ADMIN] += res.spent[CF_CRED_ADMIN];
+        h.refused |= res.refused;
+        rig_disconnect(&r);
+        rig_connect(&r);
+    }
+    /* The wrong key is refused once; later runs present nothing. */
+    assert_int_equal(total, 1);
+    assert_int_equal(atoi(st("admin_tries")), max - 1);
+    assert_int_equal(res.steps[0].outcome, CF_OUTCOME_REFUSED);
+    assert_non_null(strstr(res.steps[0].message, "nothing sent"));
+    /* Even a value never refused is not presented once the budget is
+     * spent. */
+    h.refused = 0;
+    h.spent[CF_CRED_ADMIN] = CF_HISTORY_MAX_SPENT;
+    assert_int_equal(cf_personalize_resume(r.card, r.plan, r.values, 0, NULL, &h, &res),
+                     CF_ERR_REFUSED);
+    assert_non_null(strstr(res.steps[0].message, "hand the card to an operator"));
+    assert_int_equal(atoi(st("admin_tries")), max - 1);
+    rig_free(&r);
+    rig_profile = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +650,12 @@ int main(void)
             test_gids_job_pulled_at_every_apdu_reports_exactly_and_rerun_finishes, with_dir,
             without_dir),
         cmocka_unit_test_setup_teardown(test_interrupted_rotation_recovery_spends_at_most_one_try,
+                                        with_dir, without_dir),
+        cmocka_unit_test_setup_teardown(test_unknown_counter_without_evidence_presents_one_key_only,
+                                        with_dir, without_dir),
+        cmocka_unit_test_setup_teardown(test_unknown_counter_recovery_presents_one_value_per_run,
+                                        with_dir, without_dir),
+        cmocka_unit_test_setup_teardown(test_unknown_counter_budget_across_runs_is_never_exceeded,
                                         with_dir, without_dir),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

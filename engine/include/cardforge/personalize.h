@@ -20,7 +20,11 @@
  * (NewCardManagerKey, PUK), that value is tried once, only when the counter
  * shows at least two tries left (or the credential has no counter); the
  * step is then reported as already done on the card. At most one try is
- * spent, never the last.
+ * spent, never the last. Where the card cannot report the counter, the
+ * caller's cf_card_history_t decides (cf_personalize_resume): the new value
+ * is presented only when an earlier attempt left its step open, and then
+ * first; at most one wrong value per run; never a value the card refused
+ * before; nothing once CF_HISTORY_MAX_SPENT wrong values were presented.
  *
  * The caller (runner, officer's desk) gets hooks: an intent before every
  * irreversible change (the runner journals and fsyncs it), a call after each

@@ -26,9 +26,12 @@ struct pers {
     int admin_authed;             /* this session is authenticated with admin_key */
     const cf_secret_t *pin;       /* the PIN the card holds now (NULL: unknown) */
     const cf_secret_t *puk;       /* the PUK the card holds now (NULL: unknown) */
+    const cf_secret_t *new_pin;   /* the PIN being set, while its step presents PUKs */
     int rotation_found_done;      /* recovery found NewCardManagerKey on the card */
     int puk_found_changed;        /* recovery found the new PUK on the card */
     int tries_fresh;              /* res->tries were read after the last change */
+    int kind_read[CF_CRED_COUNT]; /* kind[c] was read in this session */
+    cf_tries_kind_t kind[CF_CRED_COUNT];
 };
 
 /* cf_personalize_check, also saying which step it refused (*refused_step,
@@ -70,6 +73,40 @@ void pers_read_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *t);
 /* Before a change that needs the admin key's authority: authenticate when
  * the session lost it, then record the intent. */
 cf_err_t pers_begin_admin_change(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+
+/* ---- values the card may hold, and what presenting them costs ----------- */
+
+/* One value a step may present for a credential. */
+struct pers_cand {
+    const cf_secret_t *value;
+    cf_param_t param; /* the plan parameter it is (for the result and the journal) */
+    int is_new;       /* the value an earlier, unfinished attempt was installing */
+};
+
+/* The values to present for credential c, in order, into out[0..2): `cur`
+ * (the value the plan starts from, as param p_cur) and, when the plan
+ * installs one, `next` (param p_next, installed by step kind k). Where the
+ * card cannot report c's counter, only what the evidence allows: `next`
+ * only when an earlier attempt may have installed it (the history's open
+ * step is k or later), and then first; a value the card refused in an
+ * earlier attempt is left out; a value drawn at random per attempt is never
+ * a candidate. Returns the number of candidates. */
+size_t pers_candidates(struct pers *ps, cf_cred_t c, const cf_secret_t *cur, cf_param_t p_cur,
+                       const cf_secret_t *next, cf_param_t p_next, cf_step_kind_t k,
+                       struct pers_cand out[2]);
+
+/* Present the candidates in turn with `attempt` until the card accepts
+ * one: *chosen is its index. A refusal is noted in the result; where the
+ * counter is unknown no second value is presented in this run (the next run
+ * presents it), and nothing at all once earlier attempts spent the budget.
+ * On failure r is filled (what names the operation for the message). */
+typedef cf_err_t (*pers_attempt_fn)(struct pers *ps, const cf_secret_t *value);
+cf_err_t pers_present(struct pers *ps, cf_step_result_t *r, cf_cred_t c, const char *what,
+                      const struct pers_cand *cand, size_t n, pers_attempt_fn attempt,
+                      size_t *chosen);
+
+/* Note that the card refused value p of credential c as wrong. */
+void pers_note_refused(struct pers *ps, cf_param_t p, cf_cred_t c, cf_err_t e);
 
 /* The step executors; each fills r and returns r->err. */
 cf_err_t pers_step_auth_admin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);

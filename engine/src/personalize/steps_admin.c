@@ -4,12 +4,14 @@
  *
  * Which key the card holds is never guessed: it is the description's
  * CardManagerKey (or, with none, the profile's factory key). The one
- * exception is recovery: a card refusing CardManagerKey while the plan
- * rotates to NewCardManagerKey may be a card whose rotation was cut off
- * after the write; the new key is tried once, only when the card layer's
- * guard allows it (two or more tries left, or no counter at all). If it
- * authenticates, the rotation is reported as already done: that
- * authentication is its proof.
+ * exception is recovery (recover.c): a card whose rotation was cut off
+ * after the write holds NewCardManagerKey. Where the card reports its
+ * admin tries, the new key is tried once after CardManagerKey is refused,
+ * only when the card layer's guard allows it (two or more tries left, or
+ * no counter at all); where it cannot, the new key is presented only when
+ * the journal shows the unfinished rotation, and then first, and at most one
+ * value per run. If the new key authenticates, the rotation is reported as
+ * already done: that authentication is its proof.
  */
 #include <stdio.h>
 
@@ -17,33 +19,26 @@
 
 #include "personalize/pers_int.h"
 
+static cf_err_t try_admin_key(struct pers *ps, const cf_secret_t *key)
+{
+    return cf_card_admin_auth(ps->card, key, ps->op_flags);
+}
+
 cf_err_t pers_step_auth_admin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
 {
     (void)st;
-    const cf_secret_t *new_key = pers_value(ps, CF_PARAM_NEW_CARD_MANAGER_KEY);
-    cf_err_t e = cf_card_admin_auth(ps->card, ps->admin_key, ps->op_flags);
-    if (e == CF_ERR_WRONG_SECRET && new_key != NULL &&
-        pers_plan_has(ps, CF_STEP_ROTATE_ADMIN_KEY)) {
-        cf_err_t e2 = cf_card_admin_auth(ps->card, new_key, ps->op_flags);
-        if (e2 == CF_OK) {
-            ps->admin_key = new_key;
-            ps->admin_authed = 1;
-            ps->rotation_found_done = 1;
-            pers_msg(r, "CardManagerKey was refused (one admin-key try spent): the card "
-                        "already holds NewCardManagerKey from an earlier run");
-            return CF_OK;
-        }
-        pers_fail(ps, r, e2,
-                  e2 == CF_ERR_LAST_TRY || e2 == CF_ERR_REFUSED
-                      ? "CardManagerKey was refused and trying NewCardManagerKey is not safe"
-                      : "neither CardManagerKey nor NewCardManagerKey is accepted");
-        return r->err;
-    }
-    if (e != CF_OK) {
-        pers_fail(ps, r, e, "authenticate with CardManagerKey");
-        return r->err;
-    }
+    struct pers_cand cand[2];
+    size_t n = pers_candidates(ps, CF_CRED_ADMIN, ps->admin_key, CF_PARAM_CARD_MANAGER_KEY,
+                               pers_value(ps, CF_PARAM_NEW_CARD_MANAGER_KEY),
+                               CF_PARAM_NEW_CARD_MANAGER_KEY, CF_STEP_ROTATE_ADMIN_KEY, cand);
+    size_t k = 0;
+    cf_err_t e = pers_present(ps, r, CF_CRED_ADMIN, "authenticate with the admin key", cand, n,
+                              try_admin_key, &k);
+    if (e != CF_OK)
+        return e;
+    ps->admin_key = cand[k].value;
     ps->admin_authed = 1;
+    ps->rotation_found_done = cand[k].is_new;
     return CF_OK;
 }
 

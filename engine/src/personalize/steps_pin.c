@@ -7,9 +7,11 @@
  * which touches nothing but the PUK counter, and resets it).
  *
  * Recovery: a run cut off after the PUK was changed leaves a card that
- * refuses InitialPUK. When the plan also names the new PUK, it is tried once
- * (the card layer refuses it when it could spend the last PUK try), so
- * finishing such a card costs at most one PUK try.
+ * refuses InitialPUK. When the plan also names the new PUK, it is presented
+ * by the rules of recover.c: after InitialPUK where the card reports its
+ * PUK tries (the card layer refuses it when it could spend the last one),
+ * first and alone where it cannot and the journal shows the unfinished
+ * change, so finishing such a card costs at most one PUK try.
  */
 #include <stdio.h>
 
@@ -28,38 +30,29 @@ static cf_err_t prove_pin(struct pers *ps, cf_step_result_t *r, const cf_secret_
     return r->err;
 }
 
+static cf_err_t try_puk(struct pers *ps, const cf_secret_t *puk)
+{
+    return cf_card_unblock_pin_by_puk(ps->card, puk, ps->new_pin, ps->op_flags);
+}
+
 cf_err_t pers_step_set_pin_by_puk(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
 {
     const cf_secret_t *pin = pers_value(ps, st->new_value);
-    const cf_secret_t *new_puk = pers_value(ps, CF_PARAM_PUK);
+    struct pers_cand cand[2];
+    size_t n =
+        pers_candidates(ps, CF_CRED_PUK, ps->puk, CF_PARAM_INITIAL_PUK,
+                        pers_value(ps, CF_PARAM_PUK), CF_PARAM_PUK, CF_STEP_CHANGE_PUK, cand);
     cf_err_t e = pers_intent(ps, st, r);
     if (e != CF_OK)
         return e;
-
-    e = cf_card_unblock_pin_by_puk(ps->card, ps->puk, pin, ps->op_flags);
-    r->reached = pers_reached(ps, e);
-    if (e == CF_ERR_WRONG_SECRET && new_puk != NULL && pers_plan_has(ps, CF_STEP_CHANGE_PUK)) {
-        /* InitialPUK refused: maybe an earlier run already changed it. */
-        cf_err_t e2 = cf_card_unblock_pin_by_puk(ps->card, new_puk, pin, ps->op_flags);
-        r->reached = pers_reached(ps, e2);
-        if (e2 == CF_OK) {
-            ps->puk = new_puk;
-            ps->puk_found_changed = 1;
-            pers_msg(r, "InitialPUK was refused (one PUK try spent): the card already holds "
-                        "the new PUK from an earlier run; PIN set with it");
-            e = CF_OK;
-        } else {
-            pers_fail(ps, r, e2,
-                      e2 == CF_ERR_LAST_TRY || e2 == CF_ERR_REFUSED
-                          ? "InitialPUK was refused and trying the new PUK is not safe"
-                          : "neither InitialPUK nor the new PUK is accepted");
-            return r->err;
-        }
-    }
-    if (e != CF_OK) {
-        pers_fail(ps, r, e, "set the PIN with the PUK");
-        return r->err;
-    }
+    size_t k = 0;
+    ps->new_pin = pin;
+    e = pers_present(ps, r, CF_CRED_PUK, "set the PIN with the PUK", cand, n, try_puk, &k);
+    ps->new_pin = NULL;
+    if (e != CF_OK)
+        return e;
+    ps->puk = cand[k].value;
+    ps->puk_found_changed = cand[k].is_new;
     ps->admin_authed = 0; /* some cards log everybody out after a reset */
     return prove_pin(ps, r, pin);
 }
