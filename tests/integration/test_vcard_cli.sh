@@ -18,12 +18,26 @@ usage_error() { # EXPECTED-MESSAGE-PART ARGS...
 
 out=$("$CF_VCARD" --help) || cf_fail "--help exit status"
 grep -q 'unshare -n' <<<"$out" || cf_fail "--help lacks the vpcd exposure warning"
+grep -q -- '--list-types' <<<"$out" || cf_fail "--help does not name --list-types"
+
+# --list-types: every base and every quirk, one line each with what it does.
+out=$("$CF_VCARD" --list-types) || cf_fail "--list-types exit status"
+for name in piv yubikey gids admin-counter aid-full atr-other atr-yubikey wrong-6a80 \
+    wrong-63cx wrong-6982 absent-6a82 absent-6984 no-verify-status; do
+    grep -qE "^  $name +\[[a-z, ]+\] [A-Za-z]" <<<"$out" ||
+        cf_fail "--list-types lacks a described line for $name:"$'\n'"$out"
+done
 
 usage_error "--port P is required" --type piv --state "$st"
 usage_error "--port: expected 1-65535, got '0'" --port 0 --type piv
 usage_error "--port: expected 1-65535, got '70000'" --port 70000 --type piv
 usage_error "--port: expected 1-65535, got '12ab'" --port 12ab --type piv
-usage_error "--type: expected piv or gids, got 'foo'" --port 1 --type foo --state "$st"
+usage_error "--type: unknown card type 'foo'" --port 1 --type foo --state "$st"
+usage_error "--type: unknown quirk 'nosuch'" --port 1 --type gids+nosuch --state "$st"
+usage_error "--type: quirk 'admin-counter' does not apply to piv cards" --port 1 \
+    --type piv+admin-counter --state "$st"
+usage_error "--type: quirks 'atr-yubikey' and 'atr-other' contradict each other" --port 1 \
+    --type gids+atr-yubikey+atr-other --state "$st"
 usage_error "SW1 must be 61..6F or 90..9F" --port 1 --type piv --fault-sw 24:1234
 usage_error "expected INS:SW in hex" --port 1 --type piv --fault-sw 2:6581
 usage_error "expected INS:SW in hex" --port 1 --type piv --fault-sw 24:65811

@@ -339,6 +339,8 @@ static void test_set_state_file_saves_at_once_with_header_first(void **st)
     assert_non_null(fgets(line, sizeof(line), f));
     assert_string_equal(line, "type=piv\n");
     assert_non_null(fgets(line, sizeof(line), f));
+    assert_string_equal(line, "quirks=\n");
+    assert_non_null(fgets(line, sizeof(line), f));
     assert_string_equal(line, "factory=default\n");
     assert_non_null(fgets(line, sizeof(line), f));
     assert_string_equal(line, "serial=42\n");
@@ -430,14 +432,14 @@ static void test_load_errors_name_file_line_and_cause(void **st)
     expect_load_error("type=piv\nfactory=default\n", CF_ERR_PARSE, "no card in state file");
     expect_load_error("serial=1\ntype=piv\n", CF_ERR_PARSE, ":1: missing type");
     expect_load_error("pin=313233343536\n", CF_ERR_PARSE,
-                      ":1: expected type, factory and serial first");
+                      ":1: expected type, quirks, factory and serial first");
     expect_load_error("type=piv\nserial=x\n", CF_ERR_PARSE,
-                      ":2: expected type, factory and serial first");
+                      ":2: expected type, quirks, factory and serial first");
     expect_load_error("type=piv\nserial=4294967296\n", CF_ERR_PARSE, ":2: expected type");
     expect_load_error("type=javacard\nserial=1\n", CF_ERR_PARSE,
-                      "unknown card type or factory state");
+                      "unknown card type 'javacard'");
     expect_load_error("type=piv\nfactory=gemalto\nserial=1\n", CF_ERR_PARSE,
-                      "unknown card type or factory state");
+                      "no factory state 'gemalto' for piv cards");
     expect_load_error("type=piv\nserial=1\njunk\n", CF_ERR_PARSE, ":3: expected key=value");
     expect_load_error("type=piv\nserial=1\nwhat=ever\n", CF_ERR_PARSE, ":3: what: unknown key");
     expect_load_error("type=piv\nserial=1\ntype=piv\n", CF_ERR_PARSE, ":3: type:");

@@ -325,7 +325,6 @@ static uint16_t gids_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcurso
 }
 
 const struct cf_simcard_ops cf_simcard_gids_ops = {
-    .type = "gids",
     .default_factory = "blank",
     .create = gids_create,
     .destroy = gids_destroy,

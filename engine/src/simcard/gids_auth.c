@@ -130,6 +130,14 @@ static uint16_t witness_request(struct gids_card *g, const uint8_t *v, size_t vl
     return SW_OK;
 }
 
+/* The answer to a well-formed cryptogram that does not prove the key (the
+ * try, if the card counts, already spent). */
+static uint16_t wrong_cryptogram(cf_simcard_t *card)
+{
+    struct gids_card *g = gids_of(card);
+    return cf_simcard_wrong_sw(card, SW_GIDS_TRIES(g->admin_tries), g->admin_tries);
+}
+
 /* Mutual form, the card's half: check C1, answer C2. Tries already spent. */
 static uint16_t mutual_answer(cf_simcard_t *card, const uint8_t *c1, cf_wcursor *resp)
 {
@@ -144,7 +152,7 @@ static uint16_t mutual_answer(cf_simcard_t *card, const uint8_t *c1, cf_wcursor 
     bad |= CRYPTO_memcmp(plain + MUTUAL_RND, g->host_rnd, MUTUAL_RND) != 0;
     bad |= plain[MUTUAL_CRYPTOGRAM - 1] != 0x80;
     if (bad) {
-        sw = SW_GIDS_TRIES(g->admin_tries);
+        sw = wrong_cryptogram(card);
         goto out;
     }
     if (cf_gids_restore_tries(card, &g->admin_tries, g->admin_max) < 0) {
@@ -185,7 +193,7 @@ static uint16_t external_answer(cf_simcard_t *card, const uint8_t *r)
         0) {
         sw = SW_UNKNOWN;
     } else if (CRYPTO_memcmp(expect, r, EXTERNAL_CHALLENGE) != 0) {
-        sw = SW_GIDS_TRIES(g->admin_tries);
+        sw = wrong_cryptogram(card);
     } else if (cf_gids_restore_tries(card, &g->admin_tries, g->admin_max) < 0) {
         sw = SW_MEMORY_FAILURE;
     } else {

@@ -20,20 +20,20 @@
 
 #include "simcard/piv_int.h"
 
-/* YubiKey 5 (USB/CCID) ATR: T=1 only, historical bytes carrying "YubiKey"
- * so OpenSC types the card as a YubiKey. */
-static const uint8_t piv_atr_bytes[] = {0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE,
-                                        0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59,
-                                        0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40};
-
 /* The full PIV AID; SELECT accepts any prefix of at least 5 bytes. */
 static const uint8_t piv_aid[] = {0xA0, 0x00, 0x00, 0x03, 0x08, 0x00,
                                   0x00, 0x10, 0x00, 0x01, 0x00};
 #define PIV_AID_MIN 5
 
-/* Application property template answered to SELECT. */
+/* Application property template answered to SELECT: 4F holds the PIX,
+ * as SP 800-73-4 has it (and a YubiKey answers); the aid-full quirk puts
+ * the whole AID there, as several other cards do. 79 is the coexistent
+ * tag allocation authority, the PIV RID. */
 static const uint8_t piv_apt[] = {0x61, 0x11, 0x4F, 0x06, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00,
                                   0x79, 0x07, 0x4F, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08};
+static const uint8_t piv_apt_full_aid[] = {0x61, 0x16, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03,
+                                           0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0x79,
+                                           0x07, 0x4F, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08};
 
 static const uint8_t piv_version[] = {5, 4, 3};
 
@@ -63,10 +63,10 @@ static void piv_destroy(cf_simcard_t *card)
 static size_t piv_atr(const cf_simcard_t *card, uint8_t *atr, size_t cap)
 {
     (void)card;
-    if (cap < sizeof(piv_atr_bytes))
+    if (cap < cf_simcard_yubikey_atr_len)
         return 0;
-    memcpy(atr, piv_atr_bytes, sizeof(piv_atr_bytes));
-    return sizeof(piv_atr_bytes);
+    memcpy(atr, cf_simcard_yubikey_atr, cf_simcard_yubikey_atr_len);
+    return cf_simcard_yubikey_atr_len;
 }
 
 static void piv_reset(cf_simcard_t *card)
@@ -86,7 +86,11 @@ static uint16_t piv_select(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor 
         memcmp(cmd->data, piv_aid, cmd->nc) != 0)
         return SW_FILE_NOT_FOUND;
     pc->selected = 1;
-    if (cmd->p2 != 0x0C) /* P2 0C: no response data wanted */
+    if (cmd->p2 == 0x0C) /* P2 0C: no response data wanted */
+        return SW_OK;
+    if (cf_simcard_has(card, CF_Q_AID_FULL))
+        cf_wc_bytes(resp, piv_apt_full_aid, sizeof(piv_apt_full_aid));
+    else
         cf_wc_bytes(resp, piv_apt, sizeof(piv_apt));
     return SW_OK;
 }
@@ -207,7 +211,6 @@ static uint16_t piv_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor
 }
 
 const struct cf_simcard_ops cf_simcard_piv_ops = {
-    .type = "piv",
     .default_factory = "default",
     .create = piv_create,
     .destroy = piv_destroy,

@@ -8,7 +8,7 @@
  * Objects SP 800-73-4 protects with the PIN (fingerprints, facial image,
  * printed information, iris) answer 6982 until the PIN is verified, before
  * any check of whether they exist, as a real card leaks nothing about them.
- * Absent objects answer 6A82. Long objects need no care here: the core
+ * Absent objects answer 6A82 (or what an absent-* quirk says). Long objects need no care here: the core
  * chains them in and out.
  */
 #include <stdlib.h>
@@ -60,7 +60,7 @@ uint16_t piv_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp
         return SW_SECURITY_STATUS;
     int idx = piv_obj_index((uint32_t)id);
     if (idx < 0 || pc->nv.obj[idx].data == NULL)
-        return SW_FILE_NOT_FOUND;
+        return cf_simcard_absent_sw(card, SW_FILE_NOT_FOUND);
     cf_wc_tlv(resp, TAG_DATA, pc->nv.obj[idx].data, pc->nv.obj[idx].len);
     return SW_OK;
 }
