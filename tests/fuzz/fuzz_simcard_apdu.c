@@ -67,7 +67,7 @@ static void mgm_auth_default(cf_simcard_t *card)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cf_simcard_t *cards[2] = {NULL, NULL};
-    if (cf_simcard_new("piv", NULL, 1234, &cards[0]) != CF_OK ||
+    if (cf_simcard_new("yubikey", NULL, 1234, &cards[0]) != CF_OK ||
         cf_simcard_new("gids", NULL, 1234, &cards[1]) != CF_OK)
         abort();
     for (int i = 0; i < 2; i++)

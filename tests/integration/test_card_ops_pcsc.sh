@@ -10,7 +10,7 @@ driver="$CF_BUILD/tests/card_ops_driver"
 [ -x "$driver" ] || cf_fail "$driver not built"
 command -v yubico-piv-tool >/dev/null || cf_fail "yubico-piv-tool not installed: run scripts/setup.sh"
 
-cf_harness_start 2 piv,gids default,gemalto
+cf_harness_start 2 yubikey,gids default,gemalto
 
 for i in 0 1; do
     out=$("$driver" "$(cf_reader_name "$i")" "$CF_SOURCE/profiles" "$CF_TMP/trace-$i.log" 2>&1)

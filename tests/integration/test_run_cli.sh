@@ -23,7 +23,7 @@ job="$src/tests/data/run/piv-job.ini"
 
 # ---- every sample, on the card type it is written for ----
 for s in offline-unblock:gids:gemalto pin-by-admin-key-rotate:gids:gemalto \
-    pin-by-puk-literal:piv pin-by-puk-per-card:piv block-before-pickup:piv; do
+    pin-by-puk-literal:yubikey pin-by-puk-per-card:yubikey block-before-pickup:yubikey; do
     name=${s%%:*}
     d="$src/samples/$name"
     expect_rc 0 "sample $name" "$cf" run "$d/description.ini" --batch "$d/batch.csv" \

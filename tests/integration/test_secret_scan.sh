@@ -25,7 +25,7 @@ MASTER=9F8E7D6C5B4A39281706F5E4D3C2B1A0
 FACTORY_MGM=010203040506070801020304050607080102030405060708
 GEMALTO=000000000000000000000000000000000000000000000000
 
-cf_harness_start 3 piv,gids,piv default,gemalto,default
+cf_harness_start 3 yubikey,gids,yubikey default,gemalto,default
 
 KF="$CF_TMP/keys"
 printf 'scan-master 1 aes128 %s\n' "$MASTER" >"$KF"

@@ -1,16 +1,16 @@
-# test_vcard_readers.sh - two vpcd readers, a piv and a gids card: pcscd sees
+# test_vcard_readers.sh - two vpcd readers, a yubikey and a gids card: pcscd sees
 # both readers with a card, each card shows its type's ATR to a PC/SC
 # client, and each daemon wrote its card's state file.
 source "$2/tests/integration/lib/harness.sh" "$@"
 
-cf_harness_start 2 piv,gids
+cf_harness_start 2 yubikey,gids
 
 names=$(cf__reader_states | cut -f2 | grep '^CardForge ')
 cf_expect_eq "reader names" "$(printf '%s\n%s' "$(cf_reader_name 0)" "$(cf_reader_name 1)")" \
     "$names"
 
 i=0
-for type in piv gids; do
+for type in yubikey gids; do
     want=$("$CF_VCARD" --type "$type" --print-atr) || cf_fail "--print-atr for $type"
     r=$(cf_opensc_reader "$i") || exit 1
     got=$(opensc-tool -r "$r" -a 2>&1) || cf_fail "opensc-tool -r $r -a: $got"
@@ -32,4 +32,4 @@ done
 cf_opensc_conf "app default { debug = 3; debug_file = $CF_TMP/opensc-debug.log; }"
 opensc-tool -r "$(cf_opensc_reader 0)" -a >/dev/null 2>&1 || cf_fail "opensc-tool with OPENSC_CONF"
 [ -s "$CF_TMP/opensc-debug.log" ] || cf_fail "OPENSC_CONF from cf_opensc_conf was not used"
-cf_note "ok: piv and gids cards seen by pcscd with their ATRs"
+cf_note "ok: yubikey and gids cards seen by pcscd with their ATRs"

@@ -158,7 +158,7 @@ static void test_piv_job_sets_pin_by_puk_changes_puk_rotates_key_and_blocks(void
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "piv", NULL, PIV_JOB);
+    rig_new(&r, "yubikey", NULL, PIV_JOB);
     cf_personalize_result_t res;
     assert_int_equal(cf_personalize(r.card, r.plan, r.values, 0, NULL, &res), CF_OK);
     assert_int_equal(res.n_steps, 5);
@@ -231,10 +231,10 @@ static void expect_refused(const char *type, const char *factory, const char *de
 static void test_combinations_a_card_type_cannot_do_are_refused_before_any_change(void **state)
 {
     (void)state;
-    expect_refused("piv", NULL,
+    expect_refused("yubikey", NULL,
                    "[Description]\nSetPIN=true\nPIN=#123456\nCardManagerKey=#" FACTORY_MGM "\n",
                    CF_ERR_REFUSED, "set-pin-by-admin (line 2) refused on card type piv-yubikey");
-    expect_refused("piv", NULL,
+    expect_refused("yubikey", NULL,
                    "[Description]\nCardManagerKey=#" FACTORY_MGM "\nInitCRKey=true\n"
                    "UseCardManagerKey=true\n",
                    CF_ERR_REFUSED, "install-cr-key");
@@ -246,12 +246,12 @@ static void test_combinations_a_card_type_cannot_do_are_refused_before_any_chang
 static void test_factory_key_as_new_key_and_policy_violations_are_refused(void **state)
 {
     (void)state;
-    expect_refused("piv", NULL,
+    expect_refused("yubikey", NULL,
                    "[Description]\nCardManagerKey=#" NEW_KEY "\nNewCardManagerKey=#" FACTORY_MGM
                    "\n",
                    CF_ERR_POLICY, "factory default");
     /* PIV PINs are 6 to 8 characters */
-    expect_refused("piv", NULL, "[Description]\nSetPIN=true\nPIN=#1234\nInitialPUK=#12345678\n",
+    expect_refused("yubikey", NULL, "[Description]\nSetPIN=true\nPIN=#1234\nInitialPUK=#12345678\n",
                    CF_ERR_POLICY, "PIN");
 }
 
@@ -259,7 +259,7 @@ static void test_factory_key_allowed_when_the_operator_says_so(void **state)
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "piv", NULL,
+    rig_new(&r, "yubikey", NULL,
             "[Description]\nCardManagerKey=#" FACTORY_MGM "\nNewCardManagerKey=#" FACTORY_MGM "\n");
     cf_personalize_result_t res;
     assert_int_equal(
@@ -333,7 +333,7 @@ static void test_intent_precedes_every_irreversible_step_and_its_failure_stops_t
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "piv", NULL, PIV_JOB);
+    rig_new(&r, "yubikey", NULL, PIV_JOB);
     cf_personalize_hooks_t hooks = {.intent = record_intent};
     cf_personalize_result_t res;
     n_intents = 0;
@@ -345,7 +345,7 @@ static void test_intent_precedes_every_irreversible_step_and_its_failure_stops_t
         assert_int_equal(intents[i], want[i]);
     rig_free(&r);
 
-    rig_new(&r, "piv", NULL, PIV_JOB);
+    rig_new(&r, "yubikey", NULL, PIV_JOB);
     hooks.intent = refuse_intent;
     assert_int_equal(cf_personalize(r.card, r.plan, r.values, 0, &hooks, &res), CF_ERR_IO);
     assert_int_equal(res.steps[1].outcome, CF_OUTCOME_NOT_RUN);
@@ -357,7 +357,7 @@ static void test_stop_request_ends_the_run_between_steps(void **state)
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "piv", NULL, PIV_JOB);
+    rig_new(&r, "yubikey", NULL, PIV_JOB);
     cf_personalize_hooks_t hooks = {.step_done = count_step, .should_stop = stop_now};
     cf_personalize_result_t res;
     steps_seen = 0;
@@ -382,14 +382,14 @@ static void expect_report_matches_card(const char *type, const cf_personalize_re
         case CF_STEP_SET_PIN_BY_PUK:
         case CF_STEP_SET_PIN_BY_ADMIN:
             key = "pin";
-            want_new = hex_of(strcmp(type, "piv") == 0 ? "654321" : "24680");
+            want_new = hex_of(strcmp(type, "yubikey") == 0 ? "654321" : "24680");
             break;
         case CF_STEP_CHANGE_PUK:
             key = "puk";
             want_new = hex_of("87654321");
             break;
         case CF_STEP_ROTATE_ADMIN_KEY:
-            key = strcmp(type, "piv") == 0 ? "mgm_key" : "admin_key";
+            key = strcmp(type, "yubikey") == 0 ? "mgm_key" : "admin_key";
             want_new = NEW_KEY;
             break;
         default:
@@ -448,7 +448,7 @@ static void pull_everywhere(const char *type, const char *factory, const char *d
 static void test_piv_job_pulled_at_every_apdu_reports_exactly_and_rerun_finishes(void **state)
 {
     (void)state;
-    pull_everywhere("piv", NULL, PIV_JOB, expect_piv_job_done);
+    pull_everywhere("yubikey", NULL, PIV_JOB, expect_piv_job_done);
 }
 
 static void test_gids_job_pulled_at_every_apdu_reports_exactly_and_rerun_finishes(void **state)

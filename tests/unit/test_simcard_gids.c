@@ -38,7 +38,7 @@ static const uint8_t x_key[24] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08
 static cf_simcard_t *new_card(const char *factory, uint32_t serial)
 {
     cf_simcard_t *c = NULL;
-    assert_int_equal(cf_simcard_new("gids", factory, serial, &c), CF_OK);
+    assert_int_equal(cf_simcard_new("gids+admin-counter", factory, serial, &c), CF_OK);
     cf_simcard_power_on(c);
     return c;
 }
@@ -272,7 +272,7 @@ static void test_atr_is_well_formed_and_names_gids(void **state)
     assert_int_equal(atr[3] & 0x0f, 1); /* T=1 offered */
     assert_memory_equal(atr + 6, "\xa0\x00\x00\x03\x97\x42\x54\x46\x59", 9);
     assert_int_equal(cf_simcard_atr(c, atr, 4), 0);
-    assert_string_equal(cf_simcard_type(c), "gids");
+    assert_string_equal(cf_simcard_type(c), "gids+admin-counter");
     cf_simcard_free(c);
 }
 
@@ -1411,7 +1411,7 @@ static void test_state_file_round_trip(void **state)
     cf_simcard_free(c);
 
     c = reload(t.path);
-    assert_string_equal(cf_simcard_type(c), "gids");
+    assert_string_equal(cf_simcard_type(c), "gids+admin-counter");
     assert_int_equal(cf_simcard_serial(c), 77);
     pin_status(c, &left, &max);
     assert_int_equal(left, 5);
