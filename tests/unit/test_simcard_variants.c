@@ -25,6 +25,50 @@ static cf_simcard_t *card_of(const char *type, const char *factory, uint32_t ser
     return c;
 }
 
+#define SELECT_PIV "00 A4 04 00 05 A0 00 00 03 08"
+#define PIV_APT_PIX "61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08"
+#define PIV_APT_AID                                                                          \
+    "61 16 4F 0B A0 00 00 03 08 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08"
+#define YUBIKEY_ATR "3B FD 13 00 00 81 31 FE 15 80 73 C0 21 C0 57 59 75 62 69 4B 65 79 40"
+#define OTHER_ATR "3B 80 80 01 01"
+
+static const uint8_t default_key[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+                                        5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+static const uint8_t other_key[24] = {8, 7, 6, 5, 4, 3, 2, 1, 8, 7, 6, 5,
+                                      4, 3, 2, 1, 8, 7, 6, 5, 4, 3, 2, 1};
+
+/* A card type and the status word it must answer. */
+struct type_sw {
+    const char *type;
+    uint16_t sw;
+};
+
+/* A PIV card of that type with the PIV application selected. */
+static cf_simcard_t *piv_selected(const char *type, uint32_t serial)
+{
+    cf_simcard_t *c = card_of(type, NULL, serial);
+    assert_int_equal(tx_hex(c, SELECT_PIV), 0x9000);
+    return c;
+}
+
+/* 1 when the card's ATR is hex. */
+static int atr_is(const cf_simcard_t *c, const char *hex)
+{
+    uint8_t atr[33], want[33];
+    size_t n = cf_simcard_atr(c, atr, sizeof(atr));
+    size_t wn = tx_unhex(hex, want, sizeof(want));
+    return n == wn && memcmp(atr, want, n) == 0;
+}
+
+static cf_simcard_t *load_text(const char *text, cf_err_t want, char *err, size_t errlen)
+{
+    char p[160];
+    cf_simcard_t *c = NULL;
+    tx_write_file(dir, "other", text, p, sizeof(p));
+    assert_int_equal(cf_simcard_load(p, err, errlen, &c), want);
+    return c;
+}
+
 /* ---- type names ---- */
 
 static void test_type_is_reported_in_canonical_order(void **st)
@@ -112,6 +156,269 @@ static void test_listing_matches_what_cards_accept(void **st)
     assert_int_equal(nq, 10);
 }
 
+/* ---- piv: SP 800-73-4, no vendor extensions ---- */
+
+static void test_piv_answers_6d00_to_every_yubikey_instruction(void **st)
+{
+    (void)st;
+    static const char *const ins[] = {"00 FD 00 00 00",    "00 F8 00 00 00",
+                                      "00 F7 00 80 00",    "00 FF FF FF 00",
+                                      "00 FA 05 05 00",    "00 FB 00 00 00"};
+    cf_simcard_t *c = piv_selected("piv", 1);
+    assert_int_equal(tx_piv_mutual(c, default_key), 0x9000); /* not for want of rights */
+    assert_int_equal(tx_hex(c, "00 20 00 80 08 31 32 33 34 35 36 FF FF"), 0x9000);
+    for (size_t i = 0; i < sizeof(ins) / sizeof(ins[0]); i++)
+        if (tx_hex(c, ins[i]) != 0x6D00)
+            fail_msg("'%s' did not answer 6D00", ins[i]);
+    cf_simcard_free(c);
+}
+
+static void test_piv_select_answers_the_pix_and_the_pix_authority(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = piv_selected("piv", 1);
+    assert_true(tx_data_is(PIV_APT_PIX));
+    assert_int_equal(tx_hex(c, "00 A4 04 00 0B A0 00 00 03 08 00 00 10 00 01 00 00"), 0x9000);
+    assert_true(tx_data_is(PIV_APT_PIX));
+    cf_simcard_free(c);
+}
+
+static void test_piv_atr_is_t1_names_no_vendor_and_is_not_a_yubikeys(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = card_of("piv", NULL, 1);
+    uint8_t atr[33];
+    size_t n = cf_simcard_atr(c, atr, sizeof(atr));
+    assert_true(atr_is(c, "3B 8D 01 80 FB A0 00 00 03 08 00 00 10 00 01 00 4D"));
+    assert_false(atr_is(c, YUBIKEY_ATR));
+    assert_int_equal(atr[2], 0x01); /* TD1: T=1, nothing more */
+    uint8_t x = 0;
+    for (size_t i = 1; i < n; i++)
+        x ^= atr[i];
+    assert_int_equal(x, 0); /* TCK */
+    cf_simcard_free(c);
+}
+
+/* The CHUID's GUID in lower-case hex, from GET DATA 5FC102. */
+static void chuid_guid_hex(cf_simcard_t *c, char hex[33])
+{
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 02 00"), 0x9000);
+    /* 53 3B { 30 19 FASC-N, 34 10 GUID, 35 08 expiry, 3E 00, FE 00 } */
+    assert_int_equal(tx_len, 61);
+    assert_memory_equal(tx_resp, "\x53\x3B\x30\x19", 4);
+    assert_memory_equal(tx_resp + 29, "\x34\x10", 2);
+    assert_memory_equal(tx_resp + 47, "\x35\x08", 2);
+    assert_memory_equal(tx_resp + 57, "\x3E\x00\xFE\x00", 4);
+    for (size_t i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", tx_resp[31 + i]);
+}
+
+static void test_piv_chuid_guid_ends_with_the_serial_in_decimal(void **st)
+{
+    (void)st;
+    char a[33], b[33];
+    cf_simcard_t *c = piv_selected("piv", 12345678);
+    chuid_guid_hex(c, a);
+    cf_simcard_free(c);
+    c = piv_selected("piv", 4294967295u);
+    chuid_guid_hex(c, b);
+    cf_simcard_free(c);
+    assert_int_equal(strlen(a), 32);
+    assert_string_equal(a + 22, "0012345678");
+    assert_false(a[21] >= '0' && a[21] <= '9'); /* the serial is the whole decimal tail */
+    assert_string_equal(b + 22, "4294967295");
+    assert_string_not_equal(a, b);
+    assert_memory_equal(a, b, 22); /* the fixed prefix */
+}
+
+static void test_piv_empty_verify_reads_the_pin_counter_without_spending(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = piv_selected("piv", 1);
+    assert_int_equal(tx_hex(c, "00 20 00 80"), 0x63C3);
+    assert_int_equal(tx_hex(c, "00 20 00 80 08 39 39 39 39 39 39 FF FF"), 0x63C2);
+    assert_int_equal(tx_hex(c, "00 20 00 80 00"), 0x63C2);
+    assert_int_equal(tx_hex(c, "00 20 00 80 08 31 32 33 34 35 36 FF FF"), 0x9000);
+    assert_int_equal(tx_hex(c, "00 20 00 80"), 0x9000);
+    cf_simcard_free(c);
+}
+
+static void test_piv_factory_credentials_are_the_test_cards(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = piv_selected("piv", 1);
+    assert_int_equal(tx_piv_mutual(c, default_key), 0x9000);
+    assert_int_equal(tx_piv_external(c, default_key), 0x9000);
+    /* PUK 12345678 (3 tries): CHANGE REFERENCE DATA of the PUK */
+    assert_int_equal(tx_hex(c, "00 24 00 81 10 39 39 39 39 39 39 39 39 "
+                               "31 32 33 34 35 36 37 38"),
+                     0x63C2);
+    assert_int_equal(tx_hex(c, "00 24 00 81 10 31 32 33 34 35 36 37 38 "
+                               "31 32 33 34 35 36 37 38"),
+                     0x9000);
+    /* PIN 123456, 3 tries, blocked after three wrong ones */
+    for (int i = 2; i >= 0; i--)
+        assert_int_equal(tx_hex(c, "00 20 00 80 08 39 39 39 39 39 39 FF FF"),
+                         i == 0 ? 0x63C0 : 0x63C0 | i);
+    assert_int_equal(tx_hex(c, "00 20 00 80"), 0x6983);
+    /* RESET RETRY COUNTER with the PUK, as the standard has it */
+    assert_int_equal(tx_hex(c, "00 2C 00 80 10 31 32 33 34 35 36 37 38 "
+                               "36 35 34 33 32 31 FF FF"),
+                     0x9000);
+    assert_int_equal(tx_hex(c, "00 20 00 80 08 36 35 34 33 32 31 FF FF"), 0x9000);
+    cf_simcard_free(c);
+}
+
+static void test_piv_has_no_yubikey_objects(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = piv_selected("piv", 1);
+    assert_int_equal(tx_piv_mutual(c, default_key), 0x9000);
+    assert_int_equal(tx_hex(c, "00 DB 3F FF 08 5C 03 5F FF 00 53 01 00"), 0x6A80);
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F FF 01 00"), 0x6A82);
+    /* standard objects as before: written, read back, deleted */
+    assert_int_equal(tx_hex(c, "00 DB 3F FF 09 5C 03 5F C1 07 53 02 F0 0D"), 0x9000);
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 07 00"), 0x9000);
+    assert_true(tx_data_is("53 02 F0 0D"));
+    assert_int_equal(tx_hex(c, "00 DB 3F FF 07 5C 03 5F C1 02 53 00"), 0x9000);
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 02 00"), 0x6A82);
+    cf_simcard_free(c);
+}
+
+static void test_piv_deleted_chuid_stays_deleted_in_the_state_file(void **st)
+{
+    (void)st;
+    char err[256], buf[256];
+    cf_simcard_t *c = piv_selected("piv", 3);
+    assert_int_equal(cf_simcard_set_state_file(c, path), CF_OK);
+    assert_non_null(tx_state_value(path, "obj_5FC102", buf, sizeof(buf)));
+    assert_int_equal(tx_piv_mutual(c, default_key), 0x9000);
+    assert_int_equal(tx_hex(c, "00 DB 3F FF 07 5C 03 5F C1 02 53 00"), 0x9000);
+    cf_simcard_free(c);
+    assert_null(tx_state_value(path, "obj_5FC102", buf, sizeof(buf)));
+    assert_int_equal(cf_simcard_load(path, err, sizeof(err), &c), CF_OK);
+    cf_simcard_power_on(c);
+    assert_int_equal(tx_hex(c, SELECT_PIV), 0x9000);
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 02 00"), 0x6A82);
+    cf_simcard_free(c);
+    /* a YubiKey object in a piv card's file is refused */
+    assert_null(load_text("type=piv\nquirks=\nserial=1\nobj_5FFF00=01\n", CF_ERR_PARSE, err,
+                          sizeof(err)));
+    assert_non_null(strstr(err, ":4: obj_5FFF00: no such data object (5FC101-5FC123)"));
+}
+
+/* ---- yubikey: today's card, YubiKey 5.4.3 ---- */
+
+static void test_yubikey_keeps_its_extensions_atr_and_no_chuid(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = piv_selected("yubikey", 0x01020304);
+    assert_true(tx_data_is(PIV_APT_PIX));
+    assert_true(atr_is(c, YUBIKEY_ATR));
+    assert_int_equal(tx_hex(c, "00 FD 00 00 00"), 0x9000);
+    assert_true(tx_data_is("05 04 03"));
+    assert_int_equal(tx_hex(c, "00 F8 00 00 00"), 0x9000);
+    assert_true(tx_data_is("01 02 03 04"));
+    assert_int_equal(tx_hex(c, "00 F7 00 80 00"), 0x9000);
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 02 00"), 0x6A82);
+    assert_int_equal(tx_piv_mutual(c, default_key), 0x9000);
+    assert_int_equal(tx_hex(c, "00 DB 3F FF 08 5C 03 5F FF 00 53 01 00"), 0x9000);
+    cf_simcard_free(c);
+}
+
+/* ---- PIV quirks ---- */
+
+static void test_aid_full_puts_the_whole_aid_in_the_select_answer(void **st)
+{
+    (void)st;
+    static const char *const types[] = {"piv+aid-full", "yubikey+aid-full"};
+    for (size_t i = 0; i < 2; i++) {
+        cf_simcard_t *c = piv_selected(types[i], 1);
+        assert_true(tx_data_is(PIV_APT_AID));
+        cf_simcard_free(c);
+    }
+}
+
+static void test_atr_quirks_replace_the_atr_and_nothing_else(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = card_of("piv+atr-yubikey", NULL, 1);
+    assert_true(atr_is(c, YUBIKEY_ATR));
+    assert_int_equal(tx_hex(c, SELECT_PIV), 0x9000);
+    assert_int_equal(tx_hex(c, "00 FD 00 00 00"), 0x6D00); /* still no YubiKey */
+    cf_simcard_free(c);
+    c = card_of("gids+atr-yubikey", NULL, 1);
+    assert_true(atr_is(c, YUBIKEY_ATR));
+    cf_simcard_free(c);
+    static const char *const other[] = {"piv+atr-other", "yubikey+atr-other", "gids+atr-other"};
+    for (size_t i = 0; i < 3; i++) {
+        c = card_of(other[i], NULL, 1);
+        if (!atr_is(c, OTHER_ATR))
+            fail_msg("%s: not the other ATR", other[i]);
+        cf_simcard_free(c);
+    }
+    c = card_of("yubikey+atr-other", NULL, 1);
+    assert_int_equal(tx_hex(c, SELECT_PIV), 0x9000);
+    assert_int_equal(tx_hex(c, "00 FD 00 00 00"), 0x9000); /* still a YubiKey */
+    cf_simcard_free(c);
+}
+
+static void test_piv_wrong_management_key_answers_6982_or_the_quirks_sw(void **st)
+{
+    (void)st;
+    static const struct type_sw cases[] = {
+        {"piv", 0x6982},           {"yubikey", 0x6982},         {"piv+wrong-6a80", 0x6A80},
+        {"yubikey+wrong-6a80", 0x6A80}, {"piv+wrong-6982", 0x6982},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cf_simcard_t *c = piv_selected(cases[i].type, 1);
+        if (tx_piv_mutual(c, other_key) != cases[i].sw)
+            fail_msg("%s mutual: %04X", cases[i].type, tx_piv_mutual(c, other_key));
+        if (tx_piv_external(c, other_key) != cases[i].sw)
+            fail_msg("%s external", cases[i].type);
+        /* no counter on 9B: the right key still works, no matter how often */
+        for (int k = 0; k < 5; k++)
+            assert_int_equal(tx_piv_mutual(c, other_key), cases[i].sw);
+        assert_int_equal(tx_piv_mutual(c, default_key), 0x9000);
+        /* an answer without a challenge is no cryptogram: 6982 whatever the quirk */
+        assert_int_equal(tx_hex(c, "00 87 03 9B 0C 7C 0A 82 08 00 00 00 00 00 00 00 00"),
+                         0x6982);
+        cf_simcard_free(c);
+    }
+}
+
+static void test_piv_absent_object_answers_6a82_or_the_quirks_sw(void **st)
+{
+    (void)st;
+    static const struct type_sw cases[] = {
+        {"piv", 0x6A82}, {"piv+absent-6984", 0x6984}, {"piv+absent-6a82", 0x6A82},
+        {"yubikey", 0x6A82}, {"yubikey+absent-6984", 0x6984},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cf_simcard_t *c = piv_selected(cases[i].type, 1);
+        assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 05 00"), cases[i].sw);
+        assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 24 00"), cases[i].sw);
+        assert_int_equal(tx_hex(c, "00 CB 3F FF 03 5C 01 7E 00"), 0x9000); /* present */
+        cf_simcard_free(c);
+    }
+}
+
+static void test_no_verify_status_answers_6a80_to_the_empty_verify(void **st)
+{
+    (void)st;
+    static const char *const types[] = {"piv+no-verify-status", "yubikey+no-verify-status"};
+    for (size_t i = 0; i < 2; i++) {
+        cf_simcard_t *c = piv_selected(types[i], 1);
+        assert_int_equal(tx_hex(c, "00 20 00 80"), 0x6A80);
+        assert_int_equal(tx_hex(c, "00 20 00 80 00"), 0x6A80);
+        assert_int_equal(tx_hex(c, "00 20 00 80 08 39 39 39 39 39 39 FF FF"), 0x63C2);
+        assert_int_equal(tx_hex(c, "00 20 00 80"), 0x6A80); /* nor once a try is spent */
+        assert_int_equal(tx_hex(c, "00 20 00 80 08 31 32 33 34 35 36 FF FF"), 0x9000);
+        assert_int_equal(tx_hex(c, "00 20 00 80"), 0x6A80); /* nor once verified */
+        cf_simcard_free(c);
+    }
+}
+
 /* ---- state files ---- */
 
 static void test_state_file_round_trip_keeps_the_variant(void **st)
@@ -142,15 +449,6 @@ static void test_state_file_round_trip_keeps_the_variant(void **st)
     assert_int_equal(cf_simcard_load(path, err, sizeof(err), &c), CF_OK);
     assert_string_equal(cf_simcard_type(c), "piv");
     cf_simcard_free(c);
-}
-
-static cf_simcard_t *load_text(const char *text, cf_err_t want, char *err, size_t errlen)
-{
-    char p[160];
-    cf_simcard_t *c = NULL;
-    tx_write_file(dir, "other", text, p, sizeof(p));
-    assert_int_equal(cf_simcard_load(p, err, errlen, &c), want);
-    return c;
 }
 
 static void test_state_file_without_quirks_line_loads_as_the_card_of_its_time(void **st)
@@ -210,6 +508,20 @@ int main(void)
         T(test_quirk_for_the_wrong_base_is_refused),
         T(test_repeated_or_contradicting_quirks_are_refused),
         T(test_listing_matches_what_cards_accept),
+        T(test_piv_answers_6d00_to_every_yubikey_instruction),
+        T(test_piv_select_answers_the_pix_and_the_pix_authority),
+        T(test_piv_atr_is_t1_names_no_vendor_and_is_not_a_yubikeys),
+        T(test_piv_chuid_guid_ends_with_the_serial_in_decimal),
+        T(test_piv_empty_verify_reads_the_pin_counter_without_spending),
+        T(test_piv_factory_credentials_are_the_test_cards),
+        T(test_piv_has_no_yubikey_objects),
+        TS(test_piv_deleted_chuid_stays_deleted_in_the_state_file),
+        T(test_yubikey_keeps_its_extensions_atr_and_no_chuid),
+        T(test_aid_full_puts_the_whole_aid_in_the_select_answer),
+        T(test_atr_quirks_replace_the_atr_and_nothing_else),
+        T(test_piv_wrong_management_key_answers_6982_or_the_quirks_sw),
+        T(test_piv_absent_object_answers_6a82_or_the_quirks_sw),
+        T(test_no_verify_status_answers_6a80_to_the_empty_verify),
         TS(test_state_file_round_trip_keeps_the_variant),
         TS(test_state_file_without_quirks_line_loads_as_the_card_of_its_time),
         TS(test_state_file_with_unknown_or_misplaced_quirk_is_a_parse_error),

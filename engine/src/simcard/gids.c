@@ -92,14 +92,7 @@ static void build_cardid(uint32_t serial, uint8_t out[16])
 {
     static const uint8_t prefix[8] = {'C', 'F', 'G', 'I', 'D', 'S', 0, 0};
     memcpy(out, prefix, sizeof(prefix));
-    uint32_t v = serial;
-    for (int i = 15; i >= 8; i--) {
-        uint8_t lo = (uint8_t)(v % 10);
-        v /= 10;
-        uint8_t hi = (uint8_t)(v % 10);
-        v /= 10;
-        out[i] = (uint8_t)((hi << 4) | lo);
-    }
+    cf_simcard_put_bcd(serial, out + sizeof(prefix), 16 - sizeof(prefix));
 }
 
 static uint16_t personalize_gemalto(cf_simcard_t *card)

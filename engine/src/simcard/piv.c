@@ -1,10 +1,18 @@
 /*
- * piv.c - the piv virtual card: a YubiKey 5.4.3 PIV application.
+ * piv.c - the PIV virtual cards: "piv", a PIV card as NIST SP 800-73-4
+ * defines it, and "yubikey", the PIV application of a YubiKey 5.4.3.
  *
- * This file owns the card's lifecycle (create, destroy, ATR, reset), the
+ * This file owns the cards' lifecycle (create, destroy, ATR, reset), the
  * dispatch of one complete command to the file that handles it, and the
- * small read-only instructions (SELECT, GET VERSION, GET SERIAL, GET
- * METADATA). The rest is split by job, see piv_int.h.
+ * small read-only instructions (SELECT, and the YubiKey's GET VERSION, GET
+ * SERIAL, GET METADATA). The rest is split by job, see piv_int.h.
+ *
+ * The two bases share everything the standard defines. Only the yubikey
+ * card has the YubiKey instructions (FD, F8, F7, FF, FA, FB: 6D00 on the
+ * standard card, as on other vendors' cards), the YubiKey ATR, the YubiKey
+ * data objects 5FFFxx, and starts without a CHUID; the piv card starts
+ * with a CHUID whose GUID carries its serial, the only serial a standard
+ * card offers (piv-reference.md, "What a card profile may rely on").
  *
  * Behaviour follows what yubico-piv-tool 2.2.0 and OpenSC 0.23 send and what
  * a YubiKey 5 answers (piv-reference.md): until the PIV AID is selected
@@ -19,6 +27,13 @@
 #include <openssl/crypto.h>
 
 #include "simcard/piv_int.h"
+
+/* The piv card's ATR: T=1 only (TD1 = 01; yubico-piv-tool 2.2.0 connects
+ * with T=1 alone), historical bytes = category 80 and one compact TLV,
+ * tag F (application identifier) holding the PIV AID: it names the
+ * application, no vendor, and no shipped profile lists it. */
+static const uint8_t piv_std_atr[] = {0x3B, 0x8D, 0x01, 0x80, 0xFB, 0xA0, 0x00, 0x00, 0x03,
+                                      0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0x4D};
 
 /* The full PIV AID; SELECT accepts any prefix of at least 5 bytes. */
 static const uint8_t piv_aid[] = {0xA0, 0x00, 0x00, 0x03, 0x08, 0x00,
@@ -46,6 +61,13 @@ static cf_err_t piv_create(cf_simcard_t *card, const char *factory)
         return CF_ERR_NOMEM;
     piv_nv_factory(&pc->nv);
     card->impl = pc;
+    /* A state file lists every object its card holds, the CHUID included. */
+    if (!piv_is_yubikey(card) && !card->from_file && piv_chuid_factory(card) < 0) {
+        piv_nv_clear(&pc->nv);
+        free(pc);
+        card->impl = NULL;
+        return CF_ERR_NOMEM;
+    }
     return CF_OK;
 }
 
@@ -62,11 +84,12 @@ static void piv_destroy(cf_simcard_t *card)
 
 static size_t piv_atr(const cf_simcard_t *card, uint8_t *atr, size_t cap)
 {
-    (void)card;
-    if (cap < cf_simcard_yubikey_atr_len)
+    const uint8_t *p = piv_is_yubikey(card) ? cf_simcard_yubikey_atr : piv_std_atr;
+    size_t n = piv_is_yubikey(card) ? cf_simcard_yubikey_atr_len : sizeof(piv_std_atr);
+    if (cap < n)
         return 0;
-    memcpy(atr, cf_simcard_yubikey_atr, cf_simcard_yubikey_atr_len);
-    return cf_simcard_yubikey_atr_len;
+    memcpy(atr, p, n);
+    return n;
 }
 
 static void piv_reset(cf_simcard_t *card)
@@ -193,6 +216,12 @@ static uint16_t piv_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor
         return piv_get_data(card, cmd, resp);
     case 0xDB:
         return piv_put_data(card, cmd);
+    default:
+        break;
+    }
+    if (!piv_is_yubikey(card))
+        return SW_INS_NOT_SUPPORTED;
+    switch (cmd->ins) { /* the YubiKey's own instructions */
     case 0xF7:
         return piv_get_metadata(card, cmd, resp);
     case 0xF8:

@@ -36,7 +36,7 @@ static void clear_volatile(cf_simcard_t *card)
 
 /* A card of a parsed variant; cf_simcard_new and the loader share it. */
 static cf_err_t new_variant(const struct cf_simcard_variant *v, const char *factory,
-                            uint32_t serial, cf_simcard_t **out)
+                            uint32_t serial, int from_file, cf_simcard_t **out)
 {
     *out = NULL;
     const struct cf_simcard_ops *ops = cf_simcard_base_ops(v->base);
@@ -46,6 +46,7 @@ static cf_err_t new_variant(const struct cf_simcard_variant *v, const char *fact
     card->ops = ops;
     card->base = v->base;
     card->quirks = v->quirks;
+    card->from_file = from_file;
     cf_simcard_variant_name(v, 0, card->type, sizeof(card->type));
     card->serial = serial;
     card->chain = malloc(CHAIN_MAX);
@@ -75,7 +76,7 @@ cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial,
     *out = NULL;
     if (cf_simcard_variant_parse(type, &v, NULL, 0) < 0)
         return CF_ERR_NOT_FOUND;
-    return new_variant(&v, factory, serial, out);
+    return new_variant(&v, factory, serial, 0, out);
 }
 
 void cf_simcard_free(cf_simcard_t *card)
@@ -310,6 +311,17 @@ int cf_simcard_get_uint(const char *value, unsigned long max, unsigned long *out
     return 0;
 }
 
+void cf_simcard_put_bcd(uint32_t v, uint8_t *out, size_t n)
+{
+    for (size_t i = n; i-- > 0;) {
+        uint8_t lo = (uint8_t)(v % 10);
+        v /= 10;
+        uint8_t hi = (uint8_t)(v % 10);
+        v /= 10;
+        out[i] = (uint8_t)((hi << 4) | lo);
+    }
+}
+
 /* The rename is durable only once the directory holding the file is on
  * disk: a card that lost power right after a change must come back with it
  * (the counter rule above depends on it). */
@@ -503,7 +515,7 @@ cf_err_t cf_simcard_load(const char *path, char *errbuf, size_t errlen, cf_simca
                 err = CF_ERR_PARSE;
                 break;
             }
-            err = new_variant(&v, factory[0] ? factory : NULL, (uint32_t)serial, &card);
+            err = new_variant(&v, factory[0] ? factory : NULL, (uint32_t)serial, 1, &card);
             if (err != CF_OK) {
                 snprintf(errbuf, errlen, "%s: no factory state '%s' for %s cards", path,
                          factory[0] ? factory : "(default)", type);

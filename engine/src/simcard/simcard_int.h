@@ -40,8 +40,10 @@ struct cf_simcard_ops {
     /* The factory state a NULL factory means, as recorded in state files. */
     const char *default_factory;
     /* Set up card->impl in the named factory state (NULL = default);
-     * card->base and card->quirks are already set. CF_ERR_NOT_FOUND for an
-     * unknown state, or one the quirks cannot apply to. */
+     * card->base, card->quirks and card->from_file are already set (a card
+     * made for the loader gets its data objects from the file, not from the
+     * factory). CF_ERR_NOT_FOUND for an unknown state, or one the quirks
+     * cannot apply to. */
     cf_err_t (*create)(cf_simcard_t *card, const char *factory);
     /* Wipe and free card->impl. */
     void (*destroy)(cf_simcard_t *card);
@@ -93,6 +95,7 @@ struct cf_simcard {
     enum cf_sim_base base;
     unsigned quirks;                /* CF_Q_* bits */
     char type[CF_SIMCARD_TYPE_MAX]; /* canonical BASE[+QUIRK...] */
+    int from_file;                  /* created by the loader: the file says what it holds */
     uint32_t serial;
     char factory[32];
     char *state_path;
@@ -166,5 +169,8 @@ void cf_simcard_put_hex(FILE *f, const char *key, const uint8_t *p, size_t len);
 long cf_simcard_get_hex(const char *value, uint8_t *out, size_t cap);
 /* Parse a decimal number <= max; returns 0 or -1. */
 int cf_simcard_get_uint(const char *value, unsigned long max, unsigned long *out);
+/* v as 2 * n BCD digits, zero-padded on the left, into out[0..n) (a
+ * serial number a host shows in hex then reads in decimal). */
+void cf_simcard_put_bcd(uint32_t v, uint8_t *out, size_t n);
 
 #endif
