@@ -269,12 +269,13 @@ static void test_factory_key_allowed_when_the_operator_says_so(void **state)
 }
 
 /* A wrong CardManagerKey spends one admin try per run; the run that could
- * spend the last one is refused and spends nothing. */
+ * spend the last one is refused and spends nothing. (The card must show
+ * its counter for the engine to know which try is the last.) */
 static void test_wrong_admin_key_never_spends_the_last_try(void **state)
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "gids", "gemalto",
+    rig_new(&r, "gids+admin-counter", "gemalto",
             "[Description]\nSetPIN=true\nPIN=#2468\nCardManagerKey=#" NEW_KEY "\n");
     cf_personalize_result_t res;
     for (int run = 0; run < 4; run++) {
@@ -454,17 +455,20 @@ static void test_piv_job_pulled_at_every_apdu_reports_exactly_and_rerun_finishes
 static void test_gids_job_pulled_at_every_apdu_reports_exactly_and_rerun_finishes(void **state)
 {
     (void)state;
-    pull_everywhere("gids", "gemalto", GIDS_JOB, expect_gids_job_done);
+    /* Recovering an interrupted rotation tries the old key, then the new
+     * one: the second attempt needs a counter the card shows. */
+    pull_everywhere("gids+admin-counter", "gemalto", GIDS_JOB, expect_gids_job_done);
 }
 
 /* Recovery costs at most one try: a gids card whose rotation went through
  * (key written, answer lost) is finished by a re-run that spends one admin
- * try finding out which key the card holds. */
+ * try finding out which key the card holds (a card that shows its admin
+ * counter: the engine tries a second key only then). */
 static void test_interrupted_rotation_recovery_spends_at_most_one_try(void **state)
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "gids", "gemalto",
+    rig_new(&r, "gids+admin-counter", "gemalto",
             "[Description]\nCardManagerKey=#" GEMALTO_ADMIN "\nNewCardManagerKey=#" NEW_KEY "\n");
     cf_personalize_result_t res;
     /* find the APDU that writes the key: the first pull after which the
@@ -472,7 +476,7 @@ static void test_interrupted_rotation_recovery_spends_at_most_one_try(void **sta
     unsigned long k;
     for (k = 1; k < 40; k++) {
         rig_free(&r);
-        rig_new(&r, "gids", "gemalto",
+        rig_new(&r, "gids+admin-counter", "gemalto",
                 "[Description]\nCardManagerKey=#" GEMALTO_ADMIN "\nNewCardManagerKey=#" NEW_KEY
                 "\n");
         cf_transport_sim_pull_after(r.t, k, CF_SIM_PULL_ANSWER_LOST);

@@ -36,6 +36,7 @@ static const uint8_t default_key[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
                                         5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
 static const uint8_t other_key[24] = {8, 7, 6, 5, 4, 3, 2, 1, 8, 7, 6, 5,
                                       4, 3, 2, 1, 8, 7, 6, 5, 4, 3, 2, 1};
+static const uint8_t gemalto_key[24] = {0}; /* the gemalto stock's admin key */
 
 /* A card type and the status word it must answer. */
 struct type_sw {
@@ -419,6 +420,180 @@ static void test_no_verify_status_answers_6a80_to_the_empty_verify(void **st)
     }
 }
 
+/* ---- gids: GIDS v2 as GidsApplet and OpenSC define it ---- */
+
+#define GET_7F7A "00 CB 3F FF 04 5C 02 7F 7A 00"
+#define GET_7F73 "00 CB 3F FF 04 5C 02 7F 73 00"
+
+static void test_gids_has_no_admin_counter_object(void **st)
+{
+    (void)st;
+    static const char *const factories[] = {"gemalto", "blank"};
+    for (size_t i = 0; i < 2; i++) {
+        cf_simcard_t *c = card_of("gids", factories[i], 1);
+        assert_int_equal(tx_hex(c, GET_7F7A), 0x6A88);
+        assert_int_equal(tx_hex(c, GET_7F73), 0x6A88);
+        cf_simcard_free(c);
+    }
+}
+
+static void test_gids_wrong_cryptogram_answers_6982(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = card_of("gids", "gemalto", 1);
+    assert_int_equal(tx_gids_mutual(c, other_key), 0x6982);
+    assert_int_equal(tx_gids_external(c, other_key), 0x6982);
+    assert_int_equal(tx_gids_mutual(c, gemalto_key), 0x9000);
+    assert_int_equal(tx_gids_external(c, gemalto_key), 0x9000);
+    cf_simcard_free(c);
+}
+
+static void test_gids_gemalto_blocks_after_five_wrong_cryptograms(void **st)
+{
+    (void)st;
+    char buf[16];
+    cf_simcard_t *c = card_of("gids", "gemalto", 1);
+    assert_int_equal(cf_simcard_set_state_file(c, path), CF_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(i % 2 ? tx_gids_external(c, other_key) : tx_gids_mutual(c, other_key),
+                         0x6982);
+    assert_string_equal(tx_state_value(path, "admin_tries", buf, sizeof(buf)), "0");
+    /* blocked: the right key is refused too, in both forms, at the request */
+    assert_int_equal(tx_gids_mutual(c, gemalto_key), 0x6983);
+    assert_int_equal(tx_gids_external(c, gemalto_key), 0x6983);
+    assert_int_equal(tx_hex(c, GET_7F7A), 0x6A88); /* and still shows no counter */
+    cf_simcard_free(c);
+}
+
+/* What gids-tool -X does that matters here: a PIN, the admin key file and
+ * key, activation. */
+static void initialise_blank(cf_simcard_t *c, const uint8_t key[24])
+{
+    uint8_t put[5 + 38] = {0x00, 0xDB, 0x3F, 0xFF, 0x26, 0x70, 0x24, 0x84, 0x01, 0x80,
+                           0xA5, 0x1F, 0x87, 0x18};
+    memcpy(put + 14, key, 24);
+    memcpy(put + 38, "\x88\x03\xB0\x73\xDC", 5);
+    assert_int_equal(tx_hex(c, "00 24 01 80 04 31 32 33 34"), 0x9000);
+    assert_int_equal(tx_hex(c, "00 E0 00 00 1C 62 1A 82 01 18 83 02 B0 80 8C 04 87 00 20 FF "
+                               "A5 0B A4 09 80 01 02 83 01 80 95 01 C0"),
+                     0x9000);
+    assert_int_equal(tx_hex(c, "00 44 00 00"), 0x9000);
+    assert_int_equal(tx_raw(c, put, sizeof(put)), 0x9000);
+    assert_int_equal(tx_hex(c, "00 A4 00 0C 02 3F FF"), 0x9000);
+    assert_int_equal(tx_hex(c, "00 44 00 00"), 0x9000);
+}
+
+static void test_gids_initialised_from_blank_counts_no_admin_tries(void **st)
+{
+    (void)st;
+    char buf[16], err[256];
+    cf_simcard_t *c = card_of("gids", "blank", 1);
+    assert_int_equal(cf_simcard_set_state_file(c, path), CF_OK);
+    initialise_blank(c, other_key);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(i % 2 ? tx_gids_external(c, default_key) : tx_gids_mutual(c, default_key),
+                         0x6982);
+    assert_int_equal(tx_gids_mutual(c, other_key), 0x9000);
+    assert_int_equal(tx_hex(c, GET_7F7A), 0x6A88);
+    cf_simcard_free(c);
+    assert_null(tx_state_value(path, "admin_tries", buf, sizeof(buf)));
+    assert_null(tx_state_value(path, "admin_max", buf, sizeof(buf)));
+    assert_null(load_text("type=gids\nquirks=\nfactory=blank\nserial=1\nadmin_tries=3\n",
+                          CF_ERR_PARSE, err, sizeof(err)));
+    assert_non_null(strstr(err, ":5: admin_tries: this card counts no admin-key tries"));
+}
+
+/* ---- gids quirks ---- */
+
+/* Admin tries left, read from 7F7A. */
+static unsigned admin_left(cf_simcard_t *c)
+{
+    assert_int_equal(tx_hex(c, GET_7F7A), 0x9000);
+    assert_int_equal(tx_len, 9);
+    assert_memory_equal(tx_resp, "\x7F\x7A\x06\x97\x01", 5);
+    assert_memory_equal(tx_resp + 6, "\x93\x01\x05", 3);
+    return tx_resp[5];
+}
+
+static void test_admin_counter_shows_the_tries_and_answers_63cx(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = card_of("gids+admin-counter", "gemalto", 1);
+    assert_int_equal(admin_left(c), 5);
+    assert_int_equal(tx_gids_mutual(c, other_key), 0x63C4);
+    assert_int_equal(tx_gids_external(c, other_key), 0x63C3);
+    assert_int_equal(admin_left(c), 3);
+    assert_int_equal(tx_gids_external(c, gemalto_key), 0x9000);
+    assert_int_equal(admin_left(c), 5);
+    for (int i = 4; i >= 0; i--)
+        assert_int_equal(tx_gids_mutual(c, other_key), 0x63C0 | i);
+    assert_int_equal(tx_gids_mutual(c, gemalto_key), 0x6983);
+    assert_int_equal(admin_left(c), 0);
+    cf_simcard_free(c);
+    /* a card initialised from blank counts too, with the quirk */
+    c = card_of("gids+admin-counter", "blank", 1);
+    initialise_blank(c, other_key);
+    assert_int_equal(tx_gids_external(c, default_key), 0x63C4);
+    assert_int_equal(admin_left(c), 4);
+    cf_simcard_free(c);
+}
+
+static void test_gids_wrong_quirks_choose_the_wrong_cryptogram_sw(void **st)
+{
+    (void)st;
+    static const struct type_sw cases[] = {
+        {"gids+wrong-6a80", 0x6A80},
+        {"gids+wrong-6982", 0x6982},
+        {"gids+admin-counter+wrong-6a80", 0x6A80},
+        {"gids+wrong-63cx", 0x63C4}, /* the gemalto stock's unseen count */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cf_simcard_t *c = card_of(cases[i].type, "gemalto", 1);
+        if (tx_gids_mutual(c, other_key) != cases[i].sw)
+            fail_msg("%s: mutual", cases[i].type);
+        uint16_t ext = cases[i].sw == 0x63C4 ? 0x63C3 : cases[i].sw;
+        if (tx_gids_external(c, other_key) != ext)
+            fail_msg("%s: external", cases[i].type);
+        assert_int_equal(tx_gids_mutual(c, gemalto_key), 0x9000);
+        cf_simcard_free(c);
+    }
+    /* with admin-counter and another SW: the counter still shows the spent try */
+    cf_simcard_t *c = card_of("gids+admin-counter+wrong-6982", "gemalto", 1);
+    assert_int_equal(tx_gids_mutual(c, other_key), 0x6982);
+    assert_int_equal(admin_left(c), 4);
+    cf_simcard_free(c);
+    /* wrong-63cx and a card that counts nothing: refused */
+    assert_int_equal(cf_simcard_new("gids+wrong-63cx", NULL, 1, &c), CF_ERR_NOT_FOUND);
+    assert_null(c);
+    assert_int_equal(cf_simcard_new("gids+wrong-63cx", "blank", 1, &c), CF_ERR_NOT_FOUND);
+    assert_null(c);
+    c = card_of("gids+admin-counter+wrong-63cx", "blank", 1);
+    cf_simcard_free(c);
+}
+
+static void test_gids_absent_quirks_choose_the_absent_object_sw(void **st)
+{
+    (void)st;
+    static const struct type_sw cases[] = {
+        {"gids", 0x6A88},
+        {"gids+absent-6a82", 0x6A82},
+        {"gids+absent-6984", 0x6984},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cf_simcard_t *c = card_of(cases[i].type, "gemalto", 1);
+        assert_int_equal(tx_hex(c, GET_7F7A), cases[i].sw);
+        assert_int_equal(tx_hex(c, GET_7F73), cases[i].sw);
+        /* a DO the card does not have in an EF it has */
+        assert_int_equal(tx_hex(c, "00 CB A0 10 04 5C 02 DF 2F 00"), cases[i].sw);
+        assert_int_equal(tx_hex(c, "00 CB A0 12 04 5C 02 DF 20 00"), 0x9000); /* present */
+        cf_simcard_free(c);
+    }
+    cf_simcard_t *c = card_of("gids+admin-counter+absent-6984", "gemalto", 1);
+    assert_int_equal(admin_left(c), 5); /* 7F7A is there now */
+    assert_int_equal(tx_hex(c, GET_7F73), 0x6984);
+    cf_simcard_free(c);
+}
+
 /* ---- state files ---- */
 
 static void test_state_file_round_trip_keeps_the_variant(void **st)
@@ -522,6 +697,13 @@ int main(void)
         T(test_piv_wrong_management_key_answers_6982_or_the_quirks_sw),
         T(test_piv_absent_object_answers_6a82_or_the_quirks_sw),
         T(test_no_verify_status_answers_6a80_to_the_empty_verify),
+        T(test_gids_has_no_admin_counter_object),
+        T(test_gids_wrong_cryptogram_answers_6982),
+        TS(test_gids_gemalto_blocks_after_five_wrong_cryptograms),
+        TS(test_gids_initialised_from_blank_counts_no_admin_tries),
+        T(test_admin_counter_shows_the_tries_and_answers_63cx),
+        T(test_gids_wrong_quirks_choose_the_wrong_cryptogram_sw),
+        T(test_gids_absent_quirks_choose_the_absent_object_sw),
         TS(test_state_file_round_trip_keeps_the_variant),
         TS(test_state_file_without_quirks_line_loads_as_the_card_of_its_time),
         TS(test_state_file_with_unknown_or_misplaced_quirk_is_a_parse_error),

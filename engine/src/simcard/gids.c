@@ -150,12 +150,17 @@ static cf_err_t gids_create(cf_simcard_t *card, const char *factory)
         gemalto = 1;
     else
         return CF_ERR_NOT_FOUND;
+    /* 63Cx needs a count: a blank card without the admin counter has none. */
+    if (cf_simcard_has(card, CF_Q_WRONG_63CX) && !gemalto &&
+        !cf_simcard_has(card, CF_Q_ADMIN_COUNTER))
+        return CF_ERR_NOT_FOUND;
 
     struct gids_card *g = calloc(1, sizeof(*g));
     if (g == NULL)
         return CF_ERR_NOMEM;
     g->pin_max = g->pin_tries = GIDS_TRIES_DEFAULT;
     g->admin_max = g->admin_tries = GIDS_TRIES_DEFAULT;
+    g->counts_admin = gemalto || cf_simcard_has(card, CF_Q_ADMIN_COUNTER);
     g->cur_ef = -1;
     card->impl = g;
     if (gemalto && personalize_gemalto(card) != 0) {

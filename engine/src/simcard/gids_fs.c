@@ -408,9 +408,10 @@ uint16_t cf_gids_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *
             return SW_WRONG_DATA;
         if (want == GIDS_DO_PIN_STATUS)
             return cf_gids_pin_status(g, want, resp);
-        if (want == GIDS_DO_ADMIN_STATUS)
+        if (want == GIDS_DO_ADMIN_STATUS && cf_simcard_has(card, CF_Q_ADMIN_COUNTER))
             return cf_gids_admin_status(g, want, resp);
-        return cf_simcard_absent_sw(card, SW_REF_NOT_FOUND); /* 7F73: no PUK on GIDS v2 */
+        /* 7F73: no PUK on GIDS v2; 7F7A: no admin counter in GIDS */
+        return cf_simcard_absent_sw(card, SW_REF_NOT_FOUND);
     }
     if (fid == 0x0000 || fid == 0xffff)
         return SW_INCORRECT_P1P2;
