@@ -261,7 +261,7 @@ static int mode_sim(const struct opts *o)
         if (n == 0)
             break;
         char spec[32];
-        snprintf(spec, sizeof(spec), "sim:%u", n);
+        snprintf(spec, sizeof(spec), "sim:%u:yubikey", n);
         struct result r;
         if (run_once(o, spec, (unsigned long)n * o->cards, o->latency, 0, NULL, &r) != 0)
             return 1;
@@ -293,7 +293,7 @@ static int mode_pcsc(const struct opts *o)
     /* The cards' own service time per card: the same job on a simulated
      * card with the same latency model (one card, the model's sum). */
     struct result s;
-    if (run_once(o, "sim:1", 5, o->latency, 0, NULL, &s) != 0)
+    if (run_once(o, "sim:1:yubikey", 5, o->latency, 0, NULL, &s) != 0)
         return 1;
     double service_card_ms = s.service_ms / (double)s.personalized;
     printf("### pcscd + vpcd readers, feeder cards with --latency (%s), hopper swaps\n\n",
@@ -335,7 +335,7 @@ static int mode_fsync(const struct opts *o)
 {
     unsigned n = o->readers ? (unsigned)atoi(o->readers) : 16;
     char spec[32];
-    snprintf(spec, sizeof(spec), "sim:%u", n);
+    snprintf(spec, sizeof(spec), "sim:%u:yubikey", n);
     struct result with, without;
     if (run_once(o, spec, (unsigned long)n * o->cards, o->latency, 0, NULL, &with) != 0 ||
         run_once(o, spec, (unsigned long)n * o->cards, o->latency, CF_JOURNAL_NO_SYNC, NULL,
@@ -495,7 +495,7 @@ static int do_resume(void *arg)
     ro.description = m->o->desc;
     ro.batch = m->batch;
     ro.journal = m->journal;
-    ro.readers = "sim:1";
+    ro.readers = "sim:1:yubikey";
     ro.profiles_dir = m->o->profiles;
     cf_diag_list_t *d = cf_diag_list_new();
     cf_runner_t *r = NULL;

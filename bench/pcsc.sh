@@ -21,7 +21,7 @@ start_cards() { # N ARGS...
     local n=$1 i
     shift
     for ((i = 0; i < n; i++)); do
-        cf_card_start "$i" --type piv --feed "$CF_TMP/feed-$i" --serial $((1000000 * (i + 1))) "$@"
+        cf_card_start "$i" --type yubikey --feed "$CF_TMP/feed-$i" --serial $((1000000 * (i + 1))) "$@"
     done
     cf_wait_cards "$n"
 }
@@ -116,7 +116,7 @@ echo "|---|---:|---:|---:|---:|---:|---:|"
 for lat in off on; do
     args=()
     [ "$lat" = on ] && args=(--latency)
-    cf_card_start 0 --type piv --feed "$CF_TMP/yk-$lat" --serial 5000000 "${args[@]}"
+    cf_card_start 0 --type yubikey --feed "$CF_TMP/yk-$lat" --serial 5000000 "${args[@]}"
     cf_wait_card 0
     sleep 0.3
     # One untimed exchange first: a card daemon restarted on a vpcd reader
@@ -127,7 +127,7 @@ for lat in off on; do
     done
     read -r yms yap < <(yubico_loop "$CF_TMP/yk-$lat")
     cf_card_stop 0
-    cf_card_start 0 --type piv --feed "$CF_TMP/cf-$lat" --serial 6000000 "${args[@]}"
+    cf_card_start 0 --type yubikey --feed "$CF_TMP/cf-$lat" --serial 6000000 "${args[@]}"
     cf_wait_card 0
     read -r cms cap < <(cardforge_run "$lat")
     cf_card_stop 0

@@ -1,9 +1,9 @@
 /*
  * fuzz_simcard_gids.c - throws APDU sequences at the gids virtual card.
  *
- * Input: one byte choosing the factory state (bit 0: gemalto, else blank),
- * then records of <length byte> <that many APDU bytes>; a length of 0 is a
- * warm reset. Sequences matter more than single APDUs for this card (the
+ * Input: one byte choosing the factory state (bit 0: gemalto, else blank)
+ * and the quirks (the other bits, fuzz_variant.h), then records of <length
+ * byte> <that many APDU bytes>; a length of 0 is a warm reset. Sequences matter more than single APDUs for this card (the
  * file system, the PIN, pending challenges), so the seeds are real command
  * sequences: gids-tool -X on a blank card, a PIN session, the helpdesk
  * challenge request. The card must answer every APDU with a status word.
@@ -14,16 +14,16 @@
 
 #include <cardforge/simcard.h>
 
+#include "fuzz_variant.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t resp[CF_SIMCARD_MAX_RESPONSE];
-    cf_simcard_t *card = NULL;
     if (size < 1)
         return 0;
-    if (cf_simcard_new("gids", (data[0] & 1) ? "gemalto" : "blank", 1, &card) != CF_OK)
-        abort();
+    cf_simcard_t *card = fuzz_variant_card(1, data[0], 1);
     cf_simcard_power_on(card);
     size_t off = 1;
     while (off < size) {

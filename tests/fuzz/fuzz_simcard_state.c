@@ -2,7 +2,9 @@
  * fuzz_simcard_state.c - the virtual card's state-file loader against any
  * bytes. The state file is the card, and a test, a demo user or a disk can
  * leave anything in it: loading must fail cleanly with a message or give a
- * card that works (answers a SELECT) and saves again.
+ * card that works (answers a SELECT) and saves again. The seeds include
+ * files of every format: with a quirks line (variants) and without (the
+ * legacy files, read as the cards of their time).
  *
  * The input is handed over as a memfd (an in-memory file), so nothing is
  * written to disk at this rate. (_GNU_SOURCE for memfd_create comes from
@@ -11,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -40,6 +43,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* a failed load hands out nothing */
         return 0;
     }
+    /* A loaded card names its variant canonically, as cf_simcard_new would
+     * take it back. */
+    char canon[CF_SIMCARD_TYPE_MAX];
+    if (cf_simcard_type_check(cf_simcard_type(card), canon, sizeof(canon), NULL, 0) != CF_OK ||
+        strcmp(canon, cf_simcard_type(card)) != 0)
+        abort();
     /* A loaded card works: it powers on and answers a SELECT of either
      * application with a complete response. */
     static const uint8_t sel_piv[] = {0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08};

@@ -1,5 +1,6 @@
-# test_card_ops_pcsc.sh - every card operation once on a piv and a gids
-# (Gemalto factory values) card behind real pcscd + vpcd readers, run by
+# test_card_ops_pcsc.sh - every card operation once on a yubikey and a gids
+# (Gemalto factory values, with the admin counter shown: the driver reads
+# the admin tries) card behind real pcscd + vpcd readers, run by
 # tests/tools/card_ops_driver.c through libcardforge's PC/SC transport.
 # Judged by others than the driver: the cards' own state files, an
 # independent client (yubico-piv-tool, scriptor) verifying the final PINs,
@@ -10,7 +11,7 @@ driver="$CF_BUILD/tests/card_ops_driver"
 [ -x "$driver" ] || cf_fail "$driver not built"
 command -v yubico-piv-tool >/dev/null || cf_fail "yubico-piv-tool not installed: run scripts/setup.sh"
 
-cf_harness_start 2 piv,gids default,gemalto
+cf_harness_start 2 yubikey,gids+admin-counter default,gemalto
 
 for i in 0 1; do
     out=$("$driver" "$(cf_reader_name "$i")" "$CF_SOURCE/profiles" "$CF_TMP/trace-$i.log" 2>&1)

@@ -1,5 +1,9 @@
 # test_interop_gids.sh - OpenSC 0.23 (Debian 12) operates `gids` cards
-# through the real pcscd. Card 0 starts `blank`: gids-tool -X initialises it
+# through the real pcscd. Card 0 is a gids+admin-counter card (its admin-key
+# tries are checked after every gids-tool step, and a card initialised from
+# blank counts them only with that quirk); card 1 a plain gids card, whose
+# wrong admin cryptogram answers 6982 as GidsApplet's does. Card 0 starts
+# `blank`: gids-tool -X initialises it
 # (and refuses a second time), gids-tool -U unblocks its PIN with the admin
 # key after scriptor VERIFYs blocked it, gids-tool -C changes the admin key
 # and the old key stops working. Card 1 starts `gemalto` (PIN 0000, admin
@@ -17,7 +21,7 @@ for tool in gids-tool pkcs11-tool; do
     command -v "$tool" >/dev/null || cf_fail "'$tool' not installed: run scripts/setup.sh"
 done
 
-cf_harness_start 2 gids blank,gemalto
+cf_harness_start 2 gids+admin-counter,gids blank,gemalto
 cf_opensc_conf 'app default { }'
 N0=$(cf_opensc_reader 0) || exit 1
 N1=$(cf_opensc_reader 1) || exit 1
@@ -142,10 +146,17 @@ for _ in 1 2 3 4; do p11 --slot-index "$N1" --login --pin 9999 -O >/dev/null 2>&
 cf_expect_state 1 pin_tries 0
 cf_expect_run "-L with the gemalto PIN blocked" 0 p11 -L
 cf_expect_out "-L gemalto blocked" "token flags        : login required, token initialized, PIN initialized, user PIN locked"
+# A wrong admin key: 6982, one of the gemalto stock's unseen admin tries spent.
+cf_expect_run "gids-tool -U gemalto, wrong admin key" 1 gids-tool -r "$N1" -U --admin-key "$ADMIN2" \
+    --pin 8642
+cf_expect_out "-U gemalto wrong key" "Security status not satisfied"
+cf_expect_state 1 admin_tries 4
+cf_expect_state 1 pin_tries 0
 cf_expect_run "gids-tool -U with the factory admin key" 0 gids-tool -r "$N1" -U --admin-key "$ZERO_KEY" --pin 8642
 cf_expect_out "-U gemalto" "Unblock PIN done successfully"
 cf_expect_state 1 pin "$(cf_hex 8642)"
 cf_expect_state 1 pin_tries 5
+cf_expect_state 1 admin_tries 5
 cf_expect_run "login after -U" 0 p11 --slot-index "$N1" --login --pin 8642 -O
 # Card 0 was not touched by anything done to card 1.
 cf_expect_state 0 pin "$(cf_hex 1357)"

@@ -16,7 +16,7 @@ for tool in pkcs11-tool piv-tool openssl; do
     command -v "$tool" >/dev/null || cf_fail "'$tool' not installed: run scripts/setup.sh"
 done
 
-cf_harness_start 1 piv
+cf_harness_start 1 yubikey
 N=$(cf_opensc_reader 0) || exit 1
 p11() { pkcs11-tool --module "$MODULE" --slot-index "$N" "$@"; }
 # OpenSC's own configuration, explicitly: a host's /etc/opensc.conf must

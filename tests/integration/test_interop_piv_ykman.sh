@@ -18,7 +18,7 @@ for tool in ykman piv-tool yubico-piv-tool openssl; do
     command -v "$tool" >/dev/null || cf_fail "'$tool' not installed: run scripts/setup.sh"
 done
 
-cf_harness_start 1 piv
+cf_harness_start 1 yubikey
 READER=$(cf_reader_name 0)
 N=$(cf_opensc_reader 0) || exit 1
 cf_opensc_conf 'app default { }'

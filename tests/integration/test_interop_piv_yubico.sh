@@ -12,7 +12,7 @@ source "$CF_SOURCE/tests/integration/lib/interop.sh"
 command -v yubico-piv-tool >/dev/null || cf_fail "yubico-piv-tool not installed: run scripts/setup.sh"
 command -v openssl >/dev/null || cf_fail "openssl not installed"
 
-cf_harness_start 1 piv
+cf_harness_start 1 yubikey
 READER=$(cf_reader_name 0)
 DEF_KEY=010203040506070801020304050607080102030405060708
 KEY1=1A2B3C4D5E6F70811A2B3C4D5E6F70811A2B3C4D5E6F7081

@@ -12,7 +12,7 @@ source "$2/tests/integration/lib/harness.sh" "$@"
 
 CLI="$CF_BUILD/tools/cardforge"
 DRIVE="$CF_SOURCE/tests/integration/lib/pty_drive.py"
-cf_harness_start 2 piv,piv
+cf_harness_start 2 yubikey,yubikey
 
 cat >"$CF_TMP/prompt.ini" <<'EOF'
 [Description]

@@ -18,7 +18,7 @@ NEW_KEY=00112233445566778899AABBCCDDEEFF0011223344556677
 GEMALTO_KEY=000000000000000000000000000000000000000000000000
 
 # readers 0,1: piv (no block, block); 2,3: gids gemalto (no block, block)
-cf_harness_start 4 piv,piv,gids,gids default,default,gemalto,gemalto
+cf_harness_start 4 yubikey,yubikey,gids,gids default,default,gemalto,gemalto
 
 hexof() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n' | tr a-f A-F; }
 state() { sed -n "s/^$2=//p" "$(cf_state_file "$1")"; }

@@ -4,7 +4,10 @@
 # card's state; put back, the same command finishes the card, whose state
 # file then holds exactly the description's values. K is spread over the
 # whole GIDS job (identification, PIN, rotation, C/R proof, block). The
-# in-process test (test_personalize) pulls at every single APDU.
+# in-process test (test_personalize) pulls at every single APDU. The cards
+# show their admin counter (gids+admin-counter): finishing an interrupted
+# rotation tries a second admin key, which the engine does only on a card
+# that shows how many tries are left.
 source "$2/tests/integration/lib/harness.sh" "$@"
 
 CLI="$CF_BUILD/tools/cardforge"
@@ -28,7 +31,7 @@ interrupted=0
 r=0
 for k in 3 7 11 15 19 23 27 31; do
     st="$CF_TMP/card-$k.state"
-    cf_card_start $r --type gids --factory gemalto --serial $((100 + k)) --state "$st" \
+    cf_card_start $r --type gids+admin-counter --factory gemalto --serial $((100 + k)) --state "$st" \
         --fault-drop-after "$k"
     cf_wait_card $r
     out=$("$CLI" personalize "$CF_TMP/job.ini" --reader "$(cf_reader_name $r)" 2>&1 </dev/null)

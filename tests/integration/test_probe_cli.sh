@@ -1,7 +1,8 @@
 # test_probe_cli.sh - `cardforge probe` as an operator checking new card
-# stock meets it, through pcscd + vpcd:
+# stock meets it, through pcscd + vpcd, on a YubiKey, a standard PIV card,
+# a GIDS card and a GIDS card that reports its admin tries:
 #   - it names the profile each card gets and why, the serial's source, the
-#     counters (what the card said) and what the card type can do;
+#     counters (only what the card said) and what the card type can do;
 #   - it only reads: every card's state file is byte for byte the same
 #     afterwards (no try spent, nothing written);
 #   - a named profile is checked by its SELECT alone, a card that does not
@@ -9,43 +10,64 @@
 source "$2/tests/integration/lib/harness.sh" "$@"
 
 CLI="$CF_BUILD/tools/cardforge"
-cf_harness_start 2 piv,gids "default,gemalto"
+cf_harness_start 4 yubikey,piv,gids,gids+admin-counter "default,default,gemalto,gemalto"
 
-for i in 0 1; do cp "$(cf_state_file $i)" "$CF_TMP/before-$i.state"; done
+for i in 0 1 2 3; do cp "$(cf_state_file $i)" "$CF_TMP/before-$i.state"; done
+probe() { # I [ARGS...]: the output of probe on card I
+    local i=$1
+    shift
+    "$CLI" probe --reader "$(cf_reader_name "$i")" "$@" 2>&1
+}
+want() { # OUT PATTERN WHAT
+    grep -q -- "$2" <<<"$1" || cf_fail "$3: no '$2' in: $1"
+}
 
-out=$("$CLI" probe --reader "$(cf_reader_name 0)" 2>&1) || cf_fail "probe piv: $out"
-cf_note "$out"
-grep -q "^profile  *piv-yubikey " <<<"$out" || cf_fail "piv profile: $out"
-grep -q "piv-yubikey: its ATR patterns name this card: tried first" <<<"$out" || cf_fail "why: $out"
-grep -q "piv-yubikey: SELECT and probe answered as it expects" <<<"$out" || cf_fail "probe: $out"
-grep -q "^serial from  *APDU 00 F8 00 00" <<<"$out" || cf_fail "serial source: $out"
-grep -q "^version  *5.4.3" <<<"$out" || cf_fail "version: $out"
-grep -q "^  PIN  *3 of 3" <<<"$out" || cf_fail "PIN counter: $out"
-grep -q "^  admin key  *no retry counter" <<<"$out" || cf_fail "admin counter: $out"
-grep -q "^  replace the admin key  *yes" <<<"$out" || cf_fail "caps: $out"
+out=$(probe 0) || cf_fail "probe yubikey: $out"
+want "$out" "^profile  *piv-yubikey " "yubikey profile"
+want "$out" "piv-yubikey: its ATR patterns name this card: tried first" "yubikey why"
+want "$out" "piv-yubikey: SELECT and probe answered as it expects" "yubikey probe"
+want "$out" "^serial from  *APDU 00 F8 00 00" "yubikey serial source"
+want "$out" "^version  *5.4.3" "yubikey version"
+want "$out" "^  PIN  *3 of 3" "yubikey PIN counter"
+want "$out" "^  admin key  *no retry counter" "yubikey admin counter"
+want "$out" "^  replace the admin key  *yes" "yubikey caps"
 
-out=$("$CLI" probe --reader "$(cf_reader_name 1)" 2>&1) || cf_fail "probe gids: $out"
-cf_note "$out"
-grep -q "^profile  *gids-counter " <<<"$out" || cf_fail "gids profile: $out"
-grep -q "^serial from  *APDU 00 CB A0 12 5C(DF20), field DF20" <<<"$out" || cf_fail "source: $out"
-grep -q "^  PUK  *(the card type has none)" <<<"$out" || cf_fail "PUK: $out"
-grep -q "^  admin key  *5 of 5" <<<"$out" || cf_fail "admin counter: $out"
+out=$(probe 1) || cf_fail "probe piv: $out"
+want "$out" "^profile  *piv " "standard PIV profile"
+want "$out" "piv-yubikey: its probe answered 6D00" "why not a YubiKey"
+want "$out" "^serial from  *APDU 00 CB 3F FF 5C(5F C1 02), field 53/34" "CHUID serial source"
+want "$out" "^serial  *[0-9a-f]\{22\}$(printf %010d $((CF_SERIAL_BASE + 1)))\$" "GUID ending in the serial"
+want "$out" "^version  *(not read)" "no version"
+want "$out" "^  PIN  *3 left" "PIN counter from the empty VERIFY"
+want "$out" "^  PUK  *cannot be read (this card type has no way to report it)" "PUK counter"
+want "$out" "^  replace the admin key  *no" "no key rotation on standard PIV"
 
-out=$("$CLI" probe --reader "$(cf_reader_name 1)" --profile gids-gemalto 2>&1) ||
-    cf_fail "named: $out"
-grep -q "^profile  *gids-gemalto " <<<"$out" || cf_fail "named profile: $out"
-grep -q "named: its SELECT answered, nothing else checked" <<<"$out" || cf_fail "named why: $out"
+out=$(probe 2) || cf_fail "probe gids: $out"
+want "$out" "^profile  *gids " "gids profile"
+want "$out" "gids-counter: its probe answered 6A88" "why not gids-counter"
+want "$out" "gids-gemalto: not tried: only its name or its ATR can choose it" "gemalto why"
+want "$out" "^serial from  *APDU 00 CB A0 12 5C(DF20), field DF20" "CARDID source"
+want "$out" "^  PUK  *(the card type has none)" "no PUK"
+want "$out" "^  admin key  *cannot be read (this card type has no way to report it)" "admin"
 
-out=$("$CLI" probe --reader "$(cf_reader_name 1)" --profile piv 2>&1)
+out=$(probe 3) || cf_fail "probe gids+admin-counter: $out"
+want "$out" "^profile  *gids-counter " "gids-counter profile"
+want "$out" "^  admin key  *5 of 5" "admin counter read"
+
+out=$(probe 2 --profile gids-gemalto) || cf_fail "named: $out"
+want "$out" "^profile  *gids-gemalto " "named profile"
+want "$out" "named: its SELECT answered, nothing else checked" "named why"
+
+out=$(probe 2 --profile piv)
 cf_expect_eq "exit status for a card that is not the named profile's" 1 $?
-grep -q "is not a piv card: its application does not answer" <<<"$out" || cf_fail "refusal: $out"
+want "$out" "is not a piv card: its application does not answer" "refusal"
 
 "$CLI" probe >/dev/null 2>&1
 cf_expect_eq "exit status without a reader" 2 $?
 "$CLI" probe --reader x --allow-last-try >/dev/null 2>&1
 cf_expect_eq "exit status with an option probe does not take" 2 $?
 
-for i in 0 1; do
+for i in 0 1 2 3; do
     cmp -s "$CF_TMP/before-$i.state" "$(cf_state_file $i)" ||
         cf_fail "card $i changed: $(diff "$CF_TMP/before-$i.state" "$(cf_state_file $i)")"
 done

@@ -23,7 +23,7 @@ job="$src/tests/data/run/piv-job.ini"
 
 # ---- every sample, on the card type it is written for ----
 for s in offline-unblock:gids:gemalto pin-by-admin-key-rotate:gids:gemalto \
-    pin-by-puk-literal:piv pin-by-puk-per-card:piv block-before-pickup:piv; do
+    pin-by-puk-literal:yubikey pin-by-puk-per-card:yubikey block-before-pickup:yubikey; do
     name=${s%%:*}
     d="$src/samples/$name"
     expect_rc 0 "sample $name" "$cf" run "$d/description.ini" --batch "$d/batch.csv" \
@@ -52,7 +52,7 @@ ID,NAME,PIN,NEW_PUK,NEW_KEY
 7003,Grace,915372,84026153,13579BDF02468ACE13579BDF02468ACE13579BDF02468ACE
 EOF
 j="$tmp/j.jsonl"
-expect_rc 0 "first run" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$j" --readers sim:2 \
+expect_rc 0 "first run" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$j" --readers sim:2:yubikey \
     --trace "$tmp/trace.txt" --sim-keep "$tmp/cards"
 cp "$tmp/out" "$tmp/first.out"
 python3 "$check" "$j" "$tmp/b.csv" --cards "$tmp/cards/in" "$tmp/cards/out" --puk NEW_PUK \
@@ -70,7 +70,7 @@ done
 grep -q '\*\*' "$tmp/trace.txt" || fail "the trace shows no redacted bytes"
 
 lines=$(wc -l <"$j")
-expect_rc 0 "second run" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$j" --readers sim:2 \
+expect_rc 0 "second run" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$j" --readers sim:2:yubikey \
     --sim-keep "$tmp/cards"
 grep -q '^summary: 3 of 3 records personalized (3 before this run)' "$tmp/out" ||
     fail "resume summary: $(cat "$tmp/out")"
@@ -78,7 +78,7 @@ grep -q '"type":"card"' <(tail -n +"$((lines + 1))" "$j") && fail "the second ru
 
 # ---- dry run: identifies and checks, writes nothing ----
 expect_rc 0 "dry run" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/dry.jsonl" \
-    --readers sim:1 --dry-run
+    --readers sim:1:yubikey --dry-run
 [ -e "$tmp/dry.jsonl" ] && fail "the dry run wrote a journal"
 grep -q 'dry run: the plan can run on this card' "$tmp/out" || fail "dry run: $(cat "$tmp/out")"
 
@@ -90,21 +90,21 @@ expect_rc 2 "no journal option" "$cf" run "$job" --batch "$tmp/b.csv"
 expect_rc 2 "bad --max-attempts" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/x.jsonl" \
     --max-attempts 0
 expect_rc 2 "unknown latency profile" "$cf" run "$job" --batch "$tmp/b.csv" \
-    --journal "$tmp/x.jsonl" --readers sim:1 --sim-latency warp
+    --journal "$tmp/x.jsonl" --readers sim:1:yubikey --sim-latency warp
 printf '[Description]\nSetPIN=true\nPIN=!FROM_USER_DIALOG_1_FIELD\nInitialPUK=#12345678\n' \
     >"$tmp/prompt.ini"
 printf 'ID\n1\n' >"$tmp/one.csv"
 expect_rc 1 "description with a prompt" "$cf" run "$tmp/prompt.ini" --batch "$tmp/one.csv" \
-    --journal "$tmp/x.jsonl" --readers sim:1
+    --journal "$tmp/x.jsonl" --readers sim:1:yubikey
 grep -q 'prompt.ini:3: error: PIN asks the operator' "$tmp/out" || fail "prompt: $(cat "$tmp/out")"
 [ -e "$tmp/x.jsonl" ] && fail "a refused run created its journal"
 printf 'ID,NAME,PIN,NEW_PUK,NEW_KEY\n1,A,123456,12345678,00\n' >"$tmp/badkey.csv"
 expect_rc 1 "bad record" "$cf" run "$job" --batch "$tmp/badkey.csv" --journal "$tmp/x.jsonl" \
-    --readers sim:1
+    --readers sim:1:yubikey
 grep -q 'badkey.csv:2: error: column NEW_KEY' "$tmp/out" || fail "bad record: $(cat "$tmp/out")"
 head -n 3 "$tmp/b.csv" >"$tmp/other.csv"
 expect_rc 1 "journal of another batch" "$cf" run "$job" --batch "$tmp/other.csv" --journal "$j" \
-    --readers sim:1
+    --readers sim:1:yubikey
 grep -q 'this journal belongs to another batch' "$tmp/out" || fail "other batch: $(cat "$tmp/out")"
 
 # ---- a journal in use; SIGINT finishes the cards in flight ----
@@ -115,12 +115,12 @@ with open(sys.argv[1], "w") as f:
     for i in range(1, 301):
         f.write("%d,N,%06d,%08d,%048X\n" % (i, 100000 + i, 10000000 + i, i))
 PY
-"$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/big.jsonl" --readers sim:3 \
+"$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/big.jsonl" --readers sim:3:yubikey \
     --sim-latency contact >"$tmp/big.out" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q '"type":"card"' "$tmp/big.jsonl" 2>/dev/null && break; sleep 0.1; done
 expect_rc 1 "journal in use" "$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/big.jsonl" \
-    --readers sim:1
+    --readers sim:1:yubikey
 grep -q 'in use by another run' "$tmp/out" || fail "journal in use: $(cat "$tmp/out")"
 kill -INT "$pid"
 rc=0
@@ -136,7 +136,7 @@ grep -q '"type":"end","time":"[^"]*","reason":"interrupted"' "$tmp/big.jsonl" ||
 printf 'ID,NAME,PIN,NEW_PUK,NEW_KEY\n1,A,12345,12345678,%048d\n2,B,654321,87654321,%048d\n' 1 2 \
     >"$tmp/policy.csv"
 expect_rc 1 "policy refusal" "$cf" run "$job" --batch "$tmp/policy.csv" \
-    --journal "$tmp/policy.jsonl" --readers sim:1 --max-attempts 2
+    --journal "$tmp/policy.jsonl" --readers sim:1:yubikey --max-attempts 2
 grep -q 'given up (every attempt failed): 1 record: 1' "$tmp/out" || fail "give up: $(cat "$tmp/out")"
 [ "$(grep -c '"record":1,.*"status":"rejected","error":"CF_ERR_POLICY"' "$tmp/policy.jsonl")" -eq 2 ] ||
     fail "expected two policy rejections of record 1"
@@ -145,7 +145,7 @@ grep -q '"record":2,.*"status":"personalized"' "$tmp/policy.jsonl" || fail "reco
 # Slow cards (9600 baud, about a second each), signalled 0.3 s after the
 # first cards are done: the next cards are then in their early steps, far
 # from the last one, whatever the machine's speed.
-"$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/stop.jsonl" --readers sim:3 \
+"$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/stop.jsonl" --readers sim:3:yubikey \
     --sim-latency contact-9600 --sim-keep "$tmp/stopcards" >"$tmp/stop.out" 2>&1 &
 pid=$!
 for _ in $(seq 500); do grep -q '"type":"card"' "$tmp/stop.jsonl" 2>/dev/null && break; sleep 0.01; done
@@ -162,7 +162,7 @@ grep -q '"error":"CF_ERR_INTERRUPTED","message":"stopped before step' "$tmp/stop
     fail "no card recorded as stopped at a safe point"
 [ -n "$(ls -A "$tmp/stopcards/in")" ] || fail "the stopped cards did not stay in their readers"
 expect_rc 0 "resume after the stop" "$cf" run "$job" --batch "$tmp/big.csv" \
-    --journal "$tmp/stop.jsonl" --readers sim:8 --sim-keep "$tmp/stopcards"
+    --journal "$tmp/stop.jsonl" --readers sim:8:yubikey --sim-keep "$tmp/stopcards"
 python3 "$check" "$tmp/stop.jsonl" "$tmp/big.csv" --cards "$tmp/stopcards/in" \
     "$tmp/stopcards/out" --puk NEW_PUK --key NEW_KEY --blocked >"$tmp/judge" ||
     fail "after the stop and resume: $(cat "$tmp/judge")"
@@ -171,7 +171,7 @@ grep -q '"recovers":[0-9]' "$tmp/stop.jsonl" || fail "no stopped card was finish
 # ---- a reader whose cards keep failing is set aside and reported ----
 sed 's/^InitialPUK=#12345678/InitialPUK=#87654321/' "$job" >"$tmp/wrongpuk.ini"
 expect_rc 1 "failing reader" "$cf" run "$tmp/wrongpuk.ini" --batch "$tmp/b.csv" \
-    --journal "$tmp/aside.jsonl" --readers sim:1 --max-attempts 5
+    --journal "$tmp/aside.jsonl" --readers sim:1:yubikey --max-attempts 5
 grep -q "reader 'sim 1' set aside: 3 failed cards in a row (last: CF_ERR_WRONG_SECRET)" "$tmp/out" ||
     fail "set aside: $(cat "$tmp/out")"
 grep -q 'sim 1 .*SET ASIDE: 3 failed cards in a row' "$tmp/out" || fail "summary: $(cat "$tmp/out")"
@@ -181,7 +181,7 @@ grep -q 'sim 1 .*SET ASIDE: 3 failed cards in a row' "$tmp/out" || fail "summary
 mkdir -p "$tmp/badprofiles"
 printf 'name: broken\nnot: [valid\n' >"$tmp/badprofiles/broken.yaml"
 expect_rc 1 "bad profiles" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/x.jsonl" \
-    --readers sim:1 --profiles "$tmp/badprofiles"
+    --readers sim:1:yubikey --profiles "$tmp/badprofiles"
 grep -q 'broken.yaml' "$tmp/out" || fail "bad profile not named: $(cat "$tmp/out")"
 [ -e "$tmp/x.jsonl" ] && fail "a refused run created its journal"
 echo "ok: samples, resume, dry run, validation, journal lock, SIGINT once and twice, policy" \

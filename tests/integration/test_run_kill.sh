@@ -54,7 +54,7 @@ readers=(4 8 1 2 4 8 3 4 6 8 2 4 8 5 4 1 8 4 2 8 4 6 4 8)
 RANDOM=4242
 for round in $(seq 1 24); do
     n=${readers[round - 1]}
-    "$cf" "${run_args[@]}" --readers "sim:$n" >"$tmp/round-$round.out" 2>&1 &
+    "$cf" "${run_args[@]}" --readers "sim:$n:yubikey" >"$tmp/round-$round.out" 2>&1 &
     pid=$!
     sleep "0.$(printf '%02d' $((5 + RANDOM % 41)))"
     if [ "$round" -eq 12 ]; then
@@ -80,7 +80,7 @@ for round in $(seq 1 24); do
 done
 
 # Finish the batch.
-"$cf" "${run_args[@]}" --readers sim:4 >"$tmp/final.out" 2>&1 ||
+"$cf" "${run_args[@]}" --readers sim:4:yubikey >"$tmp/final.out" 2>&1 ||
     fail "final run: exit $? $(tail -n 20 "$tmp/final.out")"
 judge >"$tmp/judge.out" || fail "after the final run: $(cat "$tmp/judge.out")"
 cat "$tmp/judge.out"

@@ -38,7 +38,7 @@ for ((i = 0; i < N; i++)); do
     feeds+=("$CF_TMP/feed-$i")
     extra=()
     [ "$i" -eq 5 ] && extra=(--fault-drop-after 50)
-    cf_card_start "$i" --type piv --feed "$CF_TMP/feed-$i" --serial $((100000 * (i + 1))) \
+    cf_card_start "$i" --type yubikey --feed "$CF_TMP/feed-$i" --serial $((100000 * (i + 1))) \
         "${extra[@]}"
 done
 cf_wait_cards "$N"

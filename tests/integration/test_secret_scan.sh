@@ -25,7 +25,7 @@ MASTER=9F8E7D6C5B4A39281706F5E4D3C2B1A0
 FACTORY_MGM=010203040506070801020304050607080102030405060708
 GEMALTO=000000000000000000000000000000000000000000000000
 
-cf_harness_start 3 piv,gids,piv default,gemalto,default
+cf_harness_start 3 yubikey,gids,yubikey default,gemalto,default
 
 KF="$CF_TMP/keys"
 printf 'scan-master 1 aes128 %s\n' "$MASTER" >"$KF"
@@ -107,7 +107,7 @@ echo "$PIV_KEY" | "$CLI" helpdesk response --serial 1 --challenge 01020304050607
 # The batch line: journal, trace, progress output and reports (simulated
 # readers; the same description with the PIN from the batch).
 run run-sim "$CLI" run "$CF_TMP/piv.ini" --batch "$CF_TMP/piv.csv" --journal "$OUT/journal.jsonl" \
-    --readers sim:1 --trace "$OUT/trace-run.txt" || cf_fail "run: $(cat "$OUT/run-sim.stderr")"
+    --readers sim:1:yubikey --trace "$OUT/trace-run.txt" || cf_fail "run: $(cat "$OUT/run-sim.stderr")"
 grep -q '"status":"personalized"' "$OUT/journal.jsonl" || cf_fail "the run personalized nothing"
 run report "$CLI" report "$OUT/journal.jsonl" || cf_fail "report"
 run report-json "$CLI" report "$OUT/journal.jsonl" --json || cf_fail "report --json"

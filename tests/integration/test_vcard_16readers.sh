@@ -3,7 +3,7 @@
 # reaching its own card.
 source "$2/tests/integration/lib/harness.sh" "$@"
 
-cf_harness_start 16 piv,gids
+cf_harness_start 16 yubikey,gids
 [ "$(cf__reader_states | grep -c '^Yes	CardForge ')" -eq 16 ] ||
     cf_fail "expected 16 CardForge readers with a card:"$'\n'"$(cf__reader_states)"
 

@@ -4,7 +4,7 @@
 source "$2/tests/integration/lib/harness.sh" "$@"
 
 cf_harness_readers 1
-cf_card_start 0 --type piv --state "$(cf_state_file 0)" --fault-drop-after 3
+cf_card_start 0 --type yubikey --state "$(cf_state_file 0)" --fault-drop-after 3
 cf_wait_card 0
 state_before=$(cat "$(cf_state_file 0)")
 

@@ -4,7 +4,7 @@
 source "$2/tests/integration/lib/harness.sh" "$@"
 
 cf_harness_readers 1
-cf_card_start 0 --type piv --state "$(cf_state_file 0)" -v --fault-sw 24:6581 --fault-sw 20:63C2
+cf_card_start 0 --type yubikey --state "$(cf_state_file 0)" -v --fault-sw 24:6581 --fault-sw 20:63C2
 cf_wait_card 0
 r=$(cf_opensc_reader 0) || exit 1
 

@@ -6,14 +6,14 @@ source "$2/tests/integration/lib/harness.sh" "$@"
 
 feed="$CF_TMP/feed"
 cf_harness_readers 1
-cf_card_start 0 --type piv --feed "$feed" --serial 100
+cf_card_start 0 --type yubikey --feed "$feed" --serial 100
 cf_wait_card 0
 
 card_file() { echo "$feed/card-$1.state"; }
 expect_card_file() { # SERIAL
     [ -f "$(card_file "$1")" ] || cf_fail "no $(card_file "$1")"
     grep -qx "serial=$1" "$(card_file "$1")" || cf_fail "$(card_file "$1"): wrong serial"
-    grep -qx "type=piv" "$(card_file "$1")" || cf_fail "$(card_file "$1"): wrong type"
+    grep -qx "type=yubikey" "$(card_file "$1")" || cf_fail "$(card_file "$1"): wrong type"
 }
 expect_event() { # LINE-REGEX
     grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z $1\$" "$feed/events.log" ||
@@ -55,7 +55,7 @@ cf_card_stop 0
 cf_expect_eq "feeder exit status on SIGTERM" 0 "$CF_LAST_RC"
 expect_event "remove serial=102 file=card-102.state reason=shutdown"
 cf_wait_no_card 0
-cf_card_start 0 --type piv --feed "$feed" --serial 100
+cf_card_start 0 --type yubikey --feed "$feed" --serial 100
 cf_wait_card 0
 expect_card_file 103
 cf_expect_eq "earlier cards untouched" "$sum_before" "$(sha256sum "$feed"/card-10[0-2].state)"

@@ -8,7 +8,7 @@ source "$2/tests/integration/lib/harness.sh" "$@"
 
 command -v python3 >/dev/null || cf_fail "python3 not installed: run scripts/setup.sh"
 port=$(cf_card_port 0)
-atr=$("$CF_VCARD" --type piv --print-atr) || cf_fail "--print-atr"
+atr=$("$CF_VCARD" --type yubikey --print-atr) || cf_fail "--print-atr"
 
 python3 - "$port" "$atr" "$CF_TMP/driver.ready" >"$CF_TMP/driver.log" 2>&1 <<'PY' &
 import socket, sys, time
@@ -112,7 +112,7 @@ for ((t = 0; t < 50; t++)); do
 done
 [ -e "$CF_TMP/driver.ready" ] || cf_fail "fake driver did not start: $(cat "$CF_TMP/driver.log")"
 
-cf_card_start 0 --type piv --state "$(cf_state_file 0)" -v
+cf_card_start 0 --type yubikey --state "$(cf_state_file 0)" -v
 wait "$driver"
 rc=$?
 cat "$CF_TMP/driver.log"
@@ -124,5 +124,5 @@ grep -q 'disconnected (reader closed the connection in the middle of a message)'
     cf_fail "log: EOF mid-message"
 cf_card_stop 0
 cf_expect_eq "exit status on SIGTERM" 0 "$CF_LAST_RC"
-grep -qx 'type=piv' "$(cf_state_file 0)" || cf_fail "state file lost"
+grep -qx 'type=yubikey' "$(cf_state_file 0)" || cf_fail "state file lost"
 cf_note "ok: framing survives splits, junk, length 0 and EOF mid-message"

@@ -3,7 +3,7 @@
 # cards and state, and pcscd sees the cards again.
 source "$2/tests/integration/lib/harness.sh" "$@"
 
-cf_harness_start 2 piv
+cf_harness_start 2 yubikey
 sum_before=$(sha256sum "$(cf_state_file 0)" "$(cf_state_file 1)")
 pids_before="$(cf_card_pid 0) $(cf_card_pid 1)"
 

@@ -148,6 +148,79 @@ static inline int tx_block(const uint8_t *key, size_t keylen, int aes, int enc,
     return ok ? 0 : -1;
 }
 
+/* 3DES-CBC encryption, zero IV, n a multiple of 8 (the GIDS mutual form),
+ * built from single ECB blocks. Returns 0 on success. */
+static inline int tx_cbc(const uint8_t key[24], const uint8_t *in, size_t n, uint8_t *out)
+{
+    uint8_t prev[8] = {0}, x[8];
+    for (size_t off = 0; off < n; off += 8) {
+        for (size_t i = 0; i < 8; i++)
+            x[i] = in[off + i] ^ prev[i];
+        if (tx_block(key, 24, 0, 1, x, out + off) != 0)
+            return -1;
+        memcpy(prev, out + off, 8);
+    }
+    return 0;
+}
+
+/* The host's side of an admin-key authentication with a 3DES key, right
+ * or wrong: the SW of the first step that fails, else of the last (a
+ * wrong key fails only there). PIV: 9B mutual or external (P1 03); GIDS:
+ * MSE, then the mutual form (OpenSC's) or the external form (the
+ * minidriver's challenge-response). */
+static inline uint16_t tx_piv_mutual(cf_simcard_t *card, const uint8_t key[24])
+{
+    uint8_t a2[27] = {0x00, 0x87, 0x03, 0x9B, 0x16, 0x7C, 0x14, 0x80, 0x08};
+    uint16_t sw = tx_hex(card, "00 87 03 9B 04 7C 02 80 00");
+    if (sw != 0x9000 || tx_len != 12 || tx_block(key, 24, 0, 0, tx_resp + 4, a2 + 9) != 0)
+        return sw;
+    a2[17] = 0x81; /* W as the host decrypted it, then the host's challenge */
+    a2[18] = 0x08;
+    memset(a2 + 19, 0x5A, 8);
+    return tx_raw(card, a2, sizeof(a2));
+}
+
+static inline uint16_t tx_piv_external(cf_simcard_t *card, const uint8_t key[24])
+{
+    uint8_t a2[17] = {0x00, 0x87, 0x03, 0x9B, 0x0C, 0x7C, 0x0A, 0x82, 0x08};
+    uint16_t sw = tx_hex(card, "00 87 03 9B 04 7C 02 81 00");
+    if (sw != 0x9000 || tx_len != 12 || tx_block(key, 24, 0, 1, tx_resp + 4, a2 + 9) != 0)
+        return sw;
+    return tx_raw(card, a2, sizeof(a2));
+}
+
+static inline uint16_t tx_gids_mutual(cf_simcard_t *card, const uint8_t key[24])
+{
+    uint8_t a[5 + 44] = {0x00, 0x87, 0x00, 0x00, 0x14, 0x7C, 0x12, 0x81, 0x10};
+    uint8_t plain[40];
+    uint16_t sw = tx_hex(card, "00 22 C1 A4 03 83 01 80");
+    memset(a + 9, 0x11, 16); /* R1 */
+    if (sw == 0x9000)
+        sw = tx_raw(card, a, 25);
+    if (sw != 0x9000 || tx_len != 20)
+        return sw;
+    memcpy(plain, tx_resp + 4, 16); /* R2 | R1 | Z1 | 80 */
+    memset(plain + 16, 0x11, 16);
+    memset(plain + 32, 0x22, 7);
+    plain[39] = 0x80;
+    static const uint8_t head[] = {0x2C, 0x7C, 0x2A, 0x82, 0x28};
+    memcpy(a + 4, head, sizeof(head));
+    if (tx_cbc(key, plain, sizeof(plain), a + 9) != 0)
+        return 0;
+    return tx_raw(card, a, sizeof(a));
+}
+
+static inline uint16_t tx_gids_external(cf_simcard_t *card, const uint8_t key[24])
+{
+    uint8_t a2[17] = {0x00, 0x87, 0x00, 0x00, 0x0C, 0x7C, 0x0A, 0x82, 0x08};
+    uint16_t sw = tx_hex(card, "00 22 81 A4 03 83 01 80");
+    if (sw == 0x9000)
+        sw = tx_hex(card, "00 87 00 00 04 7C 02 81 00 00");
+    if (sw != 0x9000 || tx_len != 12 || tx_block(key, 24, 0, 1, tx_resp + 4, a2 + 9) != 0)
+        return sw;
+    return tx_raw(card, a2, sizeof(a2));
+}
+
 /* The state-file fixture: a cmocka setup/teardown pair that gives a test
  * a fresh directory (dir) and the state file path in it (path). */
 /* After every helper above, whose parameters carry the same names. */

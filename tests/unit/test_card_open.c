@@ -336,7 +336,7 @@ static void test_documented_third_card_type_works(void **state)
     assert_true(cf_secret_equal(cf_profile_factory(p, CF_CRED_PIN), fp));
 
     /* the virtual PIV card with a CHUID holding a GUID */
-    assert_int_equal(cf_simcard_new("piv", NULL, 99, &f.sim), CF_OK);
+    assert_int_equal(cf_simcard_new("yubikey", NULL, 99, &f.sim), CF_OK);
     assert_int_equal(cf_transport_open_sim(f.sim, "Sim", &f.t), CF_OK);
     assert_int_equal(cf_card_open(f.t, f.set, "piv-yubikey", &f.card, NULL, 0), CF_OK);
     cf_secret_t *key = fx_h(&f, "010203040506070801020304050607080102030405060708");

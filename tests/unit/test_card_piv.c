@@ -20,7 +20,7 @@
 
 static void open_piv(struct fx *f)
 {
-    cf_err_t err = fx_open(f, "piv", NULL, 12345678, NULL);
+    cf_err_t err = fx_open(f, "yubikey", NULL, 12345678, NULL);
     if (err != CF_OK)
         fprintf(stderr, "%s\n", f->errbuf);
     assert_int_equal(err, CF_OK);
@@ -41,7 +41,7 @@ static void test_open_identifies_yubikey_and_reads_serial_and_version(void **sta
     fx_close(&f);
 
     /* the largest serial: decimal of 4 bytes */
-    assert_int_equal(fx_open(&f, "piv", NULL, 4294967295u, "piv-yubikey"), CF_OK);
+    assert_int_equal(fx_open(&f, "yubikey", NULL, 4294967295u, "piv-yubikey"), CF_OK);
     assert_string_equal(cf_card_serial(f.card), "4294967295");
     fx_close(&f);
 }

@@ -160,7 +160,7 @@ static void test_piv_job_sets_pin_by_puk_changes_puk_rotates_key_and_blocks(void
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "piv", NULL, PIV_JOB);
+    rig_new(&r, "yubikey", NULL, PIV_JOB);
     cf_personalize_result_t res;
     assert_int_equal(cf_personalize(r.card, r.plan, r.values, 0, NULL, &res), CF_OK);
     assert_int_equal(res.n_steps, 5);
@@ -233,10 +233,10 @@ static void expect_refused(const char *type, const char *factory, const char *de
 static void test_combinations_a_card_type_cannot_do_are_refused_before_any_change(void **state)
 {
     (void)state;
-    expect_refused("piv", NULL,
+    expect_refused("yubikey", NULL,
                    "[Description]\nSetPIN=true\nPIN=#123456\nCardManagerKey=#" FACTORY_MGM "\n",
                    CF_ERR_REFUSED, "set-pin-by-admin (line 2) refused on card type piv-yubikey");
-    expect_refused("piv", NULL,
+    expect_refused("yubikey", NULL,
                    "[Description]\nCardManagerKey=#" FACTORY_MGM "\nInitCRKey=true\n"
                    "UseCardManagerKey=true\n",
                    CF_ERR_REFUSED, "install-cr-key");
@@ -248,12 +248,12 @@ static void test_combinations_a_card_type_cannot_do_are_refused_before_any_chang
 static void test_factory_key_as_new_key_and_policy_violations_are_refused(void **state)
 {
     (void)state;
-    expect_refused("piv", NULL,
+    expect_refused("yubikey", NULL,
                    "[Description]\nCardManagerKey=#" NEW_KEY "\nNewCardManagerKey=#" FACTORY_MGM
                    "\n",
                    CF_ERR_POLICY, "factory default");
     /* PIV PINs are 6 to 8 characters */
-    expect_refused("piv", NULL, "[Description]\nSetPIN=true\nPIN=#1234\nInitialPUK=#12345678\n",
+    expect_refused("yubikey", NULL, "[Description]\nSetPIN=true\nPIN=#1234\nInitialPUK=#12345678\n",
                    CF_ERR_POLICY, "PIN");
 }
 
@@ -261,7 +261,7 @@ static void test_factory_key_allowed_when_the_operator_says_so(void **state)
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "piv", NULL,
+    rig_new(&r, "yubikey", NULL,
             "[Description]\nCardManagerKey=#" FACTORY_MGM "\nNewCardManagerKey=#" FACTORY_MGM "\n");
     cf_personalize_result_t res;
     assert_int_equal(
@@ -271,12 +271,13 @@ static void test_factory_key_allowed_when_the_operator_says_so(void **state)
 }
 
 /* A wrong CardManagerKey spends one admin try per run; the run that could
- * spend the last one is refused and spends nothing. */
+ * spend the last one is refused and spends nothing. (The card must show
+ * its counter for the engine to know which try is the last.) */
 static void test_wrong_admin_key_never_spends_the_last_try(void **state)
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "gids", "gemalto",
+    rig_new(&r, "gids+admin-counter", "gemalto",
             "[Description]\nSetPIN=true\nPIN=#2468\nCardManagerKey=#" NEW_KEY "\n");
     cf_personalize_result_t res;
     for (int run = 0; run < 4; run++) {
@@ -335,7 +336,7 @@ static void test_intent_precedes_every_irreversible_step_and_its_failure_stops_t
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "piv", NULL, PIV_JOB);
+    rig_new(&r, "yubikey", NULL, PIV_JOB);
     cf_personalize_hooks_t hooks = {.intent = record_intent};
     cf_personalize_result_t res;
     n_intents = 0;
@@ -347,7 +348,7 @@ static void test_intent_precedes_every_irreversible_step_and_its_failure_stops_t
         assert_int_equal(intents[i], want[i]);
     rig_free(&r);
 
-    rig_new(&r, "piv", NULL, PIV_JOB);
+    rig_new(&r, "yubikey", NULL, PIV_JOB);
     hooks.intent = refuse_intent;
     assert_int_equal(cf_personalize(r.card, r.plan, r.values, 0, &hooks, &res), CF_ERR_IO);
     assert_int_equal(res.steps[1].outcome, CF_OUTCOME_NOT_RUN);
@@ -359,7 +360,7 @@ static void test_stop_request_ends_the_run_between_steps(void **state)
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "piv", NULL, PIV_JOB);
+    rig_new(&r, "yubikey", NULL, PIV_JOB);
     cf_personalize_hooks_t hooks = {.step_done = count_step, .should_stop = stop_now};
     cf_personalize_result_t res;
     steps_seen = 0;
@@ -384,14 +385,14 @@ static void expect_report_matches_card(const char *type, const cf_personalize_re
         case CF_STEP_SET_PIN_BY_PUK:
         case CF_STEP_SET_PIN_BY_ADMIN:
             key = "pin";
-            want_new = hex_of(strcmp(type, "piv") == 0 ? "654321" : "24680");
+            want_new = hex_of(strcmp(type, "yubikey") == 0 ? "654321" : "24680");
             break;
         case CF_STEP_CHANGE_PUK:
             key = "puk";
             want_new = hex_of("87654321");
             break;
         case CF_STEP_ROTATE_ADMIN_KEY:
-            key = strcmp(type, "piv") == 0 ? "mgm_key" : "admin_key";
+            key = strcmp(type, "yubikey") == 0 ? "mgm_key" : "admin_key";
             want_new = NEW_KEY;
             break;
         default:
@@ -450,23 +451,26 @@ static void pull_everywhere(const char *type, const char *factory, const char *d
 static void test_piv_job_pulled_at_every_apdu_reports_exactly_and_rerun_finishes(void **state)
 {
     (void)state;
-    pull_everywhere("piv", NULL, PIV_JOB, expect_piv_job_done);
+    pull_everywhere("yubikey", NULL, PIV_JOB, expect_piv_job_done);
 }
 
 static void test_gids_job_pulled_at_every_apdu_reports_exactly_and_rerun_finishes(void **state)
 {
     (void)state;
-    pull_everywhere("gids", "gemalto", GIDS_JOB, expect_gids_job_done);
+    /* Recovering an interrupted rotation tries the old key, then the new
+     * one: the second attempt needs a counter the card shows. */
+    pull_everywhere("gids+admin-counter", "gemalto", GIDS_JOB, expect_gids_job_done);
 }
 
 /* Recovery costs at most one try: a gids card whose rotation went through
  * (key written, answer lost) is finished by a re-run that spends one admin
- * try finding out which key the card holds. */
+ * try finding out which key the card holds (a card that shows its admin
+ * counter: the engine tries a second key only then). */
 static void test_interrupted_rotation_recovery_spends_at_most_one_try(void **state)
 {
     (void)state;
     struct rig r;
-    rig_new(&r, "gids", "gemalto",
+    rig_new(&r, "gids+admin-counter", "gemalto",
             "[Description]\nCardManagerKey=#" GEMALTO_ADMIN "\nNewCardManagerKey=#" NEW_KEY "\n");
     cf_personalize_result_t res;
     /* find the APDU that writes the key: the first pull after which the
@@ -474,7 +478,7 @@ static void test_interrupted_rotation_recovery_spends_at_most_one_try(void **sta
     unsigned long k;
     for (k = 1; k < 40; k++) {
         rig_free(&r);
-        rig_new(&r, "gids", "gemalto",
+        rig_new(&r, "gids+admin-counter", "gemalto",
                 "[Description]\nCardManagerKey=#" GEMALTO_ADMIN "\nNewCardManagerKey=#" NEW_KEY
                 "\n");
         cf_transport_sim_pull_after(r.t, k, CF_SIM_PULL_ANSWER_LOST);

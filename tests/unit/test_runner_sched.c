@@ -56,7 +56,7 @@ static void test_spec_names_match_as_substrings(void **state)
     cf_reader_spec_free(&s);
 }
 
-static void test_spec_sim_defaults_to_piv(void **state)
+static void test_spec_sim_defaults_to_yubikey(void **state)
 {
     (void)state;
     cf_reader_spec_t s;
@@ -64,7 +64,7 @@ static void test_spec_sim_defaults_to_piv(void **state)
     assert_int_equal(cf_reader_spec_parse("sim:8", &s, err, sizeof(err)), CF_OK);
     assert_int_equal(s.source, CF_READERS_SIM);
     assert_int_equal(s.sim_count, 8);
-    assert_string_equal(s.sim_type, "piv");
+    assert_string_equal(s.sim_type, "piv"); /* the standard card */
     assert_string_equal(s.sim_factory, "");
     assert_false(cf_reader_spec_matches(&s, "sim 1"));
     assert_int_equal(cf_reader_spec_parse("sim:1024:gids:gemalto", &s, err, sizeof(err)), CF_OK);
@@ -72,6 +72,19 @@ static void test_spec_sim_defaults_to_piv(void **state)
     assert_string_equal(s.sim_type, "gids");
     assert_string_equal(s.sim_factory, "gemalto");
     assert_int_equal(cf_reader_spec_parse("sim:2:piv:default", &s, err, sizeof(err)), CF_OK);
+}
+
+static void test_spec_sim_type_takes_quirks_in_canonical_order(void **state)
+{
+    (void)state;
+    cf_reader_spec_t s;
+    char err[128];
+    assert_int_equal(
+        cf_reader_spec_parse("sim:3:gids+wrong-6982+admin-counter:gemalto", &s, err, sizeof(err)),
+        CF_OK);
+    assert_int_equal(s.sim_count, 3);
+    assert_string_equal(s.sim_type, "gids+admin-counter+wrong-6982");
+    assert_string_equal(s.sim_factory, "gemalto");
 }
 
 static void expect_bad(const char *text, const char *needle)
@@ -94,6 +107,8 @@ static void test_spec_errors_name_the_wrong_part(void **state)
     expect_bad("sim:", "1 to 1024");
     expect_bad("sim:2:java", "card type 'java'");
     expect_bad("sim:2:piv:nosuch", "no factory state 'nosuch'");
+    expect_bad("sim:2:gids+nosuch", "unknown quirk 'nosuch'");
+    expect_bad("sim:2:gids+aid-full", "quirk 'aid-full' does not apply to gids cards");
     expect_bad("sim:2:gids:", "empty factory");
     expect_bad("sim:2:piv:default:x", "expected sim:N");
     expect_bad("A,,B", "empty name");
@@ -453,7 +468,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_all_is_the_default),
         cmocka_unit_test(test_spec_names_match_as_substrings),
-        cmocka_unit_test(test_spec_sim_defaults_to_piv),
+        cmocka_unit_test(test_spec_sim_defaults_to_yubikey),
+        cmocka_unit_test(test_spec_sim_type_takes_quirks_in_canonical_order),
         cmocka_unit_test(test_spec_errors_name_the_wrong_part),
         T(test_records_are_handed_out_in_order_and_resolved),
         T(test_id_column_is_not_copied_when_the_plan_uses_it),

@@ -22,7 +22,7 @@
 static cf_simcard_t *new_card(void)
 {
     cf_simcard_t *c = NULL;
-    assert_int_equal(cf_simcard_new("piv", NULL, 42, &c), CF_OK);
+    assert_int_equal(cf_simcard_new("yubikey", NULL, 42, &c), CF_OK);
     cf_simcard_power_on(c);
     assert_int_equal(tx_hex(c, SELECT_PIV), 0x9000);
     return c;
@@ -85,8 +85,8 @@ static void test_new_card_reports_identity_and_starts_unpowered(void **st)
 {
     (void)st;
     cf_simcard_t *c = NULL;
-    assert_int_equal(cf_simcard_new("piv", NULL, 4000000000u, &c), CF_OK);
-    assert_string_equal(cf_simcard_type(c), "piv");
+    assert_int_equal(cf_simcard_new("yubikey", NULL, 4000000000u, &c), CF_OK);
+    assert_string_equal(cf_simcard_type(c), "yubikey");
     assert_string_equal(cf_simcard_factory(c), "default");
     assert_int_equal(cf_simcard_serial(c), 4000000000u);
     uint8_t apdu[] = {0x00, 0xA4, 0x04, 0x00}, resp[16];
@@ -337,7 +337,9 @@ static void test_set_state_file_saves_at_once_with_header_first(void **st)
     assert_non_null(f);
     char line[128];
     assert_non_null(fgets(line, sizeof(line), f));
-    assert_string_equal(line, "type=piv\n");
+    assert_string_equal(line, "type=yubikey\n");
+    assert_non_null(fgets(line, sizeof(line), f));
+    assert_string_equal(line, "quirks=\n");
     assert_non_null(fgets(line, sizeof(line), f));
     assert_string_equal(line, "factory=default\n");
     assert_non_null(fgets(line, sizeof(line), f));
@@ -385,7 +387,7 @@ static void test_save_and_load_round_trip_to_an_explicit_path(void **st)
     char err[256] = "x";
     assert_int_equal(cf_simcard_load(path, err, sizeof(err), &c), CF_OK);
     assert_string_equal(err, "");
-    assert_string_equal(cf_simcard_type(c), "piv");
+    assert_string_equal(cf_simcard_type(c), "yubikey");
     assert_int_equal(cf_simcard_serial(c), 42);
     /* a loaded card is not powered, as a card taken out of a drawer */
     assert_int_equal(tx_hex(c, VERIFY_STATUS), 0);
@@ -430,14 +432,14 @@ static void test_load_errors_name_file_line_and_cause(void **st)
     expect_load_error("type=piv\nfactory=default\n", CF_ERR_PARSE, "no card in state file");
     expect_load_error("serial=1\ntype=piv\n", CF_ERR_PARSE, ":1: missing type");
     expect_load_error("pin=313233343536\n", CF_ERR_PARSE,
-                      ":1: expected type, factory and serial first");
+                      ":1: expected type, quirks, factory and serial first");
     expect_load_error("type=piv\nserial=x\n", CF_ERR_PARSE,
-                      ":2: expected type, factory and serial first");
+                      ":2: expected type, quirks, factory and serial first");
     expect_load_error("type=piv\nserial=4294967296\n", CF_ERR_PARSE, ":2: expected type");
     expect_load_error("type=javacard\nserial=1\n", CF_ERR_PARSE,
-                      "unknown card type or factory state");
+                      "unknown card type 'javacard'");
     expect_load_error("type=piv\nfactory=gemalto\nserial=1\n", CF_ERR_PARSE,
-                      "unknown card type or factory state");
+                      "no factory state 'gemalto' for piv cards");
     expect_load_error("type=piv\nserial=1\njunk\n", CF_ERR_PARSE, ":3: expected key=value");
     expect_load_error("type=piv\nserial=1\nwhat=ever\n", CF_ERR_PARSE, ":3: what: unknown key");
     expect_load_error("type=piv\nserial=1\ntype=piv\n", CF_ERR_PARSE, ":3: type:");
@@ -476,7 +478,7 @@ static void test_null_factory_records_type_default_name(void **state)
     cf_simcard_t *g = NULL, *p = NULL, *q = NULL;
     assert_int_equal(cf_simcard_new("gids", NULL, 7, &g), CF_OK);
     assert_string_equal(cf_simcard_factory(g), "blank");
-    assert_int_equal(cf_simcard_new("piv", NULL, 7, &p), CF_OK);
+    assert_int_equal(cf_simcard_new("yubikey", NULL, 7, &p), CF_OK);
     assert_string_equal(cf_simcard_factory(p), "default");
     assert_int_equal(cf_simcard_new("gids", "default", 7, &q), CF_ERR_NOT_FOUND);
     assert_null(q);

@@ -35,12 +35,27 @@ static const uint8_t x_key[24] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08
                                   0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,
                                   0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28};
 
-static cf_simcard_t *new_card(const char *factory, uint32_t serial)
+static cf_simcard_t *new_typed_card(const char *type, const char *factory, uint32_t serial)
 {
     cf_simcard_t *c = NULL;
-    assert_int_equal(cf_simcard_new("gids", factory, serial, &c), CF_OK);
+    assert_int_equal(cf_simcard_new(type, factory, serial, &c), CF_OK);
     cf_simcard_power_on(c);
     return c;
+}
+
+/* A plain gids card (GIDS v2: no visible admin counter, a wrong admin
+ * cryptogram answers 6982). */
+static cf_simcard_t *new_card(const char *factory, uint32_t serial)
+{
+    return new_typed_card("gids", factory, serial);
+}
+
+/* The same with the admin-counter quirk (7F7A readable, a wrong cryptogram
+ * answers 63Cx, counted on a blank card too): for the tests that check
+ * admin tries through those answers. */
+static cf_simcard_t *new_counted_card(const char *factory, uint32_t serial)
+{
+    return new_typed_card("gids+admin-counter", factory, serial);
 }
 
 /* Send raw bytes; returns the SW; the data part is copied to out. */
@@ -428,7 +443,7 @@ static void run_gids_tool_x(cf_simcard_t *c)
 static void test_gids_tool_x_initialises_blank_card(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card(NULL, 42);
+    cf_simcard_t *c = new_counted_card(NULL, 42);
     uint8_t out[256], mf[141];
     size_t olen;
     unsigned left, max;
@@ -519,7 +534,7 @@ static void test_blank_card_refuses_admin_commands(void **state)
 static void test_gemalto_defaults(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1234567890u);
+    cf_simcard_t *c = new_counted_card("gemalto", 1234567890u);
     uint8_t out[256], mf[141];
     size_t olen;
     unsigned left, max;
@@ -804,7 +819,7 @@ static void test_mutual_auth_right_key_grants_admin(void **state)
 static void test_mutual_auth_wrong_key_spends_admin_try(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     unsigned left, max;
     assert_int_equal(mutual_auth(c, x_key), 0x63c4);
     admin_status(c, &left, &max);
@@ -821,7 +836,7 @@ static void test_mutual_auth_with_card_random_swapped_is_refused(void **state)
 {
     (void)state;
     /* R1 | R2 instead of R2 | R1 (the order the Microsoft text suggests). */
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     uint8_t r1[16] = {1}, out[64], plain[40] = {0}, cg[44] = {0x7c, 0x2a, 0x82, 0x28};
     size_t olen;
     uint8_t req[20] = {0x7c, 0x12, 0x81, 0x10};
@@ -839,7 +854,7 @@ static void test_mutual_auth_with_card_random_swapped_is_refused(void **state)
 static void test_mutual_auth_replayed_cryptogram_refused(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     uint8_t r1[16] = {7, 7, 7}, out[64], plain[40] = {0}, cg[44] = {0x7c, 0x2a, 0x82, 0x28};
     uint8_t req[20] = {0x7c, 0x12, 0x81, 0x10};
     size_t olen;
@@ -864,7 +879,7 @@ static void test_mutual_auth_replayed_cryptogram_refused(void **state)
 static void test_external_auth_wrong_answer_spends_admin_try(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     unsigned left, max;
     assert_int_equal(external_auth(c, x_key), 0x63c4);
     admin_status(c, &left, &max);
@@ -878,7 +893,7 @@ static void test_external_auth_wrong_answer_spends_admin_try(void **state)
 static void test_external_auth_replayed_response_refused(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     uint8_t ch[8], r[8];
     get_challenge(c, ch);
     host_des3("DES-EDE3-ECB", 1, zero_key, ch, 8, r);
@@ -894,7 +909,7 @@ static void test_external_auth_replayed_response_refused(void **state)
 static void test_external_auth_second_answer_after_wrong_one_refused(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     uint8_t ch[8], r[8], bad[8] = {0};
     get_challenge(c, ch);
     host_des3("DES-EDE3-ECB", 1, zero_key, ch, 8, r);
@@ -906,7 +921,7 @@ static void test_external_auth_second_answer_after_wrong_one_refused(void **stat
 static void test_external_auth_reset_between_challenge_and_answer_refused(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     uint8_t ch[8], r[8];
     unsigned left, max;
     get_challenge(c, ch);
@@ -959,7 +974,7 @@ static void test_new_witness_request_drops_admin_authentication(void **state)
 static void test_general_authenticate_malformed(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     unsigned left, max;
     mse_admin(c);
     assert_int_equal(tx(c, "00870100 04 7C028100 00", NULL, NULL), 0x6a86);
@@ -994,12 +1009,12 @@ static void test_mse_refusals(void **state)
     cf_simcard_free(c);
 }
 
-/* ---- the admin-key counter (extension) ---- */
+/* ---- the admin-key counter (the admin-counter quirk) ---- */
 
 static void test_admin_counter_last_try_then_blocked(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     unsigned left, max;
     assert_int_equal(external_auth(c, x_key), 0x63c4);
     assert_int_equal(mutual_auth(c, x_key), 0x63c3);
@@ -1024,7 +1039,7 @@ static void test_admin_counter_last_try_then_blocked(void **state)
 static void test_admin_counter_right_key_on_last_try_restores(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     unsigned left, max;
     for (int i = 0; i < 4; i++)
         assert_int_not_equal(external_auth(c, x_key), SW_OK);
@@ -1039,7 +1054,7 @@ static void test_admin_counter_right_key_on_last_try_restores(void **state)
 static void test_admin_status_read_spends_nothing(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     unsigned left, max;
     for (int i = 0; i < 20; i++) {
         admin_status(c, &left, &max);
@@ -1054,7 +1069,7 @@ static void test_admin_status_read_spends_nothing(void **state)
 static void test_put_admin_key_needs_admin_and_replaces_key(void **state)
 {
     (void)state;
-    cf_simcard_t *c = new_card("gemalto", 1);
+    cf_simcard_t *c = new_counted_card("gemalto", 1);
     static const char *const put_x_key =
         "00DB3FFF 26 7024 840180 A51F 8718 "
         "010203040506070811121314151617182122232425262728 8803B073DC";
@@ -1317,7 +1332,7 @@ static void test_admin_counter_persisted_before_the_result(void **state)
     (void)state;
     struct tmpstate t;
     tmpstate_init(&t);
-    cf_simcard_t *c = new_card("gemalto", 9);
+    cf_simcard_t *c = new_counted_card("gemalto", 9);
     unsigned left, max;
     assert_int_equal(cf_simcard_set_state_file(c, t.path), CF_OK);
     assert_int_equal(external_auth(c, x_key), 0x63c4);
@@ -1398,7 +1413,7 @@ static void test_state_file_round_trip(void **state)
     (void)state;
     struct tmpstate t;
     tmpstate_init(&t);
-    cf_simcard_t *c = new_card(NULL, 77);
+    cf_simcard_t *c = new_counted_card(NULL, 77);
     unsigned left, max;
     uint8_t out[256];
     size_t olen;
@@ -1411,7 +1426,7 @@ static void test_state_file_round_trip(void **state)
     cf_simcard_free(c);
 
     c = reload(t.path);
-    assert_string_equal(cf_simcard_type(c), "gids");
+    assert_string_equal(cf_simcard_type(c), "gids+admin-counter");
     assert_int_equal(cf_simcard_serial(c), 77);
     pin_status(c, &left, &max);
     assert_int_equal(left, 5);

@@ -31,7 +31,7 @@ static const uint8_t default_key[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
 static cf_simcard_t *new_card(void)
 {
     cf_simcard_t *c = NULL;
-    assert_int_equal(cf_simcard_new("piv", NULL, SERIAL, &c), CF_OK);
+    assert_int_equal(cf_simcard_new("yubikey", NULL, SERIAL, &c), CF_OK);
     cf_simcard_power_on(c);
     assert_int_equal(tx_hex(c, SELECT_PIV), 0x9000);
     return c;
@@ -152,7 +152,7 @@ static void test_atr_is_yubikey5_usb_offering_t1(void **st)
 {
     (void)st;
     cf_simcard_t *c = NULL;
-    assert_int_equal(cf_simcard_new("piv", "default", 1, &c), CF_OK);
+    assert_int_equal(cf_simcard_new("yubikey", "default", 1, &c), CF_OK);
     uint8_t atr[33], want[33];
     size_t n = cf_simcard_atr(c, atr, sizeof(atr));
     size_t wn = tx_unhex("3B FD 13 00 00 81 31 FE 15 80 73 C0 21 C0 57 59 75 62 69 4B 65 79 40",
@@ -174,7 +174,7 @@ static void test_unknown_factory_state_is_not_found(void **st)
 {
     (void)st;
     cf_simcard_t *c = (cf_simcard_t *)1;
-    assert_int_equal(cf_simcard_new("piv", "gemalto", 1, &c), CF_ERR_NOT_FOUND);
+    assert_int_equal(cf_simcard_new("yubikey", "gemalto", 1, &c), CF_ERR_NOT_FOUND);
     assert_null(c);
 }
 
@@ -188,7 +188,7 @@ static void test_select_full_and_truncated_aids_answer_the_apt(void **st)
     };
     for (size_t i = 0; i < 3; i++) {
         cf_simcard_t *c = NULL;
-        assert_int_equal(cf_simcard_new("piv", NULL, 1, &c), CF_OK);
+        assert_int_equal(cf_simcard_new("yubikey", NULL, 1, &c), CF_OK);
         cf_simcard_power_on(c);
         assert_int_equal(tx_hex(c, selects[i]), 0x9000);
         assert_true(tx_data_is("61 11 4F 06 00 00 10 00 01 00 79 07 4F 05 A0 00 00 03 08"));
@@ -226,7 +226,7 @@ static void test_foreign_selects_answer_6a82_never_9000(void **st)
         "00 A4 04 00",                                              /* no AID */
     };
     cf_simcard_t *c = NULL;
-    assert_int_equal(cf_simcard_new("piv", NULL, 1, &c), CF_OK);
+    assert_int_equal(cf_simcard_new("yubikey", NULL, 1, &c), CF_OK);
     cf_simcard_power_on(c);
     for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
         assert_int_equal(tx_hex(c, probes[i]), 0x6A82);
@@ -311,7 +311,7 @@ static void test_instructions_before_select_answer_6d00(void **st)
 {
     (void)st;
     cf_simcard_t *c = NULL;
-    assert_int_equal(cf_simcard_new("piv", NULL, 1, &c), CF_OK);
+    assert_int_equal(cf_simcard_new("yubikey", NULL, 1, &c), CF_OK);
     cf_simcard_power_on(c);
     assert_int_equal(tx_hex(c, "00 CB 3F FF 03 5C 01 7E 08"), 0x6D00);
     assert_int_equal(tx_hex(c, VERIFY_123456), 0x6D00);
@@ -1379,7 +1379,7 @@ static void test_yubico_piv_tool_connect_sequence(void **st)
 {
     (void)st;
     cf_simcard_t *c = NULL;
-    assert_int_equal(cf_simcard_new("piv", NULL, 12345678, &c), CF_OK);
+    assert_int_equal(cf_simcard_new("yubikey", NULL, 12345678, &c), CF_OK);
     cf_simcard_power_on(c);
     assert_int_equal(tx_hex(c, SELECT_PIV), 0x9000);
     assert_true(tx_len <= 253);
@@ -1422,7 +1422,7 @@ static void test_opensc_match_sequence_reproduces_recorded_trace(void **st)
 {
     (void)st;
     cf_simcard_t *c = NULL;
-    assert_int_equal(cf_simcard_new("piv", NULL, 1, &c), CF_OK);
+    assert_int_equal(cf_simcard_new("yubikey", NULL, 1, &c), CF_OK);
     cf_simcard_power_on(c);
     assert_int_equal(tx_hex(c, "00 A4 04 00 07 62 76 01 FF 00 00 00"), 0x6A82);
     assert_int_equal(tx_hex(c, "00 A4 04 00 06 A0 00 00 00 01 01"), 0x6A82);
@@ -1523,7 +1523,7 @@ static void test_state_file_keys_of_factory_card(void **st)
 {
     (void)st;
     cf_simcard_t *c = new_card_with_state();
-    assert_string_equal(state("type"), "piv");
+    assert_string_equal(state("type"), "yubikey");
     assert_string_equal(state("factory"), "default");
     assert_string_equal(state("serial"), "16909060");
     assert_string_equal(state("pin"), "313233343536");
@@ -1560,7 +1560,7 @@ static void test_state_file_round_trip_keeps_every_item(void **st)
 
     char err[256];
     assert_int_equal(cf_simcard_load(path, err, sizeof(err), &c), CF_OK);
-    assert_string_equal(cf_simcard_type(c), "piv");
+    assert_string_equal(cf_simcard_type(c), "yubikey");
     assert_int_equal(cf_simcard_serial(c), SERIAL);
     cf_simcard_power_on(c);
     assert_int_equal(tx_hex(c, SELECT_PIV), 0x9000);

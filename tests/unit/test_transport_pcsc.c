@@ -504,7 +504,7 @@ static void *vcard_main(void *arg)
 static int vcard_insert(void)
 {
     memset(&vcard, 0, sizeof(vcard));
-    if (cf_simcard_new("piv", NULL, 42, &vcard.card) != CF_OK)
+    if (cf_simcard_new("yubikey", NULL, 42, &vcard.card) != CF_OK)
         return -1;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(VPCD_PORT)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

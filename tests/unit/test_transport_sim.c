@@ -54,7 +54,7 @@ static const cf_capdu_t long_cmd = {.ins = 0xA4, .p1 = 0x04, .data = three, .len
 static void test_open_powers_the_card_and_reads_its_atr(void **state)
 {
     (void)state;
-    cf_simcard_t *card = new_card("piv");
+    cf_simcard_t *card = new_card("yubikey");
     assert_false(card_powered(card));
     cf_transport_t *t = NULL;
     assert_int_equal(cf_transport_open_sim(card, "Sim 00", &t), CF_OK);
@@ -95,7 +95,7 @@ static void test_gids_card_answers_through_the_same_reader(void **state)
 static void test_close_applies_the_disposition(void **state)
 {
     (void)state;
-    cf_simcard_t *card = new_card("piv");
+    cf_simcard_t *card = new_card("yubikey");
     cf_transport_t *t = NULL;
 
     assert_int_equal(cf_transport_open_sim(card, "Sim", &t), CF_OK);
@@ -115,7 +115,7 @@ static void test_close_applies_the_disposition(void **state)
 static void test_latency_hook_sees_every_apdu_cost(void **state)
 {
     (void)state;
-    cf_simcard_t *card = new_card("piv");
+    cf_simcard_t *card = new_card("yubikey");
     cf_transport_t *t = NULL;
     assert_int_equal(cf_transport_open_sim(card, "Sim", &t), CF_OK);
     struct costs costs = {0};
@@ -138,7 +138,7 @@ static void test_latency_hook_sees_every_apdu_cost(void **state)
 static void test_pull_undelivered_keeps_the_kth_apdu_from_the_card(void **state)
 {
     (void)state;
-    cf_simcard_t *card = new_card("piv");
+    cf_simcard_t *card = new_card("yubikey");
     cf_transport_t *t = NULL;
     assert_int_equal(cf_transport_open_sim(card, "Sim", &t), CF_OK);
     struct costs costs = {0};
@@ -173,7 +173,7 @@ static void test_pull_undelivered_keeps_the_kth_apdu_from_the_card(void **state)
 static void test_pull_answer_lost_delivers_the_kth_apdu(void **state)
 {
     (void)state;
-    cf_simcard_t *card = new_card("piv");
+    cf_simcard_t *card = new_card("yubikey");
     cf_transport_t *t = NULL;
     assert_int_equal(cf_transport_open_sim(card, "Sim", &t), CF_OK);
     struct costs costs = {0};
@@ -198,7 +198,7 @@ static void test_pull_answer_lost_delivers_the_kth_apdu(void **state)
 static void test_pull_counts_from_the_call_and_zero_disarms(void **state)
 {
     (void)state;
-    cf_simcard_t *card = new_card("piv");
+    cf_simcard_t *card = new_card("yubikey");
     cf_transport_t *t = NULL;
     assert_int_equal(cf_transport_open_sim(card, "Sim", &t), CF_OK);
     cf_rapdu_t r;
@@ -218,7 +218,7 @@ static void test_pull_counts_from_the_call_and_zero_disarms(void **state)
 static void test_pull_counts_chain_links(void **state)
 {
     (void)state;
-    cf_simcard_t *card = new_card("piv");
+    cf_simcard_t *card = new_card("yubikey");
     cf_transport_t *t = NULL;
     assert_int_equal(cf_transport_open_sim(card, "Sim", &t), CF_OK);
     struct costs costs = {0};
@@ -239,7 +239,7 @@ static void test_pull_counts_chain_links(void **state)
 static void test_card_powered_off_behind_the_readers_back(void **state)
 {
     (void)state;
-    cf_simcard_t *card = new_card("piv");
+    cf_simcard_t *card = new_card("yubikey");
     cf_transport_t *t = NULL;
     assert_int_equal(cf_transport_open_sim(card, "Sim", &t), CF_OK);
     cf_simcard_power_off(card);
@@ -268,7 +268,7 @@ static void test_sim_controls_refuse_other_transports(void **state)
 static void test_open_sim_refuses_missing_arguments(void **state)
 {
     (void)state;
-    cf_simcard_t *card = new_card("piv");
+    cf_simcard_t *card = new_card("yubikey");
     cf_transport_t *t = (cf_transport_t *)1;
     assert_int_equal(cf_transport_open_sim(NULL, "Sim", &t), CF_ERR_ARG);
     assert_null(t);

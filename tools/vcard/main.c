@@ -26,6 +26,7 @@ enum {
     OPT_CONTROL,
     OPT_SEND,
     OPT_PRINT_ATR,
+    OPT_LIST_TYPES,
     OPT_LATENCY,
     OPT_LATENCY_PROFILE,
     OPT_BAUD,
@@ -48,6 +49,7 @@ static const struct option long_opts[] = {
     {"control", required_argument, NULL, OPT_CONTROL},
     {"send", required_argument, NULL, OPT_SEND},
     {"print-atr", no_argument, NULL, OPT_PRINT_ATR},
+    {"list-types", no_argument, NULL, OPT_LIST_TYPES},
     {"latency", no_argument, NULL, OPT_LATENCY},
     {"latency-profile", required_argument, NULL, OPT_LATENCY_PROFILE},
     {"baud", required_argument, NULL, OPT_BAUD},
@@ -66,11 +68,12 @@ static const struct option long_opts[] = {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: cardforge-vcard --port P --type piv|gids [--factory STATE]\n"
+            "usage: cardforge-vcard --port P --type TYPE [--factory STATE]\n"
             "                       [--state FILE | --feed DIR] [--serial N]\n"
             "                       [--control PATH] [latency and fault options] [-v]\n"
             "       cardforge-vcard --control PATH --send remove|insert|status\n"
-            "       cardforge-vcard --type T [--factory STATE] --print-atr\n\n"
+            "       cardforge-vcard --type TYPE [--factory STATE] --print-atr\n"
+            "       cardforge-vcard --list-types\n\n"
             "Plugs one virtual card into a vpcd reader: connects to the vpcd driver at\n"
             "127.0.0.1:P (the driver listens, the card connects) and answers it until\n"
             "SIGTERM or SIGINT. WARNING: vpcd listens on every interface; anyone who\n"
@@ -78,7 +81,10 @@ static void usage(FILE *out)
             "isolated machine.\n\n"
             "card:\n"
             "  --port P              vpcd port of the reader slot (1-65535)\n"
-            "  --type piv|gids       card type (needed unless --state FILE exists)\n"
+            "  --type TYPE           card type BASE[+QUIRK...]: base piv (standard PIV),\n"
+            "                        yubikey or gids, each quirk an opt-in departure from\n"
+            "                        it, e.g. gids+admin-counter (needed unless --state\n"
+            "                        FILE exists; see --list-types)\n"
             "  --factory STATE       factory state of a new card (default: the type's)\n"
             "  --serial N            serial number of a new card (default 1); with --feed,\n"
             "                        the first serial\n"
@@ -87,7 +93,8 @@ static void usage(FILE *out)
             "  --feed DIR            feeder: every insertion is a fresh card with the next\n"
             "                        serial, kept in DIR/card-<serial>.state; insertions\n"
             "                        and removals appended to DIR/events.log\n"
-            "  --print-atr           print the card's ATR in hex and exit\n\n"
+            "  --print-atr           print the card's ATR in hex and exit\n"
+            "  --list-types          print every base and quirk with what it does, and exit\n\n"
             "taking the card out and back (feeder: back = the next fresh card):\n"
             "  SIGUSR1 removes the card, SIGUSR2 inserts it\n"
             "  --control PATH        unix socket taking lines: remove, insert, status\n"
@@ -115,6 +122,20 @@ static void usage(FILE *out)
             "  --no-socket-tuning    plain TCP socket, for measuring its cost only\n"
             "  -h, --help            this text\n\n"
             "Exit status: 0 stopped cleanly, 1 failure, 2 usage error.\n");
+}
+
+static void list_types(void)
+{
+    printf("bases (--type BASE, factory states in brackets, the default first):\n");
+    for (size_t i = 0; cf_simcard_base_at(i) != NULL; i++) {
+        const cf_simcard_base_info_t *b = cf_simcard_base_at(i);
+        printf("  %-18s [%s] %s\n", b->name, b->factories, b->summary);
+    }
+    printf("\nquirks (--type BASE+QUIRK[+QUIRK...], bases they apply to in brackets):\n");
+    for (size_t i = 0; cf_simcard_quirk_at(i) != NULL; i++) {
+        const cf_simcard_quirk_info_t *q = cf_simcard_quirk_at(i);
+        printf("  %-18s [%s] %s\n", q->name, q->bases, q->summary);
+    }
 }
 
 /* "cardforge-vcard: WHAT 'ARG'" (ARG quoted when given), exit status 2. */
@@ -177,6 +198,7 @@ int main(int argc, char **argv)
     uint32_t baud = 0, ifs = 0, nv_us = 0, crypto_us = 0;
     int have_baud = 0, have_ifs = 0, have_nv = 0, have_crypto = 0;
     char msg[160];
+    static char type[CF_SIMCARD_TYPE_MAX];
     uint32_t u;
 
     o.serial = 1;
@@ -191,9 +213,9 @@ int main(int argc, char **argv)
             have_port = 1;
             break;
         case OPT_TYPE:
-            if (strcmp(optarg, "piv") != 0 && strcmp(optarg, "gids") != 0)
-                return bad_usage("--type: expected piv or gids, got", optarg);
-            o.type = optarg;
+            if (cf_simcard_type_check(optarg, type, sizeof(type), msg, sizeof(msg)) != CF_OK)
+                return bad_value("--type", msg);
+            o.type = type; /* canonical: compared with a state file's type */
             break;
         case OPT_FACTORY:
             o.factory = optarg;
@@ -217,6 +239,9 @@ int main(int argc, char **argv)
         case OPT_PRINT_ATR:
             o.print_atr = 1;
             break;
+        case OPT_LIST_TYPES:
+            list_types();
+            return VCARD_EXIT_OK;
         case OPT_LATENCY:
             latency_base = 1;
             break;

@@ -65,8 +65,19 @@ static int new_card(const struct vcard_opts *o, uint32_t serial, cf_simcard_t **
 {
     cf_err_t err = cf_simcard_new(o->type, o->factory, serial, out);
     if (err == CF_ERR_NOT_FOUND) {
-        vcard_err("unknown factory state '%s' for a %s card", o->factory ? o->factory : "",
-                  o->type);
+        /* The type is checked already: the factory state is unknown to the
+         * base, or does not fit a quirk (wrong-63cx on a card that counts
+         * no admin-key tries). */
+        char base[CF_SIMCARD_TYPE_MAX];
+        cf_simcard_t *plain = NULL;
+        snprintf(base, sizeof(base), "%.*s", (int)strcspn(o->type, "+"), o->type);
+        if (cf_simcard_new(base, o->factory, serial, &plain) == CF_OK)
+            vcard_err("factory state '%s' does not fit the quirks of a %s card",
+                      cf_simcard_factory(plain), o->type);
+        else
+            vcard_err("unknown factory state '%s' for a %s card", o->factory ? o->factory : "",
+                      o->type);
+        cf_simcard_free(plain);
         return VCARD_EXIT_USAGE;
     }
     if (err != CF_OK) {

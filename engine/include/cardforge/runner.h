@@ -32,6 +32,7 @@
 #include <cardforge/diag.h>
 #include <cardforge/error.h>
 #include <cardforge/journal.h>
+#include <cardforge/simcard.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,14 +54,14 @@ typedef struct cf_reader_spec {
     char *match[CF_RUNNER_MAX_MATCH]; /* CF_READERS_MATCH: owned substrings */
     size_t n_match;
     unsigned sim_count;   /* CF_READERS_SIM: 1 .. CF_RUNNER_MAX_SIM */
-    char sim_type[8];     /* "piv" or "gids" */
-    char sim_factory[32]; /* "" = the type's default */
+    char sim_type[CF_SIMCARD_TYPE_MAX]; /* canonical card type, e.g. "gids+admin-counter" */
+    char sim_factory[32];               /* "" = the type's default */
 } cf_reader_spec_t;
 
 /* Parse a --readers value: "all", a comma-separated list of reader-name
  * substrings (case-sensitive, each non-empty), or "sim:N[:TYPE[:FACTORY]]"
- * (N 1..1024, TYPE piv (default) or gids, FACTORY a factory state of that
- * type). The factory name is checked here by creating a card. CF_ERR_ARG
+ * (N 1..1024, TYPE a virtual card type BASE[+QUIRK...] as cf_simcard_new
+ * takes it, yubikey by default; FACTORY a factory state of that type). The factory name is checked here by creating a card. CF_ERR_ARG
  * with a message in err on a malformed spec. Free with cf_reader_spec_free. */
 cf_err_t cf_reader_spec_parse(const char *text, cf_reader_spec_t *out, char *err, size_t errlen);
 void cf_reader_spec_free(cf_reader_spec_t *spec);

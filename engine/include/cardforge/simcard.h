@@ -1,12 +1,20 @@
 /*
  * simcard.h - virtual smart cards: the bottom layer under every transport.
  *
- * A cf_simcard_t is one card: a PIV card with the YubiKey extensions ("piv")
- * or a GIDS admin-key card ("gids"), with its non-volatile state (PINs, keys,
- * counters, data objects) and its volatile state (verified PIN, admin
- * authentication, pending challenge, chaining buffers). The same card serves
- * the in-process simulated readers and, through tools/cardforge-vcard, real
- * pcscd + vpcd readers, so both see identical behaviour.
+ * A cf_simcard_t is one card: a standard PIV card ("piv"), the PIV
+ * application of a YubiKey 5 ("yubikey") or a GIDS admin-key card ("gids"),
+ * with its non-volatile state (PINs, keys, counters, data objects) and its
+ * volatile state (verified PIN, admin authentication, pending challenge,
+ * chaining buffers). The same card serves the in-process simulated readers
+ * and, through tools/cardforge-vcard, real pcscd + vpcd readers, so both see
+ * identical behaviour.
+ *
+ * Card types: a card type is written BASE[+QUIRK...], e.g. "gids" or
+ * "gids+admin-counter+atr-other". A base implements its standard (or, for
+ * "yubikey", the named product); every extension or vendor habit beyond it
+ * is a named quirk the caller asks for. The bases and quirks are listed by
+ * cf_simcard_base_at and cf_simcard_quirk_at and documented in
+ * docs/cards/vcard.md, "Variants".
  *
  * Persistence: with a state file set, the card saves its non-volatile state
  * atomically (write, fsync, rename, fsync of the directory) after every
@@ -46,10 +54,41 @@ typedef struct cf_simcard_cost {
     unsigned nv_writes;
 } cf_simcard_cost_t;
 
-/* A new card of type "piv" or "gids" in factory state `factory` (NULL: the
- * type's default; piv: "default"; gids: "blank" or "gemalto"), with the
- * given serial number. The card starts powered off. CF_ERR_NOT_FOUND for an
- * unknown type or factory state. The caller owns *out. */
+/* The longest card type name, terminating NUL included. */
+#define CF_SIMCARD_TYPE_MAX 128
+
+/* One card base or quirk, for listing. Static strings. */
+typedef struct cf_simcard_base_info {
+    const char *name;      /* "piv", "yubikey", "gids" */
+    const char *factories; /* its factory states, the default first: "blank, gemalto" */
+    const char *summary;   /* one line */
+} cf_simcard_base_info_t;
+
+typedef struct cf_simcard_quirk_info {
+    const char *name;    /* "admin-counter" */
+    const char *bases;   /* the bases it applies to: "gids", "piv, yubikey", "any" */
+    const char *summary; /* one line */
+} cf_simcard_quirk_info_t;
+
+/* The i-th base or quirk (from 0), NULL past the last. */
+const cf_simcard_base_info_t *cf_simcard_base_at(size_t i);
+const cf_simcard_quirk_info_t *cf_simcard_quirk_at(size_t i);
+
+/* Check a card type name without making a card. CF_OK with the canonical
+ * name (the base, then its quirks in the order cf_simcard_quirk_at lists
+ * them) in canon (may be NULL; cap CF_SIMCARD_TYPE_MAX is always enough);
+ * CF_ERR_NOT_FOUND with a one-line message in err (may be NULL) for an
+ * unknown base or quirk, a quirk that does not apply to the base, a quirk
+ * given twice, or two quirks that contradict each other. */
+cf_err_t cf_simcard_type_check(const char *type, char *canon, size_t canon_cap, char *err,
+                               size_t errlen);
+
+/* A new card of type BASE[+QUIRK...] in factory state `factory` (NULL: the
+ * base's default; piv and yubikey: "default"; gids: "blank" or "gemalto"),
+ * with the given serial number. The card starts powered off.
+ * CF_ERR_NOT_FOUND for a type cf_simcard_type_check refuses, an unknown
+ * factory state, or a quirk the factory state cannot have (wrong-63cx on a
+ * card that counts no admin-key tries). The caller owns *out. */
 cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial,
                         cf_simcard_t **out);
 
@@ -67,6 +106,7 @@ cf_err_t cf_simcard_set_state_file(cf_simcard_t *card, const char *path);
 /* Wipe and free; NULL is fine. */
 void cf_simcard_free(cf_simcard_t *card);
 
+/* The card's type in canonical form ("gids+admin-counter"). */
 const char *cf_simcard_type(const cf_simcard_t *card);
 const char *cf_simcard_factory(const cf_simcard_t *card);
 uint32_t cf_simcard_serial(const cf_simcard_t *card);

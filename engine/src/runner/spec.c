@@ -1,5 +1,6 @@
 /*
- * spec.c - the --readers value: "all", name substrings, or "sim:N[:TYPE[:FACTORY]]".
+ * spec.c - the --readers value: "all", name substrings, or "sim:N[:TYPE[:FACTORY]]"
+ * (TYPE a virtual card type BASE[+QUIRK...], simcard.h).
  *
  * Parsed once, before any reader is opened, with a message that names the
  * part that is wrong. A simulated factory state is checked by creating one
@@ -39,7 +40,7 @@ void cf_reader_spec_free(cf_reader_spec_t *spec)
 
 static cf_err_t parse_sim(const char *rest, cf_reader_spec_t *out, char *err, size_t errlen)
 {
-    char buf[96];
+    char buf[160];
     if (strlen(rest) >= sizeof(buf))
         return bad(err, errlen, "readers 'sim:%.20s...': too long", rest);
     snprintf(buf, sizeof(buf), "%s", rest);
@@ -64,10 +65,12 @@ static cf_err_t parse_sim(const char *rest, cf_reader_spec_t *out, char *err, si
     if (count > CF_RUNNER_MAX_SIM)
         return bad(err, errlen, "readers 'sim:%s': at most %u simulated readers", rest,
                    CF_RUNNER_MAX_SIM);
+    /* The default is the standard card; extensions and quirks are asked for. */
     const char *type = (nf >= 2 && fields[1][0]) ? fields[1] : "piv";
-    if (strcmp(type, "piv") != 0 && strcmp(type, "gids") != 0)
-        return bad(err, errlen, "readers 'sim:%s': card type '%.16s' (expected piv or gids)", rest,
-                   type);
+    char canon[CF_SIMCARD_TYPE_MAX], why[160];
+    if (cf_simcard_type_check(type, canon, sizeof(canon), why, sizeof(why)) != CF_OK)
+        return bad(err, errlen, "readers 'sim:%s': %s", rest, why);
+    type = canon;
     const char *factory = nf == 3 ? fields[2] : "";
     if (nf == 3 && factory[0] == '\0')
         return bad(err, errlen, "readers 'sim:%s': empty factory state", rest);
@@ -76,7 +79,7 @@ static cf_err_t parse_sim(const char *rest, cf_reader_spec_t *out, char *err, si
     cf_simcard_t *probe = NULL;
     if (cf_simcard_new(type, factory[0] ? factory : NULL, 1, &probe) != CF_OK)
         return bad(err, errlen, "readers 'sim:%s': %s cards have no factory state '%s'", rest, type,
-                   factory);
+                   factory[0] ? factory : "(default)");
     cf_simcard_free(probe);
     out->source = CF_READERS_SIM;
     out->sim_count = (unsigned)count;

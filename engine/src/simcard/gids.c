@@ -92,14 +92,7 @@ static void build_cardid(uint32_t serial, uint8_t out[16])
 {
     static const uint8_t prefix[8] = {'C', 'F', 'G', 'I', 'D', 'S', 0, 0};
     memcpy(out, prefix, sizeof(prefix));
-    uint32_t v = serial;
-    for (int i = 15; i >= 8; i--) {
-        uint8_t lo = (uint8_t)(v % 10);
-        v /= 10;
-        uint8_t hi = (uint8_t)(v % 10);
-        v /= 10;
-        out[i] = (uint8_t)((hi << 4) | lo);
-    }
+    cf_simcard_put_bcd(serial, out + sizeof(prefix), 16 - sizeof(prefix));
 }
 
 static uint16_t personalize_gemalto(cf_simcard_t *card)
@@ -157,12 +150,17 @@ static cf_err_t gids_create(cf_simcard_t *card, const char *factory)
         gemalto = 1;
     else
         return CF_ERR_NOT_FOUND;
+    /* 63Cx needs a count: a blank card without the admin counter has none. */
+    if (cf_simcard_has(card, CF_Q_WRONG_63CX) && !gemalto &&
+        !cf_simcard_has(card, CF_Q_ADMIN_COUNTER))
+        return CF_ERR_NOT_FOUND;
 
     struct gids_card *g = calloc(1, sizeof(*g));
     if (g == NULL)
         return CF_ERR_NOMEM;
     g->pin_max = g->pin_tries = GIDS_TRIES_DEFAULT;
     g->admin_max = g->admin_tries = GIDS_TRIES_DEFAULT;
+    g->counts_admin = gemalto || cf_simcard_has(card, CF_Q_ADMIN_COUNTER);
     g->cur_ef = -1;
     card->impl = g;
     if (gemalto && personalize_gemalto(card) != 0) {
@@ -325,7 +323,6 @@ static uint16_t gids_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcurso
 }
 
 const struct cf_simcard_ops cf_simcard_gids_ops = {
-    .type = "gids",
     .default_factory = "blank",
     .create = gids_create,
     .destroy = gids_destroy,

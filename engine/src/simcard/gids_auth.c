@@ -1,7 +1,7 @@
 /*
  * gids_auth.c - the admin key of the gids virtual card: MANAGE SECURITY
  * ENVIRONMENT, GENERAL AUTHENTICATE in both forms, writing the key, and the
- * admin try counter (a cardforge extension).
+ * admin try counter where the card has one.
  *
  * The admin key is a 24-byte 3-key 3DES key, reference 80, in key file
  * B080. Authentication is GENERAL AUTHENTICATE (INS 87) after MSE SET:
@@ -15,11 +15,15 @@
  * A challenge is single-use: any answer, right or wrong, consumes it, and
  * reset, power, re-SELECT, MSE and a new witness request drop it.
  *
- * Extension: the admin key has a try counter like the PIN (5 by default).
- * A wrong cryptogram spends a try (63Cx), a blocked key answers 6983 to
- * every GENERAL AUTHENTICATE, a right one restores the counter. The try is
- * spent and saved before the cryptogram is checked. GET DATA 3FFF 7F7A
- * reads the counter without spending anything (docs/cards/gids.md).
+ * A wrong cryptogram answers 6982, as GidsApplet does: GIDS has no admin
+ * retry counter. The gemalto stock counts tries all the same (5, the
+ * seeds' Gemalto .NET card): a wrong cryptogram spends one, a blocked key
+ * answers 6983 to every GENERAL AUTHENTICATE, a right one restores the
+ * counter; the try is spent and saved before the cryptogram is checked.
+ * A card initialised from blank counts nothing. The admin-counter quirk
+ * adds the counter to any card and shows it: 63Cx for a wrong cryptogram,
+ * GET DATA 3FFF 7F7A to read it without spending anything; the wrong-*
+ * quirks choose another status word (docs/cards/vcard.md, "Variants").
  */
 #include <string.h>
 
@@ -130,6 +134,26 @@ static uint16_t witness_request(struct gids_card *g, const uint8_t *v, size_t vl
     return SW_OK;
 }
 
+/* The answer to a well-formed cryptogram that does not prove the key (the
+ * try, if the card counts, already spent). */
+static uint16_t wrong_cryptogram(cf_simcard_t *card)
+{
+    struct gids_card *g = gids_of(card);
+    uint16_t dflt = cf_simcard_has(card, CF_Q_ADMIN_COUNTER) ? SW_GIDS_TRIES(g->admin_tries)
+                                                              : SW_SECURITY_STATUS;
+    return cf_simcard_wrong_sw(card, dflt, g->admin_tries);
+}
+
+/* A proven key: the counter, if the card keeps one, back to its limit.
+ * -1 when that cannot be saved (the caller answers 6581, not granted). */
+static int admin_proven(cf_simcard_t *card)
+{
+    struct gids_card *g = gids_of(card);
+    if (!g->counts_admin)
+        return 0;
+    return cf_gids_restore_tries(card, &g->admin_tries, g->admin_max);
+}
+
 /* Mutual form, the card's half: check C1, answer C2. Tries already spent. */
 static uint16_t mutual_answer(cf_simcard_t *card, const uint8_t *c1, cf_wcursor *resp)
 {
@@ -144,10 +168,10 @@ static uint16_t mutual_answer(cf_simcard_t *card, const uint8_t *c1, cf_wcursor 
     bad |= CRYPTO_memcmp(plain + MUTUAL_RND, g->host_rnd, MUTUAL_RND) != 0;
     bad |= plain[MUTUAL_CRYPTOGRAM - 1] != 0x80;
     if (bad) {
-        sw = SW_GIDS_TRIES(g->admin_tries);
+        sw = wrong_cryptogram(card);
         goto out;
     }
-    if (cf_gids_restore_tries(card, &g->admin_tries, g->admin_max) < 0) {
+    if (admin_proven(card) < 0) {
         sw = SW_MEMORY_FAILURE;
         goto out;
     }
@@ -185,8 +209,8 @@ static uint16_t external_answer(cf_simcard_t *card, const uint8_t *r)
         0) {
         sw = SW_UNKNOWN;
     } else if (CRYPTO_memcmp(expect, r, EXTERNAL_CHALLENGE) != 0) {
-        sw = SW_GIDS_TRIES(g->admin_tries);
-    } else if (cf_gids_restore_tries(card, &g->admin_tries, g->admin_max) < 0) {
+        sw = wrong_cryptogram(card);
+    } else if (admin_proven(card) < 0) {
         sw = SW_MEMORY_FAILURE;
     } else {
         g->admin_auth = 1;
@@ -208,7 +232,7 @@ static uint16_t challenge_answer(cf_simcard_t *card, const uint8_t *v, size_t vl
     uint16_t sw;
     if (vl != want) {
         sw = SW_WRONG_DATA; /* not a guess: no try spent, challenge gone */
-    } else if (cf_gids_spend_try(card, &g->admin_tries) < 0) {
+    } else if (g->counts_admin && cf_gids_spend_try(card, &g->admin_tries) < 0) {
         sw = SW_MEMORY_FAILURE;
     } else if (ch == GIDS_CH_MUTUAL) {
         sw = mutual_answer(card, v, resp);
@@ -255,7 +279,7 @@ uint16_t cf_gids_general_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd,
     if (have81 + have82 != 1)
         return SW_WRONG_DATA;
 
-    if (g->admin_tries == 0)
+    if (g->counts_admin && g->admin_tries == 0)
         return SW_AUTH_BLOCKED;
     if (!g->mse_admin)
         return SW_CONDITIONS;

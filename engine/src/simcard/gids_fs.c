@@ -408,9 +408,10 @@ uint16_t cf_gids_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *
             return SW_WRONG_DATA;
         if (want == GIDS_DO_PIN_STATUS)
             return cf_gids_pin_status(g, want, resp);
-        if (want == GIDS_DO_ADMIN_STATUS)
+        if (want == GIDS_DO_ADMIN_STATUS && cf_simcard_has(card, CF_Q_ADMIN_COUNTER))
             return cf_gids_admin_status(g, want, resp);
-        return SW_REF_NOT_FOUND; /* 7F73: no PUK on GIDS v2 */
+        /* 7F73: no PUK on GIDS v2; 7F7A: no admin counter in GIDS */
+        return cf_simcard_absent_sw(card, SW_REF_NOT_FOUND);
     }
     if (fid == 0x0000 || fid == 0xffff)
         return SW_INCORRECT_P1P2;
@@ -427,7 +428,7 @@ uint16_t cf_gids_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *
     g->cur_ef = (int)(ef - g->efs);
     struct gids_do *d = cf_gids_find_do(g, fid, want);
     if (d == NULL)
-        return SW_REF_NOT_FOUND;
+        return cf_simcard_absent_sw(card, SW_REF_NOT_FOUND);
     cf_wc_tlv(resp, d->tag, d->val, d->len);
     return SW_OK;
 }

@@ -41,7 +41,7 @@
 /* Data objects of the application (GET DATA with P1P2 = 3FFF). */
 #define GIDS_DO_PIN_STATUS 0x7F71
 #define GIDS_DO_PUK_STATUS 0x7F73
-#define GIDS_DO_ADMIN_STATUS 0x7F7A /* cardforge extension, docs/cards/gids.md */
+#define GIDS_DO_ADMIN_STATUS 0x7F7A /* quirk admin-counter, docs/cards/gids.md */
 #define GIDS_DO_KEY_TEMPLATE 0x70
 
 #define GIDS_FID_APP 0x3FFF
@@ -90,6 +90,11 @@ struct gids_card {
     unsigned pin_tries, pin_max;
     uint8_t admin_key[GIDS_ADMIN_KEY_LEN];
     int has_admin_key;
+    /* Whether the card counts admin-key tries at all: the gemalto stock
+     * does (5), a card initialised from blank does not (as GidsApplet),
+     * unless the admin-counter quirk gives it the readable counter. Fixed
+     * by base, factory state and quirks, so not in the state file. */
+    int counts_admin;
     unsigned admin_tries, admin_max;
     struct gids_ef efs[GIDS_MAX_EFS];
     size_t n_efs;
@@ -164,7 +169,8 @@ uint16_t cf_gids_general_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd,
                                       cf_wcursor *resp);
 /* PUT DATA 3FFF with the key template 70 {84 01 80, A5 {87 18 K, 88 ..}}. */
 uint16_t cf_gids_put_key(cf_simcard_t *card, const uint8_t *data, size_t len);
-/* GET DATA 3FFF 7F7A (cardforge extension): admin key tries left / limit. */
+/* GET DATA 3FFF 7F7A (quirk admin-counter): admin key tries left / limit;
+ * without the quirk the DO does not exist. */
 uint16_t cf_gids_admin_status(const struct gids_card *g, unsigned tag, cf_wcursor *resp);
 
 /* gids_state.c */

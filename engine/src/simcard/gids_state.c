@@ -39,7 +39,8 @@ int cf_gids_save(const cf_simcard_t *card, FILE *f)
     cf_simcard_put_hex(f, "pin", g->pin, g->pin_len);
     fprintf(f, "pin_max=%u\npin_tries=%u\n", g->pin_max, g->pin_tries);
     cf_simcard_put_hex(f, "admin_key", g->admin_key, g->has_admin_key ? GIDS_ADMIN_KEY_LEN : 0);
-    fprintf(f, "admin_max=%u\nadmin_tries=%u\n", g->admin_max, g->admin_tries);
+    if (g->counts_admin)
+        fprintf(f, "admin_max=%u\nadmin_tries=%u\n", g->admin_max, g->admin_tries);
     for (size_t i = 0; i < g->n_efs; i++) {
         const struct gids_ef *ef = &g->efs[i];
         fprintf(f, "ef=%04X:%d:", ef->fid, ef->active ? 1 : 0);
@@ -223,6 +224,9 @@ int cf_gids_load(cf_simcard_t *card, const char *key, const char *value, char *e
         return load_tries(value, g->pin_max, &g->pin_tries, err, errlen);
     if (strcmp(key, "admin_key") == 0)
         return load_admin_key(g, value, err, errlen);
+    if ((strcmp(key, "admin_max") == 0 || strcmp(key, "admin_tries") == 0) && !g->counts_admin)
+        return fail(err, errlen, "this card counts no admin-key tries (a blank gids card "
+                                 "without the admin-counter quirk)");
     if (strcmp(key, "admin_max") == 0)
         return load_max(value, &g->admin_max, &g->admin_tries, err, errlen);
     if (strcmp(key, "admin_tries") == 0)

@@ -1,10 +1,18 @@
 /*
- * piv.c - the piv virtual card: a YubiKey 5.4.3 PIV application.
+ * piv.c - the PIV virtual cards: "piv", a PIV card as NIST SP 800-73-4
+ * defines it, and "yubikey", the PIV application of a YubiKey 5.4.3.
  *
- * This file owns the card's lifecycle (create, destroy, ATR, reset), the
+ * This file owns the cards' lifecycle (create, destroy, ATR, reset), the
  * dispatch of one complete command to the file that handles it, and the
- * small read-only instructions (SELECT, GET VERSION, GET SERIAL, GET
- * METADATA). The rest is split by job, see piv_int.h.
+ * small read-only instructions (SELECT, and the YubiKey's GET VERSION, GET
+ * SERIAL, GET METADATA). The rest is split by job, see piv_int.h.
+ *
+ * The two bases share everything the standard defines. Only the yubikey
+ * card has the YubiKey instructions (FD, F8, F7, FF, FA, FB: 6D00 on the
+ * standard card, as on other vendors' cards), the YubiKey ATR, the YubiKey
+ * data objects 5FFFxx, and starts without a CHUID; the piv card starts
+ * with a CHUID whose GUID carries its serial, the only serial a standard
+ * card offers (piv-reference.md, "What a card profile may rely on").
  *
  * Behaviour follows what yubico-piv-tool 2.2.0 and OpenSC 0.23 send and what
  * a YubiKey 5 answers (piv-reference.md): until the PIV AID is selected
@@ -20,20 +28,27 @@
 
 #include "simcard/piv_int.h"
 
-/* YubiKey 5 (USB/CCID) ATR: T=1 only, historical bytes carrying "YubiKey"
- * so OpenSC types the card as a YubiKey. */
-static const uint8_t piv_atr_bytes[] = {0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE,
-                                        0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59,
-                                        0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40};
+/* The piv card's ATR: T=1 only (TD1 = 01; yubico-piv-tool 2.2.0 connects
+ * with T=1 alone), historical bytes = category 80 and one compact TLV,
+ * tag F (application identifier) holding the PIV AID: it names the
+ * application, no vendor, and no shipped profile lists it. */
+static const uint8_t piv_std_atr[] = {0x3B, 0x8D, 0x01, 0x80, 0xFB, 0xA0, 0x00, 0x00, 0x03,
+                                      0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0x4D};
 
 /* The full PIV AID; SELECT accepts any prefix of at least 5 bytes. */
 static const uint8_t piv_aid[] = {0xA0, 0x00, 0x00, 0x03, 0x08, 0x00,
                                   0x00, 0x10, 0x00, 0x01, 0x00};
 #define PIV_AID_MIN 5
 
-/* Application property template answered to SELECT. */
+/* Application property template answered to SELECT: 4F holds the PIX,
+ * as SP 800-73-4 has it (and a YubiKey answers); the aid-full quirk puts
+ * the whole AID there, as several other cards do. 79 is the coexistent
+ * tag allocation authority, the PIV RID. */
 static const uint8_t piv_apt[] = {0x61, 0x11, 0x4F, 0x06, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00,
                                   0x79, 0x07, 0x4F, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08};
+static const uint8_t piv_apt_full_aid[] = {0x61, 0x16, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03,
+                                           0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0x79,
+                                           0x07, 0x4F, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08};
 
 static const uint8_t piv_version[] = {5, 4, 3};
 
@@ -46,6 +61,13 @@ static cf_err_t piv_create(cf_simcard_t *card, const char *factory)
         return CF_ERR_NOMEM;
     piv_nv_factory(&pc->nv);
     card->impl = pc;
+    /* A state file lists every object its card holds, the CHUID included. */
+    if (!piv_is_yubikey(card) && !card->from_file && piv_chuid_factory(card) < 0) {
+        piv_nv_clear(&pc->nv);
+        free(pc);
+        card->impl = NULL;
+        return CF_ERR_NOMEM;
+    }
     return CF_OK;
 }
 
@@ -62,11 +84,12 @@ static void piv_destroy(cf_simcard_t *card)
 
 static size_t piv_atr(const cf_simcard_t *card, uint8_t *atr, size_t cap)
 {
-    (void)card;
-    if (cap < sizeof(piv_atr_bytes))
+    const uint8_t *p = piv_is_yubikey(card) ? cf_simcard_yubikey_atr : piv_std_atr;
+    size_t n = piv_is_yubikey(card) ? cf_simcard_yubikey_atr_len : sizeof(piv_std_atr);
+    if (cap < n)
         return 0;
-    memcpy(atr, piv_atr_bytes, sizeof(piv_atr_bytes));
-    return sizeof(piv_atr_bytes);
+    memcpy(atr, p, n);
+    return n;
 }
 
 static void piv_reset(cf_simcard_t *card)
@@ -86,7 +109,11 @@ static uint16_t piv_select(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor 
         memcmp(cmd->data, piv_aid, cmd->nc) != 0)
         return SW_FILE_NOT_FOUND;
     pc->selected = 1;
-    if (cmd->p2 != 0x0C) /* P2 0C: no response data wanted */
+    if (cmd->p2 == 0x0C) /* P2 0C: no response data wanted */
+        return SW_OK;
+    if (cf_simcard_has(card, CF_Q_AID_FULL))
+        cf_wc_bytes(resp, piv_apt_full_aid, sizeof(piv_apt_full_aid));
+    else
         cf_wc_bytes(resp, piv_apt, sizeof(piv_apt));
     return SW_OK;
 }
@@ -189,6 +216,12 @@ static uint16_t piv_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor
         return piv_get_data(card, cmd, resp);
     case 0xDB:
         return piv_put_data(card, cmd);
+    default:
+        break;
+    }
+    if (!piv_is_yubikey(card))
+        return SW_INS_NOT_SUPPORTED;
+    switch (cmd->ins) { /* the YubiKey's own instructions */
     case 0xF7:
         return piv_get_metadata(card, cmd, resp);
     case 0xF8:
@@ -207,7 +240,6 @@ static uint16_t piv_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor
 }
 
 const struct cf_simcard_ops cf_simcard_piv_ops = {
-    .type = "piv",
     .default_factory = "default",
     .create = piv_create,
     .destroy = piv_destroy,

@@ -12,8 +12,10 @@
  * algorithm. P1 00 with 7C 02 81 00 is OpenSC's GET CHALLENGE: 8 random
  * bytes, no state. A challenge is good for one answer: any GENERAL
  * AUTHENTICATE consumes it, so a replayed response finds nothing to match.
- * The management key has no retry counter on a YubiKey: a wrong response
- * costs nothing but the authentication (6982).
+ * The management key has no retry counter (a YubiKey has none, nor does
+ * the standard name one): a wrong response costs nothing but the
+ * authentication, answered 6982 unless a wrong-* quirk says otherwise. A
+ * missing or replayed challenge is not a wrong cryptogram: always 6982.
  */
 #include <string.h>
 
@@ -203,20 +205,18 @@ uint16_t piv_general_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_w
     } else if (is(&da, TAG_WITNESS, bl) && is(&da, TAG_CHALLENGE, bl) &&
                (absent(&da, TAG_RESPONSE) || is(&da, TAG_RESPONSE, 0))) {
         /* mutual, step 2: the host proves it decrypted the witness */
-        if (pending != PIV_CHAL_WITNESS || pending_alg != cmd->p1 ||
-            CRYPTO_memcmp(da.val[0], expect, bl) != 0) {
-            pc->admin = 0;
-            sw = SW_SECURITY_STATUS;
-            goto out;
-        }
-        if (mgm_encrypt(card, da.val[1], block) < 0) {
-            pc->admin = 0;
+        pc->admin = 0;
+        if (pending != PIV_CHAL_WITNESS || pending_alg != cmd->p1)
+            sw = SW_SECURITY_STATUS; /* nothing to answer: not a cryptogram */
+        else if (CRYPTO_memcmp(da.val[0], expect, bl) != 0)
+            sw = cf_simcard_wrong_sw(card, SW_SECURITY_STATUS, 0);
+        else if (mgm_encrypt(card, da.val[1], block) < 0)
             sw = SW_UNKNOWN;
-            goto out;
+        else {
+            pc->admin = 1;
+            put_dyn_auth(resp, TAG_RESPONSE, block, bl);
+            sw = SW_OK;
         }
-        pc->admin = 1;
-        put_dyn_auth(resp, TAG_RESPONSE, block, bl);
-        sw = SW_OK;
     } else if (is(&da, TAG_CHALLENGE, 0) && absent(&da, TAG_WITNESS) &&
                absent(&da, TAG_RESPONSE)) {
         /* external, step 1: a challenge in the clear */
@@ -232,15 +232,17 @@ uint16_t piv_general_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_w
     } else if (is(&da, TAG_RESPONSE, bl) && absent(&da, TAG_WITNESS) &&
                absent(&da, TAG_CHALLENGE)) {
         /* external, step 2: the host's E_K(C) */
-        if (pending != PIV_CHAL_EXTERNAL || pending_alg != cmd->p1 ||
-            mgm_encrypt(card, expect, block) < 0 ||
-            CRYPTO_memcmp(da.val[2], block, bl) != 0) {
-            pc->admin = 0;
+        pc->admin = 0;
+        if (pending != PIV_CHAL_EXTERNAL || pending_alg != cmd->p1)
             sw = SW_SECURITY_STATUS;
-            goto out;
+        else if (mgm_encrypt(card, expect, block) < 0)
+            sw = SW_UNKNOWN;
+        else if (CRYPTO_memcmp(da.val[2], block, bl) != 0)
+            sw = cf_simcard_wrong_sw(card, SW_SECURITY_STATUS, 0);
+        else {
+            pc->admin = 1;
+            sw = SW_OK;
         }
-        pc->admin = 1;
-        sw = SW_OK;
     } else {
         sw = SW_WRONG_DATA;
     }

@@ -1,11 +1,13 @@
 /*
- * piv_int.h - the piv card's state and the split of its work (internal).
+ * piv_int.h - the PIV cards' state and the split of their work (internal).
  *
- * The piv card is a YubiKey 5.4.3 PIV application as yubico-piv-tool 2.2.0
- * and OpenSC 0.23 see it (docs/cards/piv.md, piv-reference.md). Its code is
- * split by job:
- *   piv.c          operations table, lifecycle, dispatch, SELECT, version,
- *                  serial, metadata
+ * One card type code serves two bases: "piv", a NIST SP 800-73-4 PIV card
+ * without vendor extensions, and "yubikey", a YubiKey 5.4.3 PIV application
+ * as yubico-piv-tool 2.2.0 and OpenSC 0.23 see it (docs/cards/piv.md,
+ * piv-reference.md); piv_is_yubikey tells them apart. The code is split by
+ * job:
+ *   piv.c          operations table, lifecycle, dispatch, SELECT, and the
+ *                  YubiKey's version, serial, metadata
  *   piv_nv.c       factory state, the non-volatile change protocol, the
  *                  state file keys
  *   piv_pin.c      PIN and PUK: VERIFY, CHANGE REFERENCE DATA, RESET RETRY
@@ -100,6 +102,12 @@ static inline struct piv_card *piv_of(cf_simcard_t *card)
     return card->impl;
 }
 
+/* 1 for the yubikey base (YubiKey instructions and objects), 0 for piv. */
+static inline int piv_is_yubikey(const cf_simcard_t *card)
+{
+    return card->base == CF_SIM_YUBIKEY;
+}
+
 /* ---- piv_nv.c ---- */
 
 /* Put nv in factory state "default". Frees no objects: nv must hold none. */
@@ -117,6 +125,9 @@ void piv_nv_begin(const cf_simcard_t *card, struct piv_nv *saved);
 int piv_nv_commit(cf_simcard_t *card, struct piv_nv *saved);
 /* Index of a writable object id, or -1. */
 int piv_obj_index(uint32_t id);
+/* piv_obj_index of an object this card can hold (the 5FFFxx YubiKey
+ * objects only on the yubikey base), or -1. */
+int piv_card_obj_index(const cf_simcard_t *card, uint32_t id);
 uint32_t piv_obj_id(int index);
 
 int piv_nv_save(const cf_simcard_t *card, FILE *f);
@@ -144,6 +155,9 @@ uint16_t piv_set_mgm_key(cf_simcard_t *card, const cf_apdu_t *cmd);
 
 /* ---- piv_objects.c ---- */
 
+/* Store the factory CHUID of a piv card (its GUID from the serial).
+ * Returns 0, or -1 out of memory. */
+int piv_chuid_factory(cf_simcard_t *card);
 uint16_t piv_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp);
 uint16_t piv_put_data(cf_simcard_t *card, const cf_apdu_t *cmd);
 

@@ -28,6 +28,13 @@ int piv_obj_index(uint32_t id)
     return -1;
 }
 
+int piv_card_obj_index(const cf_simcard_t *card, uint32_t id)
+{
+    if (id >= PIV_OBJ_YK_FIRST && id <= PIV_OBJ_YK_LAST && !piv_is_yubikey(card))
+        return -1;
+    return piv_obj_index(id);
+}
+
 uint32_t piv_obj_id(int index)
 {
     if ((unsigned)index < STD_COUNT)
@@ -165,15 +172,18 @@ static int load_count(uint8_t *out, const char *value, unsigned long min, char *
     return 0;
 }
 
-static int load_object(struct piv_nv *nv, const char *id_hex, const char *value, char *err,
+static int load_object(cf_simcard_t *card, const char *id_hex, const char *value, char *err,
                        size_t errlen)
 {
+    struct piv_nv *nv = &piv_of(card)->nv;
     uint8_t idb[3];
     int idx = -1;
     if (strlen(id_hex) == 6 && cf_hex_decode(id_hex, 6, idb, sizeof(idb)) == CF_OK)
-        idx = piv_obj_index(((uint32_t)idb[0] << 16) | ((uint32_t)idb[1] << 8) | idb[2]);
+        idx = piv_card_obj_index(card, ((uint32_t)idb[0] << 16) | ((uint32_t)idb[1] << 8) |
+                                           idb[2]);
     if (idx < 0) {
-        snprintf(err, errlen, "no such data object (5FC101-5FC123, 5FFF00-5FFF15)");
+        snprintf(err, errlen, "no such data object (5FC101-5FC123%s)",
+                 piv_is_yubikey(card) ? ", 5FFF00-5FFF15" : "");
         return -1;
     }
     size_t hexlen = strlen(value);
@@ -247,7 +257,7 @@ int piv_nv_load(cf_simcard_t *card, const char *key, const char *value, char *er
         return -1;
     }
     if (strncmp(key, "obj_", 4) == 0)
-        return load_object(nv, key + 4, value, err, errlen);
+        return load_object(card, key + 4, value, err, errlen);
     snprintf(err, errlen, "unknown key");
     return -1;
 }

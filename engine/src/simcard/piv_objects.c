@@ -5,10 +5,12 @@
  * discovery object) and travel as `53 L <value>`; the card stores the value
  * and rebuilds the 53 wrapper on reading. The discovery object is fixed (a
  * YubiKey's: PIV AID and PIN policy "PIV PIN only") and cannot be written.
+ * The YubiKey objects 5FFF00-5FFF15 exist on the yubikey card only; a piv
+ * card comes with a CHUID (piv_chuid_factory).
  * Objects SP 800-73-4 protects with the PIN (fingerprints, facial image,
  * printed information, iris) answer 6982 until the PIN is verified, before
  * any check of whether they exist, as a real card leaks nothing about them.
- * Absent objects answer 6A82. Long objects need no care here: the core
+ * Absent objects answer 6A82 (or what an absent-* quirk says). Long objects need no care here: the core
  * chains them in and out.
  */
 #include <stdlib.h>
@@ -22,6 +24,44 @@
 
 static const uint8_t discovery[] = {0x7E, 0x12, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00,
                                     0x00, 0x10, 0x00, 0x01, 0x00, 0x5F, 0x2F, 0x02, 0x40, 0x00};
+
+/* The factory CHUID of a piv card, SP 800-73-4 tags in order: 30 FASC-N
+ * (the standard's all-nines test credential, as yubico-piv-tool writes
+ * it), 34 GUID, 35 expiry date (YYYYMMDD), 3E issuer signature (empty: a
+ * test card's), FE error detection code (empty). The GUID is filled in
+ * per card. */
+#define CHUID_OBJ 0x5FC102u
+#define CHUID_GUID_AT 29 /* offset of the GUID's 16 bytes */
+static const uint8_t chuid_template[] = {
+    0x30, 0x19, 0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83,
+    0x68, 0x58, 0x21, 0x08, 0x42, 0x10, 0x84, 0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB, 0x34,
+    0x10, 0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0,    0,    0,    0x35, 0x08, '2',  '0',  '3',  '0',  '0',  '1',  '0',  '1',  0x3E,
+    0x00, 0xFE, 0x00};
+
+/* GUID = an 11-byte prefix ("CFPIV", five zero bytes, FF), then the serial
+ * as 10 BCD digits: its lower-case hex text ends with the serial in
+ * decimal, and the prefix's last digit is a letter, so the trailing
+ * decimal digits are the serial's ten and nothing else. cardforge reads
+ * the GUID as the serial of a card without a vendor serial command. */
+static void chuid_guid(uint32_t serial, uint8_t guid[16])
+{
+    static const uint8_t prefix[11] = {'C', 'F', 'P', 'I', 'V', 0, 0, 0, 0, 0, 0xFF};
+    memcpy(guid, prefix, sizeof(prefix));
+    cf_simcard_put_bcd(serial, guid + sizeof(prefix), 16 - sizeof(prefix));
+}
+
+int piv_chuid_factory(cf_simcard_t *card)
+{
+    struct piv_object *o = &piv_of(card)->nv.obj[piv_obj_index(CHUID_OBJ)];
+    o->data = malloc(sizeof(chuid_template));
+    if (o->data == NULL)
+        return -1;
+    memcpy(o->data, chuid_template, sizeof(chuid_template));
+    chuid_guid(card->serial, o->data + CHUID_GUID_AT);
+    o->len = sizeof(chuid_template);
+    return 0;
+}
 
 static int pin_protected(uint32_t id)
 {
@@ -58,9 +98,9 @@ uint16_t piv_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp
     }
     if (pin_protected((uint32_t)id) && !pc->pin_verified)
         return SW_SECURITY_STATUS;
-    int idx = piv_obj_index((uint32_t)id);
+    int idx = piv_card_obj_index(card, (uint32_t)id);
     if (idx < 0 || pc->nv.obj[idx].data == NULL)
-        return SW_FILE_NOT_FOUND;
+        return cf_simcard_absent_sw(card, SW_FILE_NOT_FOUND);
     cf_wc_tlv(resp, TAG_DATA, pc->nv.obj[idx].data, pc->nv.obj[idx].len);
     return SW_OK;
 }
@@ -79,7 +119,7 @@ uint16_t piv_put_data(cf_simcard_t *card, const cf_apdu_t *cmd)
     size_t vlen;
     if (id < 0 || cf_rc_tlv(&c, &tag, &val, &vlen) < 0 || tag != TAG_DATA || c.left != 0)
         return SW_WRONG_DATA;
-    int idx = piv_obj_index((uint32_t)id);
+    int idx = piv_card_obj_index(card, (uint32_t)id);
     if (idx < 0) /* includes the discovery object: read-only */
         return SW_WRONG_DATA;
     if (vlen > PIV_OBJ_MAX)

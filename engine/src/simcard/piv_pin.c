@@ -55,6 +55,8 @@ uint16_t piv_verify(cf_simcard_t *card, const cf_apdu_t *cmd)
     if (cmd->p2 != PIV_REF_PIN)
         return SW_REF_NOT_FOUND;
     if (cmd->nc == 0) { /* status query, no try spent */
+        if (cf_simcard_has(card, CF_Q_NO_VERIFY_STATUS))
+            return SW_WRONG_DATA; /* a card that wants data (OpenSC: CI_VERIFY_LC0_FAIL) */
         if (nv->pin_tries == 0)
             return SW_AUTH_BLOCKED;
         return pc->pin_verified ? SW_OK : SW_WRONG_PIN(nv->pin_tries);

@@ -24,16 +24,6 @@
 #define RESP_CAP 65536
 #define CHUNK 256
 
-static const struct cf_simcard_ops *find_ops(const char *type)
-{
-    static const struct cf_simcard_ops *const all[] = {&cf_simcard_piv_ops,
-                                                       &cf_simcard_gids_ops};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        if (type != NULL && strcmp(all[i]->type, type) == 0)
-            return all[i];
-    return NULL;
-}
-
 static void clear_volatile(cf_simcard_t *card)
 {
     card->chaining = 0;
@@ -44,17 +34,20 @@ static void clear_volatile(cf_simcard_t *card)
     card->ops->reset(card);
 }
 
-cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial,
-                        cf_simcard_t **out)
+/* A card of a parsed variant; cf_simcard_new and the loader share it. */
+static cf_err_t new_variant(const struct cf_simcard_variant *v, const char *factory,
+                            uint32_t serial, int from_file, cf_simcard_t **out)
 {
     *out = NULL;
-    const struct cf_simcard_ops *ops = find_ops(type);
-    if (ops == NULL)
-        return CF_ERR_NOT_FOUND;
+    const struct cf_simcard_ops *ops = cf_simcard_base_ops(v->base);
     cf_simcard_t *card = calloc(1, sizeof(*card));
     if (card == NULL)
         return CF_ERR_NOMEM;
     card->ops = ops;
+    card->base = v->base;
+    card->quirks = v->quirks;
+    card->from_file = from_file;
+    cf_simcard_variant_name(v, 0, card->type, sizeof(card->type));
     card->serial = serial;
     card->chain = malloc(CHAIN_MAX);
     card->pending = malloc(RESP_CAP);
@@ -76,6 +69,16 @@ cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial,
     return CF_OK;
 }
 
+cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial,
+                        cf_simcard_t **out)
+{
+    struct cf_simcard_variant v;
+    *out = NULL;
+    if (cf_simcard_variant_parse(type, &v, NULL, 0) < 0)
+        return CF_ERR_NOT_FOUND;
+    return new_variant(&v, factory, serial, 0, out);
+}
+
 void cf_simcard_free(cf_simcard_t *card)
 {
     if (card == NULL)
@@ -91,7 +94,7 @@ void cf_simcard_free(cf_simcard_t *card)
 
 const char *cf_simcard_type(const cf_simcard_t *card)
 {
-    return card->ops->type;
+    return card->type;
 }
 
 const char *cf_simcard_factory(const cf_simcard_t *card)
@@ -106,7 +109,8 @@ uint32_t cf_simcard_serial(const cf_simcard_t *card)
 
 size_t cf_simcard_atr(const cf_simcard_t *card, uint8_t *atr, size_t cap)
 {
-    return card->ops->atr(card, atr, cap);
+    size_t n = cf_simcard_quirk_atr(card, atr, cap);
+    return n > 0 ? n : card->ops->atr(card, atr, cap);
 }
 
 void cf_simcard_power_on(cf_simcard_t *card)
@@ -307,6 +311,17 @@ int cf_simcard_get_uint(const char *value, unsigned long max, unsigned long *out
     return 0;
 }
 
+void cf_simcard_put_bcd(uint32_t v, uint8_t *out, size_t n)
+{
+    for (size_t i = n; i-- > 0;) {
+        uint8_t lo = (uint8_t)(v % 10);
+        v /= 10;
+        uint8_t hi = (uint8_t)(v % 10);
+        v /= 10;
+        out[i] = (uint8_t)((hi << 4) | lo);
+    }
+}
+
 /* The rename is durable only once the directory holding the file is on
  * disk: a card that lost power right after a change must come back with it
  * (the counter rule above depends on it). */
@@ -351,8 +366,11 @@ cf_err_t cf_simcard_save(const cf_simcard_t *card, const char *path)
         free(tmp);
         return CF_ERR_IO;
     }
-    fprintf(f, "type=%s\nfactory=%s\nserial=%lu\n", card->ops->type, card->factory,
-            (unsigned long)card->serial);
+    char quirks[CF_SIMCARD_TYPE_MAX];
+    struct cf_simcard_variant v = {card->base, card->quirks};
+    cf_simcard_variant_name(&v, 1, quirks, sizeof(quirks));
+    fprintf(f, "type=%s\nquirks=%s\nfactory=%s\nserial=%lu\n", cf_simcard_base_name(card->base),
+            quirks, card->factory, (unsigned long)card->serial);
     int bad = card->ops->save(card, f) < 0;
     bad |= fflush(f) != 0;
     bad |= fsync(fd) != 0;
@@ -386,6 +404,33 @@ cf_err_t cf_simcard_set_state_file(cf_simcard_t *card, const char *path)
     return cf_simcard_save(card, path);
 }
 
+/* The variant a state file's header names. A file written before card
+ * variants has no quirks line, and its type names the card of that time:
+ * "piv" was the YubiKey card and "gids" had the readable admin-key counter
+ * (docs/cards/vcard.md, "Variants"). Returns 0, or -1 with a message. */
+static int header_variant(const char *type, const char *quirks, struct cf_simcard_variant *v,
+                          char *err, size_t errlen)
+{
+    static const struct {
+        const char *type, *variant;
+    } legacy[] = {{"piv", "yubikey"}, {"gids", "gids+admin-counter"}};
+    char name[2 * CF_SIMCARD_TYPE_MAX + 2];
+    if (strchr(type, '+') != NULL) {
+        snprintf(err, errlen, "type: expected a base (piv, yubikey or gids), the quirks go on "
+                              "the quirks line");
+        return -1;
+    }
+    snprintf(name, sizeof(name), "%s", type);
+    if (quirks == NULL) {
+        for (size_t i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++)
+            if (strcmp(type, legacy[i].type) == 0)
+                snprintf(name, sizeof(name), "%s", legacy[i].variant);
+    } else if (quirks[0] != '\0') {
+        snprintf(name, sizeof(name), "%s+%s", type, quirks);
+    }
+    return cf_simcard_variant_parse(name, v, err, errlen);
+}
+
 /* Lines are at most this long; the largest value is a data object in hex. */
 #define LINE_MAX_LEN (2 * 16384 + 64)
 
@@ -408,9 +453,9 @@ cf_err_t cf_simcard_load(const char *path, char *errbuf, size_t errlen, cf_simca
         fclose(f);
         return CF_ERR_NOMEM;
     }
-    char type[32] = "", factory[32] = "";
+    char type[CF_SIMCARD_TYPE_MAX] = "", quirks[CF_SIMCARD_TYPE_MAX] = "", factory[32] = "";
     unsigned long serial = 0;
-    int have_serial = 0;
+    int have_serial = 0, have_quirks = 0;
     cf_simcard_t *card = NULL;
     cf_err_t err = CF_OK;
     unsigned long lineno = 0;
@@ -435,9 +480,15 @@ cf_err_t cf_simcard_load(const char *path, char *errbuf, size_t errlen, cf_simca
         *eq = 0;
         const char *key = line, *val = eq + 1;
         if (card == NULL) {
-            /* The header keys come first, in the order save writes them. */
+            /* The header keys come first, in the order save writes them;
+             * quirks is absent from files written before card variants. */
             if (strcmp(key, "type") == 0 && strlen(val) < sizeof(type)) {
                 snprintf(type, sizeof(type), "%s", val);
+                continue;
+            }
+            if (strcmp(key, "quirks") == 0 && strlen(val) < sizeof(quirks)) {
+                snprintf(quirks, sizeof(quirks), "%s", val);
+                have_quirks = 1;
                 continue;
             }
             if (strcmp(key, "factory") == 0 && strlen(val) < sizeof(factory)) {
@@ -447,7 +498,7 @@ cf_err_t cf_simcard_load(const char *path, char *errbuf, size_t errlen, cf_simca
             if (strcmp(key, "serial") == 0 && cf_simcard_get_uint(val, UINT32_MAX, &serial) == 0) {
                 have_serial = 1;
             } else {
-                snprintf(errbuf, errlen, "%s:%lu: expected type, factory and serial first",
+                snprintf(errbuf, errlen, "%s:%lu: expected type, quirks, factory and serial first",
                          path, lineno);
                 err = CF_ERR_PARSE;
                 break;
@@ -457,9 +508,17 @@ cf_err_t cf_simcard_load(const char *path, char *errbuf, size_t errlen, cf_simca
                 err = CF_ERR_PARSE;
                 break;
             }
-            err = cf_simcard_new(type, factory[0] ? factory : NULL, (uint32_t)serial, &card);
+            struct cf_simcard_variant v;
+            char msg[160] = "";
+            if (header_variant(type, have_quirks ? quirks : NULL, &v, msg, sizeof(msg)) < 0) {
+                snprintf(errbuf, errlen, "%s: %s", path, msg);
+                err = CF_ERR_PARSE;
+                break;
+            }
+            err = new_variant(&v, factory[0] ? factory : NULL, (uint32_t)serial, 1, &card);
             if (err != CF_OK) {
-                snprintf(errbuf, errlen, "%s: unknown card type or factory state", path);
+                snprintf(errbuf, errlen, "%s: no factory state '%s' for %s cards", path,
+                         factory[0] ? factory : "(default)", type);
                 err = CF_ERR_PARSE;
                 break;
             }

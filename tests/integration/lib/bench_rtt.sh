@@ -25,7 +25,7 @@ per_apdu_us() { # COUNT: mean microseconds per APDU, scriptor start-up removed
 run() { # LABEL COUNT ARGS...
     local label=$1 count=$2
     shift 2
-    cf_card_start 0 --type piv "$@"
+    cf_card_start 0 --type yubikey "$@"
     cf_wait_card 0
     per_apdu_us 20 >/dev/null # warm up
     printf '%-28s %6d APDUs  %8d us per APDU\n' "$label" "$count" "$(per_apdu_us "$count")"

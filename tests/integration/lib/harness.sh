@@ -3,7 +3,7 @@
 # Source it first thing in a test, passing the test's arguments:
 #
 #     source "$2/tests/integration/lib/harness.sh" "$@"     # $1 BUILD_DIR, $2 SOURCE_DIR
-#     cf_harness_start 2 piv,gids
+#     cf_harness_start 2 yubikey,gids
 #     ... test body: opensc-tool -r "$(cf_opensc_reader 0)" -a, scriptor, ...
 #
 # Sourcing re-executes the test inside `unshare -mn` (needs root; CI runs as
@@ -31,7 +31,7 @@
 #   cf_harness_start N TYPES [FACTORIES]
 #                         N readers, N cards, wait until every reader has its card.
 #                         TYPES/FACTORIES: comma lists cycled over the cards
-#                         ("piv,gids": even cards piv, odd gids; empty = default).
+#                         ("yubikey,gids": even cards yubikey, odd gids; empty = default).
 #                         Card I gets serial CF_SERIAL_BASE+I and state file card-I.state.
 #   cf_harness_readers N  only pcscd with N readers (no cards); waits for the readers.
 #   cf_card_start I ARGS  start a card daemon on reader I with your own arguments

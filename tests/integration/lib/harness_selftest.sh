@@ -3,7 +3,7 @@
 # Usage: bash harness_selftest.sh BUILD_DIR SOURCE_DIR
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh" "$@"
 
-cf_harness_start 2 piv,gids
+cf_harness_start 2 yubikey,gids
 [ "$(cf__reader_states | grep -c 'CardForge ')" -eq 2 ] ||
     cf_fail "expected exactly 2 CardForge readers"
 cf_card_pull 1
