@@ -154,32 +154,29 @@ cf_err_t pers_present(struct pers *ps, cf_step_result_t *r, cf_cred_t c, const c
         if (e != CF_ERR_WRONG_SECRET)
             break;
         if (i + 1 < n && unknown) {
-            char m[CF_MSG_MAX];
-            snprintf(m, sizeof(m),
+            r->err = CF_ERR_WRONG_SECRET;
+            r->outcome = CF_OUTCOME_FAILED;
+            pers_msg(r,
                      "%s: %s was refused (%s); the card cannot report its %s tries, so %s is "
                      "presented by the next run of this card, not by this one",
                      what, cf_param_name(cand[i].param), cost_text(ps, c), name,
                      cf_param_name(cand[i + 1].param));
-            r->err = CF_ERR_WRONG_SECRET;
-            r->outcome = CF_OUTCOME_FAILED;
-            pers_msg(r, "%s", m);
             return r->err;
         }
     }
     if (e == CF_ERR_WRONG_SECRET) {
         /* Every candidate was refused: say which, what it cost, and what
          * the card said. */
-        char m[CF_MSG_MAX], names[80];
+        char names[80];
         if (n > 1)
             snprintf(names, sizeof(names), "neither %s nor %s is", cf_param_name(cand[0].param),
                      cf_param_name(cand[1].param));
         else
             snprintf(names, sizeof(names), "%s is not", cf_param_name(cand[0].param));
-        snprintf(m, sizeof(m), "%s: %s accepted (%s): %.120s", what, names, cost_text(ps, c),
-                 cf_card_errmsg(ps->card));
         r->err = e;
         r->outcome = CF_OUTCOME_FAILED;
-        pers_msg(r, "%s", m);
+        pers_msg(r, "%s: %s accepted (%s): %.120s", what, names, cost_text(ps, c),
+                 cf_card_errmsg(ps->card));
         return r->err;
     }
     pers_fail(ps, r, e,
