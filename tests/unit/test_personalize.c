@@ -625,6 +625,98 @@ static void test_unknown_counter_budget_across_runs_is_never_exceeded(void **sta
     rig_profile = NULL;
 }
 
+/* ---- recovery on every variant that can do the step ---------------------- */
+
+static cf_step_kind_t last_intent;
+
+static cf_err_t note_intent(void *user, const cf_card_t *card, const cf_step_t *step)
+{
+    (void)user;
+    (void)card;
+    last_intent = step->kind;
+    return CF_OK;
+}
+
+/* Cut the job on a card of type at the write of step k (before it reached
+ * the card, or after), then run it again as the runner would, with the
+ * history its journal keeps: at most one wrong value per run, finished
+ * within two runs, the card holding new_hex under key. */
+static void recover_on(const char *type, const char *factory, const char *desc, cf_step_kind_t k,
+                       const char *key, const char *new_hex, int holds_new)
+{
+    cf_personalize_hooks_t hooks = {NULL, note_intent, NULL, NULL};
+    cf_personalize_result_t res;
+    struct rig r;
+    unsigned long pull;
+    for (pull = 1; pull < 60; pull++) {
+        rig_new(&r, type, factory, desc);
+        last_intent = (cf_step_kind_t)-1;
+        cf_transport_sim_pull_after(r.t, pull,
+                                    holds_new ? CF_SIM_PULL_ANSWER_LOST : CF_SIM_PULL_UNDELIVERED);
+        cf_personalize(r.card, r.plan, r.values, 0, &hooks, &res);
+        int has_new = strcmp(st(key), new_hex) == 0;
+        if (last_intent == k && has_new == holds_new && res.err == CF_ERR_CARD_REMOVED)
+            break;
+        rig_free(&r);
+    }
+    if (pull == 60)
+        fail_msg("%s: no pull cuts %s %s its write", type, cf_step_kind_name(k),
+                 holds_new ? "after" : "before");
+    rig_disconnect(&r);
+    cf_card_history_t h = {.open_step = (int)k};
+    cf_err_t e = CF_ERR_INTERNAL;
+    for (int run = 0; run < 2 && e != CF_OK; run++) {
+        rig_connect(&r);
+        e = cf_personalize_resume(r.card, r.plan, r.values, 0, NULL, &h, &res);
+        unsigned spent = res.spent[CF_CRED_PUK] + res.spent[CF_CRED_ADMIN];
+        if (spent > 1)
+            fail_msg("%s: run %d presented %u wrong values", type, run, spent);
+        h.spent[CF_CRED_PUK] += res.spent[CF_CRED_PUK];
+        h.spent[CF_CRED_ADMIN] += res.spent[CF_CRED_ADMIN];
+        h.refused |= res.refused;
+        if (e != CF_OK && e != CF_ERR_WRONG_SECRET)
+            fail_msg("%s: run %d: %s", type, run, res.message);
+        rig_disconnect(&r);
+    }
+    if (e != CF_OK)
+        fail_msg("%s: %s cut %s its write not finished in two runs: %s", type, cf_step_kind_name(k),
+                 holds_new ? "after" : "before", res.message);
+    assert_string_equal(st(key), new_hex);
+    rig_connect(&r);
+    rig_free(&r);
+}
+
+static void test_interrupted_rotation_is_finished_on_every_variant(void **state)
+{
+    (void)state;
+    static const char *const yk[] = {"yubikey", "yubikey+wrong-6a80", "yubikey+aid-full+atr-other"};
+    static const char *const gids[] = {"gids", "gids+admin-counter", "gids+wrong-6a80",
+                                       "gids+wrong-63cx", "gids+absent-6984"};
+    for (int holds_new = 0; holds_new < 2; holds_new++) {
+        for (size_t i = 0; i < sizeof(yk) / sizeof(yk[0]); i++)
+            recover_on(yk[i], NULL,
+                       "[Description]\nCardManagerKey=#" FACTORY_MGM "\nNewCardManagerKey=#" NEW_KEY
+                       "\n",
+                       CF_STEP_ROTATE_ADMIN_KEY, "mgm_key", NEW_KEY, holds_new);
+        for (size_t i = 0; i < sizeof(gids) / sizeof(gids[0]); i++)
+            recover_on(gids[i], "gemalto", ROTATION_JOB, CF_STEP_ROTATE_ADMIN_KEY, "admin_key",
+                       NEW_KEY, holds_new);
+    }
+}
+
+static void test_interrupted_puk_change_is_finished_on_every_variant(void **state)
+{
+    (void)state;
+    static const char *const piv[] = {"piv", "piv+wrong-6982", "piv+no-verify-status",
+                                      "piv+aid-full+atr-yubikey", "yubikey"};
+    for (int holds_new = 0; holds_new < 2; holds_new++)
+        for (size_t i = 0; i < sizeof(piv) / sizeof(piv[0]); i++)
+            recover_on(piv[i], NULL,
+                       "[Description]\nSetPIN=true\nPIN=#654321\nInitialPUK=#12345678\n"
+                       "PUK=#87654321\n",
+                       CF_STEP_CHANGE_PUK, "puk", hex_of("87654321"), holds_new);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,6 +752,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_counter_recovery_presents_one_value_per_run,
                                         with_dir, without_dir),
         cmocka_unit_test_setup_teardown(test_unknown_counter_budget_across_runs_is_never_exceeded,
+                                        with_dir, without_dir),
+        cmocka_unit_test_setup_teardown(test_interrupted_rotation_is_finished_on_every_variant,
+                                        with_dir, without_dir),
+        cmocka_unit_test_setup_teardown(test_interrupted_puk_change_is_finished_on_every_variant,
                                         with_dir, without_dir),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
