@@ -91,7 +91,9 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["records"] == {"personalized": 200, "remaining": 0, "duplicates": 0}, r["records"]
 assert r["cards"]["serial_repeats"] == 0
-assert r["runs"] == 25, r["runs"]
+# One run record per run that lived long enough to write it (a kill in its
+# first milliseconds leaves none), and the final run's.
+assert 2 <= r["runs"] <= 25, r["runs"]
 # Cards set aside for rework (a change reached them and a later attempt
 # failed) are open intents with a failed record, never cut-off ones.
 assert all(o["failed"] for o in r["open_intents"]), r["open_intents"]

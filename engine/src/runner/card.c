@@ -449,6 +449,14 @@ record:
     finish_record(r, rd, &rec, work);
     work = NULL; /* the scheduler has it */
 release:
+    if ((out == CF_CARD_UNTOUCHED || out == CF_CARD_NONE_LEFT) && rec.serial[0] != '\0') {
+        /* A card an earlier attempt left changed and unproven, which this
+         * run did not get to: it must not leave its reader as if done. */
+        pthread_mutex_lock(&r->mu);
+        if (cf_journal_state_open_intent(r->st, rec.serial, NULL))
+            out = CF_CARD_KEPT;
+        pthread_mutex_unlock(&r->mu);
+    }
     cf_card_free(card);
     /* Reset: the card leaves with no PIN verified and no admin session. */
     cf_transport_close(t, CF_DISPOSE_RESET);
@@ -456,7 +464,7 @@ release:
     if (out == CF_CARD_HANDLED && rec.c.err == CF_ERR_INTERRUPTED)
         out = CF_CARD_STOPPED;
     rd->last_err = out == CF_CARD_HANDLED || out == CF_CARD_STOPPED ? rec.c.err : CF_OK;
-    if (out != CF_CARD_UNTOUCHED && out != CF_CARD_NONE_LEFT && r->o.on_card != NULL)
+    if ((out == CF_CARD_HANDLED || out == CF_CARD_STOPPED) && r->o.on_card != NULL)
         r->o.on_card(r->o.user, &rec.c);
     if (work != NULL) {
         /* Not reached: a record is only assigned on the way to "record". */

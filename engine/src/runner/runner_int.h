@@ -108,6 +108,9 @@ typedef enum cf_card_outcome {
                           * its reader, to be finished by the next run */
     CF_CARD_UNTOUCHED,   /* released without a record: nothing left or stopping */
     CF_CARD_NONE_LEFT,   /* ... and the batch is complete */
+    CF_CARD_KEPT,        /* released without a record, but the journal has an
+                          * open intent for it: it stays in its reader (a
+                          * simulated hopper keeps it for the next run) */
 } cf_card_outcome_t;
 
 /* Work one card on transport t (taken over: closed here) in reader rd. */

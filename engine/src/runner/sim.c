@@ -271,7 +271,7 @@ static void *sim_worker(void *arg)
             cf_transport_sim_set_latency(t, latency_fn, rd);
         }
         cf_card_outcome_t out = cf_runner_handle_card(r, rd, t);
-        return_card(r, card, serial, out == CF_CARD_STOPPED);
+        return_card(r, card, serial, out == CF_CARD_STOPPED || out == CF_CARD_KEPT);
         if (out != CF_CARD_HANDLED)
             break;
     }
