@@ -6,7 +6,8 @@
  * reads must agree (result, lines, torn line, totals, open intents). Every
  * card record that parses is formatted again and must parse back to the
  * same attempt, record, serial, status and step count: what the reader
- * accepts, the writer can write. Any disagreement aborts.
+ * accepts, the writer can write (wrong values spent and refused included).
+ * Any disagreement aborts.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -59,7 +60,8 @@ static cf_err_t round_trip(void *user, const cf_journal_entry_t *e)
     const cf_journal_card_t *a = &e->card, *b = &back.card;
     if (a->attempt != b->attempt || a->record != b->record || a->status != b->status ||
         a->n_steps != b->n_steps || strcmp(a->serial, b->serial) != 0 ||
-        cf_journal_card_changed(a) != cf_journal_card_changed(b))
+        a->spent_puk != b->spent_puk || a->spent_admin != b->spent_admin ||
+        a->refused != b->refused || cf_journal_card_changed(a) != cf_journal_card_changed(b))
         abort();
     return CF_OK;
 }

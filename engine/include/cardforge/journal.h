@@ -12,8 +12,9 @@
  *   card    one per card attempt, at its end: record, reader, serial, ATR,
  *           profile, every step (outcome, whether it reached the card, status
  *           word, milliseconds, APDUs, key check value), the final status,
- *           error and message, times, APDU count; written and fsync'd BEFORE
- *           the card is released;
+ *           error and message, times, APDU count, and the wrong values the
+ *           card refused (counts and parameter names, never values);
+ *           written and fsync'd BEFORE the card is released;
  *   end     when a run stops, with its counts (informative only).
  *
  * Nothing secret is ever written: the records are built from the fields of
@@ -142,6 +143,14 @@ typedef struct cf_journal_card {
     size_t n_steps; /* at most CF_JOURNAL_MAX_STEPS */
     /* Tries left as last read: PIN, PUK, admin key; -1 when not read. */
     int tries[3];
+    /* Wrong values this attempt presented for the PUK and for the admin
+     * key, as the card answered them (it refused them as wrong). Counts
+     * only: a journal never holds a value. */
+    unsigned spent_puk, spent_admin;
+    /* The plan's values the card refused in this attempt: bit (1u << p) for
+     * each cf_param_t p (plan.h; the executor's CF_PARAM_BIT), written as
+     * the parameters' names. Bits of no parameter are not written. */
+    unsigned refused;
 } cf_journal_card_t;
 
 typedef struct cf_journal_end {
