@@ -781,6 +781,76 @@ static void test_a_record_personalized_twice_is_counted_as_duplicate(void **stat
     cf_journal_state_free(st);
 }
 
+static void test_state_sums_spent_and_unions_refused_over_a_cards_attempts(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_step_t refused[1] = {step_refused};
+    /* Three attempts on card 31 (two failed, one rejected), one on 32 with
+     * nothing refused, one on 33 that refused and was personalized later. */
+    cf_journal_card_t a = card(1, 3, "31", CF_STATUS_FAILED, refused, 1);
+    a.spent_puk = 1;
+    a.refused = 1u << CF_PARAM_INITIAL_PUK;
+    cf_journal_card_t b = card(2, 3, "31", CF_STATUS_FAILED, refused, 1);
+    b.spent_admin = 1;
+    b.refused = 1u << CF_PARAM_CARD_MANAGER_KEY;
+    cf_journal_card_t c = card(3, 3, "31", CF_STATUS_REJECTED, NULL, 0);
+    c.spent_puk = 1;
+    c.refused = 1u << CF_PARAM_INITIAL_PUK;
+    cf_journal_card_t d = card(4, 4, "32", CF_STATUS_FAILED, refused, 1);
+    cf_journal_card_t e1 = card(5, 5, "33", CF_STATUS_FAILED, refused, 1);
+    e1.spent_admin = 1;
+    e1.refused = 1u << CF_PARAM_CARD_MANAGER_KEY;
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t e2 = card(6, 5, "33", CF_STATUS_PERSONALIZED, ok1, 1);
+    const cf_journal_card_t *all[] = {&a, &b, &c, &d, &e1, &e2};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        assert_int_equal(cf_journal_write_card(j, all[i]), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+
+    cf_journal_state_t *st = reread(f, NULL);
+    cf_journal_history_t h;
+    assert_true(cf_journal_state_history(st, "31", &h));
+    assert_int_equal(h.spent_puk, 2);
+    assert_int_equal(h.spent_admin, 1);
+    assert_int_equal(h.refused, (1u << CF_PARAM_INITIAL_PUK) | (1u << CF_PARAM_CARD_MANAGER_KEY));
+    assert_string_equal(h.open_step, "");
+    /* Nothing refused, never seen, personalized: nothing remembered. */
+    const char *none[] = {"32", "34", "33", ""};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        memset(&h, 0xA5, sizeof(h));
+        assert_false(cf_journal_state_history(st, none[i], &h));
+        assert_true(h.spent_puk == 0 && h.spent_admin == 0 && h.refused == 0);
+        assert_string_equal(h.open_step, "");
+    }
+    cf_journal_state_free(st);
+}
+
+static void test_history_names_the_open_intents_step(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    /* Card 41 was cut off rotating its key; card 42 failed after its PIN
+     * was set and spent a wrong admin key on the way. */
+    cf_journal_intent_t in = intent(1, 1, "41", "rotate-admin-key");
+    cf_journal_step_t lost[2] = {step_done, step_lost};
+    cf_journal_card_t c = card(2, 2, "42", CF_STATUS_FAILED, lost, 2);
+    c.spent_admin = 1;
+    assert_int_equal(cf_journal_write_intent(j, &in), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &c), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+
+    cf_journal_state_t *st = reread(f, NULL);
+    cf_journal_history_t h;
+    assert_true(cf_journal_state_history(st, "41", &h));
+    assert_string_equal(h.open_step, "rotate-admin-key");
+    assert_true(h.spent_puk == 0 && h.spent_admin == 0 && h.refused == 0);
+    assert_true(cf_journal_state_history(st, "42", &h));
+    assert_string_equal(h.open_step, "rotate-admin-key"); /* step_lost's step */
+    assert_int_equal(h.spent_admin, 1);
+    cf_journal_state_free(st);
+}
+
 static void test_second_open_of_a_journal_in_use_is_refused(void **state)
 {
     struct fx *f = *state;
@@ -1068,6 +1138,29 @@ static void test_state_memory_per_personalized_card_is_small(void **state)
     cf_journal_state_free(st);
 }
 
+static void test_state_memory_per_card_with_a_history_is_small(void **state)
+{
+    (void)state;
+    cf_journal_state_t *st = cf_journal_state_new();
+    size_t before = cf_journal_state_bytes(st), n = 100000;
+    for (size_t i = 1; i <= n; i++) {
+        char serial[16];
+        snprintf(serial, sizeof(serial), "%zu", 7000000 + i);
+        /* Refused by the card type after a wrong admin key: no record
+         * counted, no open intent; only the history. */
+        cf_journal_card_t c = card(i, 0, serial, CF_STATUS_REJECTED, NULL, 0);
+        c.spent_admin = 1;
+        c.refused = 1u << CF_PARAM_CARD_MANAGER_KEY;
+        assert_int_equal(cf_journal_state_apply_card(st, &c), CF_OK);
+    }
+    /* A 16-byte slot per card at <= 4/5 load, grown by half: under 32. */
+    size_t grown = cf_journal_state_bytes(st) - before;
+    assert_true(grown < n * 32);
+    cf_journal_history_t h;
+    assert_true(cf_journal_state_history(st, "7000001", &h) && h.spent_admin == 1);
+    cf_journal_state_free(st);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1098,6 +1191,8 @@ int main(void)
         T(test_recovery_that_personalizes_closes_the_open_intent),
         T(test_interrupted_attempt_does_not_count_against_its_record),
         T(test_a_record_personalized_twice_is_counted_as_duplicate),
+        T(test_state_sums_spent_and_unions_refused_over_a_cards_attempts),
+        T(test_history_names_the_open_intents_step),
         T(test_second_open_of_a_journal_in_use_is_refused),
         T(test_journal_is_created_private),
         T(test_journal_that_is_a_directory_is_refused),
@@ -1111,6 +1206,7 @@ int main(void)
         T(test_scan_visits_every_record_and_stops_when_asked),
         T(test_memory_scan_reads_the_same_as_the_file),
         T(test_state_memory_per_personalized_card_is_small),
+        T(test_state_memory_per_card_with_a_history_is_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
