@@ -92,21 +92,19 @@ static void fmt_step(cf_jbuf *b, const cf_journal_step_t *s)
     cf_jbuf_close_obj(b);
 }
 
-/* "spent":{"PUK":n,"admin":n},"refused":["CardManagerKey",...]: what the
- * card refused as wrong, by count and by parameter name, never a value. */
-static void fmt_spent_refused(cf_jbuf *b, const cf_journal_card_t *c)
+void cf_journal_fmt_spent_refused(cf_jbuf *b, uint64_t puk, uint64_t admin, unsigned refused)
 {
     cf_jbuf_key(b, "spent");
     cf_jbuf_open_obj(b);
-    cf_jbuf_kv_u64(b, "PUK", c->spent_puk);
-    cf_jbuf_kv_u64(b, "admin", c->spent_admin);
+    cf_jbuf_kv_u64(b, "PUK", puk);
+    cf_jbuf_kv_u64(b, "admin", admin);
     cf_jbuf_close_obj(b);
-    if (c->refused >> CF_PARAM_COUNT)
+    if (refused >> CF_PARAM_COUNT)
         b->overflow = 1; /* a bit of no parameter: refuse rather than drop it */
     cf_jbuf_key(b, "refused");
     cf_jbuf_open_arr(b);
     for (unsigned p = 0; p < CF_PARAM_COUNT; p++) {
-        if (c->refused & (1u << p))
+        if (refused & (1u << p))
             cf_jbuf_elem_str(b, cf_param_name((cf_param_t)p));
     }
     cf_jbuf_close_arr(b);
@@ -147,7 +145,7 @@ void cf_journal_fmt_card(cf_jbuf *b, const cf_journal_card_t *c)
         }
     }
     cf_jbuf_close_obj(b);
-    fmt_spent_refused(b, c);
+    cf_journal_fmt_spent_refused(b, c->spent_puk, c->spent_admin, c->refused);
     cf_jbuf_key(b, "steps");
     cf_jbuf_open_arr(b);
     size_t n = c->n_steps;
