@@ -3,10 +3,11 @@
  *
  * Each input is read as a journal twice: from memory in one go and through
  * a source that delivers a few bytes per read, with a resume state. Both
- * reads must agree (result, lines, torn line, totals, open intents). Every
- * card record that parses is formatted again and must parse back to the
- * same attempt, record, serial, status and step count: what the reader
- * accepts, the writer can write. Any disagreement aborts.
+ * reads must agree (result, lines, torn line, totals, open intents and
+ * their cards' histories, the tables' size). Every card record that parses
+ * is formatted again and must parse back to the same attempt, record,
+ * serial, status, step count and wrong values spent and refused: what the
+ * reader accepts, the writer can write. Any disagreement aborts.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -59,7 +60,8 @@ static cf_err_t round_trip(void *user, const cf_journal_entry_t *e)
     const cf_journal_card_t *a = &e->card, *b = &back.card;
     if (a->attempt != b->attempt || a->record != b->record || a->status != b->status ||
         a->n_steps != b->n_steps || strcmp(a->serial, b->serial) != 0 ||
-        cf_journal_card_changed(a) != cf_journal_card_changed(b))
+        a->spent_puk != b->spent_puk || a->spent_admin != b->spent_admin ||
+        a->refused != b->refused || cf_journal_card_changed(a) != cf_journal_card_changed(b))
         abort();
     return CF_OK;
 }
@@ -88,13 +90,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (memcmp(&t1, &t2, sizeof(t1)) != 0 || i1.lines != i2.lines || i1.torn != i2.torn ||
             i1.bytes != i2.bytes || i1.bytes > size ||
             cf_journal_state_open_count(s1) != cf_journal_state_open_count(s2) ||
-            cf_journal_state_next_attempt(s1) != cf_journal_state_next_attempt(s2))
+            cf_journal_state_next_attempt(s1) != cf_journal_state_next_attempt(s2) ||
+            cf_journal_state_bytes(s1) != cf_journal_state_bytes(s2))
             abort();
         for (size_t i = 0; i < cf_journal_state_open_count(s1); i++) {
             const cf_journal_open_t *o = cf_journal_state_open_at(s1, i);
             cf_journal_open_t o2;
+            cf_journal_history_t h1, h2;
             if (!cf_journal_state_open_intent(s2, o->serial, &o2) || o2.record != o->record ||
-                !cf_journal_state_record_held(s1, o->record))
+                !cf_journal_state_record_held(s1, o->record) ||
+                !cf_journal_state_history(s1, o->serial, &h1) ||
+                !cf_journal_state_history(s2, o->serial, &h2) ||
+                memcmp(&h1, &h2, sizeof(h1)) != 0 || strcmp(h1.open_step, o->step) != 0)
                 abort();
         }
     }

@@ -2,7 +2,7 @@
 # `cardforge report JOURNAL [--json]` over hand-written journals: counts,
 # failures by reason, per-reader throughput, open intents, a torn last line
 # reported but left in place, a damaged journal refused (exit 1), a missing
-# one a usage error (exit 2).
+# one a usage error (exit 2), and the wrong values cards refused, per serial.
 set -euo pipefail
 build=$1
 cf="$build/tools/cardforge"
@@ -52,7 +52,46 @@ rd = {x["reader"]: x for x in r["readers"]}
 assert rd["sim 2"]["personalized"] == 2 and rd["sim 2"]["cards_per_min"] == 10.0, rd
 assert sorted(o["serial"] for o in r["open_intents"]) == ["103", "105"]
 assert r["torn_last_line"] is False
+assert r["wrong_values"] == [] and r["wrong_values_unlisted"] == 0, r["wrong_values"]
 PY
+grep -q 'wrong values presented' "$tmp/out" && fail "wrong values listed for a journal without any"
+
+# Wrong values the cards refused: summed per serial over its attempts, with
+# the parameters' names; a line written before the fields existed counts 0.
+spent() { # SPENT_JSON REFUSED_JSON: insert the two fields into a card line
+  sed "s/\"steps\":/\"spent\":$1,\"refused\":$2,\"steps\":/"
+}
+refused=$(step set-pin-by-puk failed no CF_ERR_WRONG_SECRET)
+j2="$tmp/j2.jsonl"
+{
+  card 1 1 201 "sim 1" failed CF_ERR_WRONG_SECRET 0 1 "$refused" | spent '{"PUK":1,"admin":0}' '["InitialPUK"]'
+  card 2 1 201 "sim 1" rejected CF_ERR_WRONG_SECRET 1 2 "" | spent '{"PUK":0,"admin":1}' '["CardManagerKey"]'
+  card 3 1 202 "sim 2" personalized CF_OK 2 3 "$ok" | spent '{"PUK":0,"admin":0}' '[]'
+  card 4 2 203 "sim 2" failed CF_ERR_WRONG_SECRET 3 4 "$refused"
+  card 5 2 204 "sim 2" personalized CF_OK 4 5 "$ok" | spent '{"PUK":0,"admin":1}' '["CardManagerKey"]'
+} >"$j2"
+"$cf" report "$j2" >"$tmp/out" 2>&1 || fail "report (wrong values) exit $?: $(cat "$tmp/out")"
+grep -q '^wrong values presented' "$tmp/out" || fail "no wrong values section: $(cat "$tmp/out")"
+grep -q '^  serial 201: PUK 1, admin 1; refused InitialPUK, CardManagerKey$' "$tmp/out" ||
+  fail "wrong values of 201: $(cat "$tmp/out")"
+grep -q '^  serial 204: PUK 0, admin 1; refused CardManagerKey$' "$tmp/out" ||
+  fail "wrong values of 204: $(cat "$tmp/out")"
+grep -Eq '^  serial 20[23]:' "$tmp/out" && fail "a card without wrong values listed: $(cat "$tmp/out")"
+"$cf" report "$j2" --json >"$tmp/json" || fail "report --json (wrong values) exit $?"
+python3 - "$tmp/json" <<'PY' || fail "JSON wrong values: $(cat "$tmp/json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["wrong_values"] == [
+    {"serial": "201", "spent": {"PUK": 1, "admin": 1}, "refused": ["InitialPUK", "CardManagerKey"]},
+    {"serial": "204", "spent": {"PUK": 0, "admin": 1}, "refused": ["CardManagerKey"]},
+], r["wrong_values"]
+PY
+# A name that is not a parameter is damage at its line.
+sed -i '2s/"CardManagerKey"/"CardManagerKeys"/' "$j2"
+rc=0; "$cf" report "$j2" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "unknown refused name: exit $rc, expected 1"
+grep -q 'j2.jsonl:2: error: not a journal record (refused: not a parameter name)' "$tmp/out" ||
+  fail "unknown refused name message: $(cat "$tmp/out")"
 
 # A torn last line: reported, not applied, the file untouched.
 printf '{"type":"card","attempt":7,"rec' >>"$j"
@@ -72,4 +111,4 @@ rc=0; "$cf" report "$tmp/none.jsonl" >"$tmp/out" 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "missing journal: exit $rc, expected 2"
 rc=0; "$cf" report >"$tmp/out" 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "no argument: exit $rc, expected 2"
-echo "ok: report text and JSON, torn line, damage, usage"
+echo "ok: report text and JSON, wrong values, torn line, damage, usage"

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include <cardforge/journal.h>
+#include <cardforge/plan.h>
 
 #include "journal/jbuf.h"
 #include "journal/journal_int.h"
@@ -450,6 +451,156 @@ static void test_bad_lines_say_which_field(void **state)
     cf_journal_parser_free(&p);
 }
 
+/* A card line as cardforge wrote it before "spent" and "refused". */
+static const char old_card_line[] =
+    "{\"type\":\"card\",\"attempt\":1,\"record\":1,\"line\":2,\"id\":\"\",\"reader\":\"sim 1\","
+    "\"serial\":\"1001\",\"atr\":\"3BFD\",\"profile\":\"piv\",\"version\":\"\","
+    "\"status\":\"failed\",\"error\":\"CF_ERR_WRONG_SECRET\",\"message\":\"\","
+    "\"start\":\"2025-01-31T10:00:00.000Z\",\"end\":\"2025-01-31T10:00:00.300Z\",\"ms\":300.0,"
+    "\"apdus\":20,\"recovers\":null,\"tries\":{\"PIN\":3,\"PUK\":null,\"admin\":null},"
+    "\"steps\":[{\"step\":\"set-pin-by-puk\",\"outcome\":\"failed\",\"reached\":\"no\","
+    "\"sw\":\"6982\",\"ms\":20.5,\"apdus\":4,\"kcv\":\"\",\"error\":\"CF_ERR_WRONG_SECRET\","
+    "\"message\":\"\"}]}";
+
+/* old_card_line with text inserted before its "steps". */
+static size_t card_line_with(char *buf, size_t cap, const char *insert)
+{
+    const char *at = strstr(old_card_line, "\"steps\"");
+    int n = snprintf(buf, cap, "%.*s%s%s", (int)(at - old_card_line), old_card_line, insert, at);
+    assert_true(n > 0 && (size_t)n < cap);
+    return (size_t)n;
+}
+
+/* Parse line[0..len) as a card record, failing the test when it is not. */
+static void parse_card_line(cf_journal_parser *p, const char *line, size_t len,
+                            cf_journal_entry_t *e)
+{
+    const char *why = NULL;
+    e->lineno = 1;
+    if (cf_journal_parse_line(p, line, len, e, &why) != CF_JLINE_OK)
+        fail_msg("card line not read back: %s", why);
+    assert_int_equal(e->kind, CF_JOURNAL_CARD);
+}
+
+static void test_spent_and_refused_round_trip_as_counts_and_names(void **state)
+{
+    (void)state;
+    cf_journal_step_t steps[1] = {step_refused};
+    cf_journal_card_t c = card(3, 2, "1002", CF_STATUS_FAILED, steps, 1);
+    c.spent_puk = 1;
+    c.spent_admin = 2;
+    c.refused = (1u << CF_PARAM_NEW_CARD_MANAGER_KEY) | (1u << CF_PARAM_INITIAL_PUK);
+    char line[CF_JOURNAL_MAX_LINE];
+    size_t len;
+    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_OK);
+    line[len] = '\0';
+    /* Names in cf_param_t order, right after the tries. */
+    assert_non_null(strstr(line, "\"admin\":2},\"spent\":{\"PUK\":1,\"admin\":2},"
+                                 "\"refused\":[\"InitialPUK\",\"NewCardManagerKey\"],\"steps\":"));
+
+    cf_journal_parser p;
+    assert_int_equal(cf_journal_parser_init(&p), 0);
+    cf_journal_entry_t e;
+    parse_card_line(&p, line, len - 1, &e);
+    assert_int_equal(e.card.spent_puk, 1);
+    assert_int_equal(e.card.spent_admin, 2);
+    assert_int_equal(e.card.refused, c.refused);
+
+    /* Nothing spent: zeros and an empty list, still written. */
+    c.spent_puk = c.spent_admin = 0;
+    c.refused = 0;
+    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_OK);
+    line[len] = '\0';
+    assert_non_null(strstr(line, "\"spent\":{\"PUK\":0,\"admin\":0},\"refused\":[],"));
+    parse_card_line(&p, line, len - 1, &e);
+    assert_true(e.card.spent_puk == 0 && e.card.spent_admin == 0 && e.card.refused == 0);
+    cf_journal_parser_free(&p);
+}
+
+static void test_refused_bit_of_no_parameter_is_not_written(void **state)
+{
+    (void)state;
+    cf_journal_card_t c = card(1, 1, "1", CF_STATUS_FAILED, NULL, 0);
+    c.refused = 1u << CF_PARAM_COUNT;
+    char line[4096];
+    size_t len = 0;
+    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_ERR_BUFFER);
+}
+
+static void test_card_line_written_before_spent_and_refused_reads_as_nothing_spent(void **state)
+{
+    (void)state;
+    cf_journal_parser p;
+    assert_int_equal(cf_journal_parser_init(&p), 0);
+    cf_journal_entry_t e;
+    parse_card_line(&p, old_card_line, sizeof(old_card_line) - 1, &e);
+    assert_true(e.card.spent_puk == 0 && e.card.spent_admin == 0 && e.card.refused == 0);
+    assert_int_equal(e.card.err, CF_ERR_WRONG_SECRET);
+    /* A member a later version drops reads as 0; one it adds is ignored. */
+    char buf[2048];
+    size_t n = card_line_with(buf, sizeof(buf), "\"spent\":{\"admin\":1,\"PIN\":4},");
+    parse_card_line(&p, buf, n, &e);
+    assert_true(e.card.spent_puk == 0 && e.card.spent_admin == 1);
+    /* A name given twice is the same refusal. */
+    n = card_line_with(buf, sizeof(buf), "\"refused\":[\"PUK\",\"PUK\",\"PIN\"],");
+    parse_card_line(&p, buf, n, &e);
+    assert_int_equal(e.card.refused, (1u << CF_PARAM_PUK) | (1u << CF_PARAM_PIN));
+    cf_journal_parser_free(&p);
+}
+
+static void test_malformed_spent_or_refused_is_damage_naming_the_field(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *insert;
+        const char *why;
+    } bad[] = {
+        {"\"spent\":null,", "spent"},
+        {"\"spent\":2,", "spent"},
+        {"\"spent\":{\"PUK\":-1,\"admin\":0},", "spent"},
+        {"\"spent\":{\"PUK\":1.5,\"admin\":0},", "spent"},
+        {"\"spent\":{\"PUK\":0,\"admin\":\"1\"},", "spent"},
+        {"\"spent\":{\"PUK\":4294967296,\"admin\":0},", "spent"},
+        {"\"refused\":\"PUK\",", "refused"},
+        {"\"refused\":{},", "refused"},
+        {"\"refused\":[3],", "refused: not a parameter name"},
+        {"\"refused\":[\"puk\"],", "refused: not a parameter name"},
+        {"\"refused\":[\"PUK\",\"MasterKey\"],", "refused: not a parameter name"},
+    };
+    cf_journal_parser p;
+    assert_int_equal(cf_journal_parser_init(&p), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char buf[2048];
+        size_t n = card_line_with(buf, sizeof(buf), bad[i].insert);
+        cf_journal_entry_t e;
+        const char *why = NULL;
+        e.lineno = 1;
+        if (cf_journal_parse_line(&p, buf, n, &e, &why) != CF_JLINE_BAD ||
+            strcmp(why, bad[i].why) != 0)
+            fail_msg("'%s': expected damage '%s', got '%s'", bad[i].insert, bad[i].why,
+                     why ? why : "(accepted)");
+    }
+    cf_journal_parser_free(&p);
+}
+
+static void test_unknown_refused_name_stops_the_scan_at_its_line(void **state)
+{
+    struct fx *f = *state;
+    char buf[4096];
+    size_t n = sizeof(old_card_line) - 1;
+    memcpy(buf, old_card_line, n);
+    buf[n++] = '\n';
+    n += card_line_with(buf + n, sizeof(buf) - n, "\"refused\":[\"SecretKey\"],");
+    buf[n++] = '\n';
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_int_equal(
+        cf_journal_scan_mem("j.jsonl", (const uint8_t *)buf, n, NULL, NULL, st, NULL, f->diags),
+        CF_ERR_PARSE);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 2, "(refused: not a parameter name)"));
+    assert_null(strstr(cf_diag_message(f->diags, 0), "SecretKey")); /* no value echoed */
+    cf_journal_state_free(st);
+}
+
 /* ---- writer, reader, state ---------------------------------------------- */
 
 static void test_written_journal_reads_back_into_resume_state(void **state)
@@ -627,6 +778,76 @@ static void test_a_record_personalized_twice_is_counted_as_duplicate(void **stat
     cf_journal_totals_t t;
     cf_journal_state_totals(st, &t);
     assert_true(t.duplicates == 1 && t.serial_repeats == 1 && t.records_done == 2);
+    cf_journal_state_free(st);
+}
+
+static void test_state_sums_spent_and_unions_refused_over_a_cards_attempts(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_step_t refused[1] = {step_refused};
+    /* Three attempts on card 31 (two failed, one rejected), one on 32 with
+     * nothing refused, one on 33 that refused and was personalized later. */
+    cf_journal_card_t a = card(1, 3, "31", CF_STATUS_FAILED, refused, 1);
+    a.spent_puk = 1;
+    a.refused = 1u << CF_PARAM_INITIAL_PUK;
+    cf_journal_card_t b = card(2, 3, "31", CF_STATUS_FAILED, refused, 1);
+    b.spent_admin = 1;
+    b.refused = 1u << CF_PARAM_CARD_MANAGER_KEY;
+    cf_journal_card_t c = card(3, 3, "31", CF_STATUS_REJECTED, NULL, 0);
+    c.spent_puk = 1;
+    c.refused = 1u << CF_PARAM_INITIAL_PUK;
+    cf_journal_card_t d = card(4, 4, "32", CF_STATUS_FAILED, refused, 1);
+    cf_journal_card_t e1 = card(5, 5, "33", CF_STATUS_FAILED, refused, 1);
+    e1.spent_admin = 1;
+    e1.refused = 1u << CF_PARAM_CARD_MANAGER_KEY;
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t e2 = card(6, 5, "33", CF_STATUS_PERSONALIZED, ok1, 1);
+    const cf_journal_card_t *all[] = {&a, &b, &c, &d, &e1, &e2};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        assert_int_equal(cf_journal_write_card(j, all[i]), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+
+    cf_journal_state_t *st = reread(f, NULL);
+    cf_journal_history_t h;
+    assert_true(cf_journal_state_history(st, "31", &h));
+    assert_int_equal(h.spent_puk, 2);
+    assert_int_equal(h.spent_admin, 1);
+    assert_int_equal(h.refused, (1u << CF_PARAM_INITIAL_PUK) | (1u << CF_PARAM_CARD_MANAGER_KEY));
+    assert_string_equal(h.open_step, "");
+    /* Nothing refused, never seen, personalized: nothing remembered. */
+    const char *none[] = {"32", "34", "33", ""};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        memset(&h, 0xA5, sizeof(h));
+        assert_false(cf_journal_state_history(st, none[i], &h));
+        assert_true(h.spent_puk == 0 && h.spent_admin == 0 && h.refused == 0);
+        assert_string_equal(h.open_step, "");
+    }
+    cf_journal_state_free(st);
+}
+
+static void test_history_names_the_open_intents_step(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    /* Card 41 was cut off rotating its key; card 42 failed after its PIN
+     * was set and spent a wrong admin key on the way. */
+    cf_journal_intent_t in = intent(1, 1, "41", "rotate-admin-key");
+    cf_journal_step_t lost[2] = {step_done, step_lost};
+    cf_journal_card_t c = card(2, 2, "42", CF_STATUS_FAILED, lost, 2);
+    c.spent_admin = 1;
+    assert_int_equal(cf_journal_write_intent(j, &in), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &c), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+
+    cf_journal_state_t *st = reread(f, NULL);
+    cf_journal_history_t h;
+    assert_true(cf_journal_state_history(st, "41", &h));
+    assert_string_equal(h.open_step, "rotate-admin-key");
+    assert_true(h.spent_puk == 0 && h.spent_admin == 0 && h.refused == 0);
+    assert_true(cf_journal_state_history(st, "42", &h));
+    assert_string_equal(h.open_step, "rotate-admin-key"); /* step_lost's step */
+    assert_int_equal(h.spent_admin, 1);
     cf_journal_state_free(st);
 }
 
@@ -917,6 +1138,29 @@ static void test_state_memory_per_personalized_card_is_small(void **state)
     cf_journal_state_free(st);
 }
 
+static void test_state_memory_per_card_with_a_history_is_small(void **state)
+{
+    (void)state;
+    cf_journal_state_t *st = cf_journal_state_new();
+    size_t before = cf_journal_state_bytes(st), n = 100000;
+    for (size_t i = 1; i <= n; i++) {
+        char serial[16];
+        snprintf(serial, sizeof(serial), "%zu", 7000000 + i);
+        /* Refused by the card type after a wrong admin key: no record
+         * counted, no open intent; only the history. */
+        cf_journal_card_t c = card(i, 0, serial, CF_STATUS_REJECTED, NULL, 0);
+        c.spent_admin = 1;
+        c.refused = 1u << CF_PARAM_CARD_MANAGER_KEY;
+        assert_int_equal(cf_journal_state_apply_card(st, &c), CF_OK);
+    }
+    /* A 16-byte slot per card at <= 4/5 load, grown by half: under 32. */
+    size_t grown = cf_journal_state_bytes(st) - before;
+    assert_true(grown < n * 32);
+    cf_journal_history_t h;
+    assert_true(cf_journal_state_history(st, "7000001", &h) && h.spent_admin == 1);
+    cf_journal_state_free(st);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -934,6 +1178,11 @@ int main(void)
         T(test_card_record_with_too_many_steps_is_refused),
         T(test_card_record_that_does_not_fit_is_not_cut),
         T(test_bad_lines_say_which_field),
+        T(test_spent_and_refused_round_trip_as_counts_and_names),
+        T(test_refused_bit_of_no_parameter_is_not_written),
+        T(test_card_line_written_before_spent_and_refused_reads_as_nothing_spent),
+        T(test_malformed_spent_or_refused_is_damage_naming_the_field),
+        T(test_unknown_refused_name_stops_the_scan_at_its_line),
         T(test_written_journal_reads_back_into_resume_state),
         T(test_intent_without_final_record_is_open_and_holds_its_record),
         T(test_failed_card_whose_change_reached_it_keeps_an_open_intent),
@@ -942,6 +1191,8 @@ int main(void)
         T(test_recovery_that_personalizes_closes_the_open_intent),
         T(test_interrupted_attempt_does_not_count_against_its_record),
         T(test_a_record_personalized_twice_is_counted_as_duplicate),
+        T(test_state_sums_spent_and_unions_refused_over_a_cards_attempts),
+        T(test_history_names_the_open_intents_step),
         T(test_second_open_of_a_journal_in_use_is_refused),
         T(test_journal_is_created_private),
         T(test_journal_that_is_a_directory_is_refused),
@@ -955,6 +1206,7 @@ int main(void)
         T(test_scan_visits_every_record_and_stops_when_asked),
         T(test_memory_scan_reads_the_same_as_the_file),
         T(test_state_memory_per_personalized_card_is_small),
+        T(test_state_memory_per_card_with_a_history_is_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,9 +21,11 @@
 #include <cmocka.h>
 
 #include <cardforge/journal.h>
+#include <cardforge/personalize.h>
 #include <cardforge/plan.h>
 #include <cardforge/runner.h>
 
+#include "runner/history.h"
 #include "runner/sched.h"
 
 /* ---- reader specs --------------------------------------------------------- */
@@ -214,9 +216,11 @@ static const cf_journal_step_t s_lost = {
 static const cf_journal_step_t s_no = {
     "set-pin-by-puk", "failed", "no", CF_ERR_CARD_REMOVED, 0, 1, 1, "", "", "field", "", 0};
 
-/* Record the end of a card in the state (as the runner does), then finish. */
-static void end_card(struct fx *f, const char *serial, cf_work_t *w, cf_card_status_t status,
-                     int changed)
+/* Record the end of a card in the state (as the runner does, with what the
+ * executor's result res says the card refused; NULL: nothing), then
+ * finish. */
+static void end_card_with(struct fx *f, const char *serial, cf_work_t *w, cf_card_status_t status,
+                          int changed, const cf_personalize_result_t *res)
 {
     cf_journal_step_t steps[2] = {s_yes, s_lost};
     cf_journal_step_t nothing[1] = {s_no};
@@ -235,8 +239,16 @@ static void end_card(struct fx *f, const char *serial, cf_work_t *w, cf_card_sta
         c.steps = nothing;
         c.n_steps = 1;
     }
+    if (res != NULL)
+        cf_runner_record_spent(&c, res);
     assert_int_equal(cf_journal_state_apply_card(f->st, &c), CF_OK);
     cf_sched_finish(f->s, serial, w, status, c.err);
+}
+
+static void end_card(struct fx *f, const char *serial, cf_work_t *w, cf_card_status_t status,
+                     int changed)
+{
+    end_card_with(f, serial, w, status, changed, NULL);
 }
 
 /* ---- scheduler ----------------------------------------------------------------- */
@@ -428,6 +440,90 @@ static void test_cut_off_card_waits_while_its_record_is_on_another_card(void **s
     expect_assign(f, "A", CF_ASSIGN_REJECT, CF_ERR_ALREADY_DONE, "rework");
 }
 
+/* ---- what the journal remembers about a card ------------------------------------- */
+
+static void test_step_names_map_back_to_step_kinds(void **state)
+{
+    (void)state;
+    for (int k = CF_STEP_AUTH_ADMIN; k <= CF_STEP_BLOCK_PIN; k++)
+        assert_int_equal(cf_runner_step_kind(cf_step_kind_name((cf_step_kind_t)k)), k);
+    assert_int_equal(cf_runner_step_kind(""), -1);
+    assert_int_equal(cf_runner_step_kind("unknown"), -1);
+    assert_int_equal(cf_runner_step_kind("polish-the-chip"), -1);
+    assert_int_equal(cf_runner_step_kind(NULL), -1);
+}
+
+static void test_card_history_for_the_executor_comes_from_the_journal_state(void **state)
+{
+    struct fx *f = *state;
+    /* Card H: cut off changing its PUK after two attempts that presented a
+     * wrong InitialPUK and a wrong CardManagerKey. */
+    cf_journal_card_t c;
+    memset(&c, 0, sizeof(c));
+    c.attempt = 1;
+    c.serial = "H";
+    c.status = CF_STATUS_REJECTED;
+    c.err = CF_ERR_WRONG_SECRET;
+    c.spent_puk = 1;
+    c.refused = 1u << CF_PARAM_INITIAL_PUK;
+    assert_int_equal(cf_journal_state_apply_card(f->st, &c), CF_OK);
+    c.attempt = 2;
+    c.spent_puk = 0;
+    c.spent_admin = 1;
+    c.refused = 1u << CF_PARAM_CARD_MANAGER_KEY;
+    assert_int_equal(cf_journal_state_apply_card(f->st, &c), CF_OK);
+    cf_journal_intent_t in = {0, 3, 2, 3, "r", "H", "p", "change-puk", 2};
+    assert_int_equal(cf_journal_state_apply_intent(f->st, &in), CF_OK);
+
+    cf_card_history_t h;
+    cf_runner_card_history(f->st, "H", &h);
+    assert_int_equal(h.open_step, CF_STEP_CHANGE_PUK);
+    assert_int_equal(h.spent[CF_CRED_PUK], 1);
+    assert_int_equal(h.spent[CF_CRED_ADMIN], 1);
+    assert_int_equal(h.spent[CF_CRED_PIN], 0);
+    assert_int_equal(h.refused,
+                     CF_PARAM_BIT(CF_PARAM_INITIAL_PUK) | CF_PARAM_BIT(CF_PARAM_CARD_MANAGER_KEY));
+    /* Another card: nothing. An open intent of a step this version does
+     * not know: no open step, never a guess. */
+    cf_runner_card_history(f->st, "OTHER", &h);
+    assert_true(h.open_step == -1 && h.spent[CF_CRED_PUK] == 0 && h.spent[CF_CRED_ADMIN] == 0 &&
+                h.refused == 0);
+    cf_journal_intent_t odd = {0, 4, 1, 2, "r", "ODD", "p", "polish-the-chip", 1};
+    assert_int_equal(cf_journal_state_apply_intent(f->st, &odd), CF_OK);
+    cf_runner_card_history(f->st, "ODD", &h);
+    assert_int_equal(h.open_step, -1);
+}
+
+static void test_what_a_run_refused_reaches_the_cards_next_attempt_in_the_same_run(void **state)
+{
+    struct fx *f = *state;
+    make(f, 2, 3);
+    cf_work_t *w = expect_work(f, "K", 1);
+    cf_card_history_t h;
+    cf_runner_card_history(f->st, "K", &h);
+    assert_true(h.open_step == -1 && h.spent[CF_CRED_ADMIN] == 0 && h.refused == 0);
+    /* The run presented a wrong admin key (and the executor reported a
+     * bit of no parameter, which the journal cannot name). */
+    cf_personalize_result_t res;
+    memset(&res, 0, sizeof(res));
+    res.spent[CF_CRED_ADMIN] = 1;
+    res.spent[CF_CRED_PIN] = 3; /* block-pin tries: not the journal's business */
+    res.refused = CF_PARAM_BIT(CF_PARAM_CARD_MANAGER_KEY) | (1u << 20);
+    end_card_with(f, "K", w, CF_STATUS_FAILED, 0, &res);
+    /* K comes back: the record goes to it again, and the executor hears
+     * what the first attempt learned. */
+    w = expect_work(f, "K", 1);
+    cf_runner_card_history(f->st, "K", &h);
+    assert_int_equal(h.spent[CF_CRED_ADMIN], 1);
+    assert_int_equal(h.spent[CF_CRED_PUK], 0);
+    assert_int_equal(h.refused, CF_PARAM_BIT(CF_PARAM_CARD_MANAGER_KEY));
+    res.spent[CF_CRED_ADMIN] = 0;
+    res.refused = 0;
+    end_card_with(f, "K", w, CF_STATUS_PERSONALIZED, 1, &res);
+    cf_runner_card_history(f->st, "K", &h);
+    assert_int_equal(h.spent[CF_CRED_ADMIN], 0); /* done: forgotten */
+}
+
 static void test_a_large_batch_streams_record_by_record(void **state)
 {
     struct fx *f = *state;
@@ -484,6 +580,9 @@ int main(void)
         T(test_wait_while_the_last_records_are_in_flight),
         T(test_cut_off_card_waits_while_its_record_is_on_another_card),
         T(test_a_large_batch_streams_record_by_record),
+        cmocka_unit_test(test_step_names_map_back_to_step_kinds),
+        T(test_card_history_for_the_executor_comes_from_the_journal_state),
+        T(test_what_a_run_refused_reaches_the_cards_next_attempt_in_the_same_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,10 +5,12 @@
  * Streams the journal once (cf_journal_scan, never modifying it; a torn last
  * line is reported, not removed) and aggregates: records done and remaining,
  * card attempts by status, failures by reason (status, error, failing step),
- * per-reader counts and throughput, and the open intents an operator must
- * act on. Aggregates are small tables keyed by reader and by reason, capped
- * so that a hostile journal cannot make them grow without bound; the
- * per-line data is not kept.
+ * per-reader counts and throughput, the open intents an operator must act
+ * on, and the cards to which wrong values were presented (counts and
+ * parameter names, as the card records say). Aggregates are small tables
+ * keyed by reader, by reason and by serial, capped so that a hostile
+ * journal cannot make them grow without bound; the per-line data is not
+ * kept.
  *
  * Throughput: a reader's active time is, per run, the span from its first
  * card's start to its last card's end, summed over runs, so the pauses
@@ -22,12 +24,15 @@
 
 #include <cardforge/diag.h>
 #include <cardforge/journal.h>
+#include <cardforge/plan.h>
 
 #include "commands.h"
 #include "journal/jbuf.h"
+#include "journal/journal_int.h"
 
 #define MAX_READERS 4096
 #define MAX_REASONS 256
+#define MAX_SPENT 1024
 #define NAME_MAX_LEN 128
 
 struct reader_row {
@@ -46,6 +51,13 @@ struct reason_row {
     uint64_t count;
 };
 
+/* A card to which wrong values were presented, over all its attempts. */
+struct spent_row {
+    char serial[CF_JOURNAL_SERIAL_MAX + 1];
+    uint64_t puk, admin;
+    unsigned refused; /* bit (1u << cf_param_t) */
+};
+
 struct report {
     struct reader_row *readers;
     size_t n_readers;
@@ -59,15 +71,19 @@ struct report {
     char batch[256];
     char batch_sha[72];
     double apdus_personalized;
+    struct spent_row spent[MAX_SPENT];
+    size_t n_spent;
+    uint64_t spent_unlisted; /* cards past MAX_SPENT */
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: cardforge report JOURNAL [--json]\n\n"
                  "Summarise a batch journal: records done and remaining, card attempts by\n"
-                 "status, failures by reason, per-reader throughput, and the cards left with\n"
-                 "an open intent. The journal is only read (a torn last line is reported, not\n"
-                 "removed).\n\n"
+                 "status, failures by reason, per-reader throughput, the cards left with an\n"
+                 "open intent, and the cards that refused wrong values (counts and parameter\n"
+                 "names, never values). The journal is only read (a torn last line is\n"
+                 "reported, not removed).\n\n"
                  "  --json      the same as one JSON object\n"
                  "  -h, --help  this help\n\n"
                  "Exit status: 0 read, 1 the journal is damaged, 2 usage error or unreadable "
@@ -131,6 +147,29 @@ static void count_reason(struct report *r, const cf_journal_card_t *c)
     x->count = 1;
 }
 
+/* Sum what card record c says was refused as wrong into its serial's row. */
+static void count_spent(struct report *r, const cf_journal_card_t *c)
+{
+    if (c->spent_puk == 0 && c->spent_admin == 0 && c->refused == 0)
+        return;
+    struct spent_row *x = NULL;
+    for (size_t i = 0; i < r->n_spent && x == NULL; i++)
+        if (strcmp(r->spent[i].serial, c->serial) == 0)
+            x = &r->spent[i];
+    if (x == NULL) {
+        if (r->n_spent == MAX_SPENT) {
+            r->spent_unlisted++; /* a card seen twice here counts twice */
+            return;
+        }
+        x = &r->spent[r->n_spent++];
+        memset(x, 0, sizeof(*x));
+        copy_name(x->serial, sizeof(x->serial), c->serial);
+    }
+    x->puk += c->spent_puk;
+    x->admin += c->spent_admin;
+    x->refused |= c->refused;
+}
+
 static void saw_time(struct report *r, int64_t t)
 {
     if (t <= 0)
@@ -177,6 +216,7 @@ static cf_err_t visit(void *user, const cf_journal_entry_t *e)
             row->span_end = c->end;
         if (c->recovers != 0)
             r->recovered++;
+        count_spent(r, c);
         if (c->status == CF_STATUS_PERSONALIZED) {
             row->personalized++;
             r->apdus_personalized += (double)c->apdus;
@@ -263,6 +303,23 @@ static void print_text(const struct report *r, const char *path, const cf_journa
                    o->record, o->line, o->final_written ? "failed" : "cut off", o->step);
         }
     }
+    if (r->n_spent > 0) {
+        printf("\nwrong values presented (the card refused them; counts over all attempts)\n");
+        for (size_t i = 0; i < r->n_spent; i++) {
+            const struct spent_row *x = &r->spent[i];
+            printf("  serial %s: PUK %" PRIu64 ", admin %" PRIu64, x->serial, x->puk, x->admin);
+            for (unsigned p = 0, first = 1; p < CF_PARAM_COUNT; p++) {
+                if (x->refused & (1u << p)) {
+                    printf("%s%s", first ? "; refused " : ", ", cf_param_name((cf_param_t)p));
+                    first = 0;
+                }
+            }
+            printf("\n");
+        }
+        if (r->spent_unlisted)
+            printf("  (more cards than %d: %" PRIu64 " card records not listed)\n", MAX_SPENT,
+                   r->spent_unlisted);
+    }
     if (t.duplicates || t.serial_repeats)
         printf("\nPROBLEM: %" PRIu64 " record%s personalized more than once, %" PRIu64
                " serial%s personalized more than once\n",
@@ -279,8 +336,8 @@ static void print_json(const struct report *r, const char *path, const cf_journa
     cf_journal_totals_t t;
     cf_journal_state_totals(st, &t);
     uint64_t remaining = t.batch_records > t.records_done ? t.batch_records - t.records_done : 0;
-    size_t cap =
-        65536 + (r->n_readers + r->n_reasons) * 512 + cf_journal_state_open_count(st) * 256;
+    size_t cap = 65536 + (r->n_readers + r->n_reasons) * 512 +
+                 cf_journal_state_open_count(st) * 256 + r->n_spent * 256;
     char *buf = malloc(cap);
     if (buf == NULL) {
         fprintf(stderr, "cardforge report: out of memory\n");
@@ -363,6 +420,18 @@ static void print_json(const struct report *r, const char *path, const cf_journa
         cf_jbuf_close_obj(&b);
     }
     cf_jbuf_close_arr(&b);
+    cf_jbuf_key(&b, "wrong_values");
+    cf_jbuf_open_arr(&b);
+    for (size_t i = 0; i < r->n_spent; i++) {
+        const struct spent_row *x = &r->spent[i];
+        cf_jbuf_elem(&b);
+        cf_jbuf_open_obj(&b);
+        cf_jbuf_kv_str(&b, "serial", x->serial);
+        cf_journal_fmt_spent_refused(&b, x->puk, x->admin, x->refused);
+        cf_jbuf_close_obj(&b);
+    }
+    cf_jbuf_close_arr(&b);
+    cf_jbuf_kv_u64(&b, "wrong_values_unlisted", r->spent_unlisted);
     cf_jbuf_kv_bool(&b, "torn_last_line", info->torn);
     cf_jbuf_close_obj(&b);
     if (b.overflow)

@@ -12,8 +12,9 @@
  *   card    one per card attempt, at its end: record, reader, serial, ATR,
  *           profile, every step (outcome, whether it reached the card, status
  *           word, milliseconds, APDUs, key check value), the final status,
- *           error and message, times, APDU count; written and fsync'd BEFORE
- *           the card is released;
+ *           error and message, times, APDU count, and the wrong values the
+ *           card refused (counts and parameter names, never values);
+ *           written and fsync'd BEFORE the card is released;
  *   end     when a run stops, with its counts (informative only).
  *
  * Nothing secret is ever written: the records are built from the fields of
@@ -27,10 +28,12 @@
  *   - which cards carry an open intent: a change started on the card and not
  *     finished (no final record, or a final record that failed after the
  *     change reached the card), with the record it was made for,
- *   - failed attempts per record (only for records that failed).
+ *   - failed attempts per record (only for records that failed),
+ *   - per card not yet personalized that refused a value as wrong: the
+ *     wrong values presented and the values refused (its history).
  * What grows: one bit per batch record, about 11-16 bytes per personalized
- * card, and a small entry per failing record and per open intent. Nothing
- * per line is kept.
+ * card, and a small entry per failing record, per open intent and per card
+ * with a history. Nothing per line is kept.
  *
  * A crash can leave a torn last line (a write cut short: no line end, or a
  * tail of NUL bytes). It is recognised: cf_journal_open removes it
@@ -142,6 +145,14 @@ typedef struct cf_journal_card {
     size_t n_steps; /* at most CF_JOURNAL_MAX_STEPS */
     /* Tries left as last read: PIN, PUK, admin key; -1 when not read. */
     int tries[3];
+    /* Wrong values this attempt presented for the PUK and for the admin
+     * key, as the card answered them (it refused them as wrong). Counts
+     * only: a journal never holds a value. */
+    unsigned spent_puk, spent_admin;
+    /* The plan's values the card refused in this attempt: bit (1u << p) for
+     * each cf_param_t p (plan.h; the executor's CF_PARAM_BIT), written as
+     * the parameters' names. Bits of no parameter are not written. */
+    unsigned refused;
 } cf_journal_card_t;
 
 typedef struct cf_journal_end {
@@ -190,6 +201,27 @@ unsigned cf_journal_state_attempts(const cf_journal_state_t *st, uint64_t record
 int cf_journal_state_open_intent(const cf_journal_state_t *st, const char *serial,
                                  cf_journal_open_t *out);
 size_t cf_journal_state_open_count(const cf_journal_state_t *st);
+
+/* What earlier attempts learned about one card, for the next attempt on it
+ * (the runner hands it to the executor as a cf_card_history_t). */
+typedef struct cf_journal_history {
+    /* Wrong values presented for the PUK and the admin key: the sum of
+     * "spent" over every card record of the serial. */
+    unsigned spent_puk, spent_admin;
+    /* The union of their "refused": bit (1u << p) for each cf_param_t p. */
+    unsigned refused;
+    /* The step of the serial's open intent (as cf_journal_open_t.step), ""
+     * when it has none. */
+    char open_step[32];
+} cf_journal_history_t;
+
+/* What the journal remembers about serial, in *out (always filled: zeros
+ * and "" when nothing). 1 when there is anything (wrong values, refused
+ * values or an open intent), else 0. Only serials with something to
+ * remember take memory; a personalized serial's history is dropped (it is
+ * never worked again). */
+int cf_journal_state_history(const cf_journal_state_t *st, const char *serial,
+                             cf_journal_history_t *out);
 /* The i-th open intent (< open_count), in no particular order. */
 const cf_journal_open_t *cf_journal_state_open_at(const cf_journal_state_t *st, size_t i);
 /* 1 when some open intent is for record (its card may come back). */

@@ -8,6 +8,8 @@
  */
 #include <stdio.h>
 
+#include <cardforge/plan.h>
+
 #include "journal/journal_int.h"
 
 static void kv_sw(cf_jbuf *b, const char *key, uint16_t sw)
@@ -90,6 +92,24 @@ static void fmt_step(cf_jbuf *b, const cf_journal_step_t *s)
     cf_jbuf_close_obj(b);
 }
 
+void cf_journal_fmt_spent_refused(cf_jbuf *b, uint64_t puk, uint64_t admin, unsigned refused)
+{
+    cf_jbuf_key(b, "spent");
+    cf_jbuf_open_obj(b);
+    cf_jbuf_kv_u64(b, "PUK", puk);
+    cf_jbuf_kv_u64(b, "admin", admin);
+    cf_jbuf_close_obj(b);
+    if (refused >> CF_PARAM_COUNT)
+        b->overflow = 1; /* a bit of no parameter: refuse rather than drop it */
+    cf_jbuf_key(b, "refused");
+    cf_jbuf_open_arr(b);
+    for (unsigned p = 0; p < CF_PARAM_COUNT; p++) {
+        if (refused & (1u << p))
+            cf_jbuf_elem_str(b, cf_param_name((cf_param_t)p));
+    }
+    cf_jbuf_close_arr(b);
+}
+
 void cf_journal_fmt_card(cf_jbuf *b, const cf_journal_card_t *c)
 {
     static const char *const tries_names[3] = {"PIN", "PUK", "admin"};
@@ -125,6 +145,7 @@ void cf_journal_fmt_card(cf_jbuf *b, const cf_journal_card_t *c)
         }
     }
     cf_jbuf_close_obj(b);
+    cf_journal_fmt_spent_refused(b, c->spent_puk, c->spent_admin, c->refused);
     cf_jbuf_key(b, "steps");
     cf_jbuf_open_arr(b);
     size_t n = c->n_steps;

@@ -128,6 +128,13 @@ void cf_jbuf_elem(cf_jbuf *b)
     b->need_comma = 0;
 }
 
+void cf_jbuf_elem_str(cf_jbuf *b, const char *s)
+{
+    cf_jbuf_elem(b);
+    cf_jbuf_str(b, s ? s : "", s ? strlen(s) : 0);
+    b->need_comma = 1;
+}
+
 void cf_jbuf_key(cf_jbuf *b, const char *key)
 {
     if (b->need_comma)

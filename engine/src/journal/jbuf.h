@@ -43,6 +43,8 @@ void cf_jbuf_close_arr(cf_jbuf *b);
 void cf_jbuf_key(cf_jbuf *b, const char *key);
 /* An array element separator (before every element but the first). */
 void cf_jbuf_elem(cf_jbuf *b);
+/* A string array element, separator included (NULL is written as ""). */
+void cf_jbuf_elem_str(cf_jbuf *b, const char *s);
 
 /* Members: key and value. NULL strings are written as "". */
 void cf_jbuf_kv_str(cf_jbuf *b, const char *key, const char *val);

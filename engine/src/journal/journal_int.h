@@ -6,6 +6,7 @@
 #define CF_JOURNAL_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cardforge/journal.h>
 
@@ -18,6 +19,11 @@ void cf_journal_fmt_run(cf_jbuf *b, const cf_journal_run_t *r);
 void cf_journal_fmt_intent(cf_jbuf *b, const cf_journal_intent_t *in);
 void cf_journal_fmt_card(cf_jbuf *b, const cf_journal_card_t *c);
 void cf_journal_fmt_end(cf_jbuf *b, const cf_journal_end_t *e);
+/* The members "spent":{"PUK":puk,"admin":admin},"refused":[names...] of a
+ * card record (and of `report --json`): what a card refused as wrong, by
+ * count and by parameter name (bit 1u << cf_param_t), never a value. A bit
+ * of no parameter sets the overflow flag rather than being dropped. */
+void cf_journal_fmt_spent_refused(cf_jbuf *b, uint64_t puk, uint64_t admin, unsigned refused);
 
 /* Nodes a line's JSON tree may use (a card record with 16 steps of 10
  * members needs about 200). */

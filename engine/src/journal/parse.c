@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cardforge/plan.h>
+
 #include "journal/journal_int.h"
 
 int cf_journal_parser_init(cf_journal_parser *p)
@@ -245,6 +247,59 @@ static int parse_steps(struct ctx *c, cf_journal_parser *p, cf_journal_card_t *c
     return 0;
 }
 
+/* A count in "spent": absent reads as 0 (a member later versions may drop),
+ * anything but an integer of 0..UINT32_MAX is damage. */
+static int spent_count(struct ctx *c, const cf_json_node *spent, const char *key, unsigned *out)
+{
+    const cf_json_node *n = cf_json_get(c->d, spent, key);
+    *out = 0;
+    if (n == NULL)
+        return 0;
+    if (n->type != CF_JSON_NUM || !n->is_u64 || n->u64 > UINT32_MAX) {
+        c->why = "spent";
+        return -1;
+    }
+    *out = (unsigned)n->u64;
+    return 0;
+}
+
+/* "spent" and "refused" decide which values the next attempt on the card
+ * may present: strict when present. Absent (a journal written before they
+ * existed): nothing spent, nothing refused. */
+static int parse_spent_refused(struct ctx *c, cf_journal_card_t *card)
+{
+    const cf_json_node *spent = cf_json_get(c->d, c->obj, "spent");
+    if (spent != NULL) {
+        if (spent->type != CF_JSON_OBJ) {
+            c->why = "spent";
+            return -1;
+        }
+        if (spent_count(c, spent, "PUK", &card->spent_puk) != 0 ||
+            spent_count(c, spent, "admin", &card->spent_admin) != 0)
+            return -1;
+    }
+    const cf_json_node *refused = cf_json_get(c->d, c->obj, "refused");
+    if (refused == NULL)
+        return 0;
+    if (refused->type != CF_JSON_ARR) {
+        c->why = "refused";
+        return -1;
+    }
+    for (const cf_json_node *n = cf_json_child(c->d, refused, 0); n != NULL;
+         n = cf_json_next(c->d, n)) {
+        unsigned p = 0;
+        while (p < CF_PARAM_COUNT &&
+               (n->type != CF_JSON_STR || strcmp(n->str, cf_param_name((cf_param_t)p)) != 0))
+            p++;
+        if (p == CF_PARAM_COUNT) {
+            c->why = "refused: not a parameter name";
+            return -1;
+        }
+        card->refused |= 1u << p;
+    }
+    return 0;
+}
+
 static int parse_card(struct ctx *c, cf_journal_parser *p, cf_journal_card_t *card)
 {
     static const char *const tries_names[3] = {"PIN", "PUK", "admin"};
@@ -254,7 +309,7 @@ static int parse_card(struct ctx *c, cf_journal_parser *p, cf_journal_card_t *ca
         req_u64(c, "record", 1, &card->record) != 0 || check_record(c, card->record) != 0 ||
         req_str(c, "serial", &card->serial) != 0 || check_serial(c, card->serial) != 0 ||
         parse_status(c, &card->status) != 0 || req_str(c, "error", &err) != 0 ||
-        parse_steps(c, p, card) != 0)
+        parse_steps(c, p, card) != 0 || parse_spent_refused(c, card) != 0)
         return -1;
     card->err = strcmp(err, "CF_OK") == 0 ? CF_OK : cf_journal_err_from_name(err);
     line = opt_u64(c, c->obj, "line");

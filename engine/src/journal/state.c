@@ -3,8 +3,9 @@
  *
  * Shaped to stay small for a million-card journal: personalized records are
  * bits, personalized serials are 64-bit hashes in an open-addressing set,
- * and only the exceptions (records that failed, cards with an open intent)
- * get an entry of their own. Every record read back and every record the
+ * and only the exceptions (records that failed, cards with an open intent,
+ * cards not yet personalized that refused a value as wrong) get an entry of
+ * their own. Every record read back and every record the
  * runner writes go through the same apply functions, so a resumed run sees
  * exactly the state the interrupted one had on disk.
  */
@@ -23,6 +24,8 @@ struct cf_journal_state {
     cf_u64map attempts; /* record -> failed attempts */
     cf_u64map open_idx; /* hash of a serial with an open intent -> index in opens */
     cf_u64map held;     /* record -> open intents made for it */
+    cf_u64map history;  /* hash of a serial not personalized -> what its card
+                         * refused as wrong: hist_pack() */
     cf_journal_open_t *opens;
     size_t n_open, cap_open;
     uint64_t next_attempt;
@@ -65,6 +68,7 @@ cf_journal_state_t *cf_journal_state_new(void)
     cf_u64map_init(&st->attempts);
     cf_u64map_init(&st->open_idx);
     cf_u64map_init(&st->held);
+    cf_u64map_init(&st->history);
     st->next_attempt = 1;
     return st;
 }
@@ -78,6 +82,7 @@ void cf_journal_state_free(cf_journal_state_t *st)
     cf_u64map_free(&st->attempts);
     cf_u64map_free(&st->open_idx);
     cf_u64map_free(&st->held);
+    cf_u64map_free(&st->history);
     free(st->opens);
     free(st);
 }
@@ -203,6 +208,34 @@ static cf_err_t set_open(cf_journal_state_t *st, const char *serial, uint64_t re
     return held_add(st, record, +1);
 }
 
+/* A card's history in one map value: the PUK and admin-key counts (16 bits
+ * each, saturating: a card has at most 15 tries, and cardforge presents far
+ * fewer) and the refused parameters' bits. Two serials sharing a hash would
+ * share a history: the one card is then only more careful. */
+static uint64_t hist_pack(unsigned puk, unsigned admin, unsigned refused)
+{
+    if (puk > 0xFFFF)
+        puk = 0xFFFF;
+    if (admin > 0xFFFF)
+        admin = 0xFFFF;
+    return (uint64_t)puk | (uint64_t)admin << 16 | (uint64_t)refused << 32;
+}
+
+/* Add what the card refused in attempt c to its serial's history. */
+static cf_err_t add_history(cf_journal_state_t *st, const char *serial,
+                            const cf_journal_card_t *c)
+{
+    if (c->spent_puk == 0 && c->spent_admin == 0 && c->refused == 0)
+        return CF_OK;
+    uint64_t h = cf_u64map_hash_str(serial), v = 0;
+    cf_u64map_get(&st->history, h, &v);
+    unsigned puk = (unsigned)(v & 0xFFFF), admin = (unsigned)(v >> 16 & 0xFFFF);
+    v = hist_pack(puk + (c->spent_puk > 0xFFFF ? 0xFFFF : c->spent_puk),
+                  admin + (c->spent_admin > 0xFFFF ? 0xFFFF : c->spent_admin),
+                  (unsigned)(v >> 32) | c->refused);
+    return cf_u64map_put(&st->history, h, v) == 0 ? CF_OK : CF_ERR_NOMEM;
+}
+
 cf_err_t cf_journal_state_apply_run(cf_journal_state_t *st, const cf_journal_run_t *r)
 {
     st->totals.runs++;
@@ -272,10 +305,14 @@ cf_err_t cf_journal_state_apply_card(cf_journal_state_t *st, const cf_journal_ca
             else if (cf_u64map_put(&st->serials, h, 1) != 0)
                 return CF_ERR_NOMEM;
             drop_open(st, serial);
+            /* Never worked again: what it refused need not be kept. */
+            cf_u64map_del(&st->history, h);
         }
         return CF_OK;
     case CF_STATUS_FAILED:
         st->totals.failed++;
+        if (serial[0] && add_history(st, serial, c) != CF_OK)
+            return CF_ERR_NOMEM;
         if (c->record > 0 && c->err != CF_ERR_INTERRUPTED) {
             uint64_t n = 0;
             cf_u64map_get(&st->attempts, c->record, &n);
@@ -291,6 +328,8 @@ cf_err_t cf_journal_state_apply_card(cf_journal_state_t *st, const cf_journal_ca
         return CF_OK;
     case CF_STATUS_REJECTED:
         st->totals.rejected++;
+        if (serial[0] && add_history(st, serial, c) != CF_OK)
+            return CF_ERR_NOMEM;
         /* A record given to a card that refused it (card type, policy)
          * counts as an attempt: the next card of that type would refuse it
          * too. */
@@ -340,6 +379,23 @@ int cf_journal_state_open_intent(const cf_journal_state_t *st, const char *seria
     return 1;
 }
 
+int cf_journal_state_history(const cf_journal_state_t *st, const char *serial,
+                             cf_journal_history_t *out)
+{
+    uint64_t v = 0;
+    const cf_journal_open_t *o = find_open(st, serial);
+    if (o != NULL && strcmp(o->serial, serial) != 0)
+        o = NULL;
+    cf_u64map_get(&st->history, cf_u64map_hash_str(serial), &v);
+    memset(out, 0, sizeof(*out));
+    out->spent_puk = (unsigned)(v & 0xFFFF);
+    out->spent_admin = (unsigned)(v >> 16 & 0xFFFF);
+    out->refused = (unsigned)(v >> 32);
+    if (o != NULL)
+        snprintf(out->open_step, sizeof(out->open_step), "%s", o->step);
+    return v != 0 || o != NULL;
+}
+
 size_t cf_journal_state_open_count(const cf_journal_state_t *st)
 {
     return st->n_open;
@@ -384,5 +440,6 @@ size_t cf_journal_state_bytes(const cf_journal_state_t *st)
 {
     return sizeof(*st) + st->done_bytes + cf_u64map_bytes(&st->serials) +
            cf_u64map_bytes(&st->attempts) + cf_u64map_bytes(&st->open_idx) +
-           cf_u64map_bytes(&st->held) + st->cap_open * sizeof(cf_journal_open_t);
+           cf_u64map_bytes(&st->held) + cf_u64map_bytes(&st->history) +
+           st->cap_open * sizeof(cf_journal_open_t);
 }

@@ -6,10 +6,14 @@
  *   2. under the lock, ask the scheduler: refuse a serial that is done or
  *      in work elsewhere, give a card with an open intent its own record,
  *      otherwise the next record; the record and serial are now in flight;
- *   3. run the plan; before each irreversible step the intent is written
- *      and synced (the executor's intent hook), then applied to the state;
- *   4. write the card record and sync it; apply it to the state and let
- *      the scheduler requeue or retire the record;
+ *   3. run the plan with what the journal remembers about the card (its
+ *      open intent's step, the wrong values earlier attempts presented and
+ *      the values it refused); before each irreversible step the intent is
+ *      written and synced (the executor's intent hook), then applied to the
+ *      state;
+ *   4. write the card record (with what this run presented that the card
+ *      refused) and sync it; apply it to the state, so the card's next
+ *      attempt knows, and let the scheduler requeue or retire the record;
  *   5. only then release the card (close the connection) and tell the
  *      caller.
  * A crash anywhere leaves either no trace (nothing changed yet) or an intent
@@ -21,6 +25,7 @@
 
 #include <cardforge/personalize.h>
 
+#include "runner/history.h"
 #include "runner/runner_int.h"
 #include "util/hex.h"
 
@@ -388,10 +393,15 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
 
     char why[CF_MSG_MAX];
     cf_err_t aerr = CF_OK;
+    cf_card_history_t hist = {.open_step = -1};
     pthread_mutex_lock(&r->mu);
     cf_assign_t a = assign(r, rec.serial, &work, &aerr, why, sizeof(why));
     if (a == CF_ASSIGN_NONE && r->stop_level == 0 && r->fatal == CF_OK)
         cf_runner_complete_locked(r);
+    /* The serial is now in flight in this reader only: its history cannot
+     * change before this attempt's own record. */
+    if (a == CF_ASSIGN_WORK)
+        cf_runner_card_history(r->st, rec.serial, &hist);
     pthread_mutex_unlock(&r->mu);
     if (a == CF_ASSIGN_NONE) {
         /* Only identified: nothing to account for. */
@@ -433,8 +443,9 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
     struct hook_ctx h = {r, rd, &rec, work};
     cf_personalize_hooks_t hooks = {&h, hook_intent, hook_step_done, hook_should_stop};
     cf_personalize_result_t res;
-    cf_personalize(card, r->plan, work->values, 0, &hooks, &res);
+    cf_personalize_resume(card, r->plan, work->values, 0, &hooks, &hist, &res);
     fill_steps(&rec, &res);
+    cf_runner_record_spent(&rec.c, &res);
     fill_origins(&rec, r->plan, work->values);
     rec.c.status = status_of(&res);
     rec.c.err = res.err;
