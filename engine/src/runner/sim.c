@@ -61,9 +61,19 @@ static cf_err_t scan_dir(struct cf_runner *r, const char *sub, int list, uint32_
     size_t cap = 0;
     while ((de = readdir(d)) != NULL) {
         unsigned long v;
-        char tail[8];
-        if (sscanf(de->d_name, "card-%lu.%7s", &v, tail) != 2 || strcmp(tail, "state") != 0 ||
-            v > UINT32_MAX)
+        char tail[12];
+        if (sscanf(de->d_name, "card-%lu.%11s", &v, tail) != 2 || v > UINT32_MAX)
+            continue;
+        if (strcmp(tail, "state.tmp") == 0) {
+            /* A save cut off before its rename: the card never committed
+             * it (its state file is the state, as a real card's memory
+             * after a power cut mid-write), so the copy is dropped. */
+            char tmp[PATH_MAX];
+            if (snprintf(tmp, sizeof(tmp), "%s/%s", path, de->d_name) < (int)sizeof(tmp))
+                unlink(tmp);
+            continue;
+        }
+        if (strcmp(tail, "state") != 0)
             continue;
         if (v > *max)
             *max = (uint32_t)v;
