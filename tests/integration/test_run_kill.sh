@@ -44,6 +44,16 @@ PY
 journal="$tmp/journal.jsonl"
 cards="$tmp/cards"
 judge() { # extra args
+    if [ ! -e "$journal" ]; then
+        # Killed before it opened its journal (a slow start on a busy
+        # machine): then it cannot have touched a card either.
+        if [ -n "$(find "$cards" -name 'card-*.state' 2>/dev/null)" ]; then
+            echo "cards exist but no journal"
+            return 1
+        fi
+        echo "no journal yet: nothing done"
+        return 0
+    fi
     python3 "$check" "$journal" "$batch" --cards "$cards/in" "$cards/out" --puk NEW_PUK \
         --key NEW_KEY --blocked "$@"
 }
