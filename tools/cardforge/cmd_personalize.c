@@ -179,22 +179,18 @@ static void print_step(void *user, const cf_card_t *card, const cf_step_result_t
     fflush(stdout);
 }
 
-static void print_tries(const char *label, const cf_tries_t *t)
+static void print_tries(const char *label, const cf_card_t *card, cf_cred_t c,
+                        const cf_tries_t *t)
 {
-    switch (t->kind) {
-    case CF_TRIES_KNOWN:
-        printf(" %s %u/%u", label, t->left, t->max);
-        break;
-    case CF_TRIES_UNLIMITED:
-        printf(" %s no counter", label);
-        break;
-    default:
-        break;
-    }
+    if (!cf_profile_has(cf_card_profile(card), c))
+        return; /* the card type has no such credential */
+    char text[96];
+    desk_tries_text(t, text, sizeof(text));
+    printf("  %-10s%s\n", label, text);
 }
 
 /* After a failure: what the card holds now, step by step. */
-static void print_state(const cf_personalize_result_t *res)
+static void print_state(const cf_card_t *card, const cf_personalize_result_t *res)
 {
     printf("card state:\n");
     for (size_t i = 0; i < res->n_steps; i++) {
@@ -210,16 +206,14 @@ static void print_state(const cf_personalize_result_t *res)
             what = "MAY HAVE CHANGED (the card's answer was lost)";
         printf("  %-17s %s\n", cf_step_kind_name(r->kind), what);
     }
-    printf("tries left:");
-    int any = 0;
-    for (int c = 0; c < CF_CRED_COUNT; c++)
-        any |= res->tries[c].kind != CF_TRIES_UNKNOWN;
-    if (!any)
-        printf(" not read (the card is gone or did not answer)");
-    print_tries("PIN", &res->tries[CF_CRED_PIN]);
-    print_tries("PUK", &res->tries[CF_CRED_PUK]);
-    print_tries("admin", &res->tries[CF_CRED_ADMIN]);
-    printf("\n");
+    if (res->err >= CF_ERR_NO_SERVICE && res->err <= CF_ERR_TRANSPORT) {
+        printf("tries left: not read (the card is gone or did not answer)\n");
+        return;
+    }
+    printf("tries left:\n");
+    print_tries("PIN", card, CF_CRED_PIN, &res->tries[CF_CRED_PIN]);
+    print_tries("PUK", card, CF_CRED_PUK, &res->tries[CF_CRED_PUK]);
+    print_tries("admin key", card, CF_CRED_ADMIN, &res->tries[CF_CRED_ADMIN]);
 }
 
 /* The key file, when the plan derives anything: read and checked (every
@@ -356,7 +350,7 @@ int cmd_personalize(int argc, char **argv)
         status = CF_EXIT_OK;
     } else {
         fprintf(stderr, CMD ": %s\n", res.message[0] ? res.message : cf_strerror(e));
-        print_state(&res);
+        print_state(dc.card, &res);
         status = CF_EXIT_FAIL;
     }
     desk_close(&dc);
