@@ -2,10 +2,13 @@
  * cmd_run.c - `cardforge run DESC --batch CSV --journal FILE ...`: the batch
  * runner (runner.h) with progress for a person and signals for stopping.
  *
- * Signals: SIGINT and SIGTERM are blocked in every thread and taken by one
- * thread with sigwait, so no work happens in a signal handler. The first
- * asks the runner to finish the cards in flight and stop; the second to
- * stop them at their next safe point. The summary is printed either way.
+ * Signals: SIGINT, SIGTERM and SIGHUP (the terminal or ssh session closed)
+ * are blocked in every thread and taken by one thread with sigwait, so no
+ * work happens in a signal handler. The first asks the runner to finish the
+ * cards in flight and stop; the second to stop them at their next safe
+ * point. The summary is printed either way, to wherever output can still
+ * go. SIGPIPE is ignored: a reader of the output that went away (`| head`)
+ * costs the output, never a card.
  *
  * Progress: on a terminal, a block of live lines (totals, then one line per
  * reader) redrawn four times a second, with log lines scrolling above it;
@@ -80,8 +83,9 @@ static void usage(FILE *out)
             "                         the cards left in readers back first\n"
             "  -h, --help             this help\n\n"
             "A description that asks the operator (!FROM_USER_DIALOG_n_FIELD) is refused:\n"
-            "nobody answers prompts in a batch. SIGINT/SIGTERM: finish the cards in flight,\n"
-            "then stop; a second one stops them at the next safe point.\n\n"
+            "nobody answers prompts in a batch. SIGINT/SIGTERM/SIGHUP: finish the cards in\n"
+            "flight, then stop; a second one stops them at the next safe point. Output to a\n"
+            "closed pipe or terminal never stops the batch.\n\n"
             "Exit status: 0 every record personalized, 1 records left (failed, given up,\n"
             "stopped) or an invalid document, 2 usage error or unreadable file.\n");
 }
@@ -285,7 +289,9 @@ static void *signal_thread(void *arg)
             say(s->u,
                 "%s: finishing the cards in flight, then stopping (again: stop them "
                 "at the next safe point)",
-                sig == SIGINT ? "interrupt" : "terminate");
+                sig == SIGINT   ? "interrupt"
+                : sig == SIGHUP ? "hangup (the terminal closed)"
+                                : "terminate");
         else if (count == 2)
             say(s->u, "stopping the cards in flight at the next safe point");
     }
@@ -457,9 +463,17 @@ int cmd_run(int argc, char **argv)
     sigemptyset(&sc.set);
     sigaddset(&sc.set, SIGINT);
     sigaddset(&sc.set, SIGTERM);
+    /* The terminal or the ssh session closed: a stop like SIGTERM, not a
+     * death in the middle of a card. */
+    sigaddset(&sc.set, SIGHUP);
     sigaddset(&sc.set, SIGUSR1);
     sigset_t old;
     pthread_sigmask(SIG_BLOCK, &sc.set, &old);
+    struct sigaction ign, old_pipe;
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
 
     int rc = CF_EXIT_FAIL;
     cf_runner_t *r = NULL;

@@ -41,18 +41,6 @@ int64_t cf_runner_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void cf_runner_log(struct cf_runner *r, const char *fmt, ...)
-{
-    if (r->o.on_log == NULL)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    r->o.on_log(r->o.user, line);
-}
-
 const char *cf_reader_state_name(cf_reader_state_t s)
 {
     switch (s) {
@@ -285,6 +273,7 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
         return CF_ERR_NOMEM;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
+    cf_runner_log_init(r);
     cf_err_t e = copy_opts(r, opts);
     if (e != CF_OK)
         goto fail;
@@ -391,6 +380,7 @@ cf_err_t cf_runner_run(cf_runner_t *r)
         return CF_ERR_ARG;
     r->started = 1;
     r->t_start = cf_runner_mono_ms();
+    cf_runner_log_start(r);
     if (r->journal != NULL) {
         cf_journal_run_t run = {
             .time = cf_runner_wall_ms(),
@@ -422,6 +412,7 @@ cf_err_t cf_runner_run(cf_runner_t *r)
         e = CF_ERR_INTERRUPTED;
     pthread_mutex_unlock(&r->mu);
     write_end(r, e == CF_OK ? "done" : e == CF_ERR_INTERRUPTED ? "interrupted" : "error");
+    cf_runner_log_stop(r); /* every line out before the caller's summary */
     return e;
 }
 
@@ -500,6 +491,7 @@ void cf_runner_free(cf_runner_t *r)
     free(r->sim_keep);
     free(r->sim_latency);
     free(r->keyfile_path);
+    cf_runner_log_free(r);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     free(r);

@@ -82,14 +82,32 @@ struct cf_runner {
 
     /* PC/SC */
     cf_pcsc_t *pcsc;
+
+    /* Log lines on their way to on_log (log.c): never handed over by a
+     * thread that holds mu. */
+    pthread_mutex_t log_mu; /* nests inside nothing, nothing nests inside it */
+    pthread_cond_t log_cv;
+    struct log_line *log_head, *log_tail;
+    size_t log_n;
+    unsigned long log_dropped;
+    int log_stop, log_live;
+    pthread_t log_thread;
 };
 
 /* Monotonic and wall clocks in milliseconds. */
 double cf_runner_mono_ms(void);
 int64_t cf_runner_wall_ms(void);
 
-/* Emit a log line through the caller's hook (printf-like). */
+/* Queue a log line for the caller's hook (printf-like). Callable with or
+ * without mu held: the hook runs on the log thread, never under mu. */
 void cf_runner_log(struct cf_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cf_runner_log_init(struct cf_runner *r);
+/* Start the thread that hands lines over; stop it after the last line
+ * (lines queued with no thread are handed over by stop, from the caller's
+ * thread); free (stops first). */
+void cf_runner_log_start(struct cf_runner *r);
+void cf_runner_log_stop(struct cf_runner *r);
+void cf_runner_log_free(struct cf_runner *r);
 
 /* A new reader row named name (under mu). NULL when out of memory. */
 struct rdr *cf_runner_add_reader(struct cf_runner *r, const char *name);
