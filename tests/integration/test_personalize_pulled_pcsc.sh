@@ -3,7 +3,8 @@
 # --fault-drop-after K): the command fails with status 1 and prints the
 # card's state; put back, the same command finishes the card, whose state
 # file then holds exactly the description's values. K is spread over the
-# whole GIDS job (identification, PIN, rotation, C/R proof, block). The
+# whole GIDS job of 21 APDUs (identification, PIN, rotation and its
+# challenge-response proof, block). The
 # in-process test (test_personalize) pulls at every single APDU. The cards
 # show their admin counter (gids+admin-counter): finishing an interrupted
 # rotation tries a second admin key, which the engine does only on a card
@@ -29,7 +30,7 @@ EOF
 cf_harness_readers 8
 interrupted=0
 r=0
-for k in 3 7 11 15 19 23 27 31; do
+for k in 2 4 6 9 11 13 16 19; do
     st="$CF_TMP/card-$k.state"
     cf_card_start $r --type gids+admin-counter --factory gemalto --serial $((100 + k)) --state "$st" \
         --fault-drop-after "$k"

@@ -717,6 +717,34 @@ static void test_interrupted_puk_change_is_finished_on_every_variant(void **stat
                        CF_STEP_CHANGE_PUK, "puk", hex_of("87654321"), holds_new);
 }
 
+/* The APDUs a production job costs, identification included: every guard
+ * and proof kept, nothing asked twice (docs/performance.md). A change that
+ * adds an APDU to every card must change this number on purpose. */
+static unsigned apdus_of(const char *type, const char *factory, const char *desc)
+{
+    struct rig r;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(cf_simcard_new(type, factory, 4242, &r.sc), CF_OK);
+    assert_int_equal(cf_transport_open_sim(r.sc, "sim 0", &r.t), CF_OK);
+    uint64_t a0 = cf_transport_apdu_count(r.t);
+    char err[256] = "";
+    assert_int_equal(cf_card_open(r.t, profiles, NULL, &r.card, err, sizeof(err)), CF_OK);
+    rig_plan(&r, desc);
+    cf_personalize_result_t res;
+    assert_int_equal(cf_personalize(r.card, r.plan, r.values, 0, NULL, &res), CF_OK);
+    expect_all_proven(&res);
+    unsigned n = (unsigned)(cf_transport_apdu_count(r.t) - a0);
+    rig_free(&r);
+    return n;
+}
+
+static void test_apdus_per_job_are_fixed(void **state)
+{
+    (void)state;
+    assert_int_equal(apdus_of("yubikey", NULL, PIV_JOB), 19);
+    assert_int_equal(apdus_of("gids", "gemalto", GIDS_JOB), 21);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +785,7 @@ int main(void)
                                         with_dir, without_dir),
         cmocka_unit_test_setup_teardown(test_interrupted_puk_change_is_finished_on_every_variant,
                                         with_dir, without_dir),
+        cmocka_unit_test_setup_teardown(test_apdus_per_job_are_fixed, with_dir, without_dir),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -218,6 +218,16 @@ typedef struct cf_tries {
  * never stops an operation. CF_ERR_UNSUPPORTED when the card type has no
  * such credential (GIDS PUK). */
 cf_err_t cf_card_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out);
+/* cf_card_tries answers from what the card said in this session (a read, a
+ * 63Cx, a 6983) as long as nothing could have changed the counter since (a
+ * command presenting another credential never touches it; a success may
+ * raise it: then it asks); cf_card_tries_now always asks, for proofs. */
+cf_err_t cf_card_tries_now(cf_card_t *card, cf_cred_t c, cf_tries_t *out);
+/* What the card last said of c's counter in this session, asking nothing:
+ * CF_OK with *out, *exact 0 when it is only a lower bound (a success since
+ * may have raised the counter; none lowered it); CF_ERR_NOT_FOUND when the
+ * card said nothing yet. exact may be NULL. */
+cf_err_t cf_card_tries_said(const cf_card_t *card, cf_cred_t c, cf_tries_t *out, int *exact);
 
 /* ---- operations ------------------------------------------------------------ */
 

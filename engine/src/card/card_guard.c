@@ -61,7 +61,12 @@ cf_err_t cf_card_guard(cf_card_t *card, const char *what, cf_cred_t c, const cf_
                 return err;
         }
     } else {
-        cf_err_t err = cf_card_tries(card, c, &tr);
+        /* What the card said suffices while it shows at least two tries
+         * (a lower bound of 2 is enough); else ask. */
+        int exact = 0;
+        cf_err_t err = cf_card_tries_said(card, c, &tr, &exact);
+        if (err != CF_OK || (!exact && tr.kind == CF_TRIES_KNOWN && tr.left < 2))
+            err = cf_card_tries(card, c, &tr);
         if (err != CF_OK)
             return err;
         if (tr.kind == CF_TRIES_KNOWN && tr.left == 0)
@@ -97,8 +102,48 @@ void cf_card_after(cf_card_t *card, cf_cred_t c, const cf_secret_t *s, cf_err_t 
     }
 }
 
+void cf_card_told(cf_card_t *card, cf_cred_t c, const cf_tries_t *t)
+{
+    /* A counter the card type cannot report keeps its one-attempt rule,
+     * whatever a refusal said in passing. */
+    if (c >= CF_CRED_COUNT || !cf_prof_has_cred(card->p, c) ||
+        !cf_prof_counter(card->p, c)->readable)
+        return;
+    struct cf_cred_state *st = &card->cred[c];
+    unsigned max = st->told ? st->tries.max : 0;
+    st->tries = *t;
+    if (st->tries.max == 0)
+        st->tries.max = max;
+    st->told = 1;
+    st->exact = 1;
+}
+
+void cf_card_counter_raised(cf_card_t *card, cf_cred_t c)
+{
+    if (c < CF_CRED_COUNT)
+        card->cred[c].exact = 0;
+}
+
+cf_err_t cf_card_tries_said(const cf_card_t *card, cf_cred_t c, cf_tries_t *out, int *exact)
+{
+    if (card == NULL || out == NULL || c >= CF_CRED_COUNT || !card->cred[c].told)
+        return CF_ERR_NOT_FOUND;
+    *out = card->cred[c].tries;
+    if (exact != NULL)
+        *exact = card->cred[c].exact;
+    return CF_OK;
+}
+
+void cf_card_forget_counter(cf_card_t *card, cf_cred_t c)
+{
+    if (c < CF_CRED_COUNT)
+        card->cred[c].told = 0;
+}
+
 void cf_card_cred_changed(cf_card_t *card, cf_cred_t c)
 {
+    /* The counter stays what the card said: a successful change never
+     * lowers it (most cards refill it). */
     struct cf_cred_state *st = &card->cred[c];
     for (size_t i = 0; i < st->n_rejected; i++) {
         cf_secret_free(st->rejected[i]);

@@ -27,6 +27,14 @@ struct cf_cred_state {
     int failed; /* an attempt reached the card and did not succeed */
     int kind_known;
     cf_tries_kind_t kind; /* from the last counter read */
+    /* What the card last said of this counter in this session (a read, a
+     * 63Cx, a 6983), kept until something could have lowered it: a success
+     * never lowers a counter, a command presenting another credential never
+     * touches it. Lets the guards and proofs skip reads that prove nothing. */
+    int told;
+    int exact; /* tries is what the card said; 0: a lower bound (a success
+                * since may have raised the counter, never lowered it) */
+    cf_tries_t tries;
     cf_secret_t *rejected[CF_CARD_MAX_REJECTED];
     size_t n_rejected;
     int lost; /* a rejected value could not be remembered: refuse every attempt */
@@ -49,6 +57,17 @@ struct cf_card {
     /* The algorithm of the admin key on the card, once the card said it
      * (or once this session wrote the key): it changes only with the key. */
     const cf_prof_alg_t *admin_alg;
+    /* The last plain read and its answer: the same read sent again with
+     * nothing in between is answered from here (GET METADATA of 9B serves
+     * the algorithm and the counter). Not secret; cleared by any other
+     * command. */
+    uint8_t last_read[4 + 255 + 1];
+    size_t last_read_len;
+    uint64_t last_read_count; /* the transport's APDU count after it */
+    uint8_t last_read_data[258];
+    size_t last_read_dlen;
+    uint16_t last_read_sw;
+    int last_read_ok;
     /* How the card was recognised, one line per profile considered, and
      * the answer of the SELECT that chose the profile (not secret). */
     char ident_log[1024];
@@ -89,6 +108,8 @@ cf_err_t cf_card_encode_secret(cf_card_t *card, const char *what, cf_cred_t c, c
  * 6982, "incorrect data" (6A80) can only mean the key is wrong. Implies
  * CF_CMD_PRESENTS. */
 #define CF_CMD_CRYPTOGRAM 0x10u
+/* Ask the card even when the same read was just answered (proofs). */
+#define CF_CMD_FRESH 0x20u
 
 /* Expand cmd with v, send it, and say what the answer means: CF_OK for one
  * of the command's success SWs; CF_ERR_WRONG_SECRET for 63Cx, one of its
@@ -126,6 +147,14 @@ void cf_card_after(cf_card_t *card, cf_cred_t c, const cf_secret_t *s, cf_err_t 
 /* The credential's value changed on the card: forget rejected values and
  * failures (they were measured against the old value). */
 void cf_card_cred_changed(cf_card_t *card, cf_cred_t c);
+
+/* What the card just said of credential c's counter (a 63Cx, a 6983),
+ * or that it may have changed without saying (forget). */
+void cf_card_told(cf_card_t *card, cf_cred_t c, const cf_tries_t *t);
+void cf_card_forget_counter(cf_card_t *card, cf_cred_t c);
+/* A success presented or set credential c: what the card said of its
+ * counter is now a lower bound. */
+void cf_card_counter_raised(cf_card_t *card, cf_cred_t c);
 
 /* Forget everything a reset or reselect ends. */
 void cf_card_session_ended(cf_card_t *card);

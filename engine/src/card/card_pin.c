@@ -85,8 +85,10 @@ static cf_err_t run_pin_op(cf_card_t *card, const struct pin_op *o)
     OPENSSL_cleanse(oldb, sizeof(oldb));
     OPENSSL_cleanse(newb, sizeof(newb));
     if (err == CF_OK) {
-        if (o->nv != NULL)
+        if (o->nv != NULL) {
             cf_card_cred_changed(card, o->set_cred);
+            cf_card_counter_raised(card, o->set_cred); /* a new value: a fresh counter */
+        }
         cf_card_ok(card);
     }
     return err;
@@ -226,7 +228,10 @@ cf_err_t cf_card_block_pin(cf_card_t *card, const cf_secret_t *known_pin, unsign
      * answers "blocked"; 256 covers any counter when it does not say. */
     cf_tries_t tr;
     unsigned bound = 256;
-    if (cf_card_tries(card, CF_CRED_PIN, &tr) == CF_OK && tr.kind == CF_TRIES_KNOWN) {
+    /* Only what the card already said bounds the loop: the VERIFYs
+     * themselves say how many tries are left, so no read is sent for it. */
+    if (card->cred[CF_CRED_PIN].told && cf_card_tries(card, CF_CRED_PIN, &tr) == CF_OK &&
+        tr.kind == CF_TRIES_KNOWN) {
         if (tr.left == 0) {
             OPENSSL_cleanse(enc, sizeof(enc));
             cf_card_ok(card);

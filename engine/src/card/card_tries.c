@@ -17,7 +17,19 @@
 
 #include "card/card_int.h"
 
+static cf_err_t read_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out, int fresh);
+
 cf_err_t cf_card_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out)
+{
+    return read_tries(card, c, out, 0);
+}
+
+cf_err_t cf_card_tries_now(cf_card_t *card, cf_cred_t c, cf_tries_t *out)
+{
+    return read_tries(card, c, out, 1);
+}
+
+static cf_err_t read_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out, int fresh)
 {
     if (card == NULL || out == NULL || c >= CF_CRED_COUNT)
         return CF_ERR_ARG;
@@ -31,6 +43,8 @@ cf_err_t cf_card_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out)
     struct cf_cred_state *st = &card->cred[c];
     if (!ctr->readable) {
         out->kind = ctr->kind;
+    } else if (!fresh && st->told && st->exact) {
+        *out = st->tries; /* what the card said, and nothing since changed it */
     } else if (st->kind_known && st->kind == CF_TRIES_UNLIMITED) {
         /* The card said this credential has no counter (a YubiKey's 9B);
          * none appears within a session, so asking again only costs an
@@ -40,7 +54,8 @@ cf_err_t cf_card_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out)
         cf_tmpl_vals_t v;
         cf_rapdu_t r;
         cf_card_base_vals(card, NULL, &v);
-        cf_err_t err = cf_card_cmd(card, what, &ctr->cmd, &v, CF_CMD_PLAIN, c, &r, NULL);
+        cf_err_t err = cf_card_cmd(card, what, &ctr->cmd, &v,
+                                   CF_CMD_PLAIN | (fresh ? CF_CMD_FRESH : 0u), c, &r, NULL);
         if (err == CF_OK && ctr->from_sw) {
             /* The empty VERIFY succeeded: the credential is verified in
              * this session, and the card does not say how many tries. */
@@ -83,6 +98,10 @@ cf_err_t cf_card_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *out)
     }
     st->kind_known = 1;
     st->kind = out->kind;
+    /* A verified PIN's empty VERIFY (9000) tells nothing that outlives the
+     * session; everything else the card said stands until it changes. */
+    if (ctr->readable && !(out->kind == CF_TRIES_UNKNOWN && out->sw == 0x9000))
+        cf_card_told(card, c, out);
     cf_card_ok(card);
     return CF_OK;
 }

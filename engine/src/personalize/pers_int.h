@@ -30,6 +30,7 @@ struct pers {
     int rotation_found_done;      /* recovery found NewCardManagerKey on the card */
     int puk_found_changed;        /* recovery found the new PUK on the card */
     int tries_fresh;              /* res->tries were read after the last change */
+    const cf_secret_t *cr_proven; /* the key a fresh-session challenge-response proved */
     int kind_read[CF_CRED_COUNT]; /* kind[c] was read in this session */
     cf_tries_kind_t kind[CF_CRED_COUNT];
 };
@@ -69,6 +70,8 @@ cf_err_t pers_ensure_admin(struct pers *ps, cf_step_result_t *r);
 /* c's counter, read without spending a try; kind CF_TRIES_UNKNOWN when it
  * cannot be read (or the card type has no such credential: nothing sent). */
 void pers_read_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *t);
+/* The same, always asking the card (a proof's "after"). */
+void pers_read_tries_now(cf_card_t *card, cf_cred_t c, cf_tries_t *t);
 
 /* Before a change that needs the admin key's authority: authenticate when
  * the session lost it, then record the intent. */

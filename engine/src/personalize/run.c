@@ -111,6 +111,12 @@ void pers_read_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *t)
         t->kind = CF_TRIES_UNKNOWN;
 }
 
+void pers_read_tries_now(cf_card_t *card, cf_cred_t c, cf_tries_t *t)
+{
+    if (cf_card_tries_now(card, c, t) != CF_OK)
+        t->kind = CF_TRIES_UNKNOWN;
+}
+
 cf_err_t pers_begin_admin_change(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
 {
     cf_err_t e = pers_ensure_admin(ps, r);

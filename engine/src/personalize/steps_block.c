@@ -11,14 +11,17 @@
 
 #include "personalize/pers_int.h"
 
+/* The block spent none of this counter's tries. Before is what the card
+ * last said of it, which successes since may have raised (never lowered);
+ * after is asked anew. */
 static int same_counter(const cf_tries_t *a, const cf_tries_t *b)
 {
     if (a->kind != CF_TRIES_KNOWN || b->kind != CF_TRIES_KNOWN)
         return 1; /* nothing to compare; nothing the step did touches it */
-    return a->left == b->left;
+    return b->left >= a->left;
 }
 
-/* 1 when the counter was read before and after (so "unchanged" was seen). */
+/* 1 when the card told the counter before and after (so "not spent" was seen). */
 static int compared(const cf_tries_t *a, const cf_tries_t *b)
 {
     return a->kind == CF_TRIES_KNOWN && b->kind == CF_TRIES_KNOWN;
@@ -30,14 +33,14 @@ static void counters_seen(const cf_profile_t *pr, const cf_tries_t *puk0, const 
                           const cf_tries_t *adm0, const cf_tries_t *adm1, char *out, size_t cap)
 {
     const char *puk = !cf_profile_has(pr, CF_CRED_PUK) ? NULL
-                      : compared(puk0, puk1)           ? "PUK counter unchanged"
+                      : compared(puk0, puk1)           ? "no PUK try spent"
                                                        : "PUK counter not readable";
     const char *adm = !cf_profile_has(pr, CF_CRED_ADMIN) ? NULL
                       : adm0->kind == CF_TRIES_UNLIMITED ? "admin key has no counter"
-                      : compared(adm0, adm1)             ? "admin-key counter unchanged"
+                      : compared(adm0, adm1)             ? "no admin-key try spent"
                                                          : "admin-key counter not readable";
     if (puk != NULL && adm != NULL && compared(puk0, puk1) && compared(adm0, adm1))
-        snprintf(out, cap, "PUK and admin-key counters unchanged");
+        snprintf(out, cap, "no PUK or admin-key try spent");
     else if (puk != NULL && adm != NULL)
         snprintf(out, cap, "%s; %s", puk, adm);
     else
@@ -48,8 +51,12 @@ cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_resul
 {
     const cf_profile_t *pr = cf_card_profile(ps->card);
     cf_tries_t puk0, adm0;
-    pers_read_tries(ps->card, CF_CRED_PUK, &puk0); /* none: unknown, nothing sent */
-    pers_read_tries(ps->card, CF_CRED_ADMIN, &adm0);
+    /* Before: what the card last said (a lower bound is enough to see that
+     * nothing was spent), else read. None: unknown, nothing sent. */
+    if (cf_card_tries_said(ps->card, CF_CRED_PUK, &puk0, NULL) != CF_OK)
+        pers_read_tries(ps->card, CF_CRED_PUK, &puk0);
+    if (cf_card_tries_said(ps->card, CF_CRED_ADMIN, &adm0, NULL) != CF_OK)
+        pers_read_tries(ps->card, CF_CRED_ADMIN, &adm0);
 
     cf_err_t e = pers_intent(ps, st, r);
     if (e != CF_OK)
@@ -66,9 +73,12 @@ cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_resul
     }
 
     cf_tries_t pin1, puk1, adm1;
+    /* The PIN counter is what the card answered to the last wrong PIN
+     * (63C0 or 6983); the others are asked again: "not lowered" is the
+     * proof. */
     pers_read_tries(ps->card, CF_CRED_PIN, &pin1);
-    pers_read_tries(ps->card, CF_CRED_PUK, &puk1);
-    pers_read_tries(ps->card, CF_CRED_ADMIN, &adm1);
+    pers_read_tries_now(ps->card, CF_CRED_PUK, &puk1);
+    pers_read_tries_now(ps->card, CF_CRED_ADMIN, &adm1);
     if (pin1.kind == CF_TRIES_KNOWN && pin1.left != 0) {
         r->err = CF_ERR_PROOF_FAILED;
         r->outcome = CF_OUTCOME_FAILED;

@@ -53,7 +53,9 @@ cf_err_t pers_step_set_pin_by_puk(struct pers *ps, const cf_step_t *st, cf_step_
         return e;
     ps->puk = cand[k].value;
     ps->puk_found_changed = cand[k].is_new;
-    ps->admin_authed = 0; /* some cards log everybody out after a reset */
+    /* RESET RETRY COUNTER with the PUK leaves the admin session as it is
+     * (SP 800-73-4); should a card end it, the rotation notices (6982) and
+     * authenticates again before anything is written. */
     return prove_pin(ps, r, pin);
 }
 
