@@ -66,8 +66,13 @@ cf_err_t cf_profiles_add_mem(cf_profiles_t **set, const char *name, const char *
 
 void cf_profiles_free(cf_profiles_t *set); /* NULL is fine */
 
-/* The directory the installed profiles live in (CF_DATADIR/profiles), or
- * the source tree's profiles/ when running from a build directory. */
+/* The directory the profiles are read from when none is named: the
+ * environment's CARDFORGE_PROFILES when set; else, found once per process,
+ * EXE_DIR/../share/cardforge/profiles (an installed program, through
+ * /proc/self/exe), the source tree's profiles/ for a program inside a build
+ * tree, LIB_DIR/../share/cardforge/profiles (a program linked to the
+ * installed shared library), or the configured DATADIR/cardforge/profiles.
+ * Borrowed; never NULL. docs/profiles.md tells the order and why. */
 const char *cf_profiles_default_dir(void);
 
 size_t cf_profiles_count(const cf_profiles_t *set);

@@ -13,8 +13,12 @@
  * for identification (most specific first).
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,13 +129,116 @@ const char *cf_profile_description(const cf_profile_t *p)
     return p && p->description ? p->description : "";
 }
 
+/*
+ * Where the profiles are when nobody says (cf_profiles_default_dir). No path
+ * of the source tree is compiled in: a build tree says where its sources are
+ * in a marker file CMake writes at its top (CF_BUILD_MARKER), so only a
+ * program that runs from inside a build tree can reach them, and an
+ * installed program, or a prefix copied elsewhere, finds its own files
+ * relative to itself. The answer is computed once (the executable and the
+ * library do not move while running); CARDFORGE_PROFILES is read on every
+ * call.
+ */
+#define CF_BUILD_TREE_DEPTH 3 /* the executable's directory and two parents */
+
+static char default_dir[PATH_MAX];
+static pthread_once_t default_dir_once = PTHREAD_ONCE_INIT;
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* dir/rel, resolved (no "..", so messages name the real place), into
+ * default_dir when that is a directory. */
+static int try_relative(const char *dir, const char *rel)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    if (n < 0 || (size_t)n >= sizeof(path) || !is_dir(path))
+        return 0;
+    return realpath(path, default_dir) != NULL;
+}
+
+/* The source tree's profiles when dir or one of its parents is a build tree:
+ * its marker holds the source directory on one line. */
+static int try_build_tree(char *dir)
+{
+    for (int up = 0; up < CF_BUILD_TREE_DEPTH && dir[0] == '/' && dir[1] != '\0'; up++) {
+        char marker[PATH_MAX];
+        int n = snprintf(marker, sizeof(marker), "%s/%s", dir, CF_BUILD_MARKER);
+        if (n > 0 && (size_t)n < sizeof(marker)) {
+            FILE *f = fopen(marker, "r");
+            if (f != NULL) {
+                char src[PATH_MAX];
+                int ok = fgets(src, sizeof(src), f) != NULL;
+                fclose(f);
+                if (ok) {
+                    src[strcspn(src, "\r\n")] = '\0';
+                    return src[0] == '/' && try_relative(src, "profiles");
+                }
+            }
+        }
+        char *slash = strrchr(dir, '/');
+        if (slash == dir)
+            dir[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    return 0;
+}
+
+/* The directory part of an absolute file name, in place; 0 when not absolute. */
+static int dir_of(char *file)
+{
+    char *slash = strrchr(file, '/');
+    if (file[0] != '/' || slash == NULL)
+        return 0;
+    if (slash == file)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    return 1;
+}
+
+static void find_default_dir(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        if (dir_of(exe)) {
+            /* An installed program: PREFIX/bin/../share/cardforge/profiles. */
+            if (try_relative(exe, CF_BIN_TO_PROFILES))
+                return;
+            if (try_build_tree(exe))
+                return;
+        }
+    }
+    /* A program elsewhere linked to the installed shared library:
+     * PREFIX/lib/../share/cardforge/profiles. When the library is linked
+     * in statically this names the executable again (or only its name). */
+    Dl_info info;
+    if (dladdr((void *)(uintptr_t)cf_profiles_default_dir, &info) != 0 && info.dli_fname != NULL) {
+        char lib[PATH_MAX];
+        int k = snprintf(lib, sizeof(lib), "%s", info.dli_fname);
+        if (k > 0 && (size_t)k < sizeof(lib) && dir_of(lib) &&
+            try_relative(lib, CF_LIB_TO_PROFILES))
+            return;
+    }
+    /* The prefix configured at build time, named even when missing so that
+     * the error says where the profiles were expected. */
+    snprintf(default_dir, sizeof(default_dir), "%s", CF_DATADIR "/profiles");
+}
+
 const char *cf_profiles_default_dir(void)
 {
-    static const char installed[] = CF_DATADIR "/profiles";
-    struct stat st;
-    if (stat(installed, &st) == 0 && S_ISDIR(st.st_mode))
-        return installed;
-    return CF_SOURCE_DIR "/profiles";
+    const char *env = getenv("CARDFORGE_PROFILES");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    pthread_once(&default_dir_once, find_default_dir);
+    return default_dir;
 }
 
 static int by_name(const void *a, const void *b)
