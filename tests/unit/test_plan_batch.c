@@ -148,6 +148,20 @@ static void test_many_bad_records_are_capped(void **state)
     free(csv);
 }
 
+static void test_other_separator_is_named(void **state)
+{
+    (void)state;
+    cf_diag_list_t *d;
+    size_t n = 0;
+    assert_int_equal(check("ID;PIN;NEW_KEY\n1;1234;00\n", &d, &n), CF_ERR_INVALID);
+    assert_int_equal(cf_diag_errors(d), 1);
+    assert_true(has_diag(d, 1, "holds ';': the batch must separate its columns with commas"));
+    cf_diag_list_free(d);
+    assert_int_equal(check("ID\tPIN\tNEW_KEY\n1\t1234\t00\n", &d, &n), CF_ERR_INVALID);
+    assert_true(has_diag(d, 1, "holds a tab"));
+    cf_diag_list_free(d);
+}
+
 static void test_repeated_ids_are_errors_naming_both_lines(void **state)
 {
     (void)state;
@@ -206,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_file_is_io_error),
         cmocka_unit_test(test_many_bad_records_are_capped),
         cmocka_unit_test(test_repeated_ids_are_errors_naming_both_lines),
+        cmocka_unit_test(test_other_separator_is_named),
         cmocka_unit_test(test_large_batch_streams_in_flat_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

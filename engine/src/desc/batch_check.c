@@ -138,7 +138,21 @@ cf_err_t cf_plan_check_batch(const cf_plan_t *plan, const char *csv_path, cf_dia
         return err == CF_ERR_IO || err == CF_ERR_NOT_FOUND ? CF_ERR_IO : CF_ERR_INVALID;
 
     int header_ok = 1;
-    for (size_t i = 0; i < cf_plan_field_count(plan); i++) {
+    /* A header that is one column holding another separator: the file was
+     * written with ';' or a tab (a spreadsheet's habit), and every column
+     * would be "missing". Say so once. */
+    if (cf_csv_column_count(csv) == 1) {
+        const char *h = cf_csv_column_name(csv, 0);
+        const char *sep = strchr(h, ';') ? "';'" : strchr(h, '\t') ? "a tab" : NULL;
+        if (sep != NULL) {
+            cf_diag_add(diags, CF_SEV_ERROR, cf_csv_name(csv), 1,
+                        "the header is a single column and holds %s: the batch must separate "
+                        "its columns with commas (RFC 4180); export it as comma-separated",
+                        sep);
+            header_ok = 0;
+        }
+    }
+    for (size_t i = 0; header_ok && i < cf_plan_field_count(plan); i++) {
         const char *f = cf_plan_field_name(plan, i);
         if (cf_csv_column_index(csv, f) >= 0 || cf_plan_field_has_default(plan, i))
             continue;

@@ -101,7 +101,7 @@ cf_err_t pers_check(const cf_card_t *card, const cf_plan_t *plan, const cf_card_
                 char pw[120] = "";
                 e = cf_profile_check_policy(pr, c, v, pw, sizeof(pw));
                 if (e != CF_OK)
-                    snprintf(why, sizeof(why), "%s: %s", cf_param_name(used[u]), pw);
+                    snprintf(why, sizeof(why), "%s", pw); /* it names the credential */
             }
             if (e != CF_OK)
                 return refuse(msg, msglen, CF_ERR_POLICY, st, pname, why);
