@@ -62,6 +62,11 @@ out=$(probe 2 --profile piv)
 cf_expect_eq "exit status for a card that is not the named profile's" 1 $?
 want "$out" "is not a piv card: its application does not answer" "refusal"
 
+umask 022
+out=$(probe 1 --trace "$CF_TMP/probe.trace") || cf_fail "probe with a trace: $out"
+cf_expect_eq "trace file mode (like the journal's)" 600 "$(stat -c %a "$CF_TMP/probe.trace")"
+grep -q "> 00 A4 04 00" "$CF_TMP/probe.trace" || cf_fail "empty trace: $(cat "$CF_TMP/probe.trace")"
+
 "$CLI" probe >/dev/null 2>&1
 cf_expect_eq "exit status without a reader" 2 $?
 "$CLI" probe --reader x --allow-last-try >/dev/null 2>&1
