@@ -1,4 +1,5 @@
-# test_probe_cli.sh - `cardforge probe` as an operator checking new card
+# test_probe_cli.sh - `cardforge probe` and `cardforge readers` as an
+# operator checking new card
 # stock meets it, through pcscd + vpcd, on a YubiKey, a standard PIV card,
 # a GIDS card and a GIDS card that reports its admin tries:
 #   - it names the profile each card gets and why, the serial's source, the
@@ -61,6 +62,22 @@ want "$out" "named: its SELECT answered, nothing else checked" "named why"
 out=$(probe 2 --profile piv)
 cf_expect_eq "exit status for a card that is not the named profile's" 1 $?
 want "$out" "is not a piv card: its application does not answer" "refusal"
+
+# cardforge readers: every reader, its card and the profile it would get.
+out=$("$CLI" readers 2>&1) || cf_fail "readers: $out"
+cf_note "$out"
+want "$out" "^$(cf_reader_name 0)  *card  *piv-yubikey serial $CF_SERIAL_BASE" "readers: yubikey"
+want "$out" "^$(cf_reader_name 1)  *card  *piv serial [0-9a-f]\{32\}" "readers: piv"
+want "$out" "^$(cf_reader_name 2)  *card  *gids serial [0-9a-f]\{32\}" "readers: gids"
+want "$out" "^$(cf_reader_name 3)  *card  *gids-counter serial" "readers: gids-counter"
+want "$out" "^  ATR 3BFD1300008131FE158073C021C057597562694B657940" "readers: ATR"
+"$CLI" readers --json >"$CF_TMP/readers.json" || cf_fail "readers --json"
+python3 - "$CF_TMP/readers.json" <<'PY' || cf_fail "readers --json: $(cat "$CF_TMP/readers.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))["readers"]
+assert [x["profile"] for x in r[:4]] == ["piv-yubikey", "piv", "gids", "gids-counter"], r
+assert all(x["state"] == "card" and x["atr"] for x in r[:4]), r
+PY
 
 umask 022
 out=$(probe 1 --trace "$CF_TMP/probe.trace") || cf_fail "probe with a trace: $out"

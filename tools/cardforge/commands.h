@@ -27,6 +27,7 @@ int cmd_helpdesk(int argc, char **argv);
 int cmd_personalize(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_readers(int argc, char **argv);
 int cmd_profiles(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct cf_command commands[] = {
     {"personalize", "run a description on the one card at the officer's desk", cmd_personalize},
     {"pin", "PIN status, change and unblock (PUK or offline challenge) at one card", cmd_pin},
     {"probe", "what a card supports and which profile it gets; reads only", cmd_probe},
+    {"readers", "the PC/SC readers, their cards and the profile each would get", cmd_readers},
     {"profiles", "list and check the card profiles (file:line for every problem)", cmd_profiles},
     {"helpdesk", "compute the response to a card's offline unblock challenge", cmd_helpdesk},
     {"run", "personalize a batch on many readers, journaled, resumable", cmd_run},
