@@ -69,6 +69,23 @@ for secret in 739146 582047 915372 58204719 61937250 84026153 A1B2C3D4E5F6 0F1E2
 done
 grep -q '\*\*' "$tmp/trace.txt" || fail "the trace shows no redacted bytes"
 
+# ---- export: one row per card, for a card management system --------------
+expect_rc 0 "export csv" "$cf" export "$j"
+python3 - "$tmp/out" <<'PY' || fail "export csv: $(cat "$tmp/out")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 3 and {r["id"] for r in rows} == {"7001", "7002", "7003"}, rows
+assert all(r["status"] == "personalized" and len(r["admin_kcv"]) == 6 for r in rows), rows
+PY
+expect_rc 0 "export json to a file" "$cf" export "$j" --format json --out "$tmp/export.json"
+[ "$(stat -c %a "$tmp/export.json")" = 600 ] || fail "export file mode"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert len(r)==3, r' \
+    "$tmp/export.json" || fail "export json: $(cat "$tmp/export.json")"
+for secret in 739146 58204719 A1B2C3D4E5F6; do
+    grep -qi "$secret" "$tmp/export.json" && fail "secret $secret in the export"
+done
+expect_rc 2 "export --format xml" "$cf" export "$j" --format xml
+
 lines=$(wc -l <"$j")
 expect_rc 0 "second run" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$j" --readers sim:2:yubikey \
     --sim-keep "$tmp/cards"

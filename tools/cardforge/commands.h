@@ -31,5 +31,6 @@ int cmd_readers(int argc, char **argv);
 int cmd_profiles(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -20,6 +20,8 @@ static const struct cf_command commands[] = {
     {"helpdesk", "compute the response to a card's offline unblock challenge", cmd_helpdesk},
     {"run", "personalize a batch on many readers, journaled, resumable", cmd_run},
     {"report", "summarise a batch journal: counts, failures by reason, throughput", cmd_report},
+    {"export", "one row per card of a journal (CSV or JSON), for a card management system",
+     cmd_export},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
