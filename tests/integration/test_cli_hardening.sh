@@ -54,4 +54,31 @@ res=$(python3 "$core_check" "$tmp/core-control" "$tmp/core-control/cmd.out" "" s
 echo "control (sleep, unprotected): $res"
 rm -f "$tmp"/core-control/core*
 
+# ---- a PIN or key typed without '#' is never echoed, by any command ----
+cat >"$tmp/nohash.ini" <<'INI'
+[Fields]
+NEW_PUK=
+[Description]
+SetPIN=true
+PIN=Zq7Secret99
+InitialPUK=#12345678
+PUK=NEW_PUK
+CardManagerKey=FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210
+INI
+printf 'NEW_PUK\n58204719\n' >"$tmp/nohash.csv"
+for cmd in "validate" "validate --batch $tmp/nohash.csv" "plan" "personalize --reader none" \
+    "run --batch $tmp/nohash.csv --journal $tmp/nohash.jsonl --readers sim:1"; do
+    read -r -a words <<<"$cmd"
+    rc=0
+    "$cf" "${words[0]}" "$tmp/nohash.ini" "${words[@]:1}" >"$tmp/out" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] || fail "$cmd accepted a description with undeclared fields"
+    for v in Zq7Secret99 FEDCBA9876543210; do
+        grep -q "$v" "$tmp/out" && fail "$cmd echoed the value $v: $(cat "$tmp/out")"
+    done
+    grep -q 'nohash.ini:5: error: PIN names a field that is not declared' "$tmp/out" ||
+        fail "$cmd: no line-and-key message for PIN: $(cat "$tmp/out")"
+    grep -q 'nohash.ini:8: error: CardManagerKey names a field that is not declared' "$tmp/out" ||
+        fail "$cmd: no line-and-key message for CardManagerKey: $(cat "$tmp/out")"
+done
+
 echo "PASS"
