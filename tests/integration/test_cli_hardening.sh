@@ -81,4 +81,87 @@ for cmd in "validate" "validate --batch $tmp/nohash.csv" "plan" "personalize --r
         fail "$cmd: no line-and-key message for CardManagerKey: $(cat "$tmp/out")"
 done
 
+# ---- signals of `run`: SIGUSR1/SIGUSR2 change nothing; SIGTERM still stops ----
+wait_for() { # FILE TEXT: until FILE contains TEXT (30 s)
+    for _ in $(seq 300); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "never saw '$2' in $1: $(tail -n 5 "$1" 2>/dev/null)"
+}
+"${slow_run[@]}" --journal "$tmp/sig.jsonl" >"$tmp/sig.out" 2>&1 &
+pid=$!
+wait_for "$tmp/sig.jsonl" '"type":"card"'
+kill -USR1 $pid
+kill -USR2 $pid
+kill -USR1 $pid
+sleep 0.5
+kill -0 $pid 2>/dev/null || fail "SIGUSR1/SIGUSR2 ended the run: $(tail -n 5 "$tmp/sig.out")"
+grep -q 'finishing the cards in flight' "$tmp/sig.out" && fail "SIGUSR1 taken as a stop"
+kill -TERM $pid
+rc=0
+timeout 60 tail --pid=$pid -f /dev/null || fail "SIGTERM after SIGUSR1 did not stop the run"
+wait $pid || rc=$?
+[ "$rc" -eq 1 ] || fail "run stopped by SIGTERM: exit $rc: $(tail -n 5 "$tmp/sig.out")"
+grep -q 'terminate: finishing the cards in flight' "$tmp/sig.out" || fail "SIGTERM not taken: $(cat "$tmp/sig.out")"
+grep -q 'stopped before the end' "$tmp/sig.out" || fail "no summary after SIGTERM"
+
+# ---- signals before the run starts: a trace FIFO nobody reads blocks the
+# open; SIGINT is taken at once, a second one ends the process, nothing done ----
+mkfifo "$tmp/trace.fifo"
+"${slow_run[@]}" --journal "$tmp/fifo.jsonl" --trace "$tmp/trace.fifo" >"$tmp/fifo.out" 2>&1 &
+pid=$!
+sleep 0.5
+kill -INT $pid
+wait_for "$tmp/fifo.out" 'interrupt: stopping before the run starts'
+kill -INT $pid
+rc=0
+timeout 10 tail --pid=$pid -f /dev/null || fail "two SIGINTs did not end a run blocked on its trace"
+wait $pid || rc=$?
+[ "$rc" -eq 1 ] || fail "run interrupted before it started: exit $rc: $(cat "$tmp/fifo.out")"
+[ -e "$tmp/fifo.jsonl" ] && fail "a run interrupted before it started created its journal"
+
+# ---- inputs that must be regular files: refused at once, by name ----
+mkfifo "$tmp/in.fifo"
+mkdir "$tmp/adir"
+for what in "batch:$tmp/in.fifo" "batch:/dev/zero" "batch:$tmp/adir" "desc:$tmp/in.fifo" \
+    "desc:/dev/zero" "keyfile:$tmp/in.fifo"; do
+    kind=${what%%:*} path=${what#*:}
+    batch="$tmp/long.csv" desc="$sample/description.ini" keys="$tmp/keys"
+    case $kind in
+    batch) batch=$path ;;
+    desc) desc=$path ;;
+    keyfile) keys=$path ;;
+    esac
+    for cmd in validate run; do
+        args=("$cf" validate "$desc" --batch "$batch" --keyfile "$keys")
+        [ $cmd = run ] && args=("$cf" run "$desc" --batch "$batch" --keyfile "$keys"
+            --journal "$tmp/in.jsonl" --readers sim:1:gids:gemalto)
+        rc=0
+        timeout 10 "${args[@]}" >"$tmp/out" 2>&1 || rc=$?
+        [ "$rc" -ne 124 ] || fail "$cmd with $kind $path hung"
+        [ "$rc" -ne 0 ] || fail "$cmd accepted $kind $path"
+        grep -q "$path.*\(not a regular file\|a symbolic link\)" "$tmp/out" ||
+            fail "$cmd with $kind $path: no message naming it: $(cat "$tmp/out")"
+        [ -e "$tmp/in.jsonl" ] && fail "$cmd with $kind $path created a journal"
+    done
+done
+
+# ---- a batch appended to during the run: the new records are never read ----
+head -n 4 "$tmp/long.csv" >"$tmp/grow.csv"
+"$cf" run "$sample/description.ini" --batch "$tmp/grow.csv" --readers sim:1:gids:gemalto \
+    --keyfile "$tmp/keys" --sim-latency contact-9600 --journal "$tmp/grow.jsonl" >"$tmp/grow.out" 2>&1 &
+pid=$!
+wait_for "$tmp/grow.jsonl" '"type":"card"'
+printf '9901,Late One\n9902,Late Two\n' >>"$tmp/grow.csv"
+rc=0
+wait $pid || rc=$?
+[ "$rc" -eq 0 ] || fail "growing batch: exit $rc: $(tail -n 5 "$tmp/grow.out")"
+grep -q '^summary: 3 of 3 records personalized' "$tmp/grow.out" ||
+    fail "growing batch: $(grep summary "$tmp/grow.out")"
+grep -q '"record":[45],' "$tmp/grow.jsonl" && fail "a record appended during the run was personalized"
+sha=$(head -n 4 "$tmp/grow.csv" | sha256sum | cut -c1-64)
+grep -q "\"batch_sha256\":\"$sha\"" "$tmp/grow.jsonl" ||
+    fail "the journal's batch fingerprint is not of the bytes validated"
+
 echo "PASS"

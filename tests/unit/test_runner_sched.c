@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -125,6 +126,7 @@ static const char desc[] = "[Fields]\nPIN=\nNEW_PUK=\n"
 
 struct fx {
     char path[64];
+    cf_batch_src_t src; /* the run's open batch */
     cf_plan_t *plan;
     cf_journal_state_t *st;
     cf_sched_t *s;
@@ -142,10 +144,18 @@ static void write_batch(struct fx *f, int n, int with_id)
     fclose(fp);
 }
 
+/* Open the batch as a run does, and the scheduler over it. */
+static void sched_new(struct fx *f, unsigned max_attempts)
+{
+    cf_batch_src_close(&f->src);
+    assert_int_equal(cf_batch_src_open(f->path, &f->src, f->diags), CF_OK);
+    assert_int_equal(cf_sched_new(f->plan, &f->src, f->st, max_attempts, &f->s, f->diags), CF_OK);
+}
+
 static void make(struct fx *f, int n, unsigned max_attempts)
 {
     write_batch(f, n, 1);
-    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, max_attempts, &f->s, f->diags), CF_OK);
+    sched_new(f, max_attempts);
 }
 
 static int setup(void **state)
@@ -153,6 +163,7 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return -1;
+    f->src.fd = -1;
     snprintf(f->path, sizeof(f->path), "/tmp/cf-sched.XXXXXX");
     int fd = mkstemp(f->path);
     if (fd < 0)
@@ -170,6 +181,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     cf_sched_free(f->s);
+    cf_batch_src_close(&f->src);
     cf_journal_state_free(f->st);
     cf_plan_free(f->plan);
     cf_diag_list_free(f->diags);
@@ -282,7 +294,7 @@ static void test_id_column_is_not_copied_when_the_plan_uses_it(void **state)
     FILE *fp = fopen(f->path, "w");
     fprintf(fp, "ID,NEW_PUK\n123456,87654321\n");
     fclose(fp);
-    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, 3, &f->s, f->diags), CF_OK);
+    sched_new(f, 3);
     cf_work_t *w = NULL;
     cf_err_t err;
     char why[128];
@@ -291,11 +303,58 @@ static void test_id_column_is_not_copied_when_the_plan_uses_it(void **state)
     cf_work_free(w);
 }
 
+/* Records appended after the run opened its batch (validated, fingerprinted)
+ * are never handed out, not even when a held record is re-read. */
+static void test_records_appended_during_the_run_are_never_given(void **state)
+{
+    struct fx *f = *state;
+    make(f, 2, 3);
+    FILE *fp = fopen(f->path, "a");
+    assert_non_null(fp);
+    fprintf(fp, "103,111113,22222223\n104,111114,22222224\n");
+    fclose(fp);
+    cf_work_t *a = expect_work(f, "A", 1);
+    cf_work_t *b = expect_work(f, "B", 2);
+    cf_work_t *w = NULL;
+    cf_err_t err;
+    char why[128];
+    assert_int_equal(cf_sched_assign(f->s, "C", &w, &err, why, sizeof(why)), CF_ASSIGN_WAIT);
+    cf_sched_finish(f->s, "A", a, CF_STATUS_PERSONALIZED, CF_OK);
+    cf_sched_finish(f->s, "B", b, CF_STATUS_PERSONALIZED, CF_OK);
+    assert_int_equal(cf_sched_assign(f->s, "C", &w, &err, why, sizeof(why)), CF_ASSIGN_NONE);
+    assert_null(w);
+    assert_int_equal(cf_sched_records(f->s), 2);
+}
+
+/* A batch must be a regular file: a FIFO is refused at once (never waited
+ * on), and so is a device that never ends. */
+static void test_a_batch_that_is_not_a_file_is_refused(void **state)
+{
+    struct fx *f = *state;
+    char fifo[80];
+    snprintf(fifo, sizeof(fifo), "%s.fifo", f->path);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    cf_batch_src_t src;
+    assert_int_equal(cf_batch_src_open(fifo, &src, f->diags), CF_ERR_IO);
+    assert_int_equal(src.fd, -1);
+    assert_int_equal(cf_batch_src_open("/dev/zero", &src, f->diags), CF_ERR_IO);
+    assert_int_equal(cf_batch_src_open("/tmp", &src, f->diags), CF_ERR_IO);
+    unlink(fifo);
+    int found = 0;
+    for (size_t i = 0; i < cf_diag_count(f->diags); i++) {
+        const char *m = cf_diag_message(f->diags, i);
+        found |= strstr(m, "not a regular file (a FIFO)") ? 1 : 0;
+        found |= strstr(m, "not a regular file (a character device)") ? 2 : 0;
+        found |= strstr(m, "not a regular file (a directory)") ? 4 : 0;
+    }
+    assert_int_equal(found, 7);
+}
+
 static void test_no_id_column_gives_an_empty_id(void **state)
 {
     struct fx *f = *state;
     write_batch(f, 1, 0);
-    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, 3, &f->s, f->diags), CF_OK);
+    sched_new(f, 3);
     cf_work_t *w = expect_work(f, "A", 1);
     assert_string_equal(w->id, "");
     cf_work_free(w);
@@ -532,7 +591,7 @@ static void test_a_large_batch_streams_record_by_record(void **state)
     for (int i = 1; i <= 200000; i++)
         fprintf(fp, "%d,123456,87654321\n", i);
     fclose(fp);
-    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, 3, &f->s, f->diags), CF_OK);
+    sched_new(f, 3);
     char serial[16];
     for (uint64_t r = 1; r <= 200000; r++) {
         snprintf(serial, sizeof(serial), "%llu", (unsigned long long)r);
@@ -570,6 +629,8 @@ int main(void)
         T(test_records_are_handed_out_in_order_and_resolved),
         T(test_id_column_is_not_copied_when_the_plan_uses_it),
         T(test_no_id_column_gives_an_empty_id),
+        T(test_records_appended_during_the_run_are_never_given),
+        T(test_a_batch_that_is_not_a_file_is_refused),
         T(test_personalized_records_from_the_journal_are_skipped),
         T(test_a_personalized_serial_is_refused),
         T(test_the_same_serial_in_two_readers_is_refused),

@@ -36,11 +36,21 @@ cf_err_t cf_plan_check_batch(const cf_plan_t *plan, const char *csv_path, cf_dia
     if (records_out)
         *records_out = 0;
     cf_csv_t *csv = NULL;
-    size_t errors_before = cf_diag_errors(diags);
     cf_err_t err = cf_csv_open(csv_path, diags, &csv);
     if (err != CF_OK)
         return err == CF_ERR_IO || err == CF_ERR_NOT_FOUND ? CF_ERR_IO : CF_ERR_INVALID;
+    err = cf_plan_check_batch_csv(plan, csv, diags, records_out);
+    cf_csv_free(csv);
+    return err;
+}
 
+cf_err_t cf_plan_check_batch_csv(const cf_plan_t *plan, cf_csv_t *csv, cf_diag_list_t *diags,
+                                 size_t *records_out)
+{
+    if (records_out)
+        *records_out = 0;
+    size_t errors_before = cf_diag_errors(diags);
+    cf_err_t err = CF_OK;
     int header_ok = 1;
     for (size_t i = 0; i < cf_plan_field_count(plan); i++) {
         const char *f = cf_plan_field_name(plan, i);
@@ -102,7 +112,6 @@ cf_err_t cf_plan_check_batch(const cf_plan_t *plan, const char *csv_path, cf_dia
                     MAX_RECORD_REPORTS);
     if (records == 0 && err == CF_OK)
         cf_diag_add(diags, CF_SEV_ERROR, cf_csv_name(csv), 0, "the batch has no records");
-    cf_csv_free(csv);
     if (records_out)
         *records_out = records;
     if (err != CF_OK)

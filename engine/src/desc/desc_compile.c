@@ -15,12 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
 #include "desc/desc_gen.h"
 #include "desc/desc_int.h"
 #include "desc/desc_lines.h"
+#include "util/file.h"
 
 /* A description is small; this bounds memory on hostile input. */
 #define MAX_DESC_BYTES (1024 * 1024)
@@ -559,9 +562,16 @@ cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len,
 cf_err_t cf_plan_compile(const char *path, cf_diag_list_t *diags, cf_plan_t **out)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rbe");
+    struct stat st;
+    char why[128];
+    int fd = cf_open_regular(path, &st, why, sizeof(why));
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (f == NULL) {
-        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open: %s", strerror(errno));
+        if (fd >= 0) {
+            snprintf(why, sizeof(why), "%s", strerror(errno));
+            close(fd);
+        }
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open: %s", why);
         return CF_ERR_IO;
     }
     char *buf = malloc(MAX_DESC_BYTES + 1);

@@ -19,7 +19,8 @@
 
 struct cf_sched {
     const cf_plan_t *plan;
-    char *batch;
+    const cf_batch_src_t *batch; /* borrowed */
+    cf_batch_cursor_t cursor;    /* the stream's */
     cf_journal_state_t *st;
     unsigned max_attempts;
     cf_diag_list_t *diags; /* for resolution problems of a changed batch */
@@ -60,20 +61,14 @@ static long find_id_col(const cf_plan_t *plan, const cf_csv_t *csv)
     return col;
 }
 
-static cf_err_t open_batch(const char *path, cf_diag_list_t *diags, cf_csv_t **out)
-{
-    return cf_csv_open(path, diags, out);
-}
-
-cf_err_t cf_sched_new(const cf_plan_t *plan, const char *batch_path, cf_journal_state_t *st,
+cf_err_t cf_sched_new(const cf_plan_t *plan, const cf_batch_src_t *batch, cf_journal_state_t *st,
                       unsigned max_attempts, cf_sched_t **out, cf_diag_list_t *diags)
 {
     *out = NULL;
     cf_sched_t *s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->batch = strdup(batch_path)) == NULL) {
-        free(s);
+    if (s == NULL)
         return CF_ERR_NOMEM;
-    }
+    s->batch = batch;
     s->plan = plan;
     s->st = st;
     s->max_attempts = max_attempts ? max_attempts : 1;
@@ -81,7 +76,7 @@ cf_err_t cf_sched_new(const cf_plan_t *plan, const char *batch_path, cf_journal_
     cf_u64map_init_set(&s->flight_records);
     cf_u64map_init_set(&s->flight_serials);
     cf_u64map_init_set(&s->given_up_set);
-    cf_err_t err = open_batch(batch_path, diags, &s->csv);
+    cf_err_t err = cf_batch_src_csv(batch, &s->cursor, NULL, NULL, diags, &s->csv);
     if (err != CF_OK) {
         cf_sched_free(s);
         return err;
@@ -106,7 +101,6 @@ void cf_sched_free(cf_sched_t *s)
     cf_u64map_free(&s->flight_records);
     cf_u64map_free(&s->flight_serials);
     cf_u64map_free(&s->given_up_set);
-    free(s->batch);
     free(s);
 }
 
@@ -156,7 +150,8 @@ static cf_work_t *fetch_record(cf_sched_t *s, uint64_t r)
 {
     cf_csv_t *csv = NULL;
     cf_work_t *w = NULL;
-    if (open_batch(s->batch, s->diags, &csv) != CF_OK)
+    cf_batch_cursor_t cur;
+    if (cf_batch_src_csv(s->batch, &cur, NULL, NULL, s->diags, &csv) != CF_OK)
         return NULL;
     long id_col = find_id_col(s->plan, csv);
     for (;;) {
