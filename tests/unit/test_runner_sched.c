@@ -350,6 +350,47 @@ static void test_a_batch_that_is_not_a_file_is_refused(void **state)
     assert_int_equal(found, 7);
 }
 
+/* The operator's stop before the run starts: the batch reader gives up at
+ * its next read, and cf_runner_new returns CF_ERR_INTERRUPTED without
+ * creating the journal. */
+static void test_a_stop_before_the_run_abandons_the_checks(void **state)
+{
+    struct fx *f = *state;
+    write_batch(f, 3, 1);
+    assert_int_equal(cf_batch_src_open(f->path, &f->src, f->diags), CF_OK);
+    int cancel = 1;
+    cf_batch_cursor_t cur;
+    cf_csv_t *csv = NULL;
+    assert_int_not_equal(cf_batch_src_csv(&f->src, &cur, NULL, &cancel, f->diags, &csv), CF_OK);
+    assert_null(csv);
+    assert_int_equal(cur.off, 0);
+
+    char desc_path[80], journal[80];
+    snprintf(desc_path, sizeof(desc_path), "%s.ini", f->path);
+    snprintf(journal, sizeof(journal), "%s.jsonl", f->path);
+    FILE *fp = fopen(desc_path, "w");
+    assert_non_null(fp);
+    fputs(desc, fp);
+    fclose(fp);
+    cf_runner_opts_t o;
+    memset(&o, 0, sizeof(o));
+    o.description = desc_path;
+    o.batch = f->path;
+    o.journal = journal;
+    o.readers = "sim:1";
+    o.profiles_dir = CF_SOURCE_DIR "/profiles";
+    o.cancel = &cancel;
+    cf_runner_t *r = NULL;
+    assert_int_equal(cf_runner_new(&o, &r, f->diags), CF_ERR_INTERRUPTED);
+    assert_null(r);
+    assert_int_equal(access(journal, F_OK), -1);
+    cancel = 0; /* the same options without the stop do open the run */
+    assert_int_equal(cf_runner_new(&o, &r, f->diags), CF_OK);
+    cf_runner_free(r);
+    unlink(journal);
+    unlink(desc_path);
+}
+
 static void test_no_id_column_gives_an_empty_id(void **state)
 {
     struct fx *f = *state;
@@ -631,6 +672,7 @@ int main(void)
         T(test_no_id_column_gives_an_empty_id),
         T(test_records_appended_during_the_run_are_never_given),
         T(test_a_batch_that_is_not_a_file_is_refused),
+        T(test_a_stop_before_the_run_abandons_the_checks),
         T(test_personalized_records_from_the_journal_are_skipped),
         T(test_a_personalized_serial_is_refused),
         T(test_the_same_serial_in_two_readers_is_refused),
