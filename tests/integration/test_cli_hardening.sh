@@ -140,7 +140,7 @@ for what in "batch:$tmp/in.fifo" "batch:/dev/zero" "batch:$tmp/adir" "desc:$tmp/
         rc=0
         timeout 10 "${args[@]}" >"$tmp/out" 2>&1 || rc=$?
         [ "$rc" -ne 124 ] || fail "$cmd with $kind $path hung"
-        [ "$rc" -ne 0 ] || fail "$cmd accepted $kind $path"
+        [ "$rc" -eq 2 ] || fail "$cmd with $kind $path: exit $rc, expected 2 (unreadable file)"
         grep -q "$path.*\(not a regular file\|a symbolic link\)" "$tmp/out" ||
             fail "$cmd with $kind $path: no message naming it: $(cat "$tmp/out")"
         [ -e "$tmp/in.jsonl" ] && fail "$cmd with $kind $path created a journal"
