@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include <cardforge/journal.h>
 #include <cardforge/personalize.h>
 #include <cardforge/plan.h>
@@ -324,6 +326,67 @@ static void test_records_appended_during_the_run_are_never_given(void **state)
     assert_int_equal(cf_sched_assign(f->s, "C", &w, &err, why, sizeof(why)), CF_ASSIGN_NONE);
     assert_null(w);
     assert_int_equal(cf_sched_records(f->s), 2);
+}
+
+/* Hand out every record of the stream, each on its own card, done. */
+static void take_all(struct fx *f, int n)
+{
+    char serial[16];
+    for (int i = 1; i <= n; i++) {
+        snprintf(serial, sizeof(serial), "S%d", i);
+        cf_work_t *w = expect_work(f, serial, (uint64_t)i);
+        cf_sched_finish(f->s, serial, w, CF_STATUS_PERSONALIZED, CF_OK);
+    }
+}
+
+/* The batch's fingerprint as the runner takes it when validating. */
+static void fingerprint(struct fx *f, char hex[72])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    assert_non_null(ctx);
+    assert_int_equal(EVP_DigestInit_ex2(ctx, EVP_sha256(), NULL), 1);
+    cf_batch_cursor_t cur;
+    cf_csv_t *csv = NULL;
+    assert_int_equal(cf_batch_src_csv(&f->src, &cur, ctx, NULL, f->diags, &csv), CF_OK);
+    const cf_csv_record_t *rec = NULL;
+    while (cf_csv_next(csv, &rec) == CF_OK && rec != NULL)
+        ;
+    cf_csv_free(csv);
+    assert_int_equal(cf_batch_digest_hex(ctx, hex), CF_OK);
+    EVP_MD_CTX_free(ctx);
+}
+
+/* A batch edited in place after validation (same size, other values): the
+ * scheduler's stream no longer matches the fingerprint validated, and says
+ * so at its end; an untouched batch does not. */
+static void test_a_batch_edited_during_the_run_is_noticed(void **state)
+{
+    struct fx *f = *state;
+    write_batch(f, 3, 1);
+    assert_int_equal(cf_batch_src_open(f->path, &f->src, f->diags), CF_OK);
+    char sha[72];
+    fingerprint(f, sha);
+    f->src.sha256 = sha;
+    assert_int_equal(cf_sched_new(f->plan, &f->src, f->st, 3, &f->s, f->diags), CF_OK);
+    take_all(f, 3);
+    assert_true(cf_sched_complete(f->s));
+    assert_false(cf_sched_batch_changed(f->s));
+    cf_sched_free(f->s);
+    f->s = NULL;
+    cf_journal_state_free(f->st);
+    f->st = cf_journal_state_new();
+
+    /* Edited after validation; the stream reads ahead (64 KiB), so a small
+     * file is edited before the scheduler opens it. */
+    FILE *fp = fopen(f->path, "r+");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, -9, SEEK_END), 0);
+    fputs("99999999\n", fp); /* record 3's NEW_PUK */
+    fclose(fp);
+    assert_int_equal(cf_sched_new(f->plan, &f->src, f->st, 3, &f->s, f->diags), CF_OK);
+    take_all(f, 3);
+    assert_true(cf_sched_complete(f->s));
+    assert_true(cf_sched_batch_changed(f->s));
 }
 
 /* A batch must be a regular file: a FIFO is refused at once (never waited
@@ -673,6 +736,7 @@ int main(void)
         T(test_records_appended_during_the_run_are_never_given),
         T(test_a_batch_that_is_not_a_file_is_refused),
         T(test_a_stop_before_the_run_abandons_the_checks),
+        T(test_a_batch_edited_during_the_run_is_noticed),
         T(test_personalized_records_from_the_journal_are_skipped),
         T(test_a_personalized_serial_is_refused),
         T(test_the_same_serial_in_two_readers_is_refused),

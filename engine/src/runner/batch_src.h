@@ -7,7 +7,9 @@
  * file (the same inode, whatever is renamed over the path later) and never
  * past that size. Validation and the SHA-256 are one pass, so the digest is
  * of exactly the bytes validated; records appended during the run are never
- * read, let alone personalized (docs/batch-csv.md).
+ * read, let alone personalized; the scheduler digests its stream again and
+ * says when it differs (a batch edited in place during the run), see
+ * docs/batch-csv.md.
  */
 #ifndef CF_RUNNER_BATCH_SRC_H
 #define CF_RUNNER_BATCH_SRC_H
@@ -20,9 +22,12 @@
 #include <cardforge/diag.h>
 
 typedef struct cf_batch_src {
-    int fd;         /* -1 when closed */
+    int fd;           /* -1 when closed */
     const char *path; /* borrowed, for messages */
-    uint64_t size;  /* bytes at open: nothing past them is read */
+    uint64_t size;    /* bytes at open: nothing past them is read */
+    const char *sha256; /* borrowed: the fingerprint validated (lower-case
+                         * hex), which the scheduler's stream is checked
+                         * against; NULL = not checked */
 } cf_batch_src_t;
 
 /* A cursor over the source: one per CSV reader, outliving it. md (borrowed,
@@ -45,5 +50,8 @@ void cf_batch_src_close(cf_batch_src_t *src);
  * outlive the reader). As cf_csv_open otherwise. */
 cf_err_t cf_batch_src_csv(const cf_batch_src_t *src, cf_batch_cursor_t *cur, EVP_MD_CTX *md,
                           const int *cancel, cf_diag_list_t *diags, cf_csv_t **out);
+
+/* The SHA-256 digest of ctx as lower-case hex (the journal's form). */
+cf_err_t cf_batch_digest_hex(EVP_MD_CTX *ctx, char out[72]);
 
 #endif

@@ -114,20 +114,6 @@ void cf_runner_stop(cf_runner_t *r, int level)
         cf_runner_request_stop(r, level < 1 ? 1 : level > 2 ? 2 : level);
 }
 
-/* The digest of ctx as lower-case hex (the journal's fingerprints). */
-static cf_err_t digest_hex(EVP_MD_CTX *ctx, char out[72])
-{
-    unsigned char dig[32];
-    unsigned dlen = 0;
-    if (EVP_DigestFinal_ex(ctx, dig, &dlen) != 1 || dlen != sizeof(dig))
-        return CF_ERR_CRYPTO;
-    cf_hex_encode(dig, sizeof(dig), out);
-    for (char *p = out; *p; p++)
-        if (*p >= 'A' && *p <= 'F')
-            *p = (char)(*p - 'A' + 'a');
-    return CF_OK;
-}
-
 /* SHA-256 of a file as lower-case hex (the journal's fingerprints). */
 static cf_err_t sha256_file(const char *path, char out[72], cf_diag_list_t *diags)
 {
@@ -158,7 +144,7 @@ static cf_err_t sha256_file(const char *path, char out[72], cf_diag_list_t *diag
         if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
             goto out;
     }
-    err = digest_hex(ctx, out);
+    err = cf_batch_digest_hex(ctx, out);
 out:
     cf_wipe(buf, sizeof(buf)); /* batch bytes: PINs */
     EVP_MD_CTX_free(ctx);
@@ -254,7 +240,9 @@ static cf_err_t check_batch(struct cf_runner *r, cf_diag_list_t *diags, size_t *
         e = CF_ERR_IO;
     }
     if (e == CF_OK)
-        e = cur.md_failed ? CF_ERR_CRYPTO : digest_hex(ctx, r->batch_sha);
+        e = cur.md_failed ? CF_ERR_CRYPTO : cf_batch_digest_hex(ctx, r->batch_sha);
+    if (e == CF_OK)
+        r->batch.sha256 = r->batch_sha;
 out:
     cf_csv_free(csv);
     EVP_MD_CTX_free(ctx);
@@ -467,6 +455,14 @@ cf_err_t cf_runner_run(cf_runner_t *r)
         e = r->fatal;
     if (e == CF_OK && r->stop_level > 0 && !r->complete)
         e = CF_ERR_INTERRUPTED;
+    if (cf_sched_batch_changed(r->sched)) {
+        cf_runner_log(r, "%s changed while the run read it: its records are no longer the ones "
+                         "validated (sha256 %.16s...); compare this run's cards with the batch "
+                         "and never edit a batch under a running job",
+                      r->o.batch, r->batch_sha);
+        if (e == CF_OK)
+            e = CF_ERR_INVALID;
+    }
     pthread_mutex_unlock(&r->mu);
     write_end(r, e == CF_OK ? "done" : e == CF_ERR_INTERRUPTED ? "interrupted" : "error");
     cf_runner_log_stop(r); /* every line out before the caller's summary */

@@ -51,6 +51,11 @@ cf_err_t cf_sched_new(const cf_plan_t *plan, const cf_batch_src_t *batch, cf_jou
                       unsigned max_attempts, cf_sched_t **out, cf_diag_list_t *diags);
 void cf_sched_free(cf_sched_t *s);
 
+/* 1 when the stream reached its end and its bytes were not the batch
+ * validated (batch->sha256): the file was edited in place during the run.
+ * 0 before the end, and when the batch had no fingerprint. NULL is fine. */
+int cf_sched_batch_changed(const cf_sched_t *s);
+
 typedef enum cf_assign {
     CF_ASSIGN_WORK = 0,   /* *work is the card's record; serial and record now in flight */
     CF_ASSIGN_REJECT = 1, /* refuse the card: *err and why say why */
