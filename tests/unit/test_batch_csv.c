@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -951,12 +952,26 @@ static void test_missing_file_reports_not_found(void **state)
     assert_non_null(strstr(cf_diag_message(f->diags, 0), "cannot open"));
 }
 
-static void test_directory_gives_read_error(void **state)
+/* Only a regular file is a batch: a directory, a device that never ends
+ * and a FIFO (whose open would wait for a writer) are refused by name. */
+static void test_a_batch_that_is_not_a_regular_file_is_refused(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(cf_csv_open(CF_TEST_DATA "/csv", f->diags, &f->csv), CF_ERR_IO);
     assert_null(f->csv);
-    assert_non_null(strstr(cf_diag_message(f->diags, 0), "read error"));
+    assert_non_null(strstr(cf_diag_message(f->diags, 0), "not a regular file (a directory)"));
+    assert_int_equal(cf_csv_open("/dev/zero", f->diags, &f->csv), CF_ERR_IO);
+    assert_non_null(strstr(cf_diag_message(f->diags, 1), "not a regular file (a character device)"));
+    char fifo[] = "/tmp/cf-csv-fifo-XXXXXX";
+    assert_non_null(mkdtemp(fifo));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/b.csv", fifo);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(cf_csv_open(path, f->diags, &f->csv), CF_ERR_IO);
+    assert_non_null(strstr(cf_diag_message(f->diags, 2), "not a regular file (a FIFO)"));
+    assert_string_equal(cf_diag_file(f->diags, 2), path);
+    unlink(path);
+    rmdir(fifo);
 }
 
 static void test_read_error_is_reported_and_sticky(void **state)
@@ -1327,7 +1342,7 @@ int main(void)
         T(test_messages_never_contain_field_values),
         T(test_messages_name_columns_safely),
         T(test_missing_file_reports_not_found),
-        T(test_directory_gives_read_error),
+        T(test_a_batch_that_is_not_a_regular_file_is_refused),
         T(test_read_error_is_reported_and_sticky),
         T(test_bad_arguments_are_refused),
         T(test_utf8_check_reports_offset),

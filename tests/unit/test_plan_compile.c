@@ -216,7 +216,36 @@ static void test_field_referenced_not_declared(void **state)
 {
     (void)state;
     expect_error("[Description]\nSetPIN=true\nPIN=USER_PIN\nInitialPUK=#12345678\n", 3,
-                 "field USER_PIN, which is not declared");
+                 "PIN names a field that is not declared in [Fields] (declared: none)");
+}
+
+/* A PIN or a key typed without its '#' has the form of a field name: the
+ * message names the line and the key, never the text. */
+static void test_value_typed_without_hash_is_never_echoed(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "[Fields]\nNEW_PUK=\n[Description]\nSetPIN=true\nPIN=Secret99\nInitialPUK=#12345678\n"
+        "PUK=NEW_PUK\n",
+        "[Fields]\nNEW_PUK=\n[Description]\nSetPIN=true\nPIN=#123456\nPUK=NEW_PUK\n"
+        "CardManagerKey=ABCDEF0102030405060708090A0B0C0D0E0F101112131415\n",
+    };
+    static const char *const values[] = {"Secret99", "ABCDEF0102030405060708090A0B0C0D0E0F"};
+    static const unsigned long lines[] = {5, 7};
+    for (size_t i = 0; i < 2; i++) {
+        cf_diag_list_t *d;
+        cf_plan_t *p = compile(texts[i], &d);
+        assert_null(p);
+        char out[2048] = "";
+        FILE *f = fmemopen(out, sizeof(out) - 1, "w");
+        assert_non_null(f);
+        cf_diag_print(d, f);
+        fclose(f);
+        assert_null(strstr(out, values[i]));
+        assert_true(has_diag(d, CF_SEV_ERROR, lines[i], "(declared: NEW_PUK)"));
+        assert_true(has_diag(d, CF_SEV_ERROR, lines[i], "needs the leading #"));
+        cf_diag_list_free(d);
+    }
 }
 
 static void test_field_declared_never_used_warns(void **state)
@@ -483,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_unknown_section_and_key),
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_field_referenced_not_declared),
+        cmocka_unit_test(test_value_typed_without_hash_is_never_echoed),
         cmocka_unit_test(test_field_declared_never_used_warns),
         cmocka_unit_test(test_combination_rules),
         cmocka_unit_test(test_literal_key_lengths),

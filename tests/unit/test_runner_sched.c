@@ -16,9 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <openssl/evp.h>
 
 #include <cardforge/journal.h>
 #include <cardforge/personalize.h>
@@ -125,6 +128,7 @@ static const char desc[] = "[Fields]\nPIN=\nNEW_PUK=\n"
 
 struct fx {
     char path[64];
+    cf_batch_src_t src; /* the run's open batch */
     cf_plan_t *plan;
     cf_journal_state_t *st;
     cf_sched_t *s;
@@ -142,10 +146,18 @@ static void write_batch(struct fx *f, int n, int with_id)
     fclose(fp);
 }
 
+/* Open the batch as a run does, and the scheduler over it. */
+static void sched_new(struct fx *f, unsigned max_attempts)
+{
+    cf_batch_src_close(&f->src);
+    assert_int_equal(cf_batch_src_open(f->path, &f->src, f->diags), CF_OK);
+    assert_int_equal(cf_sched_new(f->plan, &f->src, f->st, max_attempts, &f->s, f->diags), CF_OK);
+}
+
 static void make(struct fx *f, int n, unsigned max_attempts)
 {
     write_batch(f, n, 1);
-    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, max_attempts, &f->s, f->diags), CF_OK);
+    sched_new(f, max_attempts);
 }
 
 static int setup(void **state)
@@ -153,6 +165,7 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return -1;
+    f->src.fd = -1;
     snprintf(f->path, sizeof(f->path), "/tmp/cf-sched.XXXXXX");
     int fd = mkstemp(f->path);
     if (fd < 0)
@@ -170,6 +183,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     cf_sched_free(f->s);
+    cf_batch_src_close(&f->src);
     cf_journal_state_free(f->st);
     cf_plan_free(f->plan);
     cf_diag_list_free(f->diags);
@@ -282,7 +296,7 @@ static void test_id_column_is_not_copied_when_the_plan_uses_it(void **state)
     FILE *fp = fopen(f->path, "w");
     fprintf(fp, "ID,NEW_PUK\n123456,87654321\n");
     fclose(fp);
-    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, 3, &f->s, f->diags), CF_OK);
+    sched_new(f, 3);
     cf_work_t *w = NULL;
     cf_err_t err;
     char why[128];
@@ -291,11 +305,160 @@ static void test_id_column_is_not_copied_when_the_plan_uses_it(void **state)
     cf_work_free(w);
 }
 
+/* Records appended after the run opened its batch (validated, fingerprinted)
+ * are never handed out, not even when a held record is re-read. */
+static void test_records_appended_during_the_run_are_never_given(void **state)
+{
+    struct fx *f = *state;
+    make(f, 2, 3);
+    FILE *fp = fopen(f->path, "a");
+    assert_non_null(fp);
+    fprintf(fp, "103,111113,22222223\n104,111114,22222224\n");
+    fclose(fp);
+    cf_work_t *a = expect_work(f, "A", 1);
+    cf_work_t *b = expect_work(f, "B", 2);
+    cf_work_t *w = NULL;
+    cf_err_t err;
+    char why[128];
+    assert_int_equal(cf_sched_assign(f->s, "C", &w, &err, why, sizeof(why)), CF_ASSIGN_WAIT);
+    cf_sched_finish(f->s, "A", a, CF_STATUS_PERSONALIZED, CF_OK);
+    cf_sched_finish(f->s, "B", b, CF_STATUS_PERSONALIZED, CF_OK);
+    assert_int_equal(cf_sched_assign(f->s, "C", &w, &err, why, sizeof(why)), CF_ASSIGN_NONE);
+    assert_null(w);
+    assert_int_equal(cf_sched_records(f->s), 2);
+}
+
+/* Hand out every record of the stream, each on its own card, done. */
+static void take_all(struct fx *f, int n)
+{
+    char serial[16];
+    for (int i = 1; i <= n; i++) {
+        snprintf(serial, sizeof(serial), "S%d", i);
+        cf_work_t *w = expect_work(f, serial, (uint64_t)i);
+        cf_sched_finish(f->s, serial, w, CF_STATUS_PERSONALIZED, CF_OK);
+    }
+}
+
+/* The batch's fingerprint as the runner takes it when validating. */
+static void fingerprint(struct fx *f, char hex[72])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    assert_non_null(ctx);
+    assert_int_equal(EVP_DigestInit_ex2(ctx, EVP_sha256(), NULL), 1);
+    cf_batch_cursor_t cur;
+    cf_csv_t *csv = NULL;
+    assert_int_equal(cf_batch_src_csv(&f->src, &cur, ctx, NULL, f->diags, &csv), CF_OK);
+    const cf_csv_record_t *rec = NULL;
+    while (cf_csv_next(csv, &rec) == CF_OK && rec != NULL)
+        ;
+    cf_csv_free(csv);
+    assert_int_equal(cf_batch_digest_hex(ctx, hex), CF_OK);
+    EVP_MD_CTX_free(ctx);
+}
+
+/* A batch edited in place after validation (same size, other values): the
+ * scheduler's stream no longer matches the fingerprint validated, and says
+ * so at its end; an untouched batch does not. */
+static void test_a_batch_edited_during_the_run_is_noticed(void **state)
+{
+    struct fx *f = *state;
+    write_batch(f, 3, 1);
+    assert_int_equal(cf_batch_src_open(f->path, &f->src, f->diags), CF_OK);
+    char sha[72];
+    fingerprint(f, sha);
+    f->src.sha256 = sha;
+    assert_int_equal(cf_sched_new(f->plan, &f->src, f->st, 3, &f->s, f->diags), CF_OK);
+    take_all(f, 3);
+    assert_true(cf_sched_complete(f->s));
+    assert_false(cf_sched_batch_changed(f->s));
+    cf_sched_free(f->s);
+    f->s = NULL;
+    cf_journal_state_free(f->st);
+    f->st = cf_journal_state_new();
+
+    /* Edited after validation; the stream reads ahead (64 KiB), so a small
+     * file is edited before the scheduler opens it. */
+    FILE *fp = fopen(f->path, "r+");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, -9, SEEK_END), 0);
+    fputs("99999999\n", fp); /* record 3's NEW_PUK */
+    fclose(fp);
+    assert_int_equal(cf_sched_new(f->plan, &f->src, f->st, 3, &f->s, f->diags), CF_OK);
+    take_all(f, 3);
+    assert_true(cf_sched_complete(f->s));
+    assert_true(cf_sched_batch_changed(f->s));
+}
+
+/* A batch must be a regular file: a FIFO is refused at once (never waited
+ * on), and so is a device that never ends. */
+static void test_a_batch_that_is_not_a_file_is_refused(void **state)
+{
+    struct fx *f = *state;
+    char fifo[80];
+    snprintf(fifo, sizeof(fifo), "%s.fifo", f->path);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    cf_batch_src_t src;
+    assert_int_equal(cf_batch_src_open(fifo, &src, f->diags), CF_ERR_IO);
+    assert_int_equal(src.fd, -1);
+    assert_int_equal(cf_batch_src_open("/dev/zero", &src, f->diags), CF_ERR_IO);
+    assert_int_equal(cf_batch_src_open("/tmp", &src, f->diags), CF_ERR_IO);
+    unlink(fifo);
+    int found = 0;
+    for (size_t i = 0; i < cf_diag_count(f->diags); i++) {
+        const char *m = cf_diag_message(f->diags, i);
+        found |= strstr(m, "not a regular file (a FIFO)") ? 1 : 0;
+        found |= strstr(m, "not a regular file (a character device)") ? 2 : 0;
+        found |= strstr(m, "not a regular file (a directory)") ? 4 : 0;
+    }
+    assert_int_equal(found, 7);
+}
+
+/* The operator's stop before the run starts: the batch reader gives up at
+ * its next read, and cf_runner_new returns CF_ERR_INTERRUPTED without
+ * creating the journal. */
+static void test_a_stop_before_the_run_abandons_the_checks(void **state)
+{
+    struct fx *f = *state;
+    write_batch(f, 3, 1);
+    assert_int_equal(cf_batch_src_open(f->path, &f->src, f->diags), CF_OK);
+    int cancel = 1;
+    cf_batch_cursor_t cur;
+    cf_csv_t *csv = NULL;
+    assert_int_not_equal(cf_batch_src_csv(&f->src, &cur, NULL, &cancel, f->diags, &csv), CF_OK);
+    assert_null(csv);
+    assert_int_equal(cur.off, 0);
+
+    char desc_path[80], journal[80];
+    snprintf(desc_path, sizeof(desc_path), "%s.ini", f->path);
+    snprintf(journal, sizeof(journal), "%s.jsonl", f->path);
+    FILE *fp = fopen(desc_path, "w");
+    assert_non_null(fp);
+    fputs(desc, fp);
+    fclose(fp);
+    cf_runner_opts_t o;
+    memset(&o, 0, sizeof(o));
+    o.description = desc_path;
+    o.batch = f->path;
+    o.journal = journal;
+    o.readers = "sim:1";
+    o.profiles_dir = CF_SOURCE_DIR "/profiles";
+    o.cancel = &cancel;
+    cf_runner_t *r = NULL;
+    assert_int_equal(cf_runner_new(&o, &r, f->diags), CF_ERR_INTERRUPTED);
+    assert_null(r);
+    assert_int_equal(access(journal, F_OK), -1);
+    cancel = 0; /* the same options without the stop do open the run */
+    assert_int_equal(cf_runner_new(&o, &r, f->diags), CF_OK);
+    cf_runner_free(r);
+    unlink(journal);
+    unlink(desc_path);
+}
+
 static void test_no_id_column_gives_an_empty_id(void **state)
 {
     struct fx *f = *state;
     write_batch(f, 1, 0);
-    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, 3, &f->s, f->diags), CF_OK);
+    sched_new(f, 3);
     cf_work_t *w = expect_work(f, "A", 1);
     assert_string_equal(w->id, "");
     cf_work_free(w);
@@ -532,7 +695,7 @@ static void test_a_large_batch_streams_record_by_record(void **state)
     for (int i = 1; i <= 200000; i++)
         fprintf(fp, "%d,123456,87654321\n", i);
     fclose(fp);
-    assert_int_equal(cf_sched_new(f->plan, f->path, f->st, 3, &f->s, f->diags), CF_OK);
+    sched_new(f, 3);
     char serial[16];
     for (uint64_t r = 1; r <= 200000; r++) {
         snprintf(serial, sizeof(serial), "%llu", (unsigned long long)r);
@@ -570,6 +733,10 @@ int main(void)
         T(test_records_are_handed_out_in_order_and_resolved),
         T(test_id_column_is_not_copied_when_the_plan_uses_it),
         T(test_no_id_column_gives_an_empty_id),
+        T(test_records_appended_during_the_run_are_never_given),
+        T(test_a_batch_that_is_not_a_file_is_refused),
+        T(test_a_stop_before_the_run_abandons_the_checks),
+        T(test_a_batch_edited_during_the_run_is_noticed),
         T(test_personalized_records_from_the_journal_are_skipped),
         T(test_a_personalized_serial_is_refused),
         T(test_the_same_serial_in_two_readers_is_refused),

@@ -8,6 +8,13 @@
 
 #include <cmocka.h>
 
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cardforge/diag.h>
 #include <cardforge/error.h>
 #include <cardforge/secret.h>
@@ -147,6 +154,88 @@ static void test_diag_counts_and_formats(void **state)
     cf_diag_list_free(l);
 }
 
+/* The VmFlags of the mapping holding addr (from /proc/self/smaps), or "". */
+static void vm_flags_of(const void *addr, char *out, size_t cap)
+{
+    out[0] = '\0';
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char line[512];
+    int inside = 0;
+    uintptr_t a = (uintptr_t)addr;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            inside = a >= lo && a < hi;
+            continue;
+        }
+        if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            snprintf(out, cap, "%s", line + 8);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static void test_secret_pages_are_left_out_of_core_dumps(void **state)
+{
+    (void)state;
+    static const uint8_t key[16] = {0x9f, 0x8e, 0x7d, 0x6c};
+    cf_secret_t *s = cf_secret_new(key, sizeof(key));
+    assert_non_null(s);
+    char flags[256];
+    vm_flags_of(cf_secret_data(s), flags, sizeof(flags));
+    assert_non_null(strstr(flags, " dd"));
+    /* A big one spans pages: its last byte is excluded too. */
+    uint8_t *big = calloc(1, 10000);
+    assert_non_null(big);
+    cf_secret_t *b = cf_secret_new(big, 10000);
+    assert_non_null(b);
+    vm_flags_of(cf_secret_data(b) + 9999, flags, sizeof(flags));
+    assert_non_null(strstr(flags, " dd"));
+    assert_memory_equal(cf_secret_data(b), big, 10000);
+    cf_secret_free(b);
+    cf_secret_free(s);
+    free(big);
+}
+
+/* A protected process killed by SIGQUIT (a core-dumping signal) with the
+ * core size limit raised as far as it goes leaves no core. */
+static void test_process_protect_leaves_no_core_on_sigquit(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cf-core-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl;
+        if (chdir(dir) != 0 || getrlimit(RLIMIT_CORE, &rl) != 0)
+            _exit(10);
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_CORE, &rl);
+        if (cf_process_protected())
+            _exit(11); /* not yet */
+        if (cf_process_protect() != CF_OK || !cf_process_protected() ||
+            prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+            _exit(12);
+        rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+        if (setrlimit(RLIMIT_CORE, &rl) == 0)
+            _exit(13); /* the hard limit must hold */
+        signal(SIGQUIT, SIG_DFL);
+        raise(SIGQUIT);
+        _exit(14);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (WIFEXITED(st))
+        fail_msg("child exited %d instead of dying of SIGQUIT", WEXITSTATUS(st));
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGQUIT);
+    assert_false(WCOREDUMP(st));
+    assert_int_equal(rmdir(dir), 0); /* empty: no core file */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +246,8 @@ int main(void)
         cmocka_unit_test(test_cursor_never_overreads),
         cmocka_unit_test(test_tlv_long_forms_and_truncation),
         cmocka_unit_test(test_diag_counts_and_formats),
+        cmocka_unit_test(test_secret_pages_are_left_out_of_core_dumps),
+        cmocka_unit_test(test_process_protect_leaves_no_core_on_sigquit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,11 +4,15 @@
  *
  * Signals: SIGINT, SIGTERM and SIGHUP (the terminal or ssh session closed)
  * are blocked in every thread and taken by one thread with sigwait, so no
- * work happens in a signal handler. The first asks the runner to finish the
- * cards in flight and stop; the second to stop them at their next safe
- * point. The summary is printed either way, to wherever output can still
- * go. SIGPIPE is ignored: a reader of the output that went away (`| head`)
- * costs the output, never a card.
+ * work happens in a signal handler; no other signal is blocked. They are
+ * handled from the first instant, before any file is opened. Before the run
+ * starts, the first abandons the checks (nothing is done), the second exits
+ * at once. During the run, the first asks the runner to finish the cards in
+ * flight and stop; the second to stop them at their next safe point. The
+ * summary is printed either way, to wherever output can still go. SIGPIPE
+ * is ignored: a reader of the output that went away (`| head`) costs the
+ * output, never a card. SIGUSR1 and SIGUSR2 mean nothing here and are
+ * ignored too.
  *
  * Progress: on a terminal, a block of live lines (totals, then one line per
  * reader) redrawn four times a second, with log lines scrolling above it;
@@ -267,11 +271,25 @@ static void *progress_thread(void *arg)
 
 /* ---- signals ------------------------------------------------------------------- */
 
+/* The signal thread's view of the command. Before the runner exists (its
+ * documents are still being read: a huge batch, a slow disk) a first signal
+ * sets cancel, which cf_runner_new checks between reads, and a second one
+ * ends the process at once: nothing has been written yet. The thread ends
+ * when `over` is set and it is woken with a signal of its own set, sent to
+ * it alone (pthread_kill): no signal from outside can end it. */
 struct sigctx {
-    cf_runner_t *r;
+    pthread_mutex_t mu;
+    cf_runner_t *r; /* NULL until the run starts */
     struct ui *u;
+    int over;
+    int cancel; /* atomic: the runner's opts.cancel */
     sigset_t set;
 };
+
+static const char *sig_text(int sig)
+{
+    return sig == SIGINT ? "interrupt" : sig == SIGHUP ? "hangup (the terminal closed)" : "terminate";
+}
 
 static void *signal_thread(void *arg)
 {
@@ -281,17 +299,29 @@ static void *signal_thread(void *arg)
         int sig = 0;
         if (sigwait(&s->set, &sig) != 0)
             continue;
-        if (sig == SIGUSR1)
-            break; /* the run is over */
+        pthread_mutex_lock(&s->mu);
+        cf_runner_t *r = s->r;
+        int over = s->over;
+        pthread_mutex_unlock(&s->mu);
+        if (over)
+            break; /* the run is over (or a late signal: the same) */
         count++;
-        cf_runner_stop(s->r, count >= 2 ? 2 : 1);
+        if (r == NULL) {
+            __atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
+            if (count == 1) {
+                say(s->u, "%s: stopping before the run starts; nothing has been done", sig_text(sig));
+                continue;
+            }
+            say(s->u, "%s again: stopping now; nothing has been done", sig_text(sig));
+            fflush(NULL);
+            _exit(CF_EXIT_FAIL);
+        }
+        cf_runner_stop(r, count >= 2 ? 2 : 1);
         if (count == 1)
             say(s->u,
                 "%s: finishing the cards in flight, then stopping (again: stop them "
                 "at the next safe point)",
-                sig == SIGINT   ? "interrupt"
-                : sig == SIGHUP ? "hangup (the terminal closed)"
-                                : "terminate");
+                sig_text(sig));
         else if (count == 2)
             say(s->u, "stopping the cards in flight at the next safe point");
     }
@@ -440,13 +470,6 @@ int cmd_run(int argc, char **argv)
     }
     o.description = argv[optind];
 
-    FILE *trace = NULL;
-    if (trace_path != NULL && (trace = fopen(trace_path, "a")) == NULL) {
-        fprintf(stderr, CMD ": %s: %s\n", trace_path, strerror(errno));
-        return CF_EXIT_USAGE;
-    }
-    o.trace = trace;
-
     struct ui u;
     memset(&u, 0, sizeof(u));
     pthread_mutex_init(&u.mu, NULL);
@@ -456,28 +479,46 @@ int cmd_run(int argc, char **argv)
     o.on_log = on_log;
     o.user = &u;
 
-    /* Block the signals before any thread exists: every thread inherits
-     * the mask, and only the signal thread takes them. */
+    /* Signals first, before any file is opened: reading a huge batch or
+     * opening a trace FIFO nobody reads must not leave SIGINT pending. Only
+     * the signals handled here are blocked (every thread inherits the mask,
+     * only the signal thread takes them); SIGHUP (the terminal or the ssh
+     * session closed) is a stop like SIGTERM, not a death in the middle of a
+     * card. */
     struct sigctx sc;
     memset(&sc, 0, sizeof(sc));
+    pthread_mutex_init(&sc.mu, NULL);
+    sc.u = &u;
     sigemptyset(&sc.set);
     sigaddset(&sc.set, SIGINT);
     sigaddset(&sc.set, SIGTERM);
-    /* The terminal or the ssh session closed: a stop like SIGTERM, not a
-     * death in the middle of a card. */
     sigaddset(&sc.set, SIGHUP);
-    sigaddset(&sc.set, SIGUSR1);
-    sigset_t old;
-    pthread_sigmask(SIG_BLOCK, &sc.set, &old);
-    struct sigaction ign, old_pipe;
+    pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
+    struct sigaction ign;
     memset(&ign, 0, sizeof(ign));
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
-    sigaction(SIGPIPE, &ign, &old_pipe);
+    sigaction(SIGPIPE, &ign, NULL);
+    /* No meaning here: a stray SIGUSR1/2 (a log rotator's, a mistaken kill)
+     * must not end a run in the middle of a card. */
+    sigaction(SIGUSR1, &ign, NULL);
+    sigaction(SIGUSR2, &ign, NULL);
+    pthread_t sig_tid;
+    int sig_ok = pthread_create(&sig_tid, NULL, signal_thread, &sc) == 0;
+    o.cancel = &sc.cancel;
 
     int rc = CF_EXIT_FAIL;
     cf_runner_t *r = NULL;
-    cf_diag_list_t *diags = cf_diag_list_new();
+    cf_diag_list_t *diags = NULL;
+    FILE *trace = NULL;
+    if (trace_path != NULL && (trace = fopen(trace_path, "a")) == NULL) {
+        fprintf(stderr, CMD ": %s: %s\n", trace_path, strerror(errno));
+        rc = CF_EXIT_USAGE;
+        goto out;
+    }
+    o.trace = trace;
+
+    diags = cf_diag_list_new();
     if (diags == NULL) {
         fprintf(stderr, CMD ": out of memory\n");
         goto out;
@@ -485,6 +526,11 @@ int cmd_run(int argc, char **argv)
     cf_err_t e = cf_runner_new(&o, &r, diags);
     cf_diag_sort(diags);
     cf_diag_print(diags, stderr);
+    pthread_mutex_lock(&sc.mu);
+    if (e == CF_OK && __atomic_load_n(&sc.cancel, __ATOMIC_ACQUIRE))
+        e = CF_ERR_INTERRUPTED; /* a signal after the last check: still nothing done */
+    sc.r = e == CF_OK ? r : NULL;
+    pthread_mutex_unlock(&sc.mu);
     if (e != CF_OK) {
         switch (e) {
         case CF_ERR_ARG:
@@ -500,10 +546,7 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     u.r = r;
-    sc.r = r;
-    sc.u = &u;
-    pthread_t sig_tid, prog_tid;
-    int sig_ok = pthread_create(&sig_tid, NULL, signal_thread, &sc) == 0;
+    pthread_t prog_tid;
     int prog_ok = pthread_create(&prog_tid, NULL, progress_thread, &u) == 0;
     if (o.dry_run)
         say(&u, "dry run: cards are identified and checked, nothing is changed, the journal "
@@ -517,22 +560,26 @@ int cmd_run(int argc, char **argv)
     pthread_mutex_unlock(&u.mu);
     if (prog_ok)
         pthread_join(prog_tid, NULL);
-    if (sig_ok) {
-        pthread_kill(sig_tid, SIGUSR1);
-        pthread_join(sig_tid, NULL);
-    }
     print_summary(r, o.journal, e);
     cf_runner_progress_t p;
     cf_runner_snapshot(r, &p, NULL, 0);
     rc = (e == CF_OK && p.done == p.records) ? CF_EXIT_OK : CF_EXIT_FAIL;
 out:
+    if (sig_ok) {
+        pthread_mutex_lock(&sc.mu);
+        sc.over = 1;
+        sc.r = NULL;
+        pthread_mutex_unlock(&sc.mu);
+        pthread_kill(sig_tid, SIGTERM); /* to that thread alone: it sees `over` */
+        pthread_join(sig_tid, NULL);
+    }
     cf_runner_free(r);
     cf_diag_list_free(diags);
     if (trace != NULL)
         fclose(trace);
     /* The mask stays: a late signal must not kill the process on its way
      * out with a status that hides the run's. */
-    (void)old;
+    pthread_mutex_destroy(&sc.mu);
     pthread_mutex_destroy(&u.mu);
     pthread_cond_destroy(&u.cv);
     return rc;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cardforge/secret.h>
 #include <cardforge/version.h>
 
 #include "commands.h"
@@ -39,6 +40,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Before anything is read: a core dump would hold every key in memory
+     * (docs/operator-guide.md, "Core dumps"). A failure here is not fatal,
+     * and cannot happen on Linux for an unprivileged process lowering its
+     * own limits. */
+    (void)cf_process_protect();
     if (argc < 2) {
         usage(stderr);
         return CF_EXIT_USAGE;

@@ -201,6 +201,8 @@ int main(int argc, char **argv)
     static char type[CF_SIMCARD_TYPE_MAX];
     uint32_t u;
 
+    /* The card's state is its secrets (PINs, keys): no core dump, ever. */
+    (void)cf_process_protect();
     o.serial = 1;
     opterr = 0;
     int c;

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 
+#include <cardforge/batch.h>
 #include <cardforge/diag.h>
 #include <cardforge/error.h>
 #include <cardforge/keys.h>
@@ -192,6 +193,12 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
  * be read. */
 cf_err_t cf_plan_check_batch(const cf_plan_t *plan, const char *csv_path, cf_diag_list_t *diags,
                              size_t *records);
+
+/* The same over a reader the caller opened (and frees), from wherever it
+ * stands: the runner reads its batch through its own source, to digest the
+ * bytes it validates in the same pass. */
+cf_err_t cf_plan_check_batch_csv(const cf_plan_t *plan, cf_csv_t *csv, cf_diag_list_t *diags,
+                                 size_t *records);
 
 /* The second, per-card stage: once the card is open, fill in values's
  * derived parameters (from the master keys in keys and the card serial,

@@ -101,6 +101,11 @@ typedef struct cf_runner_opts {
     cf_runner_card_fn on_card;
     cf_runner_log_fn on_log;
     void *user;
+    /* Borrowed; NULL = never. Another thread (a signal handler's) sets *cancel
+     * to nonzero, with an atomic store, to make cf_runner_new give up with
+     * CF_ERR_INTERRUPTED at its next check: between documents, and between
+     * two reads of the batch. Nothing has been written then. */
+    const int *cancel;
 } cf_runner_opts_t;
 
 typedef struct cf_runner cf_runner_t;

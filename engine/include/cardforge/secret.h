@@ -2,7 +2,8 @@
  * secret.h - buffers for PINs, PUKs, keys and challenge responses.
  *
  * A cf_secret_t owns its bytes: they are locked in memory where the system
- * allows it, wiped with OPENSSL_cleanse when freed, and compared only in
+ * allows it, on pages of their own left out of core dumps (MADV_DONTDUMP),
+ * wiped with OPENSSL_cleanse when freed, and compared only in
  * constant time. There is deliberately no function that formats a secret as
  * text: code that needs to print one prints "***". Bytes are stored with a
  * trailing NUL (not counted in the length) so textual secrets such as PINs
@@ -47,6 +48,17 @@ int cf_secret_equal(const cf_secret_t *a, const cf_secret_t *b);
 
 /* Wipe any buffer the caller owns (OPENSSL_cleanse). */
 void cf_wipe(void *p, size_t len);
+
+/* Keep this process out of core dumps: core size limit 0 (soft and hard,
+ * so it cannot be raised again) and not dumpable (PR_SET_DUMPABLE 0, which
+ * also stops ptrace and /proc/PID/mem for anyone but root). Call it before
+ * the first secret is read; both tools do, first thing in main. CF_OK when
+ * both took effect; CF_ERR_PERMISSION when either failed (the other still
+ * applies). */
+cf_err_t cf_process_protect(void);
+
+/* 1 when cf_process_protect took full effect: not dumpable, core limit 0. */
+int cf_process_protected(void);
 
 #ifdef __cplusplus
 }

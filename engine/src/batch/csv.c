@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cardforge/batch.h>
@@ -21,6 +22,7 @@
 #include "batch/csv_input.h"
 #include "batch/csv_internal.h"
 #include "batch/csv_reader.h"
+#include "util/file.h"
 
 /* ---- header ------------------------------------------------------------ */
 
@@ -193,11 +195,12 @@ cf_err_t cf_csv_open(const char *path, cf_diag_list_t *diags, cf_csv_t **out)
     *out = NULL;
     if (path == NULL)
         return CF_ERR_ARG;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    char why[128];
+    int fd = cf_open_regular(path, &st, why, sizeof(why));
     if (fd < 0) {
         int e = errno;
-        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open the batch file: %s",
-                    strerror(e));
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open the batch file: %s", why);
         return e == ENOENT ? CF_ERR_NOT_FOUND : CF_ERR_IO;
     }
     cf_csv_t *r;

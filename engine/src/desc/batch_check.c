@@ -115,11 +115,15 @@ static void report_repeats(struct id_seen *t, const char *path, const char *name
         }
         cf_csv_free(csv);
     }
-    for (size_t i = 0; i < t->n_rep; i++)
+    for (size_t i = 0; i < t->n_rep; i++) {
+        char earlier[48] = "an earlier row";
+        if (t->rep[i].first != 0)
+            snprintf(earlier, sizeof(earlier), "line %lu", t->rep[i].first);
         cf_diag_add(diags, CF_SEV_ERROR, name, t->rep[i].line,
-                    "the ID of this row is the ID of line %lu: one holder would get two cards "
-                    "(give a replacement card its own ID)",
-                    t->rep[i].first);
+                    "the ID of this row is the ID of %s: one holder would get two cards (give "
+                    "a replacement card its own ID)",
+                    earlier);
+    }
     if (t->total_rep > t->n_rep)
         cf_diag_add(diags, CF_SEV_ERROR, name, 0,
                     "%zu rows repeat an earlier ID; only the first %d are listed", t->total_rep,
@@ -132,11 +136,21 @@ cf_err_t cf_plan_check_batch(const cf_plan_t *plan, const char *csv_path, cf_dia
     if (records_out)
         *records_out = 0;
     cf_csv_t *csv = NULL;
-    size_t errors_before = cf_diag_errors(diags);
     cf_err_t err = cf_csv_open(csv_path, diags, &csv);
     if (err != CF_OK)
         return err == CF_ERR_IO || err == CF_ERR_NOT_FOUND ? CF_ERR_IO : CF_ERR_INVALID;
+    err = cf_plan_check_batch_csv(plan, csv, diags, records_out);
+    cf_csv_free(csv);
+    return err;
+}
 
+cf_err_t cf_plan_check_batch_csv(const cf_plan_t *plan, cf_csv_t *csv, cf_diag_list_t *diags,
+                                 size_t *records_out)
+{
+    if (records_out)
+        *records_out = 0;
+    size_t errors_before = cf_diag_errors(diags);
+    cf_err_t err = CF_OK;
     int header_ok = 1;
     /* A header that is one column holding another separator: the file was
      * written with ';' or a tab (a spreadsheet's habit), and every column
@@ -231,8 +245,7 @@ cf_err_t cf_plan_check_batch(const cf_plan_t *plan, const char *csv_path, cf_dia
         cf_diag_add(diags, CF_SEV_ERROR, cf_csv_name(csv), 0, "the batch has no records");
     free(ids.digest);
     if (ids.total_rep > 0 && err == CF_OK)
-        report_repeats(&ids, csv_path, cf_csv_name(csv), id_col, diags);
-    cf_csv_free(csv);
+        report_repeats(&ids, cf_csv_name(csv), cf_csv_name(csv), id_col, diags);
     if (records_out)
         *records_out = records;
     if (err != CF_OK)

@@ -15,12 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
 #include "desc/desc_gen.h"
 #include "desc/desc_int.h"
 #include "desc/desc_lines.h"
+#include "util/file.h"
 
 /* A description is small; this bounds memory on hostile input. */
 #define MAX_DESC_BYTES (1024 * 1024)
@@ -270,6 +273,28 @@ static struct plan_field *find_field(cf_plan_t *plan, const char *name)
     return NULL;
 }
 
+/* A value that names no declared field. The text is never repeated: a PIN
+ * or a key typed without its '#' (PIN=Secret99, CardManagerKey=ABCD...) has
+ * the form of a field name, and this message reaches terminals and logs.
+ * The line and the key name point at it; the declared names help the typo. */
+static void undeclared_field(struct compile *c, cf_param_t p, unsigned long line)
+{
+    char names[200] = "none";
+    size_t used = 0;
+    for (size_t i = 0; i < c->plan->nfields; i++) {
+        const char *nm = c->plan->fields[i].name;
+        if (used + strlen(nm) + 2 + sizeof(", ...") > sizeof(names)) {
+            memcpy(names + used, ", ...", sizeof(", ..."));
+            break;
+        }
+        used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "", nm);
+    }
+    err(c, line,
+        "%s names a field that is not declared in [Fields] (declared: %s); a literal value "
+        "needs the leading # (the text is not repeated here, in case it is a secret)",
+        param_names[p], names);
+}
+
 /* Value forms: #literal, !FROM_USER_DIALOG_<n>_FIELD, @derive..., @random...,
  * NAME. */
 static void classify_param(struct compile *c, cf_param_t p)
@@ -336,8 +361,7 @@ static void classify_param(struct compile *c, cf_param_t p)
     }
     struct plan_field *f = find_field(c->plan, v);
     if (f == NULL) {
-        err(c, s->line, "%s refers to field %s, which is not declared in [Fields]",
-            param_names[p], v);
+        undeclared_field(c, p, s->line);
         return;
     }
     f->used = 1;
@@ -538,9 +562,16 @@ cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len,
 cf_err_t cf_plan_compile(const char *path, cf_diag_list_t *diags, cf_plan_t **out)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rbe");
+    struct stat st;
+    char why[128];
+    int fd = cf_open_regular(path, &st, why, sizeof(why));
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (f == NULL) {
-        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open: %s", strerror(errno));
+        if (fd >= 0) {
+            snprintf(why, sizeof(why), "%s", strerror(errno));
+            close(fd);
+        }
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open: %s", why);
         return CF_ERR_IO;
     }
     char *buf = malloc(MAX_DESC_BYTES + 1);

@@ -23,6 +23,7 @@
 #include <cardforge/version.h>
 
 #include "runner/runner_int.h"
+#include "util/file.h"
 #include "util/hex.h"
 
 #define DEFAULT_MAX_ATTEMPTS 3u
@@ -116,16 +117,17 @@ void cf_runner_stop(cf_runner_t *r, int level)
 /* SHA-256 of a file as lower-case hex (the journal's fingerprints). */
 static cf_err_t sha256_file(const char *path, char out[72], cf_diag_list_t *diags)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    char why[128];
+    int fd = cf_open_regular(path, &st, why, sizeof(why));
     if (fd < 0) {
-        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot read: %s", strerror(errno));
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot read: %s", why);
         return CF_ERR_IO;
     }
     EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     cf_err_t err = CF_ERR_CRYPTO;
-    unsigned char buf[65536], dig[32];
-    unsigned dlen = 0;
+    unsigned char buf[65536];
     if (md == NULL || ctx == NULL || EVP_DigestInit_ex2(ctx, md, NULL) != 1)
         goto out;
     for (;;) {
@@ -142,13 +144,7 @@ static cf_err_t sha256_file(const char *path, char out[72], cf_diag_list_t *diag
         if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
             goto out;
     }
-    if (EVP_DigestFinal_ex(ctx, dig, &dlen) != 1 || dlen != sizeof(dig))
-        goto out;
-    cf_hex_encode(dig, sizeof(dig), out);
-    for (char *p = out; *p; p++)
-        if (*p >= 'A' && *p <= 'F')
-            *p = (char)(*p - 'A' + 'a');
-    err = CF_OK;
+    err = cf_batch_digest_hex(ctx, out);
 out:
     cf_wipe(buf, sizeof(buf)); /* batch bytes: PINs */
     EVP_MD_CTX_free(ctx);
@@ -215,6 +211,45 @@ static cf_err_t check_description(struct cf_runner *r, cf_diag_list_t *diags)
     return CF_OK;
 }
 
+/* The batch: opened once (a regular file), validated and fingerprinted in
+ * one pass over the same bytes; the run reads nothing past them. */
+static cf_err_t check_batch(struct cf_runner *r, cf_diag_list_t *diags, size_t *records)
+{
+    cf_err_t e = cf_batch_src_open(r->o.batch, &r->batch, diags);
+    if (e != CF_OK)
+        return CF_ERR_IO;
+    EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    cf_batch_cursor_t cur;
+    cf_csv_t *csv = NULL;
+    if (md == NULL || ctx == NULL || EVP_DigestInit_ex2(ctx, md, NULL) != 1) {
+        e = CF_ERR_CRYPTO;
+        goto out;
+    }
+    e = cf_batch_src_csv(&r->batch, &cur, ctx, r->o.cancel, diags, &csv);
+    if (e != CF_OK) {
+        e = e == CF_ERR_IO || e == CF_ERR_NOT_FOUND ? CF_ERR_IO : CF_ERR_INVALID;
+        goto out;
+    }
+    e = cf_plan_check_batch_csv(r->plan, csv, diags, records);
+    if (e == CF_OK && cur.off != r->batch.size) {
+        cf_diag_add(diags, CF_SEV_ERROR, r->o.batch, 0,
+                    "the file shrank while it was read (%llu of %llu bytes): leave the batch "
+                    "alone while a run starts",
+                    (unsigned long long)cur.off, (unsigned long long)r->batch.size);
+        e = CF_ERR_IO;
+    }
+    if (e == CF_OK)
+        e = cur.md_failed ? CF_ERR_CRYPTO : cf_batch_digest_hex(ctx, r->batch_sha);
+    if (e == CF_OK)
+        r->batch.sha256 = r->batch_sha;
+out:
+    cf_csv_free(csv);
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+    return e;
+}
+
 /* Master keys: needed exactly when the description derives a value. */
 static cf_err_t load_keys(struct cf_runner *r, cf_diag_list_t *diags)
 {
@@ -263,6 +298,12 @@ static cf_err_t open_journal(struct cf_runner *r, cf_diag_list_t *diags)
     return CF_OK;
 }
 
+/* The operator asked to stop before the run started (opts.cancel). */
+static int cancelled(const struct cf_runner *r)
+{
+    return r->o.cancel != NULL && __atomic_load_n(r->o.cancel, __ATOMIC_ACQUIRE) != 0;
+}
+
 cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_list_t *diags)
 {
     *out = NULL;
@@ -271,6 +312,7 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
     struct cf_runner *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return CF_ERR_NOMEM;
+    r->batch.fd = -1;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     cf_runner_log_init(r);
@@ -308,30 +350,31 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
     cf_err_t eb = CF_OK;
     size_t records = 0;
     if (r->plan != NULL)
-        eb = cf_plan_check_batch(r->plan, r->o.batch, diags, &records);
+        eb = check_batch(r, diags, &records);
     if (ep == CF_OK && r->o.profile != NULL &&
         cf_profiles_find(r->profiles, r->o.profile) == NULL) {
         cf_diag_add(diags, CF_SEV_ERROR, r->o.profiles_dir, 0, "no card profile named '%s'",
                     r->o.profile);
         ep = CF_ERR_INVALID;
     }
+    if (cancelled(r))
+        goto fail;
     if (ed != CF_OK || ep != CF_OK || eb != CF_OK) {
         e = ed == CF_ERR_IO || ep == CF_ERR_IO || eb == CF_ERR_IO ? CF_ERR_IO : CF_ERR_INVALID;
         goto fail;
     }
     r->records = records;
-    if ((e = load_keys(r, diags)) != CF_OK)
+    if (cancelled(r) || (e = load_keys(r, diags)) != CF_OK)
         goto fail;
-    if ((e = sha256_file(r->o.description, r->desc_sha, diags)) != CF_OK ||
-        (e = sha256_file(r->o.batch, r->batch_sha, diags)) != CF_OK)
+    if ((e = sha256_file(r->o.description, r->desc_sha, diags)) != CF_OK)
         goto fail;
-    if ((e = open_journal(r, diags)) != CF_OK)
+    if (cancelled(r) || (e = open_journal(r, diags)) != CF_OK)
         goto fail;
     cf_journal_totals_t tot;
     cf_journal_state_totals(r->st, &tot);
     r->done_before = tot.records_done;
     r->next_attempt = cf_journal_state_next_attempt(r->st);
-    e = cf_sched_new(r->plan, r->o.batch, r->st, r->o.max_attempts, &r->sched, diags);
+    e = cf_sched_new(r->plan, &r->batch, r->st, r->o.max_attempts, &r->sched, diags);
     if (e != CF_OK)
         goto fail;
     if (r->o.trace != NULL && (e = cf_trace_new(r->o.trace, &r->trace)) != CF_OK)
@@ -351,6 +394,8 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
     *out = r;
     return CF_OK;
 fail:
+    if (cancelled(r))
+        e = CF_ERR_INTERRUPTED;
     cf_runner_free(r);
     return e;
 }
@@ -410,6 +455,14 @@ cf_err_t cf_runner_run(cf_runner_t *r)
         e = r->fatal;
     if (e == CF_OK && r->stop_level > 0 && !r->complete)
         e = CF_ERR_INTERRUPTED;
+    if (cf_sched_batch_changed(r->sched)) {
+        cf_runner_log(r, "%s changed while the run read it: its records are no longer the ones "
+                         "validated (sha256 %.16s...); compare this run's cards with the batch "
+                         "and never edit a batch under a running job",
+                      r->o.batch, r->batch_sha);
+        if (e == CF_OK)
+            e = CF_ERR_INVALID;
+    }
     pthread_mutex_unlock(&r->mu);
     write_end(r, e == CF_OK ? "done" : e == CF_ERR_INTERRUPTED ? "interrupted" : "error");
     cf_runner_log_stop(r); /* every line out before the caller's summary */
@@ -475,6 +528,7 @@ void cf_runner_free(cf_runner_t *r)
     free(r->putback);
     cf_pcsc_free(r->pcsc);
     cf_sched_free(r->sched);
+    cf_batch_src_close(&r->batch);
     cf_trace_free(r->trace);
     cf_journal_close(r->journal);
     cf_journal_state_free(r->own_st);

@@ -55,6 +55,7 @@ struct cf_runner {
     cf_journal_state_t *st; /* the journal's, or our own in a dry run */
     cf_journal_state_t *own_st;
     cf_sched_t *sched;
+    cf_batch_src_t batch; /* open from validation to the end (batch_src.h) */
     cf_trace_t *trace;
     char desc_sha[72], batch_sha[72];
     uint64_t records;

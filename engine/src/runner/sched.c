@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include <cardforge/batch.h>
 
 #include "journal/u64map.h"
@@ -19,7 +21,10 @@
 
 struct cf_sched {
     const cf_plan_t *plan;
-    char *batch;
+    const cf_batch_src_t *batch; /* borrowed */
+    cf_batch_cursor_t cursor;    /* the stream's */
+    EVP_MD_CTX *md;              /* the stream's digest, when batch->sha256 */
+    int changed;                 /* the stream is not the batch validated */
     cf_journal_state_t *st;
     unsigned max_attempts;
     cf_diag_list_t *diags; /* for resolution problems of a changed batch */
@@ -60,20 +65,14 @@ static long find_id_col(const cf_plan_t *plan, const cf_csv_t *csv)
     return col;
 }
 
-static cf_err_t open_batch(const char *path, cf_diag_list_t *diags, cf_csv_t **out)
-{
-    return cf_csv_open(path, diags, out);
-}
-
-cf_err_t cf_sched_new(const cf_plan_t *plan, const char *batch_path, cf_journal_state_t *st,
+cf_err_t cf_sched_new(const cf_plan_t *plan, const cf_batch_src_t *batch, cf_journal_state_t *st,
                       unsigned max_attempts, cf_sched_t **out, cf_diag_list_t *diags)
 {
     *out = NULL;
     cf_sched_t *s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->batch = strdup(batch_path)) == NULL) {
-        free(s);
+    if (s == NULL)
         return CF_ERR_NOMEM;
-    }
+    s->batch = batch;
     s->plan = plan;
     s->st = st;
     s->max_attempts = max_attempts ? max_attempts : 1;
@@ -81,7 +80,17 @@ cf_err_t cf_sched_new(const cf_plan_t *plan, const char *batch_path, cf_journal_
     cf_u64map_init_set(&s->flight_records);
     cf_u64map_init_set(&s->flight_serials);
     cf_u64map_init_set(&s->given_up_set);
-    cf_err_t err = open_batch(batch_path, diags, &s->csv);
+    if (batch->sha256 != NULL) {
+        EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        s->md = EVP_MD_CTX_new();
+        int ok = md != NULL && s->md != NULL && EVP_DigestInit_ex2(s->md, md, NULL) == 1;
+        EVP_MD_free(md);
+        if (!ok) {
+            cf_sched_free(s);
+            return CF_ERR_CRYPTO;
+        }
+    }
+    cf_err_t err = cf_batch_src_csv(batch, &s->cursor, s->md, NULL, diags, &s->csv);
     if (err != CF_OK) {
         cf_sched_free(s);
         return err;
@@ -102,11 +111,11 @@ void cf_sched_free(cf_sched_t *s)
     }
     cf_work_free(s->peeked);
     cf_csv_free(s->csv);
+    EVP_MD_CTX_free(s->md);
     free(s->held);
     cf_u64map_free(&s->flight_records);
     cf_u64map_free(&s->flight_serials);
     cf_u64map_free(&s->given_up_set);
-    free(s->batch);
     free(s);
 }
 
@@ -156,7 +165,8 @@ static cf_work_t *fetch_record(cf_sched_t *s, uint64_t r)
 {
     cf_csv_t *csv = NULL;
     cf_work_t *w = NULL;
-    if (open_batch(s->batch, s->diags, &csv) != CF_OK)
+    cf_batch_cursor_t cur;
+    if (cf_batch_src_csv(s->batch, &cur, NULL, NULL, s->diags, &csv) != CF_OK)
         return NULL;
     long id_col = find_id_col(s->plan, csv);
     for (;;) {
@@ -235,6 +245,26 @@ static int held_push(cf_sched_t *s, uint64_t r)
     return 0;
 }
 
+/* The stream ended: were its bytes those validated? A batch edited in place
+ * during the run is said (cf_sched_batch_changed); appended bytes are never
+ * read (batch_src.h), so they cannot make a difference here. */
+static void stream_check(cf_sched_t *s)
+{
+    if (s->md == NULL)
+        return;
+    char hex[72];
+    if (s->cursor.off != s->batch->size || s->cursor.md_failed ||
+        cf_batch_digest_hex(s->md, hex) != CF_OK || strcmp(hex, s->batch->sha256) != 0)
+        s->changed = 1;
+    EVP_MD_CTX_free(s->md);
+    s->md = NULL;
+}
+
+int cf_sched_batch_changed(const cf_sched_t *s)
+{
+    return s != NULL && s->changed;
+}
+
 /* The next record for a card without history: retry queue, stream, held. */
 static cf_work_t *next_work(cf_sched_t *s)
 {
@@ -261,6 +291,7 @@ static cf_work_t *next_work(cf_sched_t *s)
             continue; /* validated before: only a batch changed under us */
         if (e != CF_OK || rec == NULL) {
             s->stream_done = 1;
+            stream_check(s);
             break;
         }
         uint64_t r = cf_csv_record_index(rec);

@@ -29,6 +29,8 @@
 #include <cardforge/journal.h>
 #include <cardforge/plan.h>
 
+#include "runner/batch_src.h"
+
 #define CF_WORK_ID_MAX 64
 
 typedef struct cf_work {
@@ -42,11 +44,17 @@ typedef struct cf_work {
 
 typedef struct cf_sched cf_sched_t;
 
-/* st is BORROWED (the journal's state; the runner applies records to it).
- * The batch is opened here (it was validated before). */
-cf_err_t cf_sched_new(const cf_plan_t *plan, const char *batch_path, cf_journal_state_t *st,
+/* st is BORROWED (the journal's state; the runner applies records to it),
+ * and so is batch, the run's open batch (validated before): the scheduler
+ * reads it from the start, and never past the size it had then. */
+cf_err_t cf_sched_new(const cf_plan_t *plan, const cf_batch_src_t *batch, cf_journal_state_t *st,
                       unsigned max_attempts, cf_sched_t **out, cf_diag_list_t *diags);
 void cf_sched_free(cf_sched_t *s);
+
+/* 1 when the stream reached its end and its bytes were not the batch
+ * validated (batch->sha256): the file was edited in place during the run.
+ * 0 before the end, and when the batch had no fingerprint. NULL is fine. */
+int cf_sched_batch_changed(const cf_sched_t *s);
 
 typedef enum cf_assign {
     CF_ASSIGN_WORK = 0,   /* *work is the card's record; serial and record now in flight */

@@ -2,13 +2,22 @@
  * secret.c - owned, wiped, locked buffers for secret values.
  *
  * The struct and its bytes are one allocation so a single wipe covers both
- * the length and the value. mlock failures are ignored on purpose: an
- * unprivileged process may have a small RLIMIT_MEMLOCK, and refusing to work
- * would be worse than an unlocked page (swap is the risk mlock addresses).
+ * the length and the value. The allocation is whole pages of its own, so
+ * that the pages can be marked MADV_DONTDUMP (left out of any core dump,
+ * should one be written despite cf_process_protect) and mlocked without
+ * touching anyone else's memory: munlock of a page shared with a live secret
+ * would unlock that one too. A page per secret is cheap: a run holds a few
+ * dozen per card in flight.
+ *
+ * mlock and madvise failures are ignored on purpose: an unprivileged process
+ * may have a small RLIMIT_MEMLOCK, and refusing to work would be worse than
+ * an unlocked page (swap is the risk mlock addresses); madvise only fails on
+ * kernels older than 3.4.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -20,19 +29,29 @@ struct cf_secret {
     size_t len;
     size_t alloc; /* bytes allocated for the whole struct, for the wipe */
     int locked;
+    int nodump;
     uint8_t data[]; /* len bytes + NUL */
 };
+
+static size_t page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+}
 
 cf_secret_t *cf_secret_new(const void *data, size_t len)
 {
     if (len > (1u << 20) || (len > 0 && data == NULL))
         return NULL;
-    size_t alloc = sizeof(struct cf_secret) + len + 1;
-    cf_secret_t *s = malloc(alloc);
-    if (s == NULL)
+    size_t pg = page_size();
+    size_t alloc = (sizeof(struct cf_secret) + len + 1 + pg - 1) / pg * pg;
+    void *mem = NULL;
+    if (posix_memalign(&mem, pg, alloc) != 0)
         return NULL;
+    cf_secret_t *s = mem;
     s->len = len;
     s->alloc = alloc;
+    s->nodump = madvise(s, alloc, MADV_DONTDUMP) == 0;
     s->locked = mlock(s, alloc) == 0;
     if (len > 0)
         memcpy(s->data, data, len);
@@ -70,10 +89,12 @@ void cf_secret_free(cf_secret_t *s)
     if (s == NULL)
         return;
     size_t alloc = s->alloc;
-    int locked = s->locked;
+    int locked = s->locked, nodump = s->nodump;
     OPENSSL_cleanse(s, alloc);
     if (locked)
         munlock(s, alloc);
+    if (nodump) /* the pages go back to the heap: ordinary memory again */
+        madvise(s, alloc, MADV_DODUMP);
     free(s);
 }
 
