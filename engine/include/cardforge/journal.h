@@ -329,6 +329,13 @@ cf_err_t cf_journal_write_intent(cf_journal_t *j, const cf_journal_intent_t *in)
 cf_err_t cf_journal_write_card(cf_journal_t *j, const cf_journal_card_t *c);
 cf_err_t cf_journal_write_end(cf_journal_t *j, const cf_journal_end_t *e);
 
+/* Where the journal stands, one sentence for the operator, in buf: why it
+ * broke (the failed write or sync and its cause, or the file deleted,
+ * renamed or replaced and where its content was put back) and how many of
+ * its lines are on disk. 1 when it is broken (every write now fails), 0
+ * when it works. */
+int cf_journal_where(cf_journal_t *j, char *buf, size_t cap);
+
 /* fsyncs done and their total time, for the benchmark. */
 void cf_journal_sync_stats(cf_journal_t *j, uint64_t *syncs, double *total_ms);
 

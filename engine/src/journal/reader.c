@@ -9,9 +9,13 @@
  * Torn last lines: a line is written with one write(2) and synced before the
  * run goes on, so after a crash only the LAST line can be incomplete: bytes
  * without a line end, or a tail of NUL bytes that a file system leaves when
- * the size reached the disk before the data. Such a line is reported, not
- * applied. A bad line followed by more lines is damage, not a crash, and
- * stops the reading with its line number.
+ * the size reached the disk before the data. A torn line has exactly that
+ * shape: no line end, at most CF_JOURNAL_MAX_LINE bytes, beginning like a
+ * record ('{') or with NULs, and its NULs (if any) run to the end of the
+ * file. Such a line is reported, not applied. Anything else that does not
+ * parse is damage, wherever it is (a complete last line included: its line
+ * end was written, so the write was not cut short), and stops the reading
+ * with its line number. Lines of only blanks are skipped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +42,7 @@ struct scan {
     size_t len;   /* bytes kept in line (at most CF_JOURNAL_MAX_LINE - 1) */
     uint64_t raw; /* bytes the line really has */
     int has_nul;
+    int nul_mid; /* a byte other than NUL after a NUL */
     int overlong;
     uint64_t offset; /* file offset of the current line's first byte */
     unsigned long lineno;
@@ -47,7 +52,7 @@ struct scan {
     unsigned long pending_lineno;
     uint64_t pending_offset;
     uint64_t pending_bytes;
-    int pending_nul;
+    int pending_zero; /* ... made of NUL bytes only: the start of a NUL tail */
     const char *pending_why;
 };
 
@@ -93,7 +98,10 @@ static cf_err_t complete_line(struct scan *s)
     s->lineno++;
     if (s->pending_bad)
         return bad_line(s, s->pending_lineno, s->pending_why);
-    if (s->len == 0 && !s->overlong) {
+    size_t k = 0;
+    while (k < s->len && (s->line[k] == ' ' || s->line[k] == '\t' || s->line[k] == '\r'))
+        k++;
+    if (k == s->len && !s->overlong) {
         s->info->lines++;
         s->info->bytes += bytes;
         return CF_OK; /* blank lines are tolerated */
@@ -111,7 +119,7 @@ static cf_err_t complete_line(struct scan *s)
         s->pending_lineno = s->lineno;
         s->pending_offset = s->offset;
         s->pending_bytes = bytes;
-        s->pending_nul = s->has_nul;
+        s->pending_zero = s->has_nul && !s->nul_mid && s->line[0] == '\0' && !s->overlong;
         s->pending_why = why; /* static strings only */
         return CF_OK;
     }
@@ -157,8 +165,12 @@ static cf_err_t scan_run(struct scan *s)
                     err = bad_line(s, s->pending_lineno, s->pending_why);
                     goto out;
                 }
-                if (memchr(io + i, 0, run) != NULL)
+                const uint8_t *z = s->has_nul ? io + i : memchr(io + i, 0, run);
+                if (z != NULL) {
                     s->has_nul = 1;
+                    for (const uint8_t *q = z; q < io + i + run && !s->nul_mid; q++)
+                        s->nul_mid = *q != 0;
+                }
                 size_t room = CF_JOURNAL_MAX_LINE - 1 - s->len;
                 size_t take = run < room ? run : room;
                 memcpy(s->line + s->len, io + i, take);
@@ -176,25 +188,40 @@ static cf_err_t scan_run(struct scan *s)
             s->raw = 0;
             s->len = 0;
             s->has_nul = 0;
+            s->nul_mid = 0;
             s->overlong = 0;
             i++; /* the line end */
         }
     }
     /* End of file. */
+    if (s->pending_bad && s->pending_zero && s->len == 0 && !s->overlong) {
+        /* NUL bytes only, up to the end (a line end among them is a byte
+         * the file system zeroed, like the rest): the NUL tail of a crash. */
+        torn(s, s->pending_lineno, s->pending_offset, s->pending_bytes);
+        goto out;
+    }
+    if (s->pending_bad) {
+        /* A complete line that does not parse: its line end was written,
+         * so it is damage, not a write cut short. */
+        err = bad_line(s, s->pending_lineno, s->pending_why);
+        goto out;
+    }
     if (s->len > 0 || s->overlong) {
-        /* Bytes after the last line end: a write cut short. A pending bad
-         * line before it is damage. */
-        if (s->pending_bad) {
-            err = bad_line(s, s->pending_lineno, s->pending_why);
+        /* Bytes after the last line end: a write cut short, if it has the
+         * shape of one; else damage (or not a journal at all), and nothing
+         * is cut. */
+        const char *why = NULL;
+        if (s->overlong || s->raw >= CF_JOURNAL_MAX_LINE)
+            why = "an unfinished last line longer than any record";
+        else if (s->nul_mid)
+            why = "an unfinished last line with NUL bytes inside it";
+        else if (s->line[0] != '{' && s->line[0] != '\0')
+            why = "an unfinished last line that does not begin like a record";
+        if (why != NULL) {
+            err = bad_line(s, s->lineno + 1, why);
             goto out;
         }
         torn(s, s->lineno + 1, s->offset, s->raw);
-    } else if (s->pending_bad) {
-        if (!s->pending_nul) {
-            err = bad_line(s, s->pending_lineno, s->pending_why);
-            goto out;
-        }
-        torn(s, s->pending_lineno, s->pending_offset, s->pending_bytes);
     }
 out:
     free(io);
