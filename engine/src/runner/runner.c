@@ -412,6 +412,14 @@ cf_err_t cf_runner_run(cf_runner_t *r)
         e = CF_ERR_INTERRUPTED;
     pthread_mutex_unlock(&r->mu);
     write_end(r, e == CF_OK ? "done" : e == CF_ERR_INTERRUPTED ? "interrupted" : "error");
+    char where[4600];
+    if (r->journal != NULL && cf_journal_where(r->journal, where, sizeof(where)))
+    {
+        cf_runner_log(r, "journal %s: %s", r->o.journal, where);
+        cf_runner_log(r, "the run stopped at once: no new card was taken, the cards in flight "
+                         "stayed in their readers; fix the cause (free space, the file's place), "
+                         "then run the same command again: it resumes from the journal");
+    }
     cf_runner_log_stop(r); /* every line out before the caller's summary */
     return e;
 }
