@@ -735,6 +735,47 @@ static void test_failed_card_untouched_by_its_attempt_closes_that_intent(void **
     cf_journal_state_free(st);
 }
 
+/* Issue 22: card 88 cut off in attempt 1 mid-change comes back; attempt 2
+ * (its recovery) writes its intent, then fails without reaching the card
+ * (a reader fault). The card still holds attempt 1's change: the intent of
+ * attempt 1 stays open, and attempt 2 does not replace it. */
+static void test_failed_recovery_that_never_reached_the_card_keeps_the_first_intent(void **state)
+{
+    (void)state;
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_non_null(st);
+    cf_journal_intent_t in1 = intent(1, 8, "88", "set-pin-by-puk");
+    assert_int_equal(cf_journal_state_apply_intent(st, &in1), CF_OK);
+    cf_journal_intent_t in2 = intent(2, 8, "88", "change-puk");
+    assert_int_equal(cf_journal_state_apply_intent(st, &in2), CF_OK);
+    cf_journal_open_t o;
+    assert_true(cf_journal_state_open_intent(st, "88", &o));
+    assert_int_equal(o.attempt, 1); /* not hidden by the recovery */
+    assert_int_equal(o.record, 8);
+    assert_string_equal(o.step, "change-puk");
+    cf_journal_step_t none[1] = {step_notrun};
+    cf_journal_card_t c2 = card(2, 8, "88", CF_STATUS_FAILED, none, 1);
+    c2.recovers = 1;
+    c2.err = CF_ERR_TRANSPORT;
+    assert_int_equal(cf_journal_state_apply_card(st, &c2), CF_OK);
+    assert_true(cf_journal_state_open_intent(st, "88", &o));
+    assert_int_equal(o.attempt, 1);
+    assert_true(o.final_written);
+    assert_int_equal(cf_journal_state_open_count(st), 1);
+    assert_true(cf_journal_state_record_held(st, 8));
+    /* A rejected recovery leaves it open too; only a personalized line
+     * settles it. */
+    cf_journal_card_t c3 = card(3, 0, "88", CF_STATUS_REJECTED, none, 1);
+    assert_int_equal(cf_journal_state_apply_card(st, &c3), CF_OK);
+    assert_true(cf_journal_state_open_intent(st, "88", NULL));
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t c4 = card(4, 8, "88", CF_STATUS_PERSONALIZED, ok1, 1);
+    assert_int_equal(cf_journal_state_apply_card(st, &c4), CF_OK);
+    assert_false(cf_journal_state_open_intent(st, "88", NULL));
+    assert_false(cf_journal_state_record_held(st, 8));
+    cf_journal_state_free(st);
+}
+
 static void test_recovery_that_personalizes_closes_the_open_intent(void **state)
 {
     struct fx *f = *state;
@@ -1156,10 +1197,9 @@ static void test_whitespace_only_line_is_skipped_as_blank(void **state)
     cf_journal_state_free(st);
 }
 
-/* The journal's path stops naming the open file (how: rename to `moved`
- * or unlink): the next write fails, says so, and the content is back at
- * the path with every line written before. */
-static void journal_lost_mid_run(struct fx *f, int rename_it)
+/* Open a new journal and write a run of 10 records and card 1 personalized
+ * (lines 1 and 2); the caller closes it. */
+static cf_journal_t *open_run_card1(struct fx *f)
 {
     cf_journal_t *j = open_ok(f, NULL);
     cf_journal_run_t r = run_rec();
@@ -1167,6 +1207,15 @@ static void journal_lost_mid_run(struct fx *f, int rename_it)
     cf_journal_card_t a = card(1, 1, "1", CF_STATUS_PERSONALIZED, ok1, 1);
     assert_int_equal(cf_journal_write_run(j, &r), CF_OK);
     assert_int_equal(cf_journal_write_card(j, &a), CF_OK);
+    return j;
+}
+
+/* The journal's path stops naming the open file (how: rename to `moved`
+ * or unlink): the next write fails, says so, and the content is back at
+ * the path with every line written before. */
+static void journal_lost_mid_run(struct fx *f, int rename_it)
+{
+    cf_journal_t *j = open_run_card1(f);
     size_t len;
     char *before = slurp(f->path, &len);
     char moved[192];
@@ -1175,6 +1224,7 @@ static void journal_lost_mid_run(struct fx *f, int rename_it)
         assert_int_equal(rename(f->path, moved), 0);
     else
         assert_int_equal(unlink(f->path), 0);
+    cf_journal_step_t ok1[1] = {step_done};
     cf_journal_card_t b = card(2, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1);
     assert_int_equal(cf_journal_write_card(j, &b), CF_ERR_IO);
     assert_int_equal(cf_journal_write_card(j, &b), CF_ERR_IO); /* and stays broken */
@@ -1202,6 +1252,70 @@ static void test_journal_deleted_mid_run_stops_writes_and_is_put_back(void **sta
 static void test_journal_renamed_mid_run_stops_writes_and_is_put_back(void **state)
 {
     journal_lost_mid_run(*state, 1);
+}
+
+/* A journal of a run of 10 records, card 1 personalized, then the line
+ * `extra` (with its line end) as an editor may have added it: scanning it
+ * must stop at line 3 with `needle`, and opening it must change nothing. */
+static void assert_hand_edit_is_damage(struct fx *f, const char *extra, const char *needle)
+{
+    cf_journal_t *j = open_run_card1(f);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    append_bytes(f->path, extra, strlen(extra));
+    size_t len;
+    char *before = slurp(f->path, &len);
+    cf_journal_info_t info;
+    assert_int_equal(cf_journal_scan(f->path, NULL, NULL, NULL, &info, f->diags), CF_ERR_PARSE);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, needle));
+    j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
+    assert_same_file(f->path, before, len);
+    free(before);
+}
+
+static const char *card_line(cf_journal_card_t c, char *buf, size_t cap)
+{
+    size_t len;
+    assert_int_equal(cf_journal_format_card(&c, buf, cap, &len), CF_OK);
+    return buf;
+}
+
+static void test_hand_edited_card_beyond_the_batch_is_damage(void **state)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    char line[4096];
+    assert_hand_edit_is_damage(
+        *state, card_line(card(2, 11, "11", CF_STATUS_PERSONALIZED, ok1, 1), line, sizeof(line)),
+        "record 11 is beyond the batch (10 records)");
+}
+
+static void test_hand_edited_repeated_attempt_is_damage(void **state)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    char line[4096];
+    assert_hand_edit_is_damage(
+        *state, card_line(card(1, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1), line, sizeof(line)),
+        "a second card line of attempt 1");
+}
+
+static void test_hand_edited_attempt_that_would_wrap_is_damage(void **state)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    char line[4096];
+    assert_hand_edit_is_damage(*state,
+                               card_line(card(UINT64_MAX, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1),
+                                         line, sizeof(line)),
+                               "out of range");
+}
+
+static void test_hand_edited_duplicate_key_is_damage(void **state)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    char line[4096], edited[4200];
+    card_line(card(2, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1), line, sizeof(line));
+    /* The same key twice: which record would it be? */
+    snprintf(edited, sizeof(edited), "{\"record\":9,%s", line + 1);
+    assert_hand_edit_is_damage(*state, edited, "damaged");
 }
 
 static void test_missing_journal_is_not_found_for_scan(void **state)
@@ -1366,6 +1480,7 @@ int main(void)
         T(test_failed_card_whose_change_reached_it_keeps_an_open_intent),
         T(test_cut_off_card_set_aside_later_is_no_longer_just_cut_off),
         T(test_failed_card_untouched_by_its_attempt_closes_that_intent),
+        T(test_failed_recovery_that_never_reached_the_card_keeps_the_first_intent),
         T(test_recovery_that_personalizes_closes_the_open_intent),
         T(test_interrupted_attempt_does_not_count_against_its_record),
         T(test_a_record_personalized_twice_is_counted_as_duplicate),
@@ -1386,6 +1501,10 @@ int main(void)
         T(test_new_journal_with_nothing_written_is_removed_at_close),
         T(test_whitespace_only_line_is_skipped_as_blank),
         T(test_journal_deleted_mid_run_stops_writes_and_is_put_back),
+        T(test_hand_edited_card_beyond_the_batch_is_damage),
+        T(test_hand_edited_repeated_attempt_is_damage),
+        T(test_hand_edited_attempt_that_would_wrap_is_damage),
+        T(test_hand_edited_duplicate_key_is_damage),
         T(test_journal_renamed_mid_run_stops_writes_and_is_put_back),
         T(test_blank_lines_and_unknown_types_are_skipped),
         T(test_missing_journal_is_not_found_for_scan),

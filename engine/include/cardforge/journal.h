@@ -67,6 +67,7 @@ extern "C" {
 #define CF_JOURNAL_MAX_STEPS 16u         /* steps per card record */
 #define CF_JOURNAL_SERIAL_MAX 64u        /* longest serial, in characters */
 #define CF_JOURNAL_MAX_RECORD 100000000u /* highest batch record number */
+#define CF_JOURNAL_MAX_ATTEMPT 1000000000000ull /* highest attempt number (never wraps) */
 
 /* The final status of a card attempt. */
 typedef enum cf_card_status {
@@ -170,15 +171,26 @@ int cf_journal_card_changed(const cf_journal_card_t *c);
 
 typedef struct cf_journal_state cf_journal_state_t;
 
-/* An open intent: a card changed by an attempt that did not finish. */
+/* An open intent: a card an attempt may have changed, not yet settled.
+ * Opened by the first intent of an attempt on the card (or a failed card
+ * line whose change reached it). Settled (closed) only by
+ *   - a personalized card line for the serial (any attempt), or
+ *   - a failed or rejected card line of the SAME attempt that opened it,
+ *     none of whose steps reached the card (the intent was written, its
+ *     step never sent).
+ * A later attempt on the card (a recovery) never closes nor hides it: its
+ * intents update only step and final_written; its card lines, failed or
+ * rejected, reaching the card or not, leave it open (final_written = 1).
+ * So every card that may hold a record's values stays listed. */
 typedef struct cf_journal_open {
     char serial[CF_JOURNAL_SERIAL_MAX + 1];
-    uint64_t record;
+    uint64_t record;   /* the record it was opened for */
     unsigned long line;
-    uint64_t attempt;
+    uint64_t attempt;  /* the attempt that opened it */
     char step[32];     /* the last step with an intent */
-    int final_written; /* 1: the attempt's card record exists (it failed after
-                        * the change); 0: no final record (cut off) */
+    int final_written; /* 1: the latest attempt on the card ended with a card
+                        * line (it failed after the change, or was set
+                        * aside); 0: the latest attempt was cut off */
 } cf_journal_open_t;
 
 /* An empty state; NULL when out of memory. Free with cf_journal_state_free. */

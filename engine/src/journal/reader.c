@@ -19,12 +19,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "journal/journal_int.h"
 #include "journal/reader.h"
+#include "journal/u64map.h"
 
 #define IOBUF 65536u
 
@@ -38,6 +40,14 @@ struct scan {
     cf_journal_info_t *info;
     cf_diag_list_t *diags;
     cf_journal_parser parser;
+    /* What a machine-written journal never has, checked across lines: a
+     * card line for a record beyond the batch of the first run record,
+     * attempt numbers out of range or given to two card lines (a set of
+     * the card lines' attempts: about 16 bytes per card line). */
+    int have_run;
+    uint64_t batch_records;
+    cf_u64map card_attempts;
+    char line_why[96]; /* a why built for one line */
     char *line;
     size_t len;   /* bytes kept in line (at most CF_JOURNAL_MAX_LINE - 1) */
     uint64_t raw; /* bytes the line really has */
@@ -56,9 +66,53 @@ struct scan {
     const char *pending_why;
 };
 
+static cf_err_t bad_line(struct scan *s, unsigned long lineno, const char *why);
+
+/* The checks across lines (see struct scan). */
+static cf_err_t check_entry(struct scan *s, const cf_journal_entry_t *e)
+{
+    uint64_t attempt = 0, record = 0;
+    if (e->kind == CF_JOURNAL_RUN && !s->have_run) {
+        s->have_run = 1;
+        s->batch_records = e->run.records;
+    } else if (e->kind == CF_JOURNAL_INTENT) {
+        attempt = e->intent.attempt;
+        record = e->intent.record;
+    } else if (e->kind == CF_JOURNAL_CARD) {
+        attempt = e->card.attempt;
+        record = e->card.record;
+    } else {
+        return CF_OK;
+    }
+    if (e->kind == CF_JOURNAL_RUN)
+        return CF_OK;
+    if (attempt == 0 || attempt > CF_JOURNAL_MAX_ATTEMPT) {
+        snprintf(s->line_why, sizeof(s->line_why), "attempt %llu out of range",
+                 (unsigned long long)attempt);
+        return bad_line(s, e->lineno, s->line_why);
+    }
+    if (s->have_run && record > s->batch_records) {
+        snprintf(s->line_why, sizeof(s->line_why), "record %llu is beyond the batch (%llu records)",
+                 (unsigned long long)record, (unsigned long long)s->batch_records);
+        return bad_line(s, e->lineno, s->line_why);
+    }
+    if (e->kind == CF_JOURNAL_CARD) {
+        if (cf_u64map_get(&s->card_attempts, attempt, NULL)) {
+            snprintf(s->line_why, sizeof(s->line_why), "a second card line of attempt %llu",
+                     (unsigned long long)attempt);
+            return bad_line(s, e->lineno, s->line_why);
+        }
+        if (cf_u64map_put(&s->card_attempts, attempt, 1) != 0)
+            return CF_ERR_NOMEM;
+    }
+    return CF_OK;
+}
+
 static cf_err_t apply(struct scan *s, const cf_journal_entry_t *e)
 {
-    cf_err_t err = CF_OK;
+    cf_err_t err = check_entry(s, e);
+    if (err != CF_OK)
+        return err;
     if (s->visit != NULL && (err = s->visit(s->user, e)) != CF_OK)
         return err;
     if (s->st == NULL)
@@ -251,7 +305,9 @@ cf_err_t cf_journal_scan_fn(const char *name, cf_journal_read_fn read, void *rct
         free(s.line);
         return CF_ERR_NOMEM;
     }
+    cf_u64map_init_set(&s.card_attempts);
     cf_err_t err = scan_run(&s);
+    cf_u64map_free(&s.card_attempts);
     cf_journal_parser_free(&s.parser);
     free(s.line);
     if (err == CF_OK && info->torn)
