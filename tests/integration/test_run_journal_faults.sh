@@ -8,7 +8,8 @@
 #
 # The full file system is a tmpfs of 12 KiB in a private mount namespace
 # (`unshare -m`, so nothing is mounted outside this test): the journal fills
-# it after a few cards.
+# it after a few cards. A failing fdatasync (EIO) comes from an LD_PRELOAD
+# shim built here from lib/sync_fault.c.
 set -euo pipefail
 build=$1 src=$2
 if [ -z "${CF_JOURNAL_FAULTS_NS:-}" ]; then
@@ -69,6 +70,25 @@ judge "$j" "$cards" >"$tmp/judge.out" || fail "after the full disk: $(cat "$tmp/
 echo "full disk: stopped after $full_done cards; resumed: $(cat "$tmp/judge.out")"
 umount "$tmp/fs"
 
+# ---- 1b. fdatasync fails with EIO (an LD_PRELOAD shim, lib/sync_fault.c) --
+shim="$tmp/sync_fault.so"
+cc -shared -fPIC -O1 -o "$shim" "$src/tests/integration/lib/sync_fault.c" -ldl ||
+    fail "cannot build the sync fault shim"
+j="$tmp/journal-eio.jsonl" cards="$tmp/cards-eio"
+rc=0
+CF_SYNC_FAULT_MATCH=journal-eio CF_SYNC_FAULT_AFTER=8 LD_PRELOAD="$shim" \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    run "$j" "$cards" "$tmp/eio.out" --readers sim:2:yubikey --sim-latency contact || rc=$?
+[ "$rc" -ne 0 ] || fail "EIO: exit 0: $(tail -n 5 "$tmp/eio.out")"
+grep -q "cannot sync the journal: Input/output error" "$tmp/eio.out" ||
+    fail "EIO: the cause is not said: $(tail -n 8 "$tmp/eio.out")"
+said_vs_journal "$tmp/eio.out" "$j"
+judge "$j" "$cards" --partial >"$tmp/judge.out" || fail "EIO: $(cat "$tmp/judge.out")"
+run "$j" "$cards" "$tmp/eio-resume.out" --readers sim:2:yubikey ||
+    fail "resume after EIO: exit $? $(tail -n 8 "$tmp/eio-resume.out")"
+judge "$j" "$cards" >"$tmp/judge.out" || fail "after EIO: $(cat "$tmp/judge.out")"
+echo "fdatasync EIO: stopped; resumed: $(cat "$tmp/judge.out")"
+
 # ---- 2. the journal deleted, then renamed, mid-run -----------------------
 for how in deleted renamed; do
     j="$tmp/journal-$how.jsonl" cards="$tmp/cards-$how"
@@ -95,7 +115,22 @@ for how in deleted renamed; do
     echo "journal $how: put back; resumed: $(cat "$tmp/judge.out")"
 done
 
-# ---- 3. not a journal, or a damaged one: refused, unchanged --------------
+# ---- 3. report shows a hand-edited field's control characters escaped ----
+j="$tmp/journal-renamed.jsonl"
+python3 - "$j" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+rec = json.loads(next(l for l in lines if '"type":"intent"' in l))
+rec["attempt"] = 99999
+rec["serial"] = "\x1b]0;pwned\x07\x1b[2J"
+open(sys.argv[1], "a").write(json.dumps(rec) + "\n")
+PY
+"$cf" report "$j" >"$tmp/report.out" 2>&1 || true
+grep -q 'serial \\x1B\]0;pwned\\x07\\x1B\[2J' "$tmp/report.out" ||
+    fail "report: the serial is not shown escaped: $(grep serial "$tmp/report.out")"
+! grep -q $'\x1b' "$tmp/report.out" || fail "report wrote a raw control character"
+
+# ---- 4. not a journal, or a damaged one: refused, unchanged --------------
 # A run on FILE must refuse it, saying NEEDLE, and leave it byte for byte.
 refused_unchanged() { # FILE NEEDLE WHAT
     local rc=0
@@ -118,10 +153,18 @@ open(p, "wb").write(data)
 PY
 refused_unchanged "$j" "damaged" "a NUL inside the complete last line"
 
+# --trace into the journal: refused, the journal unchanged.
+cp "$j" "$tmp/before"
+rc=0
+run "$j" "$tmp/cards-refused" "$tmp/trace.out" --readers sim:1:yubikey --trace "$j" || rc=$?
+[ "$rc" -ne 0 ] || fail "--trace naming the journal: exit 0"
+cmp -s "$j" "$tmp/before" || fail "--trace naming the journal: the journal was changed"
+grep -q "name the same file" "$tmp/trace.out" || fail "--trace: $(cat "$tmp/trace.out")"
+
 # A refusal before the first card leaves no journal behind.
 rc=0
 "$cf" run "$desc" --batch "$batch" --journal "$tmp/never.jsonl" --readers pcsc \
     >"$tmp/never.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "a run without pcscd: exit 0"
 [ ! -e "$tmp/never.jsonl" ] || fail "a refused run left a journal: $(cat "$tmp/never.out")"
-echo "ok: full disk, journal deleted and renamed, key file and damaged journal refused unchanged"
+echo "ok: full disk, fdatasync EIO, journal deleted and renamed, report escapes, key file, damaged journal and --trace into it refused unchanged, no journal left by a refusal"

@@ -36,12 +36,14 @@
  * with a history. Nothing per line is kept.
  *
  * A crash can leave a torn last line (a write cut short: no line end, or a
- * tail of NUL bytes). It is recognised: cf_journal_open removes it
- * (ftruncate + fsync) and says so in a warning; since records are fsync'd
- * before a card moves on, a torn line only ever describes a card that was
- * still in its reader. A malformed line anywhere else is an error: the
- * journal is machine-written, and guessing past damage could personalize a
- * card twice.
+ * tail of NUL bytes). It is recognised by that shape only (at most
+ * CF_JOURNAL_MAX_LINE bytes after the last line end, beginning with '{' or
+ * NUL, NULs only at its end): cf_journal_open removes it (ftruncate +
+ * fsync) and says so in a warning; since records are fsync'd before a card
+ * moves on, a torn line only ever describes a card that was still in its
+ * reader. Any other malformed line, the last complete one included, is an
+ * error and nothing is changed: the journal is machine-written, and
+ * guessing past damage could personalize a card twice.
  *
  * Threads: a cf_journal_t may be written by several threads at once; each
  * line is written whole with one write(2), and concurrent writers share
@@ -320,8 +322,11 @@ typedef struct cf_journal cf_journal_t;
 
 /* Open (creating, mode 0600) the journal at path for appending, locked
  * exclusively (flock) so that two runs never write one journal: a second
- * run gets CF_ERR_SHARING. Reads it first into a new resume state (see
- * cf_journal_scan) and removes a torn last line. On CF_OK the caller owns *out
+ * run gets CF_ERR_SHARING. Refused untouched: a symbolic link (CF_ERR_IO),
+ * a file that is not regular, or not empty and not beginning with a run
+ * record (CF_ERR_INVALID). Reads it first into a new resume state (see
+ * cf_journal_scan) and removes a torn last line. A journal this call
+ * created is removed again by cf_journal_close if nothing was written. On CF_OK the caller owns *out
  * and closes it with cf_journal_close; the state belongs to the journal
  * (cf_journal_get_state). On error *out is NULL and the reason is in diags. */
 cf_err_t cf_journal_open(const char *path, unsigned flags, cf_journal_t **out,
@@ -334,8 +339,10 @@ cf_journal_state_t *cf_journal_get_state(cf_journal_t *j);
  * call returns; run and end records are synced by the next synced record or
  * at close. CF_ERR_BUFFER when the line would be longer than
  * CF_JOURNAL_MAX_LINE (nothing written), CF_ERR_IO when the write or the
- * fsync failed (the journal is then unusable: stop, and every later call
- * fails too). These calls do NOT update the state. */
+ * fsync failed, or when the path no longer names the open file (deleted,
+ * renamed, replaced: its content is then put back at the path); the
+ * journal is then unusable: stop, and every later call fails too
+ * (cf_journal_where says why). These calls do NOT update the state. */
 cf_err_t cf_journal_write_run(cf_journal_t *j, const cf_journal_run_t *r);
 cf_err_t cf_journal_write_intent(cf_journal_t *j, const cf_journal_intent_t *in);
 cf_err_t cf_journal_write_card(cf_journal_t *j, const cf_journal_card_t *c);

@@ -325,6 +325,15 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
     if ((e = sha256_file(r->o.description, r->desc_sha, diags)) != CF_OK ||
         (e = sha256_file(r->o.batch, r->batch_sha, diags)) != CF_OK)
         goto fail;
+    struct stat js, ts;
+    if (r->o.trace != NULL && stat(r->o.journal, &js) == 0 &&
+        fstat(fileno(r->o.trace), &ts) == 0 && js.st_dev == ts.st_dev && js.st_ino == ts.st_ino) {
+        cf_diag_add(diags, CF_SEV_ERROR, r->o.journal, 0,
+                    "--trace and --journal name the same file: the trace would be written into "
+                    "the journal; give the trace a file of its own");
+        e = CF_ERR_ARG;
+        goto fail;
+    }
     if ((e = open_journal(r, diags)) != CF_OK)
         goto fail;
     cf_journal_totals_t tot;
