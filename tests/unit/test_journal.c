@@ -1244,6 +1244,18 @@ static void journal_lost_mid_run(struct fx *f, int rename_it)
     free(before);
 }
 
+static void test_journal_deleted_after_the_last_write_is_put_back_at_close(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_run_card1(f);
+    size_t len;
+    char *before = slurp(f->path, &len);
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(cf_journal_close(j), CF_ERR_IO);
+    assert_same_file(f->path, before, len);
+    free(before);
+}
+
 static void test_journal_deleted_mid_run_stops_writes_and_is_put_back(void **state)
 {
     journal_lost_mid_run(*state, 0);
@@ -1501,6 +1513,7 @@ int main(void)
         T(test_new_journal_with_nothing_written_is_removed_at_close),
         T(test_whitespace_only_line_is_skipped_as_blank),
         T(test_journal_deleted_mid_run_stops_writes_and_is_put_back),
+        T(test_journal_deleted_after_the_last_write_is_put_back_at_close),
         T(test_hand_edited_card_beyond_the_batch_is_damage),
         T(test_hand_edited_repeated_attempt_is_damage),
         T(test_hand_edited_attempt_that_would_wrap_is_damage),

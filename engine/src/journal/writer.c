@@ -456,6 +456,9 @@ cf_err_t cf_journal_close(cf_journal_t *j)
     pthread_mutex_lock(&j->mu);
     if (!j->broken && j->synced < j->written && !(j->flags & CF_JOURNAL_NO_SYNC))
         err = sync_locked(j, j->written);
+    /* Lost after the last write: put it back all the same. */
+    if (!j->broken && j->written > 0)
+        still_there_locked(j);
     if (j->broken)
         err = CF_ERR_IO;
     /* A journal this open created, with nothing written: the run was
