@@ -1266,10 +1266,12 @@ static void test_journal_renamed_mid_run_stops_writes_and_is_put_back(void **sta
     journal_lost_mid_run(*state, 1);
 }
 
-/* A journal of a run of 10 records, card 1 personalized, then the line
- * `extra` (with its line end) as an editor may have added it: scanning it
- * must stop at line 3 with `needle`, and opening it must change nothing. */
-static void assert_hand_edit_is_damage(struct fx *f, const char *extra, const char *needle)
+/* A journal of a run of 10 records, card 1 personalized, then the lines
+ * `extra` (with their line ends) as an editor may have added them: scanning
+ * it must stop at line `at` with `needle`, and opening it must change
+ * nothing. */
+static void assert_hand_edit_is_damage_at(struct fx *f, const char *extra, unsigned long at,
+                                          const char *needle)
 {
     cf_journal_t *j = open_run_card1(f);
     assert_int_equal(cf_journal_close(j), CF_OK);
@@ -1278,17 +1280,23 @@ static void assert_hand_edit_is_damage(struct fx *f, const char *extra, const ch
     char *before = slurp(f->path, &len);
     cf_journal_info_t info;
     assert_int_equal(cf_journal_scan(f->path, NULL, NULL, NULL, &info, f->diags), CF_ERR_PARSE);
-    assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, needle));
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, at, needle));
     j = NULL;
     assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
     assert_same_file(f->path, before, len);
     free(before);
 }
 
+static void assert_hand_edit_is_damage(struct fx *f, const char *extra, const char *needle)
+{
+    assert_hand_edit_is_damage_at(f, extra, 3, needle);
+}
+
 static const char *card_line(cf_journal_card_t c, char *buf, size_t cap)
 {
     size_t len;
-    assert_int_equal(cf_journal_format_card(&c, buf, cap, &len), CF_OK);
+    assert_int_equal(cf_journal_format_card(&c, buf, cap - 1, &len), CF_OK);
+    buf[len] = '\0'; /* the line is not a C string */
     return buf;
 }
 
@@ -1308,6 +1316,16 @@ static void test_hand_edited_repeated_attempt_is_damage(void **state)
     assert_hand_edit_is_damage(
         *state, card_line(card(1, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1), line, sizeof(line)),
         "a second card line of attempt 1");
+}
+
+static void test_hand_edited_repeated_attempt_far_above_the_lines_is_damage(void **state)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    char a[4096], b[4096], both[8192];
+    card_line(card(1000000000, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1), a, sizeof(a));
+    card_line(card(1000000000, 3, "3", CF_STATUS_PERSONALIZED, ok1, 1), b, sizeof(b));
+    snprintf(both, sizeof(both), "%s%s", a, b);
+    assert_hand_edit_is_damage_at(*state, both, 4, "a second card line of attempt 1000000000");
 }
 
 static void test_hand_edited_attempt_that_would_wrap_is_damage(void **state)
@@ -1516,6 +1534,7 @@ int main(void)
         T(test_journal_deleted_after_the_last_write_is_put_back_at_close),
         T(test_hand_edited_card_beyond_the_batch_is_damage),
         T(test_hand_edited_repeated_attempt_is_damage),
+        T(test_hand_edited_repeated_attempt_far_above_the_lines_is_damage),
         T(test_hand_edited_attempt_that_would_wrap_is_damage),
         T(test_hand_edited_duplicate_key_is_damage),
         T(test_journal_renamed_mid_run_stops_writes_and_is_put_back),

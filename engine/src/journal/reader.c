@@ -42,10 +42,15 @@ struct scan {
     cf_journal_parser parser;
     /* What a machine-written journal never has, checked across lines: a
      * card line for a record beyond the batch of the first run record,
-     * attempt numbers out of range or given to two card lines (a set of
-     * the card lines' attempts: about 16 bytes per card line). */
+     * attempt numbers out of range or given to two card lines. The card
+     * lines' attempts are a bitmap (a run numbers its attempts from the
+     * journal's next one, so they stay below about the number of lines:
+     * 1 bit per line), and a set for numbers far above that (only a hand
+     * edit makes those). */
     int have_run;
     uint64_t batch_records;
+    uint8_t *seen;
+    size_t seen_bytes;
     cf_u64map card_attempts;
     char line_why[96]; /* a why built for one line */
     char *line;
@@ -67,6 +72,37 @@ struct scan {
 };
 
 static cf_err_t bad_line(struct scan *s, unsigned long lineno, const char *why);
+
+/* Note the attempt of a card line at line lineno: 1 when it was seen
+ * before, 0 when not, -1 when out of memory. */
+static int seen_attempt(struct scan *s, uint64_t attempt, unsigned long lineno)
+{
+    uint64_t dense = 2 * (uint64_t)lineno + 4096;
+    if (attempt > dense) {
+        if (cf_u64map_get(&s->card_attempts, attempt, NULL))
+            return 1;
+        return cf_u64map_put(&s->card_attempts, attempt, 1) == 0 ? 0 : -1;
+    }
+    uint64_t byte = attempt / 8;
+    if (byte >= s->seen_bytes) {
+        size_t n = s->seen_bytes ? s->seen_bytes : 1024;
+        while (n <= byte)
+            n *= 2;
+        uint8_t *nb = realloc(s->seen, n);
+        if (nb == NULL)
+            return -1;
+        memset(nb + s->seen_bytes, 0, n - s->seen_bytes);
+        s->seen = nb;
+        s->seen_bytes = n;
+    }
+    uint8_t bit = (uint8_t)(1u << (attempt % 8));
+    /* A number first seen far above the lines (a set entry), now in the
+     * bitmap's range, is looked up in both. */
+    if ((s->seen[byte] & bit) || cf_u64map_get(&s->card_attempts, attempt, NULL))
+        return 1;
+    s->seen[byte] |= bit;
+    return 0;
+}
 
 /* The checks across lines (see struct scan). */
 static cf_err_t check_entry(struct scan *s, const cf_journal_entry_t *e)
@@ -97,13 +133,14 @@ static cf_err_t check_entry(struct scan *s, const cf_journal_entry_t *e)
         return bad_line(s, e->lineno, s->line_why);
     }
     if (e->kind == CF_JOURNAL_CARD) {
-        if (cf_u64map_get(&s->card_attempts, attempt, NULL)) {
+        int again = seen_attempt(s, attempt, e->lineno);
+        if (again < 0)
+            return CF_ERR_NOMEM;
+        if (again) {
             snprintf(s->line_why, sizeof(s->line_why), "a second card line of attempt %llu",
                      (unsigned long long)attempt);
             return bad_line(s, e->lineno, s->line_why);
         }
-        if (cf_u64map_put(&s->card_attempts, attempt, 1) != 0)
-            return CF_ERR_NOMEM;
     }
     return CF_OK;
 }
@@ -308,6 +345,7 @@ cf_err_t cf_journal_scan_fn(const char *name, cf_journal_read_fn read, void *rct
     cf_u64map_init_set(&s.card_attempts);
     cf_err_t err = scan_run(&s);
     cf_u64map_free(&s.card_attempts);
+    free(s.seen);
     cf_journal_parser_free(&s.parser);
     free(s.line);
     if (err == CF_OK && info->torn)
