@@ -39,7 +39,16 @@ judge() { # JOURNAL CARDS [--partial]
 said_vs_journal() { # OUT JOURNAL
     local said lines
     said=$(grep -c ': personalized (' "$1" || true)
-    lines=$(grep -c '"type":"card".*"status":"personalized"' "$2" || true)
+    lines=$(python3 -c '
+import json, sys
+n = 0
+for raw in open(sys.argv[1], "rb").read().split(b"\n")[:-1]:  # complete lines only
+    try:
+        r = json.loads(raw)
+    except ValueError:
+        continue
+    n += r.get("type") == "card" and r.get("status") == "personalized"
+print(n)' "$2")
     [ "$said" -le "$lines" ] || fail "$1: $said cards said personalized, $lines in the journal"
 }
 run() { # JOURNAL CARDS OUT [ARGS...]
@@ -161,10 +170,22 @@ run "$j" "$tmp/cards-refused" "$tmp/trace.out" --readers sim:1:yubikey --trace "
 cmp -s "$j" "$tmp/before" || fail "--trace naming the journal: the journal was changed"
 grep -q "name the same file" "$tmp/trace.out" || fail "--trace: $(cat "$tmp/trace.out")"
 
+# A journal given as a dangling symbolic link: refused, its target never
+# created (a run and a dry run alike).
+ln -s "$tmp/link-target.jsonl" "$tmp/link.jsonl"
+for dry in "" --dry-run; do
+    rc=0
+    run "$tmp/link.jsonl" "$tmp/cards-refused" "$tmp/link.out" --readers sim:1:yubikey $dry ||
+        rc=$?
+    [ "$rc" -ne 0 ] || fail "a symbolic link as --journal ${dry}: exit 0"
+    [ ! -e "$tmp/link-target.jsonl" ] || fail "the link's target was created ${dry}"
+    grep -q "symbolic link" "$tmp/link.out" || fail "link ${dry}: $(cat "$tmp/link.out")"
+done
+
 # A refusal before the first card leaves no journal behind.
 rc=0
 "$cf" run "$desc" --batch "$batch" --journal "$tmp/never.jsonl" --readers pcsc \
     >"$tmp/never.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "a run without pcscd: exit 0"
 [ ! -e "$tmp/never.jsonl" ] || fail "a refused run left a journal: $(cat "$tmp/never.out")"
-echo "ok: full disk, fdatasync EIO, journal deleted and renamed, report escapes, key file, damaged journal and --trace into it refused unchanged, no journal left by a refusal"
+echo "ok: full disk, fdatasync EIO, journal deleted and renamed, report escapes, key file, damaged journal, --trace into it and a symlink refused unchanged, no journal left by a refusal"

@@ -233,6 +233,15 @@ static cf_err_t open_journal(struct cf_runner *r, cf_diag_list_t *diags)
             return CF_ERR_NOMEM;
         /* A dry run of a new batch: no journal yet is fine. */
         e = CF_OK;
+        struct stat sb;
+        if (lstat(r->o.journal, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+            /* As a real run would refuse it (a link is never followed). */
+            cf_diag_add(diags, CF_SEV_ERROR, r->o.journal, 0,
+                        "the journal must be a regular file%s",
+                        S_ISLNK(sb.st_mode) ? " (a symbolic link: give the journal's own path)"
+                                            : "");
+            return CF_ERR_IO;
+        }
         if (access(r->o.journal, F_OK) == 0)
             e = cf_journal_scan(r->o.journal, NULL, NULL, r->own_st, NULL, diags);
         if (e != CF_OK)
