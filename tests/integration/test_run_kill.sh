@@ -32,15 +32,7 @@ fail() {
 }
 
 batch="$tmp/batch.csv"
-python3 - "$batch" <<'PY'
-import random, sys
-random.seed(20251)
-with open(sys.argv[1], "w") as f:
-    f.write("ID,NAME,PIN,NEW_PUK,NEW_KEY\n")
-    for i in range(1, 201):
-        f.write("%d,Holder %d,%06d,%08d,%048X\n" % (9000 + i, i, random.randrange(10**6),
-                random.randrange(10**8), random.getrandbits(192)))
-PY
+python3 "$src/tests/integration/lib/piv_batch.py" "$batch" 200 20251 9000
 journal="$tmp/journal.jsonl"
 cards="$tmp/cards"
 judge() { # extra args

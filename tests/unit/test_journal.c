@@ -54,6 +54,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
+    char other[192];
+    const char *names[] = {"moved.jsonl", "link.jsonl", "target.jsonl"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(other, sizeof(other), "%s/%s", f->dir, names[i]);
+        unlink(other);
+    }
     unlink(f->path);
     rmdir(f->dir);
     cf_diag_list_free(f->diags);
@@ -692,6 +698,8 @@ static void test_cut_off_card_set_aside_later_is_no_longer_just_cut_off(void **s
     cf_journal_step_t none[1] = {step_notrun};
     cf_journal_intent_t in = intent(1, 6, "66", "rotate-admin-key");
     cf_journal_card_t c = card(2, 0, "66", CF_STATUS_REJECTED, none, 1);
+    cf_journal_run_t r = run_rec();
+    assert_int_equal(cf_journal_write_run(j, &r), CF_OK);
     assert_int_equal(cf_journal_write_intent(j, &in), CF_OK);
     assert_int_equal(cf_journal_close(j), CF_OK);
     cf_journal_state_t *st = reread(f, NULL);
@@ -724,6 +732,47 @@ static void test_failed_card_untouched_by_its_attempt_closes_that_intent(void **
     assert_false(cf_journal_state_open_intent(st, "22", NULL));
     assert_false(cf_journal_state_record_held(st, 2));
     assert_int_equal(cf_journal_state_attempts(st, 2), 1);
+    cf_journal_state_free(st);
+}
+
+/* Issue 22: card 88 cut off in attempt 1 mid-change comes back; attempt 2
+ * (its recovery) writes its intent, then fails without reaching the card
+ * (a reader fault). The card still holds attempt 1's change: the intent of
+ * attempt 1 stays open, and attempt 2 does not replace it. */
+static void test_failed_recovery_that_never_reached_the_card_keeps_the_first_intent(void **state)
+{
+    (void)state;
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_non_null(st);
+    cf_journal_intent_t in1 = intent(1, 8, "88", "set-pin-by-puk");
+    assert_int_equal(cf_journal_state_apply_intent(st, &in1), CF_OK);
+    cf_journal_intent_t in2 = intent(2, 8, "88", "change-puk");
+    assert_int_equal(cf_journal_state_apply_intent(st, &in2), CF_OK);
+    cf_journal_open_t o;
+    assert_true(cf_journal_state_open_intent(st, "88", &o));
+    assert_int_equal(o.attempt, 1); /* not hidden by the recovery */
+    assert_int_equal(o.record, 8);
+    assert_string_equal(o.step, "change-puk");
+    cf_journal_step_t none[1] = {step_notrun};
+    cf_journal_card_t c2 = card(2, 8, "88", CF_STATUS_FAILED, none, 1);
+    c2.recovers = 1;
+    c2.err = CF_ERR_TRANSPORT;
+    assert_int_equal(cf_journal_state_apply_card(st, &c2), CF_OK);
+    assert_true(cf_journal_state_open_intent(st, "88", &o));
+    assert_int_equal(o.attempt, 1);
+    assert_true(o.final_written);
+    assert_int_equal(cf_journal_state_open_count(st), 1);
+    assert_true(cf_journal_state_record_held(st, 8));
+    /* A rejected recovery leaves it open too; only a personalized line
+     * settles it. */
+    cf_journal_card_t c3 = card(3, 0, "88", CF_STATUS_REJECTED, none, 1);
+    assert_int_equal(cf_journal_state_apply_card(st, &c3), CF_OK);
+    assert_true(cf_journal_state_open_intent(st, "88", NULL));
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t c4 = card(4, 8, "88", CF_STATUS_PERSONALIZED, ok1, 1);
+    assert_int_equal(cf_journal_state_apply_card(st, &c4), CF_OK);
+    assert_false(cf_journal_state_open_intent(st, "88", NULL));
+    assert_false(cf_journal_state_record_held(st, 8));
     cf_journal_state_free(st);
 }
 
@@ -868,6 +917,8 @@ static void test_journal_is_created_private(void **state)
 {
     struct fx *f = *state;
     cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_run_t r = run_rec();
+    assert_int_equal(cf_journal_write_run(j, &r), CF_OK);
     assert_int_equal(cf_journal_close(j), CF_OK);
     struct stat sb;
     assert_int_equal(stat(f->path, &sb), 0);
@@ -882,15 +933,31 @@ static void test_journal_that_is_a_directory_is_refused(void **state)
     assert_null(j);
 }
 
+/* A journal as a run writes it: its run record, then two cards (lines 2
+ * and 3). */
 static void write_two_cards(struct fx *f)
 {
     cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_run_t r = run_rec();
+    assert_int_equal(cf_journal_write_run(j, &r), CF_OK);
     cf_journal_step_t ok1[1] = {step_done};
     cf_journal_card_t a = card(1, 1, "1", CF_STATUS_PERSONALIZED, ok1, 1);
     cf_journal_card_t b = card(2, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1);
     assert_int_equal(cf_journal_write_card(j, &a), CF_OK);
     assert_int_equal(cf_journal_write_card(j, &b), CF_OK);
     assert_int_equal(cf_journal_close(j), CF_OK);
+}
+
+/* Append the line of record 3 personalized on card "3" by hand (as an
+ * editor or a later write would). */
+static void append_card3(struct fx *f)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t c = card(3, 3, "3", CF_STATUS_PERSONALIZED, ok1, 1);
+    char line[4096];
+    size_t len;
+    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_OK);
+    append_bytes(f->path, line, len);
 }
 
 static void test_torn_last_line_is_removed_on_open_and_said(void **state)
@@ -905,7 +972,7 @@ static void test_torn_last_line_is_removed_on_open_and_said(void **state)
     cf_journal_info_t info;
     cf_journal_state_t *st = reread(f, &info);
     assert_true(info.torn);
-    assert_int_equal(info.torn_line, 3);
+    assert_int_equal(info.torn_line, 4);
     assert_int_equal(info.torn_bytes, sizeof(torn) - 1);
     assert_false(info.torn_removed);
     assert_int_equal(file_size(f->path), good + (off_t)sizeof(torn) - 1);
@@ -913,7 +980,7 @@ static void test_torn_last_line_is_removed_on_open_and_said(void **state)
 
     cf_journal_t *j = open_ok(f, &info);
     assert_true(info.torn_removed);
-    assert_true(has_diag(f->diags, CF_SEV_WARNING, 3, "torn last line was removed"));
+    assert_true(has_diag(f->diags, CF_SEV_WARNING, 4, "torn last line was removed"));
     assert_int_equal(file_size(f->path), good);
     /* Appending goes on after the last good line. */
     cf_journal_step_t ok1[1] = {step_done};
@@ -922,7 +989,7 @@ static void test_torn_last_line_is_removed_on_open_and_said(void **state)
     assert_int_equal(cf_journal_close(j), CF_OK);
     st = reread(f, &info);
     assert_false(info.torn);
-    assert_int_equal(info.lines, 3);
+    assert_int_equal(info.lines, 4);
     assert_true(cf_journal_state_record_done(st, 3));
     cf_journal_state_free(st);
 }
@@ -955,17 +1022,12 @@ static void test_damaged_line_before_the_end_is_an_error_with_its_line(void **st
     write_two_cards(f);
     const char bad[] = "{\"type\":\"card\",\"garbage\n";
     append_bytes(f->path, bad, sizeof(bad) - 1);
-    cf_journal_step_t ok1[1] = {step_done};
-    cf_journal_card_t c = card(3, 3, "3", CF_STATUS_PERSONALIZED, ok1, 1);
-    char line[4096];
-    size_t len;
-    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_OK);
-    append_bytes(f->path, line, len);
+    append_card3(f);
     off_t before = file_size(f->path);
     cf_journal_t *j = NULL;
     assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
     assert_null(j);
-    assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, "damaged"));
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 4, "damaged"));
     assert_int_equal(file_size(f->path), before); /* nothing cut */
 }
 
@@ -977,10 +1039,10 @@ static void test_bad_complete_last_line_is_damage_not_a_torn_line(void **state)
     append_bytes(f->path, bad, sizeof(bad) - 1);
     cf_journal_t *j = NULL;
     assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
-    assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, "attempt"));
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 4, "attempt"));
 }
 
-static void test_overlong_line_is_damage_and_an_overlong_tail_is_torn(void **state)
+static void test_overlong_line_is_damage_and_so_is_an_overlong_tail(void **state)
 {
     struct fx *f = *state;
     write_two_cards(f);
@@ -989,26 +1051,22 @@ static void test_overlong_line_is_damage_and_an_overlong_tail_is_torn(void **sta
     char *junk = malloc(big);
     assert_non_null(junk);
     memset(junk, 'x', big);
-    /* An overlong tail without a line end: a torn line, cut at its start. */
+    /* An overlong tail without a line end: longer than any record, so no
+     * write of ours cut short; refused, and nothing is cut. */
     append_bytes(f->path, junk, big);
-    cf_journal_info_t info;
-    cf_journal_t *j = open_ok(f, &info);
-    assert_true(info.torn_removed);
-    assert_int_equal(info.torn_bytes, big);
-    assert_int_equal(file_size(f->path), good);
-    assert_int_equal(cf_journal_close(j), CF_OK);
+    cf_journal_t *j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
+    assert_null(j);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 4, "longer than any record"));
+    assert_int_equal(file_size(f->path), good + (off_t)big);
+    assert_int_equal(truncate(f->path, good), 0);
     /* The same with a line end and a good line after it: damage. */
     append_bytes(f->path, junk, big);
     append_bytes(f->path, "\n", 1);
-    cf_journal_step_t ok1[1] = {step_done};
-    cf_journal_card_t c = card(3, 3, "3", CF_STATUS_PERSONALIZED, ok1, 1);
-    char line[4096];
-    size_t len;
-    assert_int_equal(cf_journal_format_card(&c, line, sizeof(line), &len), CF_OK);
-    append_bytes(f->path, line, len);
+    append_card3(f);
     j = NULL;
     assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
-    assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, "line too long"));
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 4, "line too long"));
     free(junk);
 }
 
@@ -1021,9 +1079,273 @@ static void test_blank_lines_and_unknown_types_are_skipped(void **state)
     cf_journal_info_t info;
     cf_journal_state_t *st = reread(f, &info);
     assert_int_equal(info.unknown, 1);
-    assert_int_equal(info.lines, 4);
+    assert_int_equal(info.lines, 5);
     assert_true(cf_journal_state_record_done(st, 2));
     cf_journal_state_free(st);
+}
+
+/* The whole file, malloc'd (the caller frees it); *len its size. */
+static char *slurp(const char *path, size_t *len)
+{
+    off_t n = file_size(path);
+    char *p = malloc((size_t)n + 1);
+    assert_non_null(p);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, p, (size_t)n), (ssize_t)n);
+    close(fd);
+    *len = (size_t)n;
+    return p;
+}
+
+static void assert_same_file(const char *path, const char *before, size_t len)
+{
+    size_t now_len;
+    char *now = slurp(path, &now_len);
+    assert_int_equal(now_len, len);
+    assert_memory_equal(now, before, len);
+    free(now);
+}
+
+static void test_complete_last_line_with_a_nul_inside_is_damage_and_kept(void **state)
+{
+    struct fx *f = *state;
+    write_two_cards(f);
+    size_t len;
+    char *before = slurp(f->path, &len);
+    /* One byte inside the last card line (line end intact) made NUL. */
+    before[len - 20] = '\0';
+    int fd = open(f->path, O_WRONLY);
+    assert_int_equal(pwrite(fd, "", 1, (off_t)len - 20), 1);
+    close(fd);
+    cf_journal_t *j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
+    assert_null(j);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 3, "damaged"));
+    assert_same_file(f->path, before, len);
+    free(before);
+}
+
+static void test_unfinished_tail_with_text_after_a_nul_is_damage(void **state)
+{
+    struct fx *f = *state;
+    write_two_cards(f);
+    const char tail[] = "{\"type\":\"card\",\"att\0mpt\":3";
+    append_bytes(f->path, tail, sizeof(tail) - 1);
+    size_t len;
+    char *before = slurp(f->path, &len);
+    cf_journal_t *j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 4, "NUL bytes inside"));
+    assert_same_file(f->path, before, len);
+    free(before);
+}
+
+static void test_key_file_given_as_journal_is_refused_untouched(void **state)
+{
+    struct fx *f = *state;
+    /* A master key file: one line, no line end. */
+    const char key[] = "PERSO_MASTER:1:00112233445566778899AABBCCDDEEFF";
+    append_bytes(f->path, key, sizeof(key) - 1);
+    cf_journal_t *j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_INVALID);
+    assert_null(j);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 1, "not a journal"));
+    assert_same_file(f->path, key, sizeof(key) - 1);
+    /* A scan (report) does not take it for a torn line either. */
+    cf_journal_info_t info;
+    assert_int_equal(cf_journal_scan(f->path, NULL, NULL, NULL, &info, f->diags), CF_ERR_PARSE);
+}
+
+static void test_journal_symlink_is_refused_and_never_creates_its_target(void **state)
+{
+    struct fx *f = *state;
+    char link[192], target[192];
+    snprintf(link, sizeof(link), "%s/link.jsonl", f->dir);
+    snprintf(target, sizeof(target), "%s/target.jsonl", f->dir);
+    assert_int_equal(symlink(target, link), 0);
+    cf_journal_t *j = NULL;
+    assert_int_equal(cf_journal_open(link, 0, &j, NULL, f->diags), CF_ERR_IO);
+    assert_null(j);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, 0, "symbolic link"));
+    assert_int_equal(access(target, F_OK), -1); /* dangling: nothing created */
+}
+
+static void test_new_journal_with_nothing_written_is_removed_at_close(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_ok(f, NULL);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    assert_int_equal(access(f->path, F_OK), -1);
+    /* An existing empty journal is not this run's to remove. */
+    append_bytes(f->path, "", 0);
+    j = open_ok(f, NULL);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    assert_int_equal(access(f->path, F_OK), 0);
+}
+
+static void test_whitespace_only_line_is_skipped_as_blank(void **state)
+{
+    struct fx *f = *state;
+    write_two_cards(f);
+    append_bytes(f->path, "  \t\r\n", 5);
+    append_card3(f);
+    cf_journal_info_t info;
+    cf_journal_state_t *st = reread(f, &info);
+    assert_int_equal(info.lines, 5);
+    assert_true(cf_journal_state_record_done(st, 3));
+    cf_journal_state_free(st);
+}
+
+/* Open a new journal and write a run of 10 records and card 1 personalized
+ * (lines 1 and 2); the caller closes it. */
+static cf_journal_t *open_run_card1(struct fx *f)
+{
+    cf_journal_t *j = open_ok(f, NULL);
+    cf_journal_run_t r = run_rec();
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t a = card(1, 1, "1", CF_STATUS_PERSONALIZED, ok1, 1);
+    assert_int_equal(cf_journal_write_run(j, &r), CF_OK);
+    assert_int_equal(cf_journal_write_card(j, &a), CF_OK);
+    return j;
+}
+
+/* The journal's path stops naming the open file (how: rename to `moved`
+ * or unlink): the next write fails, says so, and the content is back at
+ * the path with every line written before. */
+static void journal_lost_mid_run(struct fx *f, int rename_it)
+{
+    cf_journal_t *j = open_run_card1(f);
+    size_t len;
+    char *before = slurp(f->path, &len);
+    char moved[192];
+    snprintf(moved, sizeof(moved), "%s/moved.jsonl", f->dir);
+    if (rename_it)
+        assert_int_equal(rename(f->path, moved), 0);
+    else
+        assert_int_equal(unlink(f->path), 0);
+    cf_journal_step_t ok1[1] = {step_done};
+    cf_journal_card_t b = card(2, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1);
+    assert_int_equal(cf_journal_write_card(j, &b), CF_ERR_IO);
+    assert_int_equal(cf_journal_write_card(j, &b), CF_ERR_IO); /* and stays broken */
+    char where[8192];
+    assert_int_equal(cf_journal_where(j, where, sizeof(where)), 1);
+    assert_non_null(strstr(where, "deleted or renamed"));
+    assert_non_null(strstr(where, "put back as"));
+    assert_non_null(strstr(where, "lines 1-2"));
+    assert_same_file(f->path, before, len); /* back, without the refused line */
+    assert_int_equal(cf_journal_close(j), CF_ERR_IO);
+    /* The next run continues it. */
+    cf_journal_info_t info;
+    j = open_ok(f, &info);
+    assert_int_equal(info.lines, 2);
+    assert_true(cf_journal_state_record_done(cf_journal_get_state(j), 1));
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    free(before);
+}
+
+static void test_journal_deleted_after_the_last_write_is_put_back_at_close(void **state)
+{
+    struct fx *f = *state;
+    cf_journal_t *j = open_run_card1(f);
+    size_t len;
+    char *before = slurp(f->path, &len);
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(cf_journal_close(j), CF_ERR_IO);
+    assert_same_file(f->path, before, len);
+    free(before);
+}
+
+static void test_journal_deleted_mid_run_stops_writes_and_is_put_back(void **state)
+{
+    journal_lost_mid_run(*state, 0);
+}
+
+static void test_journal_renamed_mid_run_stops_writes_and_is_put_back(void **state)
+{
+    journal_lost_mid_run(*state, 1);
+}
+
+/* A journal of a run of 10 records, card 1 personalized, then the lines
+ * `extra` (with their line ends) as an editor may have added them: scanning
+ * it must stop at line `at` with `needle`, and opening it must change
+ * nothing. */
+static void assert_hand_edit_is_damage_at(struct fx *f, const char *extra, unsigned long at,
+                                          const char *needle)
+{
+    cf_journal_t *j = open_run_card1(f);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    append_bytes(f->path, extra, strlen(extra));
+    size_t len;
+    char *before = slurp(f->path, &len);
+    cf_journal_info_t info;
+    assert_int_equal(cf_journal_scan(f->path, NULL, NULL, NULL, &info, f->diags), CF_ERR_PARSE);
+    assert_true(has_diag(f->diags, CF_SEV_ERROR, at, needle));
+    j = NULL;
+    assert_int_equal(cf_journal_open(f->path, 0, &j, NULL, f->diags), CF_ERR_PARSE);
+    assert_same_file(f->path, before, len);
+    free(before);
+}
+
+static void assert_hand_edit_is_damage(struct fx *f, const char *extra, const char *needle)
+{
+    assert_hand_edit_is_damage_at(f, extra, 3, needle);
+}
+
+static const char *card_line(cf_journal_card_t c, char *buf, size_t cap)
+{
+    size_t len;
+    assert_int_equal(cf_journal_format_card(&c, buf, cap - 1, &len), CF_OK);
+    buf[len] = '\0'; /* the line is not a C string */
+    return buf;
+}
+
+static void test_hand_edited_card_beyond_the_batch_is_damage(void **state)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    char line[4096];
+    assert_hand_edit_is_damage(
+        *state, card_line(card(2, 11, "11", CF_STATUS_PERSONALIZED, ok1, 1), line, sizeof(line)),
+        "record 11 is beyond the batch (10 records)");
+}
+
+static void test_hand_edited_repeated_attempt_is_damage(void **state)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    char line[4096];
+    assert_hand_edit_is_damage(
+        *state, card_line(card(1, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1), line, sizeof(line)),
+        "a second card line of attempt 1");
+}
+
+static void test_hand_edited_repeated_attempt_far_above_the_lines_is_damage(void **state)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    char a[4096], b[4096], both[8192];
+    card_line(card(1000000000, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1), a, sizeof(a));
+    card_line(card(1000000000, 3, "3", CF_STATUS_PERSONALIZED, ok1, 1), b, sizeof(b));
+    snprintf(both, sizeof(both), "%s%s", a, b);
+    assert_hand_edit_is_damage_at(*state, both, 4, "a second card line of attempt 1000000000");
+}
+
+static void test_hand_edited_attempt_that_would_wrap_is_damage(void **state)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    char line[4096];
+    assert_hand_edit_is_damage(*state,
+                               card_line(card(UINT64_MAX, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1),
+                                         line, sizeof(line)),
+                               "out of range");
+}
+
+static void test_hand_edited_duplicate_key_is_damage(void **state)
+{
+    cf_journal_step_t ok1[1] = {step_done};
+    char line[4096], edited[4200];
+    card_line(card(2, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1), line, sizeof(line));
+    /* The same key twice: which record would it be? */
+    snprintf(edited, sizeof(edited), "{\"record\":9,%s", line + 1);
+    assert_hand_edit_is_damage(*state, edited, "damaged");
 }
 
 static void test_missing_journal_is_not_found_for_scan(void **state)
@@ -1188,6 +1510,7 @@ int main(void)
         T(test_failed_card_whose_change_reached_it_keeps_an_open_intent),
         T(test_cut_off_card_set_aside_later_is_no_longer_just_cut_off),
         T(test_failed_card_untouched_by_its_attempt_closes_that_intent),
+        T(test_failed_recovery_that_never_reached_the_card_keeps_the_first_intent),
         T(test_recovery_that_personalizes_closes_the_open_intent),
         T(test_interrupted_attempt_does_not_count_against_its_record),
         T(test_a_record_personalized_twice_is_counted_as_duplicate),
@@ -1200,7 +1523,21 @@ int main(void)
         T(test_nul_tail_after_a_crash_is_a_torn_line),
         T(test_damaged_line_before_the_end_is_an_error_with_its_line),
         T(test_bad_complete_last_line_is_damage_not_a_torn_line),
-        T(test_overlong_line_is_damage_and_an_overlong_tail_is_torn),
+        T(test_overlong_line_is_damage_and_so_is_an_overlong_tail),
+        T(test_complete_last_line_with_a_nul_inside_is_damage_and_kept),
+        T(test_unfinished_tail_with_text_after_a_nul_is_damage),
+        T(test_key_file_given_as_journal_is_refused_untouched),
+        T(test_journal_symlink_is_refused_and_never_creates_its_target),
+        T(test_new_journal_with_nothing_written_is_removed_at_close),
+        T(test_whitespace_only_line_is_skipped_as_blank),
+        T(test_journal_deleted_mid_run_stops_writes_and_is_put_back),
+        T(test_journal_deleted_after_the_last_write_is_put_back_at_close),
+        T(test_hand_edited_card_beyond_the_batch_is_damage),
+        T(test_hand_edited_repeated_attempt_is_damage),
+        T(test_hand_edited_repeated_attempt_far_above_the_lines_is_damage),
+        T(test_hand_edited_attempt_that_would_wrap_is_damage),
+        T(test_hand_edited_duplicate_key_is_damage),
+        T(test_journal_renamed_mid_run_stops_writes_and_is_put_back),
         T(test_blank_lines_and_unknown_types_are_skipped),
         T(test_missing_journal_is_not_found_for_scan),
         T(test_scan_visits_every_record_and_stops_when_asked),

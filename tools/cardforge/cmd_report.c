@@ -246,19 +246,37 @@ static double per_min(uint64_t n, double ms)
     return ms > 0 ? (double)n * 60000.0 / ms : 0.0;
 }
 
+/* Up to 4 times the longest field a journal line holds, escaped. */
+#define SHOWN_MAX 512
+
+/* src with its control characters (a hand-edited journal may hold escape
+ * sequences for the terminal) written as \xHH, in buf. */
+static const char *shown(char buf[SHOWN_MAX], const char *src)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p && o + 5 < SHOWN_MAX; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            o += (size_t)snprintf(buf + o, SHOWN_MAX - o, "\\x%02X", *p);
+        else
+            buf[o++] = (char)*p;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 static void print_text(const struct report *r, const char *path, const cf_journal_info_t *info,
                        const cf_journal_state_t *st)
 {
     cf_journal_totals_t t;
     cf_journal_state_totals(st, &t);
-    char t0[32], t1[32];
+    char t0[32], t1[32], e1[SHOWN_MAX], e2[SHOWN_MAX];
     cf_journal_format_time(r->first_time, t0);
     cf_journal_format_time(r->last_time, t1);
     printf("journal   %s: %lu lines, %" PRIu64 " run%s, %s .. %s\n", path, info->lines, t.runs,
            t.runs == 1 ? "" : "s", t0, t1);
     if (t.runs > 0)
-        printf("batch     %s: %" PRIu64 " records (sha256 %.16s...)\n", r->batch, t.batch_records,
-               r->batch_sha);
+        printf("batch     %s: %" PRIu64 " records (sha256 %.16s...)\n", shown(e1, r->batch),
+               t.batch_records, shown(e2, r->batch_sha));
     uint64_t remaining = t.batch_records > t.records_done ? t.batch_records - t.records_done : 0;
     printf("records   %" PRIu64 " personalized, %" PRIu64 " remaining\n", t.records_done,
            remaining);
@@ -274,7 +292,7 @@ static void print_text(const struct report *r, const char *path, const cf_journa
         for (size_t i = 0; i < r->n_reasons; i++) {
             const struct reason_row *x = &r->reasons[i];
             printf("  %7" PRIu64 "  %-9s  %-24s  %s\n", x->count, cf_card_status_name(x->status),
-                   x->error, x->step[0] ? x->step : "-");
+                   shown(e1, x->error), x->step[0] ? shown(e2, x->step) : "-");
         }
         if (r->reasons_capped)
             printf("  (more reasons than %d: the last row counts the rest)\n", MAX_REASONS);
@@ -286,7 +304,7 @@ static void print_text(const struct report *r, const char *path, const cf_journa
         for (size_t i = 0; i < r->n_readers; i++) {
             const struct reader_row *x = &r->readers[i];
             printf("  %-28.28s %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %9.1f %10.1f\n",
-                   x->name, x->cards, x->personalized, x->failed, x->rejected,
+                   shown(e1, x->name), x->cards, x->personalized, x->failed, x->rejected,
                    x->active_ms / 1000.0, per_min(x->personalized, x->active_ms));
         }
         if (r->readers_capped)
@@ -299,15 +317,17 @@ static void print_text(const struct report *r, const char *path, const cf_journa
                nopen, nopen == 1 ? "" : "s", nopen == 1 ? "it" : "them");
         for (size_t i = 0; i < nopen; i++) {
             const cf_journal_open_t *o = cf_journal_state_open_at(st, i);
-            printf("  serial %-20s record %-6" PRIu64 " (line %lu) %s at %s\n", o->serial,
-                   o->record, o->line, o->final_written ? "failed" : "cut off", o->step);
+            printf("  serial %-20s record %-6" PRIu64 " (line %lu) %s at %s\n",
+                   shown(e1, o->serial), o->record, o->line,
+                   o->final_written ? "failed" : "cut off", shown(e2, o->step));
         }
     }
     if (r->n_spent > 0) {
         printf("\nwrong values presented (the card refused them; counts over all attempts)\n");
         for (size_t i = 0; i < r->n_spent; i++) {
             const struct spent_row *x = &r->spent[i];
-            printf("  serial %s: PUK %" PRIu64 ", admin %" PRIu64, x->serial, x->puk, x->admin);
+            printf("  serial %s: PUK %" PRIu64 ", admin %" PRIu64, shown(e1, x->serial), x->puk,
+                   x->admin);
             for (unsigned p = 0, first = 1; p < CF_PARAM_COUNT; p++) {
                 if (x->refused & (1u << p)) {
                     printf("%s%s", first ? "; refused " : ", ", cf_param_name((cf_param_t)p));

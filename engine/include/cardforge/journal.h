@@ -36,12 +36,14 @@
  * with a history. Nothing per line is kept.
  *
  * A crash can leave a torn last line (a write cut short: no line end, or a
- * tail of NUL bytes). It is recognised: cf_journal_open removes it
- * (ftruncate + fsync) and says so in a warning; since records are fsync'd
- * before a card moves on, a torn line only ever describes a card that was
- * still in its reader. A malformed line anywhere else is an error: the
- * journal is machine-written, and guessing past damage could personalize a
- * card twice.
+ * tail of NUL bytes). It is recognised by that shape only (at most
+ * CF_JOURNAL_MAX_LINE bytes after the last line end, beginning with '{' or
+ * NUL, NULs only at its end): cf_journal_open removes it (ftruncate +
+ * fsync) and says so in a warning; since records are fsync'd before a card
+ * moves on, a torn line only ever describes a card that was still in its
+ * reader. Any other malformed line, the last complete one included, is an
+ * error and nothing is changed: the journal is machine-written, and
+ * guessing past damage could personalize a card twice.
  *
  * Threads: a cf_journal_t may be written by several threads at once; each
  * line is written whole with one write(2), and concurrent writers share
@@ -67,6 +69,7 @@ extern "C" {
 #define CF_JOURNAL_MAX_STEPS 16u         /* steps per card record */
 #define CF_JOURNAL_SERIAL_MAX 64u        /* longest serial, in characters */
 #define CF_JOURNAL_MAX_RECORD 100000000u /* highest batch record number */
+#define CF_JOURNAL_MAX_ATTEMPT 1000000000000ull /* highest attempt number (never wraps) */
 
 /* The final status of a card attempt. */
 typedef enum cf_card_status {
@@ -170,15 +173,26 @@ int cf_journal_card_changed(const cf_journal_card_t *c);
 
 typedef struct cf_journal_state cf_journal_state_t;
 
-/* An open intent: a card changed by an attempt that did not finish. */
+/* An open intent: a card an attempt may have changed, not yet settled.
+ * Opened by the first intent of an attempt on the card (or a failed card
+ * line whose change reached it). Settled (closed) only by
+ *   - a personalized card line for the serial (any attempt), or
+ *   - a failed or rejected card line of the SAME attempt that opened it,
+ *     none of whose steps reached the card (the intent was written, its
+ *     step never sent).
+ * A later attempt on the card (a recovery) never closes nor hides it: its
+ * intents update only step and final_written; its card lines, failed or
+ * rejected, reaching the card or not, leave it open (final_written = 1).
+ * So every card that may hold a record's values stays listed. */
 typedef struct cf_journal_open {
     char serial[CF_JOURNAL_SERIAL_MAX + 1];
-    uint64_t record;
+    uint64_t record;   /* the record it was opened for */
     unsigned long line;
-    uint64_t attempt;
+    uint64_t attempt;  /* the attempt that opened it */
     char step[32];     /* the last step with an intent */
-    int final_written; /* 1: the attempt's card record exists (it failed after
-                        * the change); 0: no final record (cut off) */
+    int final_written; /* 1: the latest attempt on the card ended with a card
+                        * line (it failed after the change, or was set
+                        * aside); 0: the latest attempt was cut off */
 } cf_journal_open_t;
 
 /* An empty state; NULL when out of memory. Free with cf_journal_state_free. */
@@ -308,8 +322,11 @@ typedef struct cf_journal cf_journal_t;
 
 /* Open (creating, mode 0600) the journal at path for appending, locked
  * exclusively (flock) so that two runs never write one journal: a second
- * run gets CF_ERR_SHARING. Reads it first into a new resume state (see
- * cf_journal_scan) and removes a torn last line. On CF_OK the caller owns *out
+ * run gets CF_ERR_SHARING. Refused untouched: a symbolic link (CF_ERR_IO),
+ * a file that is not regular, or not empty and not beginning with a run
+ * record (CF_ERR_INVALID). Reads it first into a new resume state (see
+ * cf_journal_scan) and removes a torn last line. A journal this call
+ * created is removed again by cf_journal_close if nothing was written. On CF_OK the caller owns *out
  * and closes it with cf_journal_close; the state belongs to the journal
  * (cf_journal_get_state). On error *out is NULL and the reason is in diags. */
 cf_err_t cf_journal_open(const char *path, unsigned flags, cf_journal_t **out,
@@ -322,12 +339,21 @@ cf_journal_state_t *cf_journal_get_state(cf_journal_t *j);
  * call returns; run and end records are synced by the next synced record or
  * at close. CF_ERR_BUFFER when the line would be longer than
  * CF_JOURNAL_MAX_LINE (nothing written), CF_ERR_IO when the write or the
- * fsync failed (the journal is then unusable: stop, and every later call
- * fails too). These calls do NOT update the state. */
+ * fsync failed, or when the path no longer names the open file (deleted,
+ * renamed, replaced: its content is then put back at the path); the
+ * journal is then unusable: stop, and every later call fails too
+ * (cf_journal_where says why). These calls do NOT update the state. */
 cf_err_t cf_journal_write_run(cf_journal_t *j, const cf_journal_run_t *r);
 cf_err_t cf_journal_write_intent(cf_journal_t *j, const cf_journal_intent_t *in);
 cf_err_t cf_journal_write_card(cf_journal_t *j, const cf_journal_card_t *c);
 cf_err_t cf_journal_write_end(cf_journal_t *j, const cf_journal_end_t *e);
+
+/* Where the journal stands, one sentence for the operator, in buf: why it
+ * broke (the failed write or sync and its cause, or the file deleted,
+ * renamed or replaced and where its content was put back) and how many of
+ * its lines are on disk. 1 when it is broken (every write now fails), 0
+ * when it works. */
+int cf_journal_where(cf_journal_t *j, char *buf, size_t cap);
 
 /* fsyncs done and their total time, for the benchmark. */
 void cf_journal_sync_stats(cf_journal_t *j, uint64_t *syncs, double *total_ms);

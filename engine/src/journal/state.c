@@ -178,28 +178,34 @@ static void drop_open(cf_journal_state_t *st, const char *serial)
     st->n_open--;
 }
 
-/* Set serial's open intent (replacing an earlier one). */
+/* Open serial's intent, or update the one it has. An open intent is never
+ * hidden by a later attempt on the same card (a recovery): it keeps the
+ * attempt and the record it was opened for, and takes only what the later
+ * attempt says: the step that may now be half done, and final (0: the
+ * latest attempt on the card was cut off, 1: it ended with a card line). */
 static cf_err_t set_open(cf_journal_state_t *st, const char *serial, uint64_t record,
                          unsigned long line, uint64_t attempt, const char *step, int final)
 {
     cf_journal_open_t *o = find_open(st, serial);
-    if (o == NULL) {
-        if (st->n_open == st->cap_open) {
-            size_t ncap = st->cap_open ? st->cap_open * 2 : 16;
-            cf_journal_open_t *n = realloc(st->opens, ncap * sizeof(*n));
-            if (n == NULL)
-                return CF_ERR_NOMEM;
-            st->opens = n;
-            st->cap_open = ncap;
-        }
-        if (cf_u64map_put(&st->open_idx, cf_u64map_hash_str(serial), st->n_open) != 0)
-            return CF_ERR_NOMEM;
-        o = &st->opens[st->n_open++];
-        memset(o, 0, sizeof(*o));
-        snprintf(o->serial, sizeof(o->serial), "%s", serial);
-    } else {
-        held_add(st, o->record, -1);
+    if (o != NULL) {
+        if (step != NULL && step[0] != '\0')
+            snprintf(o->step, sizeof(o->step), "%s", step);
+        o->final_written = final;
+        return CF_OK;
     }
+    if (st->n_open == st->cap_open) {
+        size_t ncap = st->cap_open ? st->cap_open * 2 : 16;
+        cf_journal_open_t *n = realloc(st->opens, ncap * sizeof(*n));
+        if (n == NULL)
+            return CF_ERR_NOMEM;
+        st->opens = n;
+        st->cap_open = ncap;
+    }
+    if (cf_u64map_put(&st->open_idx, cf_u64map_hash_str(serial), st->n_open) != 0)
+        return CF_ERR_NOMEM;
+    o = &st->opens[st->n_open++];
+    memset(o, 0, sizeof(*o));
+    snprintf(o->serial, sizeof(o->serial), "%s", serial);
     o->record = record;
     o->line = line;
     o->attempt = attempt;
@@ -321,10 +327,14 @@ cf_err_t cf_journal_state_apply_card(cf_journal_state_t *st, const cf_journal_ca
         }
         if (serial[0] && c->record > 0 && cf_journal_card_changed(c))
             return set_open(st, serial, c->record, c->line, c->attempt, last_changed_step(c), 1);
-        /* Nothing reached the card in this attempt: an intent of this same
-         * attempt is closed; an earlier attempt's change is still there. */
+        /* Nothing reached the card in this attempt: the intent this same
+         * attempt opened is settled (its step never reached the card). An
+         * intent an earlier attempt opened stays: its change is still on
+         * the card, whatever this attempt did not do. */
         if (o != NULL && o->attempt == c->attempt)
             drop_open(st, serial);
+        else if (o != NULL)
+            o->final_written = 1; /* looked at again, not cut off */
         return CF_OK;
     case CF_STATUS_REJECTED:
         st->totals.rejected++;

@@ -15,7 +15,10 @@
  *      refused) and sync it; apply it to the state, so the card's next
  *      attempt knows, and let the scheduler requeue or retire the record;
  *   5. only then release the card (close the connection) and tell the
- *      caller.
+ *      caller. When the card line cannot be made durable (write or sync
+ *      failed, journal gone), the card is not released as done: it stays
+ *      in its reader, is reported with what really happened to it, and the
+ *      run stops.
  * A crash anywhere leaves either no trace (nothing changed yet) or an intent
  * that the next run finishes when the card comes back.
  */
@@ -235,16 +238,41 @@ static int reader_fault(const cf_journal_card_t *c)
     return 1;
 }
 
-/* Write the card record, apply it, update counters and the reader row. */
-static void finish_record(struct cf_runner *r, struct rdr *rd, struct card_rec *rec,
-                          cf_work_t *work)
+/* The card's line could not be made durable: the run stops, and the card
+ * is reported as what it is, not as what the line would have said. It stays
+ * in its reader: the journal's synced intents (if any change reached it)
+ * let the next run finish it. */
+static void unrecorded(struct card_rec *rec, cf_err_t e)
+{
+    char was[CF_MSG_MAX + 64];
+    snprintf(was, sizeof(was), "%s", rec->message);
+    const char *state = rec->c.status == CF_STATUS_PERSONALIZED ? "personalized"
+                        : cf_journal_card_changed(&rec->c)
+                            ? "changed and not finished"
+                            : "not changed by this attempt";
+    set_message(rec,
+                "its card line could not be written to the journal (%s); the card is %s%s%s; "
+                "it stays in its reader for the next run",
+                cf_strerror(e), state, was[0] ? ": " : "", was);
+    rec->c.status = CF_STATUS_FAILED;
+    rec->c.err = e == CF_ERR_BUFFER ? CF_ERR_BUFFER : CF_ERR_IO;
+}
+
+/* Write the card record, apply it, update counters and the reader row.
+ * 0 when the record is durable, -1 when it is not (the run is stopping; the
+ * card must not be released as done). */
+static int finish_record(struct cf_runner *r, struct rdr *rd, struct card_rec *rec,
+                         cf_work_t *work)
 {
     cf_err_t e = CF_OK;
+    int durable = 1;
     rec->c.end = cf_runner_wall_ms();
-    if (r->journal != NULL)
-        e = cf_journal_write_card(r->journal, &rec->c);
+    if (r->journal != NULL && (e = cf_journal_write_card(r->journal, &rec->c)) != CF_OK) {
+        durable = 0;
+        unrecorded(rec, e);
+    }
     pthread_mutex_lock(&r->mu);
-    if (e == CF_OK)
+    if (durable)
         e = cf_journal_state_apply_card(r->st, &rec->c);
     if (e != CF_OK) {
         if (r->fatal == CF_OK)
@@ -277,11 +305,15 @@ static void finish_record(struct cf_runner *r, struct rdr *rd, struct card_rec *
                  rd->pub.fails_in_row, cf_errname(rec->c.err));
         cf_runner_log(r, "reader '%s' set aside: %s", rd->pub.name, rd->pub.note);
     }
-    cf_sched_finish(r->sched, rec->serial, work, rec->c.status, rec->c.err);
+    /* Not durable: for the scheduler an interrupted attempt (the run
+     * stops; the journal, not this memory, decides what the next run does). */
+    cf_sched_finish(r->sched, rec->serial, work, durable ? rec->c.status : CF_STATUS_FAILED,
+                    durable ? rec->c.err : CF_ERR_INTERRUPTED);
     if (r->stop_level == 0 && r->fatal == CF_OK && cf_sched_complete(r->sched))
         cf_runner_complete_locked(r);
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
+    return durable ? 0 : -1;
 }
 
 static void init_rec(struct card_rec *rec, struct rdr *rd, cf_transport_t *t)
@@ -457,7 +489,8 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
 
 record:
     rec.c.apdus = cf_transport_apdu_count(t) - a0;
-    finish_record(r, rd, &rec, work);
+    if (finish_record(r, rd, &rec, work) != 0)
+        out = CF_CARD_STOPPED; /* no durable line: it is not released as done */
     work = NULL; /* the scheduler has it */
 release:
     if ((out == CF_CARD_UNTOUCHED || out == CF_CARD_NONE_LEFT) && rec.serial[0] != '\0') {

@@ -268,6 +268,14 @@ static cf_err_t open_journal(struct cf_runner *r, cf_diag_list_t *diags)
             return CF_ERR_NOMEM;
         /* A dry run of a new batch: no journal yet is fine. */
         e = CF_OK;
+        struct stat sb;
+        if (lstat(r->o.journal, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+            /* As a real run would refuse it (a link is never followed). */
+            cf_diag_add(
+                diags, CF_SEV_ERROR, r->o.journal, 0, "the journal must be a regular file%s",
+                S_ISLNK(sb.st_mode) ? " (a symbolic link: give the journal's own path)" : "");
+            return CF_ERR_IO;
+        }
         if (access(r->o.journal, F_OK) == 0)
             e = cf_journal_scan(r->o.journal, NULL, NULL, r->own_st, NULL, diags);
         if (e != CF_OK)
@@ -368,6 +376,15 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
         goto fail;
     if ((e = sha256_file(r->o.description, r->desc_sha, diags)) != CF_OK)
         goto fail;
+    struct stat js, ts;
+    if (r->o.trace != NULL && stat(r->o.journal, &js) == 0 && fstat(fileno(r->o.trace), &ts) == 0 &&
+        js.st_dev == ts.st_dev && js.st_ino == ts.st_ino) {
+        cf_diag_add(diags, CF_SEV_ERROR, r->o.journal, 0,
+                    "--trace and --journal name the same file: the trace would be written into "
+                    "the journal; give the trace a file of its own");
+        e = CF_ERR_ARG;
+        goto fail;
+    }
     if (cancelled(r) || (e = open_journal(r, diags)) != CF_OK)
         goto fail;
     cf_journal_totals_t tot;
@@ -456,15 +473,23 @@ cf_err_t cf_runner_run(cf_runner_t *r)
     if (e == CF_OK && r->stop_level > 0 && !r->complete)
         e = CF_ERR_INTERRUPTED;
     if (cf_sched_batch_changed(r->sched)) {
-        cf_runner_log(r, "%s changed while the run read it: its records are no longer the ones "
-                         "validated (sha256 %.16s...); compare this run's cards with the batch "
-                         "and never edit a batch under a running job",
+        cf_runner_log(r,
+                      "%s changed while the run read it: its records are no longer the ones "
+                      "validated (sha256 %.16s...); compare this run's cards with the batch "
+                      "and never edit a batch under a running job",
                       r->o.batch, r->batch_sha);
         if (e == CF_OK)
             e = CF_ERR_INVALID;
     }
     pthread_mutex_unlock(&r->mu);
     write_end(r, e == CF_OK ? "done" : e == CF_ERR_INTERRUPTED ? "interrupted" : "error");
+    char where[4600];
+    if (r->journal != NULL && cf_journal_where(r->journal, where, sizeof(where))) {
+        cf_runner_log(r, "journal %s: %s", r->o.journal, where);
+        cf_runner_log(r, "the run stopped at once: no new card was taken, the cards in flight "
+                         "stayed in their readers; fix the cause (free space, the file's place), "
+                         "then run the same command again: it resumes from the journal");
+    }
     cf_runner_log_stop(r); /* every line out before the caller's summary */
     return e;
 }
