@@ -23,6 +23,15 @@ rc=$?
 echo "$out" | grep -q "piv.yaml:$line: error: .*unknown key 'bogus_key'" ||
     fail "no file:line diagnostic: $out"
 
+# A FIFO named like a profile is refused at once, never waited on.
+mkdir "$tmp/fifo"
+cp "$SRC/profiles/"*.yaml "$tmp/fifo/"
+mkfifo "$tmp/fifo/zz.yaml"
+out=$(timeout 10 "$CLI" profiles --profiles "$tmp/fifo" 2>&1)
+rc=$?
+[ $rc -ne 124 ] || fail "a FIFO among the profiles hangs the load"
+echo "$out" | grep -q "zz.yaml.*refused: not a regular file" || fail "FIFO: exit $rc: $out"
+
 "$CLI" profiles --profiles "$tmp/none" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "missing directory must be status 2"
 "$CLI" profiles --help | grep -q "usage: cardforge profiles" || fail "--help"

@@ -456,14 +456,16 @@ cf_err_t cf_profiles_add_mem(cf_profiles_t **set, const char *name, const char *
 static cf_err_t read_file(const char *path, char **buf, size_t *len, cf_diag_list_t *diags)
 {
     *buf = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named *.yaml must be refused, not waited on (the
+     * regular-file check comes right after the open). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open: %s", strerror(errno));
         return CF_ERR_IO;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "not a regular file");
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "refused: not a regular file");
         close(fd);
         return CF_ERR_IO;
     }
