@@ -254,9 +254,12 @@ void cf_desc_generated_rules(const cf_plan_t *plan, int initcr, unsigned long bl
     if (ncmk->src == CF_SOURCE_RANDOM)
         cf_diag_add(diags, CF_SEV_WARNING, file, ncmk->line,
                     "NewCardManagerKey=@random: nobody will ever know the card's new admin "
-                    "key, %s; use @derive to be able to recompute it",
+                    "key, %s, and a card cut off during its rotation can never be finished "
+                    "(the key drawn for it is gone with that attempt); use @derive to be able "
+                    "to recompute it",
                     initcr ? "so nobody can answer its unblock challenge (InitCRKey)"
                            : "so it can never be used again");
+
     if (same_derivation(cmk, ncmk))
         cf_diag_add(diags, CF_SEV_WARNING, file, ncmk->line,
                     "NewCardManagerKey is derived exactly like CardManagerKey (same master "
