@@ -419,6 +419,7 @@ static void test_random_new_admin_key_warns_more_with_cr_key(void **state)
     assert_non_null(p);
     expect_diag(d, CF_SEV_WARNING, 3, "nobody will ever know the card's new admin key");
     expect_diag(d, CF_SEV_WARNING, 3, "can never be used again");
+    expect_diag(d, CF_SEV_WARNING, 3, "a card cut off during its rotation can never be finished");
     cf_plan_free(p);
     cf_diag_list_free(d);
 
