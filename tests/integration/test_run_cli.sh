@@ -68,6 +68,7 @@ for secret in 739146 582047 915372 58204719 61937250 84026153 A1B2C3D4E5F6 0F1E2
     done
 done
 grep -q '\*\*' "$tmp/trace.txt" || fail "the trace shows no redacted bytes"
+[ "$(stat -c %a "$tmp/trace.txt")" = 600 ] || fail "trace mode $(stat -c %a "$tmp/trace.txt")"
 
 # ---- export: one row per card, for a card management system --------------
 expect_rc 0 "export csv" "$cf" export "$j"
@@ -101,7 +102,10 @@ grep -q 'dry run: the plan can run on this card' "$tmp/out" || fail "dry run: $(
 
 # ---- validation before any card ----
 expect_rc 2 "bad reader spec" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/x.jsonl" \
-    --readers sim:0
+    --readers sim:0 --trace "$tmp/refused.trace"
+[ -e "$tmp/refused.trace" ] && fail "a refused run left its new trace file"
+grep -q 'nothing was done (the problems are listed above)' "$tmp/out" ||
+    fail "refusal summary: $(cat "$tmp/out")"
 grep -q 'number of readers must be 1 to 1024' "$tmp/out" || fail "spec message: $(cat "$tmp/out")"
 expect_rc 2 "no journal option" "$cf" run "$job" --batch "$tmp/b.csv"
 expect_rc 2 "bad --max-attempts" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/x.jsonl" \

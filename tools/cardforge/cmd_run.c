@@ -20,6 +20,7 @@
  * ten seconds, for logs and pipes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -511,10 +512,22 @@ int cmd_run(int argc, char **argv)
     cf_runner_t *r = NULL;
     cf_diag_list_t *diags = NULL;
     FILE *trace = NULL;
-    if (trace_path != NULL && (trace = fopen(trace_path, "a")) == NULL) {
-        fprintf(stderr, CMD ": %s: %s\n", trace_path, strerror(errno));
-        rc = CF_EXIT_USAGE;
-        goto out;
+    int trace_created = 0;
+    if (trace_path != NULL) {
+        /* 0600 like the journal; a file this run creates is removed again
+         * when the run is refused before its first card. */
+        int fd = open(trace_path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            trace_created = 1;
+        else if (errno == EEXIST)
+            fd = open(trace_path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0 && (trace = fdopen(fd, "a")) == NULL)
+            close(fd);
+        if (trace == NULL) {
+            fprintf(stderr, CMD ": %s: %s\n", trace_path, strerror(errno));
+            rc = CF_EXIT_USAGE;
+            goto out;
+        }
     }
     o.trace = trace;
 
@@ -542,7 +555,15 @@ int cmd_run(int argc, char **argv)
         default:
             rc = CF_EXIT_FAIL;
         }
-        fprintf(stderr, CMD ": nothing was done (%s)\n", cf_strerror(e));
+        if (cf_diag_count(diags) > 0)
+            fprintf(stderr, CMD ": nothing was done (the problems are listed above)\n");
+        else
+            fprintf(stderr, CMD ": nothing was done (%s)\n", cf_strerror(e));
+        if (trace_created && trace != NULL) {
+            fclose(trace);
+            trace = NULL;
+            unlink(trace_path);
+        }
         goto out;
     }
     u.r = r;
