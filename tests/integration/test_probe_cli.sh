@@ -79,6 +79,25 @@ assert [x["profile"] for x in r[:4]] == ["piv-yubikey", "piv", "gids", "gids-cou
 assert all(x["state"] == "card" and x["atr"] for x in r[:4]), r
 PY
 
+# run --dry-run on PC/SC readers: checks the card in each reader once and
+# ends; --readers naming no reader ends at once naming the readers there are.
+S="$CF_SOURCE/samples/pin-by-puk-literal"
+out=$(timeout 60 "$CLI" run "$S/description.ini" --batch "$S/batch.csv" --dry-run \
+    --journal "$CF_TMP/dry.jsonl" --readers "$(cf_reader_name 0),$(cf_reader_name 1)" 2>&1)
+rc=$?
+[ $rc -ne 124 ] || cf_fail "the dry run did not end: $out"
+cf_expect_eq "exit status of a dry run every card passes" 0 $rc
+grep -q "^dry run: 2 cards checked: 2 could be personalized, 0 refused" <<<"$out" ||
+    cf_fail "dry run summary: $out"
+[ -e "$CF_TMP/dry.jsonl" ] && cf_fail "the dry run wrote a journal"
+out=$(timeout 60 "$CLI" run "$S/description.ini" --batch "$S/batch.csv" \
+    --journal "$CF_TMP/none.jsonl" --readers nosuch 2>&1)
+rc=$?
+[ $rc -ne 124 ] || cf_fail "a run naming no reader waited: $out"
+cf_expect_eq "exit status when no reader matches" 1 $rc
+grep -q "no reader matches 'nosuch'; the readers are: '$(cf_reader_name 0)'" <<<"$out" ||
+    cf_fail "unknown reader: $out"
+
 umask 022
 out=$(probe 1 --trace "$CF_TMP/probe.trace") || cf_fail "probe with a trace: $out"
 cf_expect_eq "trace file mode (like the journal's)" 600 "$(stat -c %a "$CF_TMP/probe.trace")"

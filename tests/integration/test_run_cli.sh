@@ -98,7 +98,16 @@ grep -q '"type":"card"' <(tail -n +"$((lines + 1))" "$j") && fail "the second ru
 expect_rc 0 "dry run" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/dry.jsonl" \
     --readers sim:1:yubikey --dry-run
 [ -e "$tmp/dry.jsonl" ] && fail "the dry run wrote a journal"
-grep -q 'dry run: the plan can run on this card' "$tmp/out" || fail "dry run: $(cat "$tmp/out")"
+grep -q "card [0-9]* (piv-yubikey): could be personalized" "$tmp/out" || fail "dry run: $(cat "$tmp/out")"
+grep -q '^dry run: 1 card checked: 1 could be personalized, 0 refused; nothing was changed, no journal was written' "$tmp/out" ||
+    fail "dry run summary: $(cat "$tmp/out")"
+grep -q 'personalized (' "$tmp/out" && fail "a dry run says personalized: $(cat "$tmp/out")"
+# a card the plan cannot run on: refused, status 1, and it ends
+expect_rc 1 "dry run, card refused" timeout 60 "$cf" run "$job" --batch "$tmp/b.csv" \
+    --journal "$tmp/dry.jsonl" --readers sim:2:piv --dry-run
+grep -q '^dry run: 2 cards checked: 0 could be personalized, 2 refused' "$tmp/out" ||
+    fail "dry run refusal: $(cat "$tmp/out")"
+[ -e "$tmp/dry.jsonl" ] && fail "the dry run wrote a journal"
 
 # ---- validation before any card ----
 expect_rc 2 "bad reader spec" "$cf" run "$job" --batch "$tmp/b.csv" --journal "$tmp/x.jsonl" \

@@ -49,6 +49,7 @@ struct ui {
     pthread_mutex_t mu; /* one writer on stdout at a time */
     int drawn;          /* live lines on screen below the cursor's line */
     int done;           /* the run is over: the progress thread ends */
+    int dry;            /* a dry run: cards are checked, not personalized */
     pthread_cond_t cv;
 };
 
@@ -57,7 +58,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: cardforge run DESC --batch CSV --journal FILE [--readers SPEC]\n"
             "         [--profile NAME] [--profiles DIR] [--keyfile FILE] [--max-attempts N]\n"
-            "         [--dry-run]\n"
+            "         [--dry-run] [--wait]\n"
             "         [--trace FILE] [--sim-latency PROFILE] [--sim-keep DIR]\n\n"
             "Personalize one card per batch record on every reader at once. Every card\n"
             "attempt is recorded in the journal (JSON Lines, docs/journal.md) before the\n"
@@ -78,8 +79,12 @@ static void usage(FILE *out)
             "  -p, --profiles DIR     card profiles (default: the installed ones)\n"
             "  -k, --keyfile FILE     master keys, when the description derives values\n"
             "  -m, --max-attempts N   failed cards per record before it is given up (3)\n"
-            "  -n, --dry-run          identify each card and check the plan against it;\n"
-            "                         change nothing, write no journal\n"
+            "  -n, --dry-run          identify the card in each reader and check the plan\n"
+            "                         against it with the next record, once; change\n"
+            "                         nothing, write no journal, end\n"
+            "      --wait             PC/SC readers: wait for a reader --readers names to\n"
+            "                         appear (else the run ends naming the readers there\n"
+            "                         are)\n"
             "  -t, --trace FILE       APDU trace, secrets shown as **\n"
             "      --sim-latency P    simulated cards answer as slowly as a real contact\n"
             "                         card (contact, contact-9600, contact-fast, contact-rsa)\n"
@@ -223,6 +228,12 @@ static void on_card(void *user, const cf_journal_card_t *c)
     if (c->record != 0)
         snprintf(rec, sizeof(rec), "record %" PRIu64 " (line %lu)", c->record, c->line);
     double ms = c->end > c->start ? (double)(c->end - c->start) : 0.0;
+    if (u->dry) {
+        say(u, "reader '%s': %s card %s (%s): %s", c->reader, rec,
+            c->serial[0] ? c->serial : "(unidentified)", c->profile[0] ? c->profile : "?",
+            c->status == CF_STATUS_PERSONALIZED ? "could be personalized" : c->message);
+        return;
+    }
     if (c->status == CF_STATUS_PERSONALIZED) {
         /* On a terminal the live block shows the successes. */
         if (!u->tty)
@@ -289,7 +300,9 @@ struct sigctx {
 
 static const char *sig_text(int sig)
 {
-    return sig == SIGINT ? "interrupt" : sig == SIGHUP ? "hangup (the terminal closed)" : "terminate";
+    return sig == SIGINT   ? "interrupt"
+           : sig == SIGHUP ? "hangup (the terminal closed)"
+                           : "terminate";
 }
 
 static void *signal_thread(void *arg)
@@ -310,7 +323,8 @@ static void *signal_thread(void *arg)
         if (r == NULL) {
             __atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
             if (count == 1) {
-                say(s->u, "%s: stopping before the run starts; nothing has been done", sig_text(sig));
+                say(s->u, "%s: stopping before the run starts; nothing has been done",
+                    sig_text(sig));
                 continue;
             }
             say(s->u, "%s again: stopping now; nothing has been done", sig_text(sig));
@@ -331,8 +345,20 @@ static void *signal_thread(void *arg)
 
 /* ---- summary ------------------------------------------------------------------- */
 
-static void print_summary(cf_runner_t *r, const char *journal, cf_err_t result)
+static void print_summary(cf_runner_t *r, const char *journal, cf_err_t result, int dry)
 {
+    if (dry) {
+        cf_runner_progress_t p;
+        cf_runner_snapshot(r, &p, NULL, 0);
+        printf("\ndry run: %" PRIu64 " card%s checked: %" PRIu64 " could be personalized, %" PRIu64
+               " refused; nothing was changed, no journal was written\n",
+               p.personalized + p.rejected + p.failed,
+               p.personalized + p.rejected + p.failed == 1 ? "" : "s", p.personalized,
+               p.rejected + p.failed);
+        if (result != CF_OK && result != CF_ERR_INTERRUPTED)
+            printf("the dry run stopped on an error: %s\n", cf_strerror(result));
+        return;
+    }
     cf_runner_progress_t p;
     cf_runner_snapshot(r, &p, NULL, 0);
     cf_runner_reader_t *rows = calloc(p.n_readers ? p.n_readers : 1, sizeof(*rows));
@@ -396,13 +422,14 @@ static int parse_attempts(const char *s, unsigned *out)
 
 int cmd_run(int argc, char **argv)
 {
-    enum { OPT_SIM_LATENCY = 1000, OPT_SIM_KEEP, OPT_PROFILE };
+    enum { OPT_SIM_LATENCY = 1000, OPT_SIM_KEEP, OPT_PROFILE, OPT_WAIT };
     static const struct option opts[] = {
         {"batch", required_argument, NULL, 'b'},
         {"journal", required_argument, NULL, 'j'},
         {"readers", required_argument, NULL, 'r'},
         {"profiles", required_argument, NULL, 'p'},
         {"profile", required_argument, NULL, OPT_PROFILE},
+        {"wait", no_argument, NULL, OPT_WAIT},
         {"keyfile", required_argument, NULL, 'k'},
         {"max-attempts", required_argument, NULL, 'm'},
         {"dry-run", no_argument, NULL, 'n'},
@@ -455,6 +482,9 @@ int cmd_run(int argc, char **argv)
         case OPT_PROFILE:
             o.profile = optarg;
             break;
+        case OPT_WAIT:
+            o.wait_readers = 1;
+            break;
         case 'h':
             usage(stdout);
             return CF_EXIT_OK;
@@ -476,6 +506,7 @@ int cmd_run(int argc, char **argv)
     pthread_mutex_init(&u.mu, NULL);
     pthread_cond_init(&u.cv, NULL);
     u.tty = isatty(STDOUT_FILENO);
+    u.dry = o.dry_run;
     o.on_card = on_card;
     o.on_log = on_log;
     o.user = &u;
@@ -581,10 +612,14 @@ int cmd_run(int argc, char **argv)
     pthread_mutex_unlock(&u.mu);
     if (prog_ok)
         pthread_join(prog_tid, NULL);
-    print_summary(r, o.journal, e);
+    print_summary(r, o.journal, e, o.dry_run);
     cf_runner_progress_t p;
     cf_runner_snapshot(r, &p, NULL, 0);
-    rc = (e == CF_OK && p.done == p.records) ? CF_EXIT_OK : CF_EXIT_FAIL;
+    if (o.dry_run)
+        rc = (e == CF_OK && p.personalized > 0 && p.rejected + p.failed == 0) ? CF_EXIT_OK
+                                                                              : CF_EXIT_FAIL;
+    else
+        rc = (e == CF_OK && p.done == p.records) ? CF_EXIT_OK : CF_EXIT_FAIL;
 out:
     if (sig_ok) {
         pthread_mutex_lock(&sc.mu);

@@ -87,7 +87,10 @@ typedef struct cf_runner_opts {
     const char *keyfile;      /* master keys for derived values; needed when the
                                * description derives (@derive:...) */
     unsigned max_attempts;    /* failed attempts per record; 0 = 3 */
-    int dry_run;              /* identify and check cards, change nothing, write no journal */
+    int dry_run;              /* identify and check the cards in the readers once, change
+                               * nothing, write no journal, end */
+    int wait_readers;         /* PC/SC: wait for a reader the spec names to appear; 0: a
+                               * spec no reader matches ends the run, naming the readers */
     FILE *trace;              /* APDU trace (secrets shown **), borrowed; NULL = none */
     /* Simulated readers only: */
     const char *sim_keep;      /* keep the cards as state files in this directory

@@ -68,6 +68,10 @@ static void *pcsc_worker(void *arg)
             rd->last_err = CF_OK;
             cf_runner_handle_card(r, rd, t);
             pthread_mutex_lock(&r->mu);
+            /* A dry run checks the cards that were in the readers: when the
+             * last is checked, the run is over. */
+            if (r->o.dry_run && r->dry_pending > 0 && --r->dry_pending == 0)
+                cf_runner_complete_locked(r);
             /* The card left during its session: whatever is present now is
              * another insertion, even if pcscd was too slow to report the
              * reader empty in between (a fast hopper). The same card put
@@ -197,6 +201,25 @@ static void update_readers(struct cf_runner *r)
     }
 }
 
+/* No reader matches the spec: name the readers there are (mu held). */
+static void name_readers(struct cf_runner *r)
+{
+    char list[1024] = "";
+    size_t used = 0, n = cf_pcsc_reader_count(r->pcsc);
+    for (size_t i = 0; i < n && used + 1 < sizeof(list); i++) {
+        cf_reader_info_t info;
+        if (cf_pcsc_reader_info(r->pcsc, i, &info) != CF_OK || info.name == NULL)
+            continue;
+        int w = snprintf(list + used, sizeof(list) - used, "%s'%s'", used ? ", " : "", info.name);
+        if (w > 0)
+            used += (size_t)w;
+    }
+    cf_runner_log(r,
+                  "no reader matches '%s'; the readers are: %s (cardforge readers lists them; "
+                  "--wait waits for one to appear)",
+                  r->o.readers, n ? list : "none");
+}
+
 /* Wait up to ms, or until the run stops (mu held). */
 static void pause_locked(struct cf_runner *r, long ms)
 {
@@ -225,10 +248,26 @@ cf_err_t cf_runner_run_pcsc(struct cf_runner *r)
         if (e == CF_ERR_INTERRUPTED)
             break; /* stop, completion or a fatal error cancelled the wait */
         if (e == CF_OK || e == CF_ERR_TIMEOUT) {
+            int first = !r->pcsc_seen;
+            r->pcsc_seen = 1;
             update_readers(r);
+            if (first && r->n_readers == 0 && (!r->o.wait_readers || r->o.dry_run)) {
+                name_readers(r);
+                r->fatal = CF_ERR_NOT_FOUND;
+                break;
+            }
             if (r->n_readers == 0 && !said_none) {
-                cf_runner_log(r, "no reader matches '%s' yet; waiting for one", r->o.readers);
+                cf_runner_log(r, "no reader matches '%s' yet; waiting for one (--wait)",
+                              r->o.readers);
                 said_none = 1;
+            }
+            if (first && r->o.dry_run) {
+                for (size_t k = 0; k < r->n_readers; k++)
+                    r->dry_pending += r->readers[k]->present == 1 && !r->readers[k]->mute;
+                if (r->dry_pending == 0) {
+                    cf_runner_log(r, "dry run: no card in the readers; nothing to check");
+                    cf_runner_complete_locked(r);
+                }
             }
             continue;
         }

@@ -83,6 +83,8 @@ struct cf_runner {
 
     /* PC/SC */
     cf_pcsc_t *pcsc;
+    size_t dry_pending; /* dry run: cards in the readers not yet checked */
+    int pcsc_seen;      /* the first reader snapshot was taken */
 
     /* Log lines on their way to on_log (log.c): never handed over by a
      * thread that holds mu. */

@@ -282,8 +282,8 @@ static void *sim_worker(void *arg)
         }
         cf_card_outcome_t out = cf_runner_handle_card(r, rd, t);
         return_card(r, card, serial, out == CF_CARD_STOPPED || out == CF_CARD_KEPT);
-        if (out != CF_CARD_HANDLED)
-            break;
+        if (out != CF_CARD_HANDLED || r->o.dry_run)
+            break; /* a dry run checks the card in each reader once */
     }
     pthread_mutex_lock(&r->mu);
     if (rd->pub.state != CF_RSTATE_ASIDE)
