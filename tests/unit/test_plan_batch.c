@@ -203,7 +203,14 @@ static void test_large_batch_streams_in_flat_memory(void **state)
     /* ~14 MB of input; peak memory must not follow it: only the IDs'
      * digests grow, 8 bytes a record in a table at most 3/4 full (16 at
      * worst, while it doubles). */
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer keeps freed memory in quarantine and pads every
+     * allocation: its peak says nothing about the reader's. */
+    (void)before;
+    (void)after;
+#else
     assert_true(after.ru_maxrss - before.ru_maxrss < 4096 + (long)(records * 16 / 1024));
+#endif
     unlink(path);
     free(path);
     cf_diag_list_free(d);
