@@ -107,6 +107,13 @@ rc=0; "$cf" report "$j" >"$tmp/out" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "damaged journal: exit $rc, expected 1"
 grep -q 'j.jsonl:3: error: not a journal record (status)' "$tmp/out" || fail "damage message: $(cat "$tmp/out")"
 
+# A file that is not a journal at all (a batch) says so: a usage error.
+printf 'ID,PIN\n1,123456\n' >"$tmp/batch.csv"
+rc=0; "$cf" report "$tmp/batch.csv" >"$tmp/out" 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "not a journal: exit $rc, expected 2"
+grep -q 'batch.csv is not a cardforge journal' "$tmp/out" || fail "not a journal: $(cat "$tmp/out")"
+grep -q '123456' "$tmp/out" && fail "report echoed the file's content"
+
 rc=0; "$cf" report "$tmp/none.jsonl" >"$tmp/out" 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "missing journal: exit $rc, expected 2"
 rc=0; "$cf" report >"$tmp/out" 2>&1 || rc=$?

@@ -18,9 +18,11 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cardforge/diag.h>
 #include <cardforge/journal.h>
@@ -461,6 +463,20 @@ static void print_json(const struct report *r, const char *path, const cf_journa
     free(buf);
 }
 
+/* 1 when the file begins as every journal does (its first line a run
+ * record), so that damage further in is damage, not another kind of file. */
+static int starts_as_journal(const char *path)
+{
+    static const char head[] = "{\"type\":\"run\"";
+    char buf[sizeof(head) - 1];
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* never wait on a FIFO */
+    if (fd < 0)
+        return 1; /* unreadable: the scan's message says why */
+    ssize_t n = read(fd, buf, sizeof(buf));
+    close(fd);
+    return n == (ssize_t)sizeof(buf) && memcmp(buf, head, sizeof(buf)) == 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -504,6 +520,14 @@ int cmd_report(int argc, char **argv)
     qsort(r->reasons, r->n_reasons, sizeof(r->reasons[0]), cmp_reason);
     if (err == CF_ERR_NOT_FOUND || err == CF_ERR_IO) {
         cf_diag_print(diags, stderr);
+        rc = CF_EXIT_USAGE;
+        goto out;
+    }
+    if (err != CF_OK && !starts_as_journal(path)) {
+        fprintf(stderr,
+                "cardforge report: %s is not a cardforge journal (a journal begins with a run "
+                "record, {\"type\":\"run\",...}); nothing reported\n",
+                path);
         rc = CF_EXIT_USAGE;
         goto out;
     }
