@@ -463,11 +463,11 @@ static void print_json(const struct report *r, const char *path, const cf_journa
     free(buf);
 }
 
-/* 1 when the file begins as every journal does (its first line a run
- * record), so that damage further in is damage, not another kind of file. */
+/* 1 when the file begins as journal lines do ({"type":...), so that damage
+ * further in is damage, not another kind of file. */
 static int starts_as_journal(const char *path)
 {
-    static const char head[] = "{\"type\":\"run\"";
+    static const char head[] = "{\"type\":\"";
     char buf[sizeof(head) - 1];
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* never wait on a FIFO */
     if (fd < 0)
@@ -525,8 +525,8 @@ int cmd_report(int argc, char **argv)
     }
     if (err != CF_OK && !starts_as_journal(path)) {
         fprintf(stderr,
-                "cardforge report: %s is not a cardforge journal (a journal begins with a run "
-                "record, {\"type\":\"run\",...}); nothing reported\n",
+                "cardforge report: %s is not a cardforge journal (its lines are JSON records, "
+                "{\"type\":...}); nothing reported\n",
                 path);
         rc = CF_EXIT_USAGE;
         goto out;
