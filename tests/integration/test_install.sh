@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The install rules: `cmake --install --prefix P` gives a prefix that works
 # on its own, wherever it is later copied.
-#  - library, headers, CLI, profiles, samples, cardforge.pc and the CMake
-#    package land under P;
+#  - library, headers, CLI, profiles, samples, cardforge.pc, the CMake
+#    package and the man pages (made from the programs' --help) land under P;
 #  - a program built only from the installed files links and runs, built
 #    with pkg-config (whose prefix is P, found from the .pc file's place) and
 #    with find_package(cardforge) (the imported target cardforge::cardforge);
@@ -25,6 +25,23 @@ for f in bin/cardforge include/cardforge/error.h include/cardforge/plan.h \
          share/cardforge/profiles/piv.yaml; do
   [ -e "$tmp/prefix/$f" ] || fail "$f not installed"
 done
+
+# Man pages, made from the programs' --help: one section per command, the
+# usage lines the programs print.
+man1="$tmp/prefix/share/man/man1"
+[ -e "$man1/cardforge.1" ] && [ -e "$man1/cardforge-vcard.1" ] || fail "man pages not installed"
+for c in validate plan personalize pin probe readers profiles helpdesk run report export; do
+  grep -q "^\.SS cardforge $c\$" "$man1/cardforge.1" || fail "cardforge.1 lacks the $c command"
+done
+grep -q "^cardforge run DESC --batch CSV --journal FILE" "$man1/cardforge.1" ||
+  grep -q "usage: cardforge run DESC --batch CSV --journal FILE" "$man1/cardforge.1" ||
+  fail "cardforge.1 lacks run's usage"
+grep -q "^cardforge-vcard --port P --type TYPE" "$man1/cardforge-vcard.1" ||
+  fail "cardforge-vcard.1 lacks its usage"
+if command -v groff >/dev/null; then
+  w=$(groff -man -Tutf8 -ww -z "$man1/cardforge.1" "$man1/cardforge-vcard.1" 2>&1)
+  [ -z "$w" ] || fail "groff warns about the man pages: $w"
+fi
 
 # Everything below runs from the copy, the installed prefix gone: a file
 # still naming the install prefix would fail here.
