@@ -10,7 +10,7 @@ PACKAGES=(
   libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd
   clang libclang-rt-14-dev
   yubico-piv-tool opensc opensc-pkcs11 yubikey-manager
-  iproute2 util-linux procps python3 xxd openssl
+  iproute2 util-linux procps python3 groff-base xxd openssl
 )
 
 SUDO=""

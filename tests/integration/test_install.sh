@@ -38,10 +38,9 @@ grep -q "^cardforge run DESC --batch CSV --journal FILE" "$man1/cardforge.1" ||
   fail "cardforge.1 lacks run's usage"
 grep -q "^cardforge-vcard --port P --type TYPE" "$man1/cardforge-vcard.1" ||
   fail "cardforge-vcard.1 lacks its usage"
-if command -v groff >/dev/null; then
-  w=$(groff -man -Tutf8 -ww -z "$man1/cardforge.1" "$man1/cardforge-vcard.1" 2>&1)
-  [ -z "$w" ] || fail "groff warns about the man pages: $w"
-fi
+w=$(groff -man -Tutf8 -ww -z "$man1/cardforge.1" "$man1/cardforge-vcard.1" 2>&1) ||
+  fail "groff cannot render the man pages: $w"
+[ -z "$w" ] || fail "groff warns about the man pages: $w"
 
 # Everything below runs from the copy, the installed prefix gone: a file
 # still naming the install prefix would fail here.
