@@ -11,18 +11,17 @@
  * Nothing secret is in a journal, so nothing secret can be exported.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cardforge/diag.h>
 #include <cardforge/journal.h>
 
 #include "commands.h"
+#include "out.h"
 
 #define CMD "cardforge export"
 
@@ -48,13 +47,6 @@ struct ctx {
     unsigned long rows;
 };
 
-/* The output file: created 0600 like the journal it comes from, never
- * through a symlink. */
-static int open_out(const char *path)
-{
-    return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-}
-
 static void csv_field(FILE *f, const char *s, int last)
 {
     fputc('"', f);
@@ -69,17 +61,8 @@ static void csv_field(FILE *f, const char *s, int last)
 
 static void json_field(FILE *f, const char *key, const char *s, int first)
 {
-    fprintf(f, "%s\"%s\":\"", first ? "" : ",", key);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c == 0x7F)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    fprintf(f, "%s\"%s\":", first ? "" : ",", key);
+    out_json_string(f, s);
 }
 
 static void iso_time(int64_t ms, char out[64])
@@ -198,10 +181,8 @@ int cmd_export(int argc, char **argv)
     const char *journal = argv[optind];
     struct ctx x = {stdout, strcmp(format, "json") == 0, 0};
     if (out_path != NULL) {
-        FILE *f = NULL;
-        int fd = open_out(out_path);
-        if (fd >= 0 && (f = fdopen(fd, "w")) == NULL)
-            close(fd);
+        /* created 0600 like the journal it comes from */
+        FILE *f = out_open_private(out_path);
         if (f == NULL) {
             fprintf(stderr, CMD ": %s: %s\n", out_path, strerror(errno));
             return CF_EXIT_USAGE;

@@ -16,6 +16,7 @@
 #include <cardforge/transport.h>
 
 #include "commands.h"
+#include "out.h"
 
 #define CMD "cardforge readers"
 
@@ -30,22 +31,6 @@ static void usage(FILE *out)
                  "  -h, --help       this help\n\n"
                  "Exit status: 0 listed (also when there is no reader); 1 the PC/SC service\n"
                  "is not running or the profiles cannot be loaded; 2 usage error.\n");
-}
-
-/* s as a JSON string body (quotes, backslashes and control bytes escaped). */
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20 || c == 0x7F)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
 }
 
 /* A reader name shown to a person: control bytes as '?'. */
@@ -167,13 +152,13 @@ int cmd_readers(int argc, char **argv)
             identify(ri.name, set, &rw);
         if (json) {
             printf("%s{\"name\":", i ? "," : "");
-            json_str(ri.name);
+            out_json_string(stdout, ri.name);
             printf(",\"state\":\"%s\",\"atr\":\"%s\",\"profile\":", rw.state, rw.atr);
-            json_str(rw.profile);
+            out_json_string(stdout, rw.profile);
             printf(",\"serial\":");
-            json_str(rw.serial);
+            out_json_string(stdout, rw.serial);
             printf(",\"note\":");
-            json_str(rw.note);
+            out_json_string(stdout, rw.note);
             printf("}");
         } else {
             plain_str(ri.name, 28);

@@ -2,16 +2,15 @@
  * desk_card.c - open the one card a desk command works on (desk_card.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cardforge/diag.h>
 
 #include "commands.h"
 #include "desk_card.h"
+#include "out.h"
 
 static int load_profiles(const char *cmd, const struct desk_opts *o, struct desk_card *dc)
 {
@@ -99,10 +98,7 @@ int desk_open(const char *cmd, const struct desk_opts *o, struct desk_card *dc)
     }
     if (o->trace_path != NULL) {
         /* 0600 like the journal: a trace names cards, readers and steps. */
-        int fd = open(o->trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        dc->trace_file = fd >= 0 ? fdopen(fd, "w") : NULL;
-        if (fd >= 0 && dc->trace_file == NULL)
-            close(fd);
+        dc->trace_file = out_open_private(o->trace_path);
         if (dc->trace_file == NULL) {
             fprintf(stderr, "%s: cannot write the trace %s: %s\n", cmd, o->trace_path,
                     strerror(errno));
