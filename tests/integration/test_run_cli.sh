@@ -136,6 +136,15 @@ head -n 3 "$tmp/b.csv" >"$tmp/other.csv"
 expect_rc 1 "journal of another batch" "$cf" run "$job" --batch "$tmp/other.csv" --journal "$j" \
     --readers sim:1:yubikey
 grep -q 'this journal belongs to another batch' "$tmp/out" || fail "other batch: $(cat "$tmp/out")"
+# The journal names the description by the SHA-256 of the bytes the run
+# compiled; the same text with one comment added is another description.
+want=$(sha256sum "$job" | cut -d' ' -f1)
+grep -q "\"description_sha256\":\"$want\"" "$j" || fail "journal does not name the description's sha256 $want"
+{ cat "$job"; printf '; a comment makes it another file\n'; } >"$tmp/job2.ini"
+expect_rc 1 "journal of another description" "$cf" run "$tmp/job2.ini" --batch "$tmp/b.csv" \
+    --journal "$j" --readers sim:1:yubikey
+grep -q 'this journal was run with another description' "$tmp/out" \
+    || fail "other description: $(cat "$tmp/out")"
 
 # ---- a journal in use; SIGINT finishes the cards in flight ----
 python3 - "$tmp/big.csv" <<'PY'

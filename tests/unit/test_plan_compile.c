@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include <cardforge/plan.h>
 
@@ -87,8 +88,8 @@ static void test_admin_key_rotation_with_cr_key_uses_new_key(void **state)
                            "UseCardManagerKey=true\n[Application_B]\nBlockCard=true\n",
                            &d);
     assert_non_null(p);
-    cf_step_kind_t k[] = {CF_STEP_AUTH_ADMIN, CF_STEP_SET_PIN_BY_ADMIN,
-                          CF_STEP_ROTATE_ADMIN_KEY, CF_STEP_INSTALL_CR_KEY, CF_STEP_BLOCK_PIN};
+    cf_step_kind_t k[] = {CF_STEP_AUTH_ADMIN, CF_STEP_SET_PIN_BY_ADMIN, CF_STEP_ROTATE_ADMIN_KEY,
+                          CF_STEP_INSTALL_CR_KEY, CF_STEP_BLOCK_PIN};
     expect_kinds(p, k, 5);
     assert_int_equal(cf_plan_step(p, 3)->new_value, CF_PARAM_NEW_CARD_MANAGER_KEY);
     assert_int_equal(cf_plan_step(p, 4)->line, 13);
@@ -208,8 +209,7 @@ static void test_duplicates(void **state)
     expect_error("[Fields]\nA=\nA=1\n[Description]\nSetPIN=true\nPIN=A\nInitialPUK=#2\n", 3,
                  "duplicate field A");
     expect_error("[Application_B]\nBlockCard=true\n[Application_B]\n", 3, "appears twice");
-    expect_error("[Application_B]\nBlockCard=true\nBlockCard=true\n", 3,
-                 "duplicate key BlockCard");
+    expect_error("[Application_B]\nBlockCard=true\nBlockCard=true\n", 3, "duplicate key BlockCard");
 }
 
 static void test_field_referenced_not_declared(void **state)
@@ -272,10 +272,10 @@ static void test_combination_rules(void **state)
     expect_error("[Description]\nSetPIN=true\nPIN=#1234\nPUK=#1234\n"
                  "CardManagerKey=#000000000000000000000000000000000000000000000000\n",
                  4, "PUK (the new PUK) needs InitialPUK");
-    expect_error("[Description]\nSetPIN=true\nInitialPUK=#12345678\n", 2,
-                 "SetPIN=true but no PIN");
-    expect_error("[Description]\nSetPIN=true\nPIN=#1234\n", 2, "needs InitialPUK or "
-                                                               "CardManagerKey");
+    expect_error("[Description]\nSetPIN=true\nInitialPUK=#12345678\n", 2, "SetPIN=true but no PIN");
+    expect_error("[Description]\nSetPIN=true\nPIN=#1234\n", 2,
+                 "needs InitialPUK or "
+                 "CardManagerKey");
     snprintf(buf, sizeof(buf), "[Description]\nInitCRKey=true\nCardManagerKey=%s\n",
              "#000000000000000000000000000000000000000000000000");
     expect_error(buf, 2, "needs UseCardManagerKey=true");
@@ -298,8 +298,8 @@ static void test_literal_key_lengths(void **state)
         cf_plan_free(p);
         cf_diag_list_free(d);
     }
-    expect_error("[Description]\nCardManagerKey=#0011\nInitCRKey=true\nUseCardManagerKey=true\n",
-                 2, "16, 24 or 32 bytes");
+    expect_error("[Description]\nCardManagerKey=#0011\nInitCRKey=true\nUseCardManagerKey=true\n", 2,
+                 "16, 24 or 32 bytes");
     expect_error("[Description]\nCardManagerKey=#00112233445566778899AABBCCDDEEFG\n"
                  "InitCRKey=true\nUseCardManagerKey=true\n",
                  2, "hex digits");
@@ -361,7 +361,8 @@ static void test_not_utf8_nul_and_long_lines(void **state)
     expect_error(longline, 3, "the limit is 198");
     /* UTF-8 that is valid passes. */
     d = cf_diag_list_new();
-    const char *ok = "; caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91\n[Application_B]\nBlockCard=true\n";
+    const char *ok =
+        "; caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91\n[Application_B]\nBlockCard=true\n";
     assert_int_equal(cf_plan_compile_mem("t.ini", ok, strlen(ok), d, &p), CF_OK);
     cf_plan_free(p);
     cf_diag_list_free(d);
@@ -439,8 +440,7 @@ static void test_resolve_reports_missing_and_bad_cells_without_values(void **sta
     assert_non_null(p);
     struct row r = {{"PIN", "K", NULL}, {"", "SECRETXYZ", NULL}};
     cf_card_values_t *v = NULL;
-    assert_int_equal(cf_plan_resolve(p, lookup, &r, NULL, NULL, "b.csv", 7, d, &v),
-                     CF_ERR_INVALID);
+    assert_int_equal(cf_plan_resolve(p, lookup, &r, NULL, NULL, "b.csv", 7, d, &v), CF_ERR_INVALID);
     assert_null(v);
     assert_true(has_diag(d, CF_SEV_ERROR, 7, "column PIN is empty"));
     assert_true(has_diag(d, CF_SEV_ERROR, 7, "column K (used as CardManagerKey)"));
@@ -499,6 +499,38 @@ static void test_sample_descriptions_compile(void **state)
     }
 }
 
+/* The plan's fingerprint is the SHA-256 of exactly the bytes compiled (the
+ * runner journals it instead of reading the file a second time): it matches
+ * a digest taken independently, and one changed byte changes it. */
+static void test_fingerprint_is_sha256_of_compiled_bytes(void **state)
+{
+    (void)state;
+    const char *text = "[Description]\nSetPIN=true\nPIN=#123456\nInitialPUK=#12345678\n";
+    cf_diag_list_t *d;
+    cf_plan_t *p = compile(text, &d);
+    assert_non_null(p);
+    unsigned char md[32];
+    unsigned int n = 0;
+    assert_int_equal(EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL), 1);
+    char hex[65];
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    assert_string_equal(cf_plan_sha256(p), hex);
+
+    char *other = strdup(text);
+    assert_non_null(other);
+    other[strlen(other) - 2] = '9'; /* InitialPUK=#12345679 */
+    cf_diag_list_t *d2;
+    cf_plan_t *p2 = compile(other, &d2);
+    assert_non_null(p2);
+    assert_string_not_equal(cf_plan_sha256(p2), cf_plan_sha256(p));
+    cf_plan_free(p2);
+    cf_diag_list_free(d2);
+    free(other);
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_resolve_reports_missing_and_bad_cells_without_values),
         cmocka_unit_test(test_resolve_asks_prompt_once_per_card),
         cmocka_unit_test(test_sample_descriptions_compile),
+        cmocka_unit_test(test_fingerprint_is_sha256_of_compiled_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,6 +91,9 @@ cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len,
 void cf_plan_free(cf_plan_t *plan); /* wipes literal secrets; NULL is fine */
 
 const char *cf_plan_name(const cf_plan_t *plan);
+/* SHA-256 of the description bytes the plan was compiled from, as 64
+ * lower-case hex digits (what the journal records). Borrowed. */
+const char *cf_plan_sha256(const cf_plan_t *plan);
 size_t cf_plan_step_count(const cf_plan_t *plan);
 const cf_step_t *cf_plan_step(const cf_plan_t *plan, size_t i); /* borrowed */
 

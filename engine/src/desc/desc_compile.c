@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <ini.h>
+#include <openssl/evp.h>
 
 #include "desc/desc_gen.h"
 #include "desc/desc_int.h"
@@ -98,8 +99,10 @@ static void on_section(void *ctx, const char *name, size_t len, unsigned long li
     c->cur = classify_section(name, len);
     c->app_block_line = 0;
     if (c->cur == SEC_UNKNOWN) {
-        err(c, line, "unknown section [%.*s] (expected [Description], [Fields] or "
-                     "[Application_<name>])", (int)(len > 60 ? 60 : len), name);
+        err(c, line,
+            "unknown section [%.*s] (expected [Description], [Fields] or "
+            "[Application_<name>])",
+            (int)(len > 60 ? 60 : len), name);
         return;
     }
     for (size_t i = 0; i < c->nsections; i++) {
@@ -145,8 +148,7 @@ static void handle_description(struct compile *c, const char *name, const char *
         if (strcasecmp(name, bool_names[b]) != 0)
             continue;
         if (c->bools[b].line != 0) {
-            err(c, line, "duplicate key %s (first at line %lu)", bool_names[b],
-                c->bools[b].line);
+            err(c, line, "duplicate key %s (first at line %lu)", bool_names[b], c->bools[b].line);
             return;
         }
         int v = parse_bool(value);
@@ -160,8 +162,7 @@ static void handle_description(struct compile *c, const char *name, const char *
         if (strcasecmp(name, param_names[p]) != 0)
             continue;
         if (c->params[p].line != 0) {
-            err(c, line, "duplicate key %s (first at line %lu)", param_names[p],
-                c->params[p].line);
+            err(c, line, "duplicate key %s (first at line %lu)", param_names[p], c->params[p].line);
             return;
         }
         c->params[p].line = line;
@@ -170,18 +171,19 @@ static void handle_description(struct compile *c, const char *name, const char *
             err(c, line, "out of memory");
         return;
     }
-    err(c, line, "unknown key '%s' in [Description] (known: SetPIN, PIN, InitialPUK, PUK, "
-                 "CardManagerKey, NewCardManagerKey, InitCRKey, UseCardManagerKey)",
+    err(c, line,
+        "unknown key '%s' in [Description] (known: SetPIN, PIN, InitialPUK, PUK, "
+        "CardManagerKey, NewCardManagerKey, InitCRKey, UseCardManagerKey)",
         name);
 }
 
-static void handle_field(struct compile *c, const char *name, const char *value,
-                         unsigned long line)
+static void handle_field(struct compile *c, const char *name, const char *value, unsigned long line)
 {
     cf_plan_t *plan = c->plan;
     if (!valid_field_name(name)) {
-        err(c, line, "field name '%.64s' must be letters, digits and _ (not starting with "
-                     "a digit), at most 64",
+        err(c, line,
+            "field name '%.64s' must be letters, digits and _ (not starting with "
+            "a digit), at most 64",
             name);
         return;
     }
@@ -306,8 +308,9 @@ static void classify_param(struct compile *c, cf_param_t p)
     pp->line = s->line;
     const char *v = s->raw ? s->raw : "";
     if (v[0] == 0) {
-        err(c, s->line, "%s has no value (use #literal, a field name, "
-                        "!FROM_USER_DIALOG_<n>_FIELD, @derive:MASTER or @random)",
+        err(c, s->line,
+            "%s has no value (use #literal, a field name, "
+            "!FROM_USER_DIALOG_<n>_FIELD, @derive:MASTER or @random)",
             param_names[p]);
         return;
     }
@@ -347,15 +350,17 @@ static void classify_param(struct compile *c, cf_param_t p)
                 return;
             }
         }
-        err(c, s->line, "%s: a prompt must be written !FROM_USER_DIALOG_<n>_FIELD with n "
-                        "from 1 to 999",
+        err(c, s->line,
+            "%s: a prompt must be written !FROM_USER_DIALOG_<n>_FIELD with n "
+            "from 1 to 999",
             param_names[p]);
         return;
     }
     if (!valid_field_name(v)) {
-        err(c, s->line, "%s: value must be #literal, a field name, "
-                        "!FROM_USER_DIALOG_<n>_FIELD, @derive:MASTER or @random (a literal "
-                        "needs the leading #)",
+        err(c, s->line,
+            "%s: value must be #literal, a field name, "
+            "!FROM_USER_DIALOG_<n>_FIELD, @derive:MASTER or @random (a literal "
+            "needs the leading #)",
             param_names[p]);
         return;
     }
@@ -372,16 +377,16 @@ static void classify_param(struct compile *c, cf_param_t p)
         return;
     }
     if (f->def != NULL && cf_desc_looks_generated(cf_secret_str(f->def), cf_secret_len(f->def))) {
-        err(c, f->line, "default of field %s (used as %s): @derive and @random are written "
-                        "in [Description] (%s=@...), not as a field's value",
+        err(c, f->line,
+            "default of field %s (used as %s): @derive and @random are written "
+            "in [Description] (%s=@...), not as a field's value",
             f->name, param_names[p], param_names[p]);
     } else if (f->def != NULL) {
         char msg[160];
         cf_secret_t *tmp = NULL;
         if (cf_plan_check_value(p, cf_secret_str(f->def), cf_secret_len(f->def), &tmp, msg,
                                 sizeof(msg)) != 0)
-            err(c, f->line, "default of field %s (used as %s): %s", f->name, param_names[p],
-                msg);
+            err(c, f->line, "default of field %s (used as %s): %s", f->name, param_names[p], msg);
         cf_secret_free(tmp);
     }
 }
@@ -391,8 +396,8 @@ static int given(const struct compile *c, cf_param_t p)
     return c->params[p].line != 0;
 }
 
-static void add_step(struct compile *c, cf_step_kind_t kind, unsigned long line,
-                     cf_param_t cred, cf_param_t newv)
+static void add_step(struct compile *c, cf_step_kind_t kind, unsigned long line, cf_param_t cred,
+                     cf_param_t newv)
 {
     cf_plan_t *plan = c->plan;
     cf_step_t *s = &plan->steps[plan->nsteps++];
@@ -426,8 +431,7 @@ static void apply_rules(struct compile *c)
         err(c, c->params[CF_PARAM_PIN].line,
             "PIN is given but SetPIN is not true: add SetPIN=true or remove PIN");
     if (setpin == 0 && has_ipuk)
-        err(c, c->params[CF_PARAM_INITIAL_PUK].line,
-            "InitialPUK is only used with SetPIN=true");
+        err(c, c->params[CF_PARAM_INITIAL_PUK].line, "InitialPUK is only used with SetPIN=true");
     if (initcr == 1 && !has_cmk)
         err(c, c->bools[B_INITCR].line,
             "InitCRKey=true needs CardManagerKey: the challenge-response key is the card "
@@ -437,8 +441,9 @@ static void apply_rules(struct compile *c)
             "InitCRKey=true needs UseCardManagerKey=true (the challenge-response key is "
             "the card manager key)");
     if (usecmk == 1 && initcr == 0)
-        warn(c, c->bools[B_USECMK].line, "UseCardManagerKey has no effect without "
-                                         "InitCRKey=true");
+        warn(c, c->bools[B_USECMK].line,
+             "UseCardManagerKey has no effect without "
+             "InitCRKey=true");
     /* With InitialPUK the PIN is set with the PUK; CardManagerKey then only
      * authenticates the rotation and the challenge-response key (a PIV card
      * personalized by PUK that also gets a new management key). */
@@ -448,8 +453,9 @@ static void apply_rules(struct compile *c)
              "CardManagerKey is given but no step uses it%s",
              has_ipuk ? " (with InitialPUK the PIN is set with the PUK)" : "");
     if (c->block_count > 1)
-        warn(c, c->block_line, "BlockCard=true appears in %d application sections; the PIN "
-                               "is blocked once",
+        warn(c, c->block_line,
+             "BlockCard=true appears in %d application sections; the PIN "
+             "is blocked once",
              c->block_count);
     if (c->block_count > 0 && !has_ipuk && !has_cmk)
         warn(c, c->block_line,
@@ -457,16 +463,16 @@ static void apply_rules(struct compile *c)
              "could unblock the card later");
     struct plan_param *a = &c->plan->params[CF_PARAM_CARD_MANAGER_KEY],
                       *b = &c->plan->params[CF_PARAM_NEW_CARD_MANAGER_KEY];
-    if (a->src == CF_SOURCE_LITERAL && b->src == CF_SOURCE_LITERAL && a->literal &&
-        b->literal && cf_secret_equal(a->literal, b->literal))
+    if (a->src == CF_SOURCE_LITERAL && b->src == CF_SOURCE_LITERAL && a->literal && b->literal &&
+        cf_secret_equal(a->literal, b->literal))
         warn(c, c->params[CF_PARAM_NEW_CARD_MANAGER_KEY].line,
              "NewCardManagerKey is the same as CardManagerKey: the rotation changes nothing");
     if (a->src == CF_SOURCE_FIELD && b->src == CF_SOURCE_FIELD && a->field && b->field &&
         strcmp(a->field, b->field) == 0)
         warn(c, c->params[CF_PARAM_NEW_CARD_MANAGER_KEY].line,
              "NewCardManagerKey and CardManagerKey come from the same field");
-    cf_desc_generated_rules(c->plan, initcr == 1, c->block_count > 0 ? c->block_line : 0,
-                            c->file, c->diags);
+    cf_desc_generated_rules(c->plan, initcr == 1, c->block_count > 0 ? c->block_line : 0, c->file,
+                            c->diags);
     for (size_t i = 0; i < c->plan->nfields; i++)
         if (!c->plan->fields[i].used)
             warn(c, c->plan->fields[i].line, "field %s is declared but never used",
@@ -484,8 +490,8 @@ static void apply_rules(struct compile *c)
     if (setpin && has_ipuk) {
         add_step(c, CF_STEP_SET_PIN_BY_PUK, l_setpin, CF_PARAM_INITIAL_PUK, CF_PARAM_PIN);
         if (given(c, CF_PARAM_PUK))
-            add_step(c, CF_STEP_CHANGE_PUK, c->params[CF_PARAM_PUK].line,
-                     CF_PARAM_INITIAL_PUK, CF_PARAM_PUK);
+            add_step(c, CF_STEP_CHANGE_PUK, c->params[CF_PARAM_PUK].line, CF_PARAM_INITIAL_PUK,
+                     CF_PARAM_PUK);
     }
     if (setpin && has_cmk && !has_ipuk)
         add_step(c, CF_STEP_SET_PIN_BY_ADMIN, l_setpin, CMK, CF_PARAM_PIN);
@@ -508,16 +514,32 @@ static void free_settings(struct compile *c)
     }
 }
 
-cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len,
-                             cf_diag_list_t *diags, cf_plan_t **out)
+/* SHA-256 of the description's bytes, taken from the very bytes compiled so
+ * that a run's journal names what it ran, not a later copy of the file. */
+static cf_err_t fingerprint(const char *data, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md))
+        return CF_ERR_CRYPTO;
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof(md); i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    out[64] = '\0';
+    return CF_OK;
+}
+
+cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len, cf_diag_list_t *diags,
+                             cf_plan_t **out)
 {
     *out = NULL;
     if (name == NULL)
         name = "<description>";
     size_t errors_before = cf_diag_errors(diags);
     if (len > MAX_DESC_BYTES) {
-        cf_diag_add(diags, CF_SEV_ERROR, name, 0, "file is larger than %d bytes",
-                    MAX_DESC_BYTES);
+        cf_diag_add(diags, CF_SEV_ERROR, name, 0, "file is larger than %d bytes", MAX_DESC_BYTES);
         return CF_ERR_INVALID;
     }
     struct compile c = {0};
@@ -539,8 +561,7 @@ cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len,
 
     ini_parse_stream(cf_desc_read_line, &lines, on_setting, &c);
     if (lines.content_lines == 0) {
-        cf_diag_add(diags, CF_SEV_ERROR, name, 0,
-                    "empty description: no sections or settings");
+        cf_diag_add(diags, CF_SEV_ERROR, name, 0, "empty description: no sections or settings");
     } else {
         for (int p = 0; p < CF_PARAM_COUNT; p++)
             classify_param(&c, (cf_param_t)p);
@@ -554,6 +575,10 @@ cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len,
     if (cf_diag_errors(diags) > errors_before || cf_diag_list_oom(diags)) {
         cf_plan_free(c.plan);
         return CF_ERR_INVALID;
+    }
+    if (fingerprint(data, len, c.plan->sha256) != CF_OK) {
+        cf_plan_free(c.plan);
+        return CF_ERR_CRYPTO;
     }
     *out = c.plan;
     return CF_OK;

@@ -34,6 +34,7 @@ struct plan_field {
 
 struct cf_plan {
     char *name;
+    char sha256[65]; /* of the bytes compiled, lower-case hex: the journal's fingerprint */
     struct plan_param params[CF_PARAM_COUNT];
     cf_step_t steps[CF_PLAN_MAX_STEPS];
     size_t nsteps;

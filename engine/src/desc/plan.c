@@ -22,15 +22,13 @@ static const struct {
     [CF_STEP_CHANGE_PUK] = {"change-puk", "change the PUK"},
     [CF_STEP_SET_PIN_BY_ADMIN] = {"set-pin-by-admin", "set the PIN with the card manager key"},
     [CF_STEP_ROTATE_ADMIN_KEY] = {"rotate-admin-key", "rotate the card manager key"},
-    [CF_STEP_INSTALL_CR_KEY] = {"install-cr-key",
-                                "install the challenge-response unblock key"},
+    [CF_STEP_INSTALL_CR_KEY] = {"install-cr-key", "install the challenge-response unblock key"},
     [CF_STEP_BLOCK_PIN] = {"block-pin", "block the PIN"},
 };
 
 const char *cf_step_kind_name(cf_step_kind_t k)
 {
-    return (size_t)k < sizeof(step_kinds) / sizeof(step_kinds[0]) ? step_kinds[k].name
-                                                                  : "unknown";
+    return (size_t)k < sizeof(step_kinds) / sizeof(step_kinds[0]) ? step_kinds[k].name : "unknown";
 }
 
 const char *cf_step_kind_summary(cf_step_kind_t k)
@@ -39,8 +37,8 @@ const char *cf_step_kind_summary(cf_step_kind_t k)
                                                                   : "unknown step";
 }
 
-int cf_plan_check_value(cf_param_t p, const char *text, size_t len, cf_secret_t **out,
-                        char *msg, size_t msglen)
+int cf_plan_check_value(cf_param_t p, const char *text, size_t len, cf_secret_t **out, char *msg,
+                        size_t msglen)
 {
     if (out != NULL)
         *out = NULL;
@@ -51,8 +49,9 @@ int cf_plan_check_value(cf_param_t p, const char *text, size_t len, cf_secret_t 
             return -1;
         }
         if (len != 32 && len != 48 && len != 64) {
-            snprintf(msg, msglen, "a key must be 16, 24 or 32 bytes (32, 48 or 64 hex "
-                                  "digits), not %zu digits",
+            snprintf(msg, msglen,
+                     "a key must be 16, 24 or 32 bytes (32, 48 or 64 hex "
+                     "digits), not %zu digits",
                      len);
             return -1;
         }
@@ -97,6 +96,11 @@ void cf_plan_free(cf_plan_t *plan)
     free(plan->fields);
     free(plan->name);
     free(plan);
+}
+
+const char *cf_plan_sha256(const cf_plan_t *plan)
+{
+    return plan->sha256;
 }
 
 const char *cf_plan_name(const cf_plan_t *plan)
@@ -157,9 +161,8 @@ const char *cf_plan_param_master(const cf_plan_t *plan, cf_param_t p)
 
 unsigned cf_plan_param_master_version(const cf_plan_t *plan, cf_param_t p)
 {
-    return p < CF_PARAM_COUNT && plan->params[p].src == CF_SOURCE_DERIVED
-               ? plan->params[p].version
-               : 0;
+    return p < CF_PARAM_COUNT && plan->params[p].src == CF_SOURCE_DERIVED ? plan->params[p].version
+                                                                          : 0;
 }
 
 cf_card_key_type_t cf_plan_param_key_type(const cf_plan_t *plan, cf_param_t p)
@@ -229,8 +232,7 @@ static const struct plan_field *field_by_name(const cf_plan_t *plan, const char 
 
 cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void *lookup_ctx,
                          cf_prompt_fn prompt, void *prompt_ctx, const char *where_file,
-                         unsigned long where_line, cf_diag_list_t *diags,
-                         cf_card_values_t **out)
+                         unsigned long where_line, cf_diag_list_t *diags, cf_card_values_t **out)
 {
     /* Without out, only check: the values are not copied anywhere. */
     cf_card_values_t scratch = {0};
@@ -273,10 +275,10 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
                     return e;
                 }
                 slot = out != NULL ? &v->v[p] : NULL;
-                if (cf_plan_check_value(p, cf_secret_str(answer), cf_secret_len(answer), slot,
-                                        msg, sizeof(msg)) != 0) {
-                    cf_diag_add(diags, CF_SEV_ERROR, where_file, where_line,
-                                "%s (dialog %u): %s", cf_param_name(p), pp->dialog, msg);
+                if (cf_plan_check_value(p, cf_secret_str(answer), cf_secret_len(answer), slot, msg,
+                                        sizeof(msg)) != 0) {
+                    cf_diag_add(diags, CF_SEV_ERROR, where_file, where_line, "%s (dialog %u): %s",
+                                cf_param_name(p), pp->dialog, msg);
                     bad = 1;
                 }
                 cf_secret_free(answer);

@@ -114,45 +114,6 @@ void cf_runner_stop(cf_runner_t *r, int level)
         cf_runner_request_stop(r, level < 1 ? 1 : level > 2 ? 2 : level);
 }
 
-/* SHA-256 of a file as lower-case hex (the journal's fingerprints). */
-static cf_err_t sha256_file(const char *path, char out[72], cf_diag_list_t *diags)
-{
-    struct stat st;
-    char why[128];
-    int fd = cf_open_regular(path, &st, why, sizeof(why));
-    if (fd < 0) {
-        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot read: %s", why);
-        return CF_ERR_IO;
-    }
-    EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    cf_err_t err = CF_ERR_CRYPTO;
-    unsigned char buf[65536];
-    if (md == NULL || ctx == NULL || EVP_DigestInit_ex2(ctx, md, NULL) != 1)
-        goto out;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            cf_diag_add(diags, CF_SEV_ERROR, path, 0, "read error: %s", strerror(errno));
-            err = CF_ERR_IO;
-            goto out;
-        }
-        if (n == 0)
-            break;
-        if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-            goto out;
-    }
-    err = cf_batch_digest_hex(ctx, out);
-out:
-    cf_wipe(buf, sizeof(buf)); /* batch bytes: PINs */
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_free(md);
-    close(fd);
-    return err;
-}
-
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
@@ -374,8 +335,8 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
     r->records = records;
     if (cancelled(r) || (e = load_keys(r, diags)) != CF_OK)
         goto fail;
-    if ((e = sha256_file(r->o.description, r->desc_sha, diags)) != CF_OK)
-        goto fail;
+    /* The fingerprint of the bytes compiled: the description is read once. */
+    snprintf(r->desc_sha, sizeof(r->desc_sha), "%s", cf_plan_sha256(r->plan));
     struct stat js, ts;
     if (r->o.trace != NULL && stat(r->o.journal, &js) == 0 && fstat(fileno(r->o.trace), &ts) == 0 &&
         js.st_dev == ts.st_dev && js.st_ino == ts.st_ino) {
