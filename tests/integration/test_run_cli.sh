@@ -132,6 +132,15 @@ printf 'ID,NAME,PIN,NEW_PUK,NEW_KEY\n1,A,123456,12345678,00\n' >"$tmp/badkey.csv
 expect_rc 1 "bad record" "$cf" run "$job" --batch "$tmp/badkey.csv" --journal "$tmp/x.jsonl" \
     --readers sim:1:yubikey
 grep -q 'badkey.csv:2: error: column NEW_KEY' "$tmp/out" || fail "bad record: $(cat "$tmp/out")"
+# A simulated hopper of cards the run cannot take (gids cards for a piv
+# profile): the reader is set aside after three, instead of rejecting cards
+# as fast as they are fed until somebody stops the run.
+expect_rc 1 "hopper of foreign cards" timeout 60 "$cf" run "$job" --batch "$tmp/b.csv" \
+    --journal "$tmp/foreign.jsonl" --readers sim:1:gids --profile piv
+grep -q "set aside: 3 cards in a row that this run cannot take (last: CF_ERR_UNKNOWN_CARD)" \
+    "$tmp/out" || fail "foreign hopper: $(tail -n 5 "$tmp/out")"
+[ "$(grep -c 'rejected, CF_ERR_UNKNOWN_CARD' "$tmp/out")" -eq 3 ] \
+    || fail "foreign hopper: not exactly 3 cards rejected: $(grep -c rejected "$tmp/out")"
 head -n 3 "$tmp/b.csv" >"$tmp/other.csv"
 expect_rc 1 "journal of another batch" "$cf" run "$job" --batch "$tmp/other.csv" --journal "$j" \
     --readers sim:1:yubikey

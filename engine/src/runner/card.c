@@ -227,13 +227,18 @@ static cf_card_status_t status_of(const cf_personalize_result_t *res)
 }
 
 /* Errors that say more about the reader than about the card. */
-static int reader_fault(const cf_journal_card_t *c)
+static int reader_fault(const struct rdr *rd, const cf_journal_card_t *c)
 {
     if (c->status == CF_STATUS_PERSONALIZED)
         return 0;
-    if (c->err == CF_ERR_INTERRUPTED || c->err == CF_ERR_ALREADY_DONE ||
-        c->err == CF_ERR_UNKNOWN_CARD || c->err == CF_ERR_SHARING || c->err == CF_ERR_REFUSED ||
-        c->err == CF_ERR_POLICY || c->err == CF_ERR_NOT_FOUND)
+    /* A simulated hopper holds one kind of card: when this one is not a card
+     * the run can take, neither is the next, and the reader would reject
+     * cards as fast as they are fed. A PC/SC reader keeps an unknown card
+     * until the operator takes it out: that card is the operator's affair. */
+    if (c->err == CF_ERR_UNKNOWN_CARD)
+        return rd->index != 0;
+    if (c->err == CF_ERR_INTERRUPTED || c->err == CF_ERR_ALREADY_DONE || c->err == CF_ERR_SHARING ||
+        c->err == CF_ERR_REFUSED || c->err == CF_ERR_POLICY || c->err == CF_ERR_NOT_FOUND)
         return 0;
     return 1;
 }
@@ -247,9 +252,8 @@ static void unrecorded(struct card_rec *rec, cf_err_t e)
     char was[CF_MSG_MAX + 64];
     snprintf(was, sizeof(was), "%s", rec->message);
     const char *state = rec->c.status == CF_STATUS_PERSONALIZED ? "personalized"
-                        : cf_journal_card_changed(&rec->c)
-                            ? "changed and not finished"
-                            : "not changed by this attempt";
+                        : cf_journal_card_changed(&rec->c)      ? "changed and not finished"
+                                                                : "not changed by this attempt";
     set_message(rec,
                 "its card line could not be written to the journal (%s); the card is %s%s%s; "
                 "it stays in its reader for the next run",
@@ -261,8 +265,7 @@ static void unrecorded(struct card_rec *rec, cf_err_t e)
 /* Write the card record, apply it, update counters and the reader row.
  * 0 when the record is durable, -1 when it is not (the run is stopping; the
  * card must not be released as done). */
-static int finish_record(struct cf_runner *r, struct rdr *rd, struct card_rec *rec,
-                         cf_work_t *work)
+static int finish_record(struct cf_runner *r, struct rdr *rd, struct card_rec *rec, cf_work_t *work)
 {
     cf_err_t e = CF_OK;
     int durable = 1;
@@ -296,12 +299,15 @@ static int finish_record(struct cf_runner *r, struct rdr *rd, struct card_rec *r
     rd->pub.cards++;
     if (rec->c.status == CF_STATUS_PERSONALIZED)
         rd->pub.fails_in_row = 0;
-    else if (reader_fault(&rec->c))
+    else if (reader_fault(rd, &rec->c))
         rd->pub.fails_in_row++;
     unsigned limit = r->o.reader_max_fails ? r->o.reader_max_fails : 3;
     if (rd->pub.fails_in_row >= limit && rd->pub.state != CF_RSTATE_ASIDE) {
         rd->pub.state = CF_RSTATE_ASIDE;
-        snprintf(rd->pub.note, sizeof(rd->pub.note), "%u failed cards in a row (last: %s)",
+        snprintf(rd->pub.note, sizeof(rd->pub.note),
+                 rec->c.err == CF_ERR_UNKNOWN_CARD
+                     ? "%u cards in a row that this run cannot take (last: %s)"
+                     : "%u failed cards in a row (last: %s)",
                  rd->pub.fails_in_row, cf_errname(rec->c.err));
         cf_runner_log(r, "reader '%s' set aside: %s", rd->pub.name, rd->pub.note);
     }
@@ -491,7 +497,7 @@ record:
     rec.c.apdus = cf_transport_apdu_count(t) - a0;
     if (finish_record(r, rd, &rec, work) != 0)
         out = CF_CARD_STOPPED; /* no durable line: it is not released as done */
-    work = NULL; /* the scheduler has it */
+    work = NULL;               /* the scheduler has it */
 release:
     if ((out == CF_CARD_UNTOUCHED || out == CF_CARD_NONE_LEFT) && rec.serial[0] != '\0') {
         /* A card an earlier attempt left changed and unproven, which this
