@@ -34,7 +34,7 @@ for c in validate plan personalize pin probe readers profiles helpdesk run repor
   grep -q "^\.SS cardforge $c\$" "$man1/cardforge.1" || fail "cardforge.1 lacks the $c command"
 done
 grep -q "^cardforge run DESC --batch CSV --journal FILE" "$man1/cardforge.1" ||
-  grep -q "usage: cardforge run DESC --batch CSV --journal FILE" "$man1/cardforge.1" ||
+  grep >/dev/null "usage: cardforge run DESC --batch CSV --journal FILE" "$man1/cardforge.1" ||
   fail "cardforge.1 lacks run's usage"
 grep -q "^cardforge-vcard --port P --type TYPE" "$man1/cardforge-vcard.1" ||
   fail "cardforge-vcard.1 lacks its usage"
@@ -87,10 +87,10 @@ if grep -q '^CF_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then extra="-fsanitiz
 check_use() { # how-built program
   local out
   out=$(cd "$tmp" && LD_LIBRARY_PATH="$libdir" "$2") || fail "$1: program failed"
-  echo "$out" | grep -q ' 1 refused: the attempt could use the last remaining try$' ||
+  echo "$out" | grep >/dev/null ' 1 refused: the attempt could use the last remaining try$' ||
     fail "$1: unexpected output: $out"
   # A program elsewhere finds the profiles beside the shared library it uses.
-  echo "$out" | grep -qx "profiles $P/share/cardforge/profiles" ||
+  echo "$out" | grep -x >/dev/null "profiles $P/share/cardforge/profiles" ||
     fail "$1: default profiles not the prefix's: $out"
 }
 
@@ -124,10 +124,10 @@ if grep -aqF "$src/profiles" "$cli" "$libdir"/libcardforge.so*; then
 fi
 "$cli" --version >/dev/null || fail "installed CLI does not run"
 out=$(cd "$tmp" && env -u CARDFORGE_PROFILES "$cli" profiles) || fail "installed profiles do not load: $out"
-echo "$out" | grep -qx "5 profiles in $P/share/cardforge/profiles" ||
+echo "$out" | grep -x >/dev/null "5 profiles in $P/share/cardforge/profiles" ||
   fail "installed CLI does not read the prefix's profiles: $out"
 for p in piv piv-yubikey gids gids-counter gids-gemalto; do
-  echo "$out" | grep -q "^  $p " || fail "profile $p not installed: $out"
+  echo "$out" | grep >/dev/null "^  $p " || fail "profile $p not installed: $out"
 done
 out=$(cd "$tmp" && "$cli" validate "$P/share/cardforge/samples/block-before-pickup/description.ini" 2>&1) ||
   fail "installed CLI cannot validate an installed sample: $out"
@@ -136,14 +136,14 @@ out=$(cd "$tmp" && "$cli" validate "$P/share/cardforge/samples/block-before-pick
 mkdir "$tmp/alt"
 cp "$P/share/cardforge/profiles/piv.yaml" "$tmp/alt/"
 out=$(cd "$tmp" && CARDFORGE_PROFILES="$tmp/alt" "$cli" profiles) || fail "CARDFORGE_PROFILES: $out"
-echo "$out" | grep -qx "1 profiles in $tmp/alt" || fail "CARDFORGE_PROFILES not used: $out"
+echo "$out" | grep -x >/dev/null "1 profiles in $tmp/alt" || fail "CARDFORGE_PROFILES not used: $out"
 out=$(cd "$tmp" && CARDFORGE_PROFILES="$tmp/none" "$cli" profiles --profiles "$P/share/cardforge/profiles") ||
   fail "--profiles must win over CARDFORGE_PROFILES: $out"
-echo "$out" | grep -q "^5 profiles in $P/share/cardforge/profiles$" || fail "--profiles not used: $out"
+echo "$out" | grep >/dev/null "^5 profiles in $P/share/cardforge/profiles$" || fail "--profiles not used: $out"
 set +e
 out=$(cd "$tmp" && CARDFORGE_PROFILES="$tmp/none" "$cli" profiles 2>&1)
 rc=$?
 set -e
-[ $rc -eq 2 ] && echo "$out" | grep -qF "$tmp/none" ||
+[ $rc -eq 2 ] && echo "$out" | grep -F >/dev/null "$tmp/none" ||
   fail "a CARDFORGE_PROFILES that does not exist must be named (exit 2): exit $rc: $out"
 echo "install: ok"

@@ -124,6 +124,48 @@ for how in deleted renamed; do
     echo "journal $how: put back; resumed: $(cat "$tmp/judge.out")"
 done
 
+# ---- 2b. the journal replaced by an older copy of itself, mid-run -------
+# The other file is never written over; the content is put aside beside it;
+# until the operator has chosen, every run (and a dry run) on the path is
+# refused, so the old copy can never make a record's card a second time.
+j="$tmp/journal-replaced.jsonl" cards="$tmp/cards-replaced"
+run "$j" "$cards" "$tmp/replaced.out" --readers sim:2:yubikey --sim-latency contact &
+pid=$!
+copied=0
+for _ in $(seq 1 400); do
+    n=$(grep -c '"type":"card"' "$j" 2>/dev/null) || true
+    if [ $copied = 0 ] && [ "${n:-0}" -ge 1 ]; then cp "$j" "$tmp/old-copy"; copied=1; fi
+    [ "${n:-0}" -ge 4 ] && break
+    sleep 0.05
+done
+[ $copied = 1 ] || fail "journal replaced: no card line to copy"
+cp "$tmp/old-copy" "$tmp/old-copy.keep"
+mv "$tmp/old-copy" "$j"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -ne 0 ] || fail "journal replaced: exit 0: $(tail -n 5 "$tmp/replaced.out")"
+grep -q "the journal was replaced by another file during the run; its content was put back as $j.restore-" \
+    "$tmp/replaced.out" || fail "journal replaced: not said: $(tail -n 8 "$tmp/replaced.out")"
+cmp -s "$j" "$tmp/old-copy.keep" || fail "journal replaced: the other file was written to"
+aside=$(ls "$j".restore-*)
+[ "$(echo "$aside" | wc -l)" = 1 ] || fail "journal replaced: put-aside copies: $aside"
+said_vs_journal "$tmp/replaced.out" "$aside"
+for mode in run dry; do
+    extra=(); [ $mode = dry ] && extra=(--dry-run)
+    rc=0
+    run "$j" "$cards" "$tmp/replaced-$mode.out" --readers sim:2:yubikey "${extra[@]}" || rc=$?
+    [ "$rc" -ne 0 ] || fail "journal replaced, $mode: a run on the old copy was not refused"
+    grep -q "$(basename "$aside") holds this journal's content" "$tmp/replaced-$mode.out" \
+        || fail "journal replaced, $mode: $(tail -n 4 "$tmp/replaced-$mode.out")"
+    cmp -s "$j" "$tmp/old-copy.keep" || fail "journal replaced, $mode: the old copy was changed"
+done
+mv "$aside" "$j"
+judge "$j" "$cards" --partial >"$tmp/judge.out" || fail "journal replaced: $(cat "$tmp/judge.out")"
+run "$j" "$cards" "$tmp/replaced-resume.out" --readers sim:2:yubikey ||
+    fail "resume after the journal was replaced: exit $? $(tail -n 8 "$tmp/replaced-resume.out")"
+judge "$j" "$cards" >"$tmp/judge.out" || fail "after the journal was replaced: $(cat "$tmp/judge.out")"
+echo "journal replaced: other file untouched, runs refused until chosen; resumed: $(cat "$tmp/judge.out")"
+
 # ---- 3. report shows a hand-edited field's control characters escaped ----
 j="$tmp/journal-renamed.jsonl"
 python3 - "$j" <<'PY'
@@ -188,4 +230,4 @@ rc=0
     >"$tmp/never.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "a run without pcscd: exit 0"
 [ ! -e "$tmp/never.jsonl" ] || fail "a refused run left a journal: $(cat "$tmp/never.out")"
-echo "ok: full disk, fdatasync EIO, journal deleted and renamed, report escapes, key file, damaged journal, --trace into it and a symlink refused unchanged, no journal left by a refusal"
+echo "ok: full disk, fdatasync EIO, journal deleted, renamed and replaced, report escapes, key file, damaged journal, --trace into it and a symlink refused unchanged, no journal left by a refusal"

@@ -38,13 +38,13 @@ command -v dpkg-query >/dev/null && command -v apt-cache >/dev/null ||
 mapfile -t packages < <(sed -n '/^PACKAGES=(/,/^)/p' "$src/scripts/setup.sh" |
   sed '1d;$d' | tr -s ' \t' '\n' | sed '/^$/d')
 [ "${#packages[@]}" -gt 5 ] || fail "cannot read PACKAGES from scripts/setup.sh"
-listed() { printf '%s\n' "${packages[@]}" | grep -qxF "$1"; }
+listed() { printf '%s\n' "${packages[@]}" | grep -xF >/dev/null "$1"; }
 
 # The installed packages the listed ones pull in (Depends, Pre-Depends).
 mapfile -t pulled < <(apt-cache depends --recurse --installed --no-recommends --no-suggests \
   --no-conflicts --no-breaks --no-replaces --no-enhances "${packages[@]}" 2>/dev/null |
   grep -v '^ ' | sed 's/:.*//' | sort -u)
-in_closure() { printf '%s\n' "${pulled[@]}" | grep -qxF "$1"; }
+in_closure() { printf '%s\n' "${pulled[@]}" | grep -xF >/dev/null "$1"; }
 
 # The commands, less the shell's own words, and where each is installed
 # here: one dpkg -S for them all (it is slow to start). Debian 12 merged /bin
@@ -54,7 +54,7 @@ declare -A script_of=() owner_of=()
 paths=()
 while read -r cmd script; do
   grep -qxF -- "$cmd" <<<"$builtins" && continue
-  [ "${#NOT_COMMANDS[@]}" -gt 0 ] && printf '%s\n' "${NOT_COMMANDS[@]}" | grep -qxF -- "$cmd" && continue
+  [ "${#NOT_COMMANDS[@]}" -gt 0 ] && printf '%s\n' "${NOT_COMMANDS[@]}" | grep -xF >/dev/null -- "$cmd" && continue
   script_of[$cmd]=${script##*/}
   path=$(type -P "$cmd") || continue
   real=$(readlink -f "$path")
@@ -79,7 +79,7 @@ owner() { # COMMAND: the package that installed it here, or nothing
 # The packages every Debian system has (Essential, or Priority: required).
 mapfile -t base_packages < <(dpkg-query -W -f='${Package} ${Essential} ${Priority}\n' |
   awk '$2 == "yes" || $3 == "required" { print $1 }')
-base() { printf '%s\n' "${base_packages[@]}" | grep -qxF "$1"; }
+base() { printf '%s\n' "${base_packages[@]}" | grep -xF >/dev/null "$1"; }
 
 for c in "${!TABLE[@]}"; do
   listed "${TABLE[$c]}" || fail "$c needs package ${TABLE[$c]}, not in scripts/setup.sh"

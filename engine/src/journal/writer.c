@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "journal/journal_int.h"
+#include "journal/put_aside.h"
 #include "journal/reader.h"
 
 struct cf_journal {
@@ -138,6 +139,9 @@ cf_err_t cf_journal_open(const char *path, unsigned flags, cf_journal_t **out,
         err = CF_ERR_NOMEM;
         goto fail;
     }
+    if ((err = cf_journal_check_put_aside(path, diags)) != CF_OK)
+        goto fail;
+    err = CF_ERR_IO;
     /* O_NOFOLLOW: a link is refused, and a dangling one never creates its
      * target. Created only when nothing is there (O_EXCL), so that close
      * knows whether the file is this run's own. */
@@ -147,8 +151,7 @@ cf_err_t cf_journal_open(const char *path, unsigned flags, cf_journal_t **out,
         j->created = j->fd >= 0;
     }
     if (j->fd < 0) {
-        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open the journal: %s%s",
-                    strerror(errno),
+        cf_diag_add(diags, CF_SEV_ERROR, path, 0, "cannot open the journal: %s%s", strerror(errno),
                     errno == ELOOP ? " (a symbolic link: give the journal's own path)" : "");
         goto fail;
     }
@@ -226,7 +229,7 @@ static void broke_locked(cf_journal_t *j, const char *what, int errnum)
 static int restore_locked(cf_journal_t *j, char *where, size_t cap)
 {
     char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s.restore-%ld", j->path, (long)getpid()) >= (int)sizeof(tmp))
+    if (cf_journal_put_aside_name(j->path, tmp, sizeof(tmp)) != 0)
         return -1;
     int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
@@ -281,16 +284,16 @@ static int restore_locked(cf_journal_t *j, char *where, size_t cap)
 static int still_there_locked(cf_journal_t *j)
 {
     struct stat sb;
-    if (stat(j->path, &sb) == 0 && sb.st_dev == j->dev && sb.st_ino == j->ino)
+    int rc = stat(j->path, &sb);
+    if (rc == 0 && sb.st_dev == j->dev && sb.st_ino == j->ino)
         return 1;
     char where[4200];
-    const char *what = errno == ENOENT ? "deleted or renamed" : "replaced by another file";
-    if (stat(j->path, &sb) != 0 && errno != ENOENT)
-        what = "no longer reachable";
+    const char *what = rc == 0           ? "replaced by another file"
+                       : errno == ENOENT ? "deleted or renamed"
+                                         : "no longer reachable";
     if (restore_locked(j, where, sizeof(where)) == 0)
         snprintf(j->why, sizeof(j->why),
-                 "the journal was %s during the run; its content was put back as %s", what,
-                 where);
+                 "the journal was %s during the run; its content was put back as %s", what, where);
     else
         snprintf(j->why, sizeof(j->why),
                  "the journal was %s during the run, and its content could not be put back: "

@@ -22,6 +22,7 @@
 #include <cardforge/batch.h>
 #include <cardforge/version.h>
 
+#include "journal/put_aside.h"
 #include "runner/runner_int.h"
 #include "util/file.h"
 #include "util/hex.h"
@@ -237,6 +238,8 @@ static cf_err_t open_journal(struct cf_runner *r, cf_diag_list_t *diags)
                 S_ISLNK(sb.st_mode) ? " (a symbolic link: give the journal's own path)" : "");
             return CF_ERR_IO;
         }
+        if ((e = cf_journal_check_put_aside(r->o.journal, diags)) != CF_OK)
+            return e;
         if (access(r->o.journal, F_OK) == 0)
             e = cf_journal_scan(r->o.journal, NULL, NULL, r->own_st, NULL, diags);
         if (e != CF_OK)

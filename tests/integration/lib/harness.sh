@@ -162,8 +162,8 @@ cf__wait_until() { # S FUNC ARGS...
     done
 }
 
-cf__has_card() { cf__reader_states | grep -qxF "Yes	$(cf_reader_name "$1")"; }
-cf__has_no_card() { cf__reader_states | grep -qxF "No	$(cf_reader_name "$1")"; }
+cf__has_card() { cf__reader_states | grep -xF >/dev/null "Yes	$(cf_reader_name "$1")"; }
+cf__has_no_card() { cf__reader_states | grep -xF >/dev/null "No	$(cf_reader_name "$1")"; }
 
 cf__show_evidence() {
     local f
