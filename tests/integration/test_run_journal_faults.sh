@@ -57,6 +57,15 @@ run() { # JOURNAL CARDS OUT [ARGS...]
     "$cf" run "$desc" --batch "$batch" --journal "$j" --sim-keep "$c" "$@" >"$o" 2>&1
 }
 
+# After a stop: the cards made so far are all accounted for; a second run
+# on the same journal finishes the batch, each record once.
+judge_then_resume() { # WHAT JOURNAL CARDS TAG
+    judge "$2" "$3" --partial >"$tmp/judge.out" || fail "$1: $(cat "$tmp/judge.out")"
+    run "$2" "$3" "$tmp/$4-resume.out" --readers sim:2:yubikey ||
+        fail "resume after $1: exit $? $(tail -n 8 "$tmp/$4-resume.out")"
+    judge "$2" "$3" >"$tmp/judge.out" || fail "after $1: $(cat "$tmp/judge.out")"
+}
+
 # ---- 1. the file system fills up ----------------------------------------
 mkdir "$tmp/fs"
 mount -t tmpfs -o size=12k,mode=0700 cf-journal-full "$tmp/fs" || fail "cannot mount a tmpfs"
@@ -92,10 +101,7 @@ CF_SYNC_FAULT_MATCH=journal-eio CF_SYNC_FAULT_AFTER=8 LD_PRELOAD="$shim" \
 grep -q "cannot sync the journal: Input/output error" "$tmp/eio.out" ||
     fail "EIO: the cause is not said: $(tail -n 8 "$tmp/eio.out")"
 said_vs_journal "$tmp/eio.out" "$j"
-judge "$j" "$cards" --partial >"$tmp/judge.out" || fail "EIO: $(cat "$tmp/judge.out")"
-run "$j" "$cards" "$tmp/eio-resume.out" --readers sim:2:yubikey ||
-    fail "resume after EIO: exit $? $(tail -n 8 "$tmp/eio-resume.out")"
-judge "$j" "$cards" >"$tmp/judge.out" || fail "after EIO: $(cat "$tmp/judge.out")"
+judge_then_resume EIO "$j" "$cards" eio
 echo "fdatasync EIO: stopped; resumed: $(cat "$tmp/judge.out")"
 
 # ---- 2. the journal deleted, then renamed, mid-run -----------------------
@@ -117,10 +123,7 @@ for how in deleted renamed; do
         "$tmp/$how.out" || fail "journal $how: not said: $(tail -n 8 "$tmp/$how.out")"
     [ -f "$j" ] || fail "journal $how: not put back at $j"
     said_vs_journal "$tmp/$how.out" "$j"
-    judge "$j" "$cards" --partial >"$tmp/judge.out" || fail "journal $how: $(cat "$tmp/judge.out")"
-    run "$j" "$cards" "$tmp/$how-resume.out" --readers sim:2:yubikey ||
-        fail "resume after the journal $how: exit $? $(tail -n 8 "$tmp/$how-resume.out")"
-    judge "$j" "$cards" >"$tmp/judge.out" || fail "after the journal $how: $(cat "$tmp/judge.out")"
+    judge_then_resume "the journal $how" "$j" "$cards" "$how"
     echo "journal $how: put back; resumed: $(cat "$tmp/judge.out")"
 done
 
@@ -160,10 +163,7 @@ for mode in run dry; do
     cmp -s "$j" "$tmp/old-copy.keep" || fail "journal replaced, $mode: the old copy was changed"
 done
 mv "$aside" "$j"
-judge "$j" "$cards" --partial >"$tmp/judge.out" || fail "journal replaced: $(cat "$tmp/judge.out")"
-run "$j" "$cards" "$tmp/replaced-resume.out" --readers sim:2:yubikey ||
-    fail "resume after the journal was replaced: exit $? $(tail -n 8 "$tmp/replaced-resume.out")"
-judge "$j" "$cards" >"$tmp/judge.out" || fail "after the journal was replaced: $(cat "$tmp/judge.out")"
+judge_then_resume "the journal was replaced" "$j" "$cards" replaced
 echo "journal replaced: other file untouched, runs refused until chosen; resumed: $(cat "$tmp/judge.out")"
 
 # ---- 3. report shows a hand-edited field's control characters escaped ----
