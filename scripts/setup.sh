@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libinih-dev libyaml-dev libssl-dev libcmocka-dev
   libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd
+  libpq-dev postgresql
   clang libclang-rt-14-dev
   yubico-piv-tool opensc opensc-pkcs11 yubikey-manager
   iproute2 util-linux procps python3 groff-base xxd openssl

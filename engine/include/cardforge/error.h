@@ -49,6 +49,8 @@ typedef enum cf_err {
     CF_ERR_ALREADY_DONE = 48,  /* card or record already personalized */
     CF_ERR_INTERRUPTED = 49,   /* stopped by the operator or a signal */
     CF_ERR_POLICY = 50,        /* value violates a PIN/PUK/key policy */
+    /* order database (order.h) */
+    CF_ERR_DATABASE = 60, /* the order database cannot be reached or failed */
 } cf_err_t;
 
 /* A static, human-readable string for err; never NULL, never to be freed. */

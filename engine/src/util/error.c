@@ -48,6 +48,7 @@ static const struct err_entry errors[] = {
     {CF_ERR_ALREADY_DONE, "CF_ERR_ALREADY_DONE", "already personalized"},
     {CF_ERR_INTERRUPTED, "CF_ERR_INTERRUPTED", "interrupted"},
     {CF_ERR_POLICY, "CF_ERR_POLICY", "value violates the card's policy"},
+    {CF_ERR_DATABASE, "CF_ERR_DATABASE", "the order database cannot be reached or failed"},
 };
 
 static const struct err_entry *find(cf_err_t err)

@@ -1,0 +1,43 @@
+/*
+ * order_int.h - the order database, inside the engine (internal).
+ *
+ * One connection per handle. Every statement goes through pq_exec /
+ * pq_exec_params, which turn a failure into one diagnostic naming what was
+ * being done and the server's own message (libpq's messages never hold a
+ * password; batch values never reach a statement).
+ */
+#ifndef CF_ORDER_INT_H
+#define CF_ORDER_INT_H
+
+#include <libpq-fe.h>
+
+#include <cardforge/order.h>
+
+struct cf_order_db {
+    PGconn *conn;
+    char where[160]; /* "host:port/dbname" for messages */
+    PGresult *held;  /* the result the strings of the last info point into */
+};
+
+/* Run sql; NULL on failure after adding "WHAT: the server's message". The
+ * caller PQclear()s a non-NULL result. */
+PGresult *pq_exec(struct cf_order_db *db, const char *what, const char *sql, cf_diag_list_t *diags);
+PGresult *pq_exec_params(struct cf_order_db *db, const char *what, const char *sql, int n,
+                         const char *const *values, cf_diag_list_t *diags);
+
+/* Run sql that returns nothing; CF_OK or CF_ERR_DATABASE. */
+cf_err_t pq_run(struct cf_order_db *db, const char *what, const char *sql, cf_diag_list_t *diags);
+
+/* The schema version found: 0 when there is no schema. CF_ERR_DATABASE. */
+cf_err_t order_schema_version(struct cf_order_db *db, unsigned *version, cf_diag_list_t *diags);
+
+/* CF_OK when the schema is this build's version; otherwise an error that
+ * says what to do (init, or a newer cardforge). */
+cf_err_t order_schema_check(struct cf_order_db *db, cf_diag_list_t *diags);
+
+/* 1 when name is a usable order name (1..CF_ORDER_NAME_MAX bytes of
+ * printable UTF-8-safe characters, no control characters); else 0 with a
+ * reason in diags. */
+int order_name_ok(const char *name, cf_diag_list_t *diags);
+
+#endif
