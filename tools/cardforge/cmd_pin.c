@@ -55,9 +55,13 @@ static void usage(FILE *out)
             "                      the note says why\n"
             "  -h, --help          this help\n\n"
             "PINs, PUKs and responses are read from the terminal without echo; there is\n"
-            "no option to give them on the command line. See docs/operator-guide.md.\n"
-            "Exit status: 0 done; 1 the card refused or failed (tries left are shown);\n"
-            "2 usage error or a value that breaks the card's policy.\n");
+            "no option to give them on the command line. Each PIN and PUK is checked\n"
+            "against the card's policy as soon as it is typed; one that does not fit, or\n"
+            "two entries of a new PIN that differ, are said (never the value) and asked\n"
+            "again, 3 tries in all. See docs/operator-guide.md.\n"
+            "Exit status: 0 done; 1 the card refused or failed (tries left are shown), or\n"
+            "no card (a --wait interrupted or timed out); 2 usage error, or no value that\n"
+            "fits the card's policy in 3 tries.\n");
 }
 
 /* The message and status for a secret that could not be read at all. */

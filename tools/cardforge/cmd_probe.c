@@ -34,8 +34,8 @@ static void usage(FILE *out)
                  "  --profiles DIR      card profiles directory (default: the installed ones)\n"
                  "  --trace FILE        write an APDU trace\n" DESK_WAIT_HELP
                  "  -h, --help          this help\n\n"
-                 "Exit status: 0 the card was identified; 1 it was not (the reason is shown);\n"
-                 "2 usage error.\n");
+                 "Exit status: 0 the card was identified; 1 it was not (the reason is shown),\n"
+                 "or no card (a --wait interrupted or timed out); 2 usage error.\n");
 }
 
 static void print_hex_line(const char *label, const uint8_t *b, size_t n)

@@ -266,12 +266,8 @@ static int find_card(const char *cmd, const struct desk_opts *o, struct desk_car
             fprintf(stderr, "%s: %s\n", cmd, cf_pcsc_errmsg(ctx));
             st = CF_EXIT_FAIL;
         }
-        if (st != LOOK_AGAIN || !o->wait)
+        if (st != LOOK_AGAIN || !o->wait || wait_signal)
             break;
-        if (wait_signal) {
-            desk_release(dc); /* a card found as the signal came: untouched */
-            break;
-        }
         if (!said) {
             say_waiting(cmd, o);
             said = 1;
@@ -288,6 +284,8 @@ static int find_card(const char *cmd, const struct desk_opts *o, struct desk_car
         sigaction(SIGTERM, &old_term, NULL);
     }
     if (wait_signal) {
+        /* A card found as the signal came is closed by the caller as it
+         * was found: identified, nothing else. */
         fprintf(stderr, "%s: interrupted while waiting for the card; no card was touched\n", cmd);
         st = CF_EXIT_FAIL;
     } else if (st == LOOK_AGAIN && o->reader != NULL) {
