@@ -6,8 +6,9 @@
 #     appears in another reader, and its JSON says the counters the card
 #     told and null with a note for those it did not (a GIDS card: no PUK,
 #     no admin-key counter);
-#   - SIGINT during a wait (by reader and by serial) ends it with status 1
-#     and "interrupted while waiting", and no card's state file changes;
+#   - SIGINT during a wait (by reader, with --json, and by serial) ends it
+#     with status 1, "interrupted while waiting" and nothing on stdout, and
+#     no card's state file changes;
 #   - --wait=SECONDS gives up with status 1 after about that long;
 #   - without --wait an empty reader fails at once (status 1); a malformed
 #     --wait value or a sim: reader is a usage error (2), never waited on.
@@ -97,7 +98,7 @@ wait "$pid"
 cf_expect_eq "personalize --wait status after SIGINT" 1 $?
 grep -q "interrupted while waiting for the card; no card was touched" "$CF_TMP/d.err" ||
     cf_fail "no interruption message: $(cat "$CF_TMP/d.err")"
-"$CLI" pin status --reader "$(cf_reader_name 3)" --wait >"$CF_TMP/e.out" 2>"$CF_TMP/e.err" &
+"$CLI" pin status --json --reader "$(cf_reader_name 3)" --wait >"$CF_TMP/e.out" 2>"$CF_TMP/e.err" &
 pid=$!
 wait_text "$CF_TMP/e.err" "waiting for a card in reader" 15 || cf_fail "no wait: $(cat "$CF_TMP/e.err")"
 kill -INT "$pid"
