@@ -9,7 +9,9 @@
 #     card type refuses (too short) is refused as soon as it is typed, with
 #     the rule, and asked again at once; the good one that follows is the
 #     card's PIN (state file and yubico-piv-tool verify-pin); `pin change`
-#     does the same for a too-short new PIN;
+#     does the same for a too-short new PIN; a typed key that is short or
+#     not hex is refused the same way; three refused tries end personalize
+#     and `pin change` with status 2 and the card's state file unchanged;
 #   - a step the card type cannot do is refused naming step and card type,
 #     and the card's state file is unchanged.
 source "$2/tests/integration/lib/harness.sh" "$@"
@@ -122,6 +124,50 @@ grep -q -e 97531 -e 864213 <<<"$out" && cf_fail "a typed PIN was echoed: $out"
 cf_expect_eq "PIN after pin change" "$(hexof 97531135)" "$(pin_of 0)"
 yubico-piv-tool -r "$(cf_reader_name 0)" -a verify-pin -P 97531135 >/dev/null 2>&1 ||
     cf_fail "yubico-piv-tool does not verify the changed PIN"
+
+# Keys are checked as they are typed too (hex, 16/24/32 bytes), and three
+# refused tries end the run before the card is touched (status 2).
+cat >"$CF_TMP/key.ini" <<'EOF'
+[Description]
+CardManagerKey=#010203040506070801020304050607080102030405060708
+NewCardManagerKey=!FROM_USER_DIALOG_3_FIELD
+EOF
+cat >"$CF_TMP/badkeys.script" <<'EOF'
+expect NewCardManagerKey \(dialog 3, not shown\):
+send 00112233
+expect NewCardManagerKey: a key must be 16, 24 or 32 bytes \(32, 48 or 64 hex digits\), not 8 digits; type it again\s+NewCardManagerKey \(dialog 3, not shown\):
+send 0011223344556677889900112233445566778899zz
+expect NewCardManagerKey: a key must be hex digits
+send 00112233445566778899001122334455667788990011
+eof
+EOF
+before=$(cat "$(cf_state_file 1)")
+out=$(python3 "$DRIVE" "$CF_TMP/badkeys.script" -- "$CLI" personalize "$CF_TMP/key.ini" \
+    --reader "$(cf_reader_name 1)")
+cf_expect_eq "exit status after three refused keys" 2 $?
+grep -q "NewCardManagerKey: no acceptable value in 3 tries; nothing was done" <<<"$out" || cf_fail "$out"
+grep -q "00112233" <<<"$out" && cf_fail "a typed key was echoed: $out"
+cf_expect_eq "state file after three refused keys" "$before" "$(cat "$(cf_state_file 1)")"
+
+# The PIN tool gives up the same way, having sent the card nothing.
+cat >"$CF_TMP/giveup.script" <<'EOF'
+expect current PIN \(not shown\):
+send 97531135
+expect new PIN \(not shown\):
+send 1
+expect new PIN \(not shown\):
+send 12
+expect new PIN \(not shown\):
+send 123456789
+eof
+EOF
+before=$(cat "$(cf_state_file 0)")
+out=$(python3 "$DRIVE" "$CF_TMP/giveup.script" -- "$CLI" pin change --reader "$(cf_reader_name 0)")
+cf_expect_eq "pin change status after three refused new PINs" 2 $?
+grep -q "PIN: must be 6 to 8 characters, got 9 characters (card type piv-yubikey)$" <<<"${out//$'\r'/}" ||
+    cf_fail "no reason for the last try: $out"
+grep -q "no acceptable new PIN in 3 tries; nothing was sent to the card" <<<"$out" || cf_fail "$out"
+cf_expect_eq "state file after pin change gave up" "$before" "$(cat "$(cf_state_file 0)")"
 
 cat >"$CF_TMP/match.script" <<'EOF'
 expect PIN \(dialog 2, not shown\):
