@@ -745,6 +745,58 @@ static void test_apdus_per_job_are_fixed(void **state)
     assert_int_equal(apdus_of("gids", "gemalto", GIDS_JOB), 21);
 }
 
+/* One typed value judged as the desk prompt needs it: the form every card
+ * needs without a profile, the card type's policy with one; the reason
+ * names the parameter and the rule and never holds the value. */
+static void test_typed_value_is_checked_against_form_and_card_policy(void **state)
+{
+    (void)state;
+    const cf_profile_t *piv = cf_profiles_find(profiles, "piv-yubikey");
+    const cf_profile_t *gids = cf_profiles_find(profiles, "gids");
+    const cf_profile_t *std = cf_profiles_find(profiles, "piv"); /* digits-only PUK */
+    assert_non_null(std);
+    assert_non_null(piv);
+    assert_non_null(gids);
+    struct {
+        const cf_profile_t *p;
+        cf_param_t param;
+        const char *typed;
+        cf_err_t want;
+        const char *says; /* in the reason */
+    } cases[] = {
+        {piv, CF_PARAM_PIN, "135790", CF_OK, NULL},
+        {piv, CF_PARAM_PIN, "13579", CF_ERR_POLICY,
+         "PIN: must be 6 to 8 characters, got 5 characters (card type piv-yubikey)"},
+        {NULL, CF_PARAM_PIN, "13579", CF_OK, NULL}, /* no card type: only the form */
+        {NULL, CF_PARAM_PIN, "12345678901234567", CF_ERR_POLICY, "PIN: 17 characters"},
+        {piv, CF_PARAM_INITIAL_PUK, "12345", CF_ERR_POLICY,
+         "InitialPUK: must be 6 to 8 characters"},
+        {std, CF_PARAM_PUK, "1234567x", CF_ERR_POLICY, "PUK: character 8 is not a digit"},
+        {piv, CF_PARAM_PUK, "87654321", CF_OK, NULL},
+        {gids, CF_PARAM_PUK, "87654321", CF_ERR_POLICY, "has no PUK"},
+        {piv, CF_PARAM_NEW_CARD_MANAGER_KEY, NEW_KEY, CF_OK, NULL},
+        {piv, CF_PARAM_NEW_CARD_MANAGER_KEY, "00112233", CF_ERR_POLICY,
+         "NewCardManagerKey: a key must be 16, 24 or 32 bytes"},
+        {piv, CF_PARAM_CARD_MANAGER_KEY, "zz112233445566778899AABBCCDDEEFF", CF_ERR_POLICY,
+         "CardManagerKey: a key must be hex digits"},
+        {gids, CF_PARAM_NEW_CARD_MANAGER_KEY, "00112233445566778899AABBCCDDEEFF", CF_ERR_POLICY,
+         "card type gids takes no 16-byte key"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cf_secret_t *v = cf_secret_new(cases[i].typed, strlen(cases[i].typed));
+        char why[200] = "x";
+        cf_err_t e = cf_personalize_check_typed(cases[i].p, cases[i].param, v, why, sizeof(why));
+        if (e != cases[i].want)
+            fail_msg("case %zu: %s (%s)", i, cf_strerror(e), why);
+        if (cases[i].says != NULL && strstr(why, cases[i].says) == NULL)
+            fail_msg("case %zu: reason '%s' lacks '%s'", i, why, cases[i].says);
+        if (e != CF_OK)
+            assert_null(strstr(why, cases[i].typed)); /* never the value */
+        cf_secret_free(v);
+    }
+    assert_int_equal(cf_personalize_check_typed(piv, CF_PARAM_PIN, NULL, NULL, 0), CF_ERR_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -786,6 +838,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupted_puk_change_is_finished_on_every_variant,
                                         with_dir, without_dir),
         cmocka_unit_test_setup_teardown(test_apdus_per_job_are_fixed, with_dir, without_dir),
+        cmocka_unit_test(test_typed_value_is_checked_against_form_and_card_policy),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

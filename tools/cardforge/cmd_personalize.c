@@ -10,6 +10,11 @@
  * status. Derived and random values (@derive, @random) are made once the
  * card is open and its serial known, from the key file given with
  * --keyfile; they are never shown.
+ *
+ * Typed values are checked one by one as they are typed, against the card
+ * type of the card in the reader (identified first, then released while
+ * the person types): a value that does not fit is refused at once with the
+ * rule it breaks, and asked again, a few times at most.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -35,7 +40,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: cardforge personalize DESC (--reader NAME | --card SERIAL)\n"
                  "         [--field NAME=VALUE ...] [--profile NAME] [--profiles DIR]\n"
                  "         [--keyfile FILE] [--trace FILE] [--allow-last-try]\n"
-                 "         [--allow-factory-key]\n\n"
+                 "         [--allow-factory-key] [--wait[=SECONDS]]\n\n"
                  "Run the encoding description DESC on one card and prove every change.\n\n"
                  "  --reader NAME        the PC/SC reader (full name or a part naming one reader)\n"
                  "  --card SERIAL        the card with this serial, in whichever reader it is\n"
@@ -51,11 +56,21 @@ static void usage(FILE *out)
                  "  --allow-last-try     allow an attempt that could spend the last PUK or\n"
                  "                       admin-key try (refused by default)\n"
                  "  --allow-factory-key  allow a factory-default value as the new key or PUK\n"
+                 "  --wait[=SECONDS]     no card yet: wait for the reader to hold one, or for\n"
+                 "                       the card with the serial to appear in any reader (up\n"
+                 "                       to SECONDS, 1 to 86400; no limit without); Ctrl-C\n"
+                 "                       ends the wait with status 1, no card touched\n"
                  "  -h, --help           this help\n\n"
-                 "Prompts (!FROM_USER_DIALOG_<n>_FIELD) are asked at the terminal without echo;\n"
-                 "new values are asked twice. Without a terminal they must come from --field.\n"
+                 "Prompts (!FROM_USER_DIALOG_<n>_FIELD) are asked at the terminal without echo,\n"
+                 "once the card is identified (and released while you type). Each value is\n"
+                 "checked against the card type as soon as it is typed (a PIN's length and\n"
+                 "characters, a key's hex and size); one that does not fit is refused with the\n"
+                 "rule it breaks and asked again; new values are asked twice. After 3 refused\n"
+                 "tries for one value nothing is done (status 2). Without a terminal the values\n"
+                 "must come from --field.\n"
                  "Exit status: 0 every step done and proven; 1 a step failed or was refused\n"
-                 "(the card's state is printed); 2 usage error or invalid description.\n");
+                 "(the card's state is printed), or no card (a --wait interrupted or timed out);\n"
+                 "2 usage error, invalid description, or no acceptable value typed.\n");
 }
 
 struct fields {
@@ -124,13 +139,57 @@ static int is_new_value(cf_param_t p)
     return p == CF_PARAM_PIN || p == CF_PARAM_PUK || p == CF_PARAM_NEW_CARD_MANAGER_KEY;
 }
 
+/* What the prompts need: the --field values, and the card type each typed
+ * value is checked against as soon as it is typed (NULL: the form every
+ * card type needs). */
+struct prompt_ctx {
+    const struct fields *fields;
+    const cf_profile_t *profile;
+};
+
+/* Tries for one value (a value refused, or its two entries differing):
+ * enough for typos, few enough that a card holder guessing stops. */
+#define PROMPT_TRIES 3
+
+/* One typed value and, for a new one, its confirmation: *out on CF_OK, or
+ * CF_ERR_INVALID (or the reading error) after the reason is said. */
+static cf_err_t ask_one(const struct prompt_ctx *pc, unsigned dialog, cf_param_t p,
+                        cf_secret_t **out)
+{
+    char q[96], why[200];
+    snprintf(q, sizeof(q), "%s (dialog %u, not shown): ", cf_param_name(p), dialog);
+    cf_err_t e = tty_ask_secret(q, 64, out);
+    if (e == CF_ERR_ARG) {
+        fprintf(stderr, CMD ": %s: empty or longer than 64 characters", cf_param_name(p));
+        return CF_ERR_INVALID;
+    }
+    if (e != CF_OK)
+        return e;
+    if (cf_personalize_check_typed(pc->profile, p, *out, why, sizeof(why)) != CF_OK) {
+        fprintf(stderr, CMD ": %s", why); /* why names the parameter */
+        return CF_ERR_INVALID;
+    }
+    if (!is_new_value(p))
+        return CF_OK;
+    cf_secret_t *again = NULL;
+    snprintf(q, sizeof(q), "%s again: ", cf_param_name(p));
+    e = tty_ask_secret(q, 64, &again);
+    if (e == CF_OK || e == CF_ERR_ARG) {
+        e = e == CF_OK && cf_secret_equal(*out, again) ? CF_OK : CF_ERR_INVALID;
+        if (e != CF_OK)
+            fprintf(stderr, CMD ": %s: the two entries differ", cf_param_name(p));
+    }
+    cf_secret_free(again);
+    return e;
+}
+
 static cf_err_t prompt(void *ctx, unsigned dialog, cf_param_t p, cf_secret_t **out)
 {
-    const struct fields *f = ctx;
+    const struct prompt_ctx *pc = ctx;
     char name[48];
     snprintf(name, sizeof(name), "FROM_USER_DIALOG_%u_FIELD", dialog);
     size_t len;
-    const char *given = fields_get(f, name, &len);
+    const char *given = fields_get(pc->fields, name, &len);
     if (given != NULL) {
         *out = cf_secret_new(given, len);
         return *out ? CF_OK : CF_ERR_NOMEM;
@@ -142,27 +201,45 @@ static cf_err_t prompt(void *ctx, unsigned dialog, cf_param_t p, cf_secret_t **o
                 cf_param_name(p), dialog, name);
         return CF_ERR_UNSUPPORTED;
     }
-    char q[96];
-    snprintf(q, sizeof(q), "%s (dialog %u, not shown): ", cf_param_name(p), dialog);
-    cf_err_t e = tty_ask_secret(q, 64, out);
-    if (e == CF_OK && is_new_value(p)) {
-        cf_secret_t *again = NULL;
-        snprintf(q, sizeof(q), "%s again: ", cf_param_name(p));
-        e = tty_ask_secret(q, 64, &again);
-        if (e == CF_OK && !cf_secret_equal(*out, again)) {
-            fprintf(stderr, CMD ": the two %s entries differ; nothing was done\n",
-                    cf_param_name(p));
-            e = CF_ERR_INVALID;
-        }
-        cf_secret_free(again);
-    }
-    if (e == CF_ERR_ARG)
-        fprintf(stderr, CMD ": %s: empty or too long\n", cf_param_name(p));
-    if (e != CF_OK) {
+    for (int attempt = 1; attempt <= PROMPT_TRIES; attempt++) {
+        cf_err_t e = ask_one(pc, dialog, p, out);
+        if (e == CF_OK)
+            return CF_OK;
         cf_secret_free(*out);
         *out = NULL;
+        if (e != CF_ERR_INVALID)
+            return e; /* end of input: nobody is there to ask again */
+        fprintf(stderr, attempt < PROMPT_TRIES ? "; type it again\n" : "\n");
     }
-    return e;
+    fprintf(stderr, CMD ": %s: no acceptable value in %d tries; nothing was done\n",
+            cf_param_name(p), PROMPT_TRIES);
+    return CF_ERR_INVALID;
+}
+
+/* 1 when some value will be typed at the terminal: a prompt no --field
+ * answers. */
+static int asks_at_terminal(const cf_plan_t *plan, const struct fields *f)
+{
+    if (!isatty(STDIN_FILENO))
+        return 0;
+    for (int i = 0; i < CF_PARAM_COUNT; i++) {
+        cf_param_t p = (cf_param_t)i;
+        char name[48];
+        size_t len;
+        if (cf_plan_source(plan, p) != CF_SOURCE_PROMPT)
+            continue;
+        snprintf(name, sizeof(name), "FROM_USER_DIALOG_%u_FIELD", cf_plan_param_dialog(plan, p));
+        if (fields_get(f, name, &len) == NULL)
+            return 1;
+    }
+    return 0;
+}
+
+static void print_card(const struct desk_card *dc)
+{
+    printf("card: %s, serial %s, reader %s\n", cf_profile_name(cf_card_profile(dc->card)),
+           cf_card_serial(dc->card), cf_transport_reader(dc->t));
+    fflush(stdout);
 }
 
 static void print_step(void *user, const cf_card_t *card, const cf_step_result_t *r)
@@ -179,8 +256,7 @@ static void print_step(void *user, const cf_card_t *card, const cf_step_result_t
     fflush(stdout);
 }
 
-static void print_tries(const char *label, const cf_card_t *card, cf_cred_t c,
-                        const cf_tries_t *t)
+static void print_tries(const char *label, const cf_card_t *card, cf_cred_t c, const cf_tries_t *t)
 {
     if (!cf_profile_has(cf_card_profile(card), c))
         return; /* the card type has no such credential */
@@ -263,11 +339,14 @@ int cmd_personalize(int argc, char **argv)
             usage(stdout);
             status = CF_EXIT_OK;
             goto out;
-        default:
-            if (desk_option(c, optarg, &dopt))
+        default: {
+            int d = desk_option(CMD, c, optarg, &dopt);
+            if (d > 0)
                 break;
-            usage(stderr);
+            if (d == 0)
+                usage(stderr);
             goto out;
+        }
         }
     }
     if (optind != argc - 1) {
@@ -295,28 +374,44 @@ int cmd_personalize(int argc, char **argv)
     if (load_keys(plan, keyfile, &keys) != 0)
         goto out_plan;
 
-    /* Values first: nobody types a PIN while a card session is held open. */
+    /* Values typed at the terminal are checked against the card type as
+     * they are typed, so the card is identified first, then released:
+     * nobody types a PIN while a card session is held open. */
+    struct desk_card dc;
+    struct prompt_ctx pctx = {&fields, NULL};
+    int identified = 0;
+    if (asks_at_terminal(plan, &fields)) {
+        status = desk_open(CMD, &dopt, &dc);
+        if (status != CF_EXIT_OK)
+            goto out_plan;
+        identified = 1;
+        print_card(&dc);
+        pctx.profile = cf_card_profile(dc.card); /* borrowed from dc's profiles */
+        desk_release(&dc);
+    }
     diags = cf_diag_list_new();
     if (diags == NULL) {
         status = CF_EXIT_FAIL;
+        if (identified)
+            desk_close(&dc);
         goto out_plan;
     }
-    e = cf_plan_resolve(plan, lookup_field, &fields, prompt, &fields, "--field", 0, diags, &values);
+    e = cf_plan_resolve(plan, lookup_field, &fields, prompt, &pctx, "--field", 0, diags, &values);
     cf_diag_print(diags, stderr);
     cf_diag_list_free(diags);
     if (e != CF_OK) {
         status = e == CF_ERR_UNSUPPORTED || e == CF_ERR_INVALID ? CF_EXIT_USAGE : CF_EXIT_FAIL;
+        if (identified)
+            desk_close(&dc);
         goto out_plan;
     }
     fields_free(&fields);
 
-    struct desk_card dc;
-    status = desk_open(CMD, &dopt, &dc);
+    status = identified ? desk_reopen(CMD, &dopt, &dc) : desk_open(CMD, &dopt, &dc);
     if (status != CF_EXIT_OK)
         goto out_values;
-    printf("card: %s, serial %s, reader %s\n", cf_profile_name(cf_card_profile(dc.card)),
-           cf_card_serial(dc.card), cf_transport_reader(dc.t));
-    fflush(stdout);
+    if (!identified)
+        print_card(&dc);
 
     /* Derived and random values need the card: its serial is the KDF
      * context. Nothing has been sent that changes the card yet. */

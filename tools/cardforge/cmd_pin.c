@@ -4,8 +4,9 @@
  * by challenge-response with the helpdesk on the phone.
  *
  * Secrets are typed at a terminal without echo and never taken from the
- * command line. New PINs are asked twice and checked against the card
- * type's policy before the card is asked, so a typo never costs a try. The
+ * command line. Each PIN or PUK is checked against the card type's policy
+ * as soon as it is typed (and asked again when it does not fit), new PINs
+ * are asked twice, all before the card is asked: a typo never costs a try. The
  * offline unblock keeps one card session from the challenge to the new
  * PIN: a GIDS challenge dies on reset or re-select.
  */
@@ -22,107 +23,117 @@
 
 #include "commands.h"
 #include "desk_card.h"
+#include "pin_status.h"
 #include "tty_secret.h"
 
 #define CMD "cardforge pin"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: cardforge pin SUBCOMMAND (--reader NAME | --card SERIAL) [OPTIONS]\n\n"
-                 "subcommands:\n"
-                 "  status              card type, serial, tries left (PIN, PUK, admin key), PIN\n"
-                 "                      policy; spends nothing\n"
-                 "  change              change the PIN (current PIN, new PIN twice)\n"
-                 "  unblock             set a new PIN with the PUK\n"
-                 "  unblock --challenge offline unblock with the helpdesk: shows the card's\n"
-                 "                      serial and challenge, reads the response and a new PIN\n\n"
-                 "options:\n"
-                 "  --reader NAME       the PC/SC reader (full name or a part naming one reader)\n"
-                 "  --card SERIAL       the card with this serial, in whichever reader it is\n"
-                 "  --profile NAME      use this card profile instead of recognising the card\n"
-                 "  --profiles DIR      card profiles directory (default: the installed ones)\n"
-                 "  --trace FILE        write an APDU trace, every secret byte shown as **\n"
-                 "  --allow-last-try    allow a PUK or admin-key attempt that could spend the\n"
-                 "                      last try (refused by default)\n"
-                 "  -h, --help          this help\n\n"
-                 "PINs, PUKs and responses are read from the terminal without echo; there is\n"
-                 "no option to give them on the command line. See docs/operator-guide.md.\n"
-                 "Exit status: 0 done; 1 the card refused or failed (tries left are shown);\n"
-                 "2 usage error or a value that breaks the card's policy.\n");
+    fprintf(out,
+            "usage: cardforge pin SUBCOMMAND (--reader NAME | --card SERIAL) [OPTIONS]\n\n"
+            "subcommands:\n"
+            "  status              card type, serial, tries left (PIN, PUK, admin key), PIN\n"
+            "                      policy; spends nothing\n"
+            "  change              change the PIN (current PIN, new PIN twice)\n"
+            "  unblock             set a new PIN with the PUK\n"
+            "  unblock --challenge offline unblock with the helpdesk: shows the card's\n"
+            "                      serial and challenge, reads the response and a new PIN\n\n"
+            "options:\n"
+            "  --reader NAME       the PC/SC reader (full name or a part naming one reader)\n"
+            "  --card SERIAL       the card with this serial, in whichever reader it is\n"
+            "  --profile NAME      use this card profile instead of recognising the card\n"
+            "  --profiles DIR      card profiles directory (default: the installed ones)\n"
+            "  --trace FILE        write an APDU trace, every secret byte shown as **\n"
+            "  --allow-last-try    allow a PUK or admin-key attempt that could spend the\n"
+            "                      last try (refused by default)\n" DESK_WAIT_HELP
+            "  --json              status only: one JSON object on stdout, {\"card_type\",\n"
+            "                      \"description\", \"serial\", \"version\", \"reader\",\n"
+            "                      \"tries\": {\"pin\", \"puk\", \"admin_key\"}, \"pin_policy\",\n"
+            "                      \"offline_unblock\"}; each counter {\"state\", \"left\",\n"
+            "                      \"max\", \"note\"}: null when the card did not tell, and\n"
+            "                      the note says why\n"
+            "  -h, --help          this help\n\n"
+            "PINs, PUKs and responses are read from the terminal without echo; there is\n"
+            "no option to give them on the command line. Each PIN and PUK is checked\n"
+            "against the card's policy as soon as it is typed; one that does not fit, or\n"
+            "two entries of a new PIN that differ, are said (never the value) and asked\n"
+            "again, 3 tries in all. See docs/operator-guide.md.\n"
+            "Exit status: 0 done; 1 the card refused or failed (tries left are shown), or\n"
+            "no card (a --wait interrupted or timed out); 2 usage error, or no value that\n"
+            "fits the card's policy in 3 tries.\n");
 }
 
-static void print_tries(const char *label, cf_card_t *card, cf_cred_t c)
+/* The message and status for a secret that could not be read at all. */
+static int ask_failed(cf_err_t e)
 {
-    cf_tries_t t;
-    cf_err_t e = cf_card_tries(card, c, &t);
-    if (e == CF_ERR_UNSUPPORTED)
-        return; /* the card type has no such credential */
-    printf("%-18s", label);
-    if (e != CF_OK) {
-        printf("cannot be read (%s)\n", cf_strerror(e));
-        return;
-    }
-    char text[96];
-    desk_tries_text(&t, text, sizeof(text));
-    printf("%s\n", text);
-}
-
-static int pin_status(struct desk_card *dc)
-{
-    const cf_profile_t *p = cf_card_profile(dc->card);
-    printf("%-18s%s (%s)\n", "card type", cf_profile_name(p), cf_profile_description(p));
-    printf("%-18s%s\n", "serial", cf_card_serial(dc->card));
-    if (cf_card_version(dc->card)[0])
-        printf("%-18s%s\n", "version", cf_card_version(dc->card));
-    printf("%-18s%s\n", "reader", cf_transport_reader(dc->t));
-    print_tries("PIN tries left", dc->card, CF_CRED_PIN);
-    print_tries("PUK tries left", dc->card, CF_CRED_PUK);
-    print_tries("admin key tries", dc->card, CF_CRED_ADMIN);
-    printf("%-18s%s\n", "PIN policy", cf_profile_pin_policy_text(p));
-    printf("%-18s%s\n", "offline unblock",
-           cf_profile_can(p, CF_CAP_EXTERNAL_AUTH) ? "challenge-response (pin unblock --challenge)"
-           : cf_profile_can(p, CF_CAP_PIN_BY_PUK)  ? "with the PUK (pin unblock)"
-                                                   : "none");
-    return CF_EXIT_OK;
-}
-
-/* Ask for a secret; messages for the refusals. CF_EXIT_* status. */
-static int ask(const char *prompt, cf_secret_t **out)
-{
-    cf_err_t e = tty_ask_secret(prompt, 64, out);
     if (e == CF_ERR_UNSUPPORTED)
         fprintf(stderr, CMD ": standard input is not a terminal; secrets are only read from "
                             "a terminal\n");
-    else if (e == CF_ERR_ARG)
-        fprintf(stderr, CMD ": empty or too long\n");
-    else if (e != CF_OK)
+    else if (e == CF_ERR_IO)
+        fprintf(stderr, CMD ": end of input; nothing was sent to the card\n");
+    else
         fprintf(stderr, CMD ": %s\n", cf_strerror(e));
-    return e == CF_OK ? CF_EXIT_OK : e == CF_ERR_NOMEM ? CF_EXIT_FAIL : CF_EXIT_USAGE;
+    return e == CF_ERR_NOMEM ? CF_EXIT_FAIL : CF_EXIT_USAGE;
 }
 
-/* A new PIN, twice, checked against the card type's policy. */
-static int ask_new_pin(const cf_profile_t *p, cf_secret_t **out)
+/* Ask for a secret no policy judges (the response): CF_EXIT_* status. */
+static int ask(const char *prompt, cf_secret_t **out)
 {
-    cf_secret_t *again = NULL;
-    int st = ask("new PIN (not shown): ", out);
-    if (st != CF_EXIT_OK)
-        return st;
-    char why[160] = "";
-    if (cf_profile_check_policy(p, CF_CRED_PIN, *out, why, sizeof(why)) != CF_OK) {
-        fprintf(stderr, CMD ": the new PIN does not fit the card's policy: %s (%s)\n", why,
-                cf_profile_pin_policy_text(p));
-        st = CF_EXIT_USAGE;
-    } else if ((st = ask("new PIN again: ", &again)) == CF_EXIT_OK &&
-               !cf_secret_equal(*out, again)) {
-        fprintf(stderr, CMD ": the two new PINs differ; nothing was sent to the card\n");
-        st = CF_EXIT_USAGE;
-    }
-    cf_secret_free(again);
-    if (st != CF_EXIT_OK) {
+    cf_err_t e = tty_ask_secret(prompt, 64, out);
+    if (e == CF_ERR_ARG)
+        fprintf(stderr, CMD ": empty or longer than 64 characters\n");
+    else if (e != CF_OK)
+        return ask_failed(e);
+    return e == CF_OK ? CF_EXIT_OK : CF_EXIT_USAGE;
+}
+
+/* Tries for one value (refused by the policy, or two entries differing):
+ * enough for typos, few enough that nobody guesses at the prompt. */
+#define ASK_TRIES 3
+
+/* Ask for credential c's value (what: "new PIN", "PUK", ...), checked
+ * against the card type's policy as soon as it is typed, before anything
+ * else is asked; with confirm asked twice. A refused value or two entries
+ * that differ are said (never the value) and asked again, ASK_TRIES times
+ * in all. CF_EXIT_*: 2 when no acceptable value came. */
+static int ask_value(const cf_profile_t *p, cf_cred_t c, const char *what, int confirm,
+                     cf_secret_t **out)
+{
+    char q[64], why[200];
+    for (int attempt = 1; attempt <= ASK_TRIES; attempt++) {
+        snprintf(q, sizeof(q), "%s (not shown): ", what);
+        cf_err_t e = tty_ask_secret(q, 64, out);
+        if (e != CF_OK && e != CF_ERR_ARG)
+            return ask_failed(e);
+        cf_secret_t *again = NULL;
+        if (e == CF_ERR_ARG) {
+            snprintf(why, sizeof(why), "%s: empty or longer than 64 characters", what);
+        } else if (cf_profile_check_policy(p, c, *out, why, sizeof(why)) != CF_OK) {
+            /* why names the credential and the rule */
+        } else if (!confirm) {
+            return CF_EXIT_OK;
+        } else {
+            snprintf(q, sizeof(q), "%s again: ", what);
+            e = tty_ask_secret(q, 64, &again);
+            if (e != CF_OK && e != CF_ERR_ARG) {
+                cf_secret_free(*out);
+                *out = NULL;
+                return ask_failed(e);
+            }
+            int same = e == CF_OK && cf_secret_equal(*out, again);
+            cf_secret_free(again);
+            if (same)
+                return CF_EXIT_OK;
+            snprintf(why, sizeof(why), "%s: the two entries differ", what);
+        }
         cf_secret_free(*out);
         *out = NULL;
+        fprintf(stderr, CMD ": %s%s\n", why, attempt < ASK_TRIES ? "; type it again" : "");
     }
-    return st;
+    fprintf(stderr, CMD ": no acceptable %s in %d tries; nothing was sent to the card\n", what,
+            ASK_TRIES);
+    return CF_EXIT_USAGE;
 }
 
 static int card_failed(struct desk_card *dc, const char *what, cf_err_t e)
@@ -137,9 +148,12 @@ static int card_failed(struct desk_card *dc, const char *what, cf_err_t e)
 static int pin_change(struct desk_card *dc)
 {
     cf_secret_t *old = NULL, *neu = NULL;
-    int st = ask("current PIN (not shown): ", &old);
+    const cf_profile_t *p = cf_card_profile(dc->card);
+    /* The current PIN is checked too: one that breaks the policy cannot be
+     * right, and a typo must not cost a try. */
+    int st = ask_value(p, CF_CRED_PIN, "current PIN", 0, &old);
     if (st == CF_EXIT_OK)
-        st = ask_new_pin(cf_card_profile(dc->card), &neu);
+        st = ask_value(p, CF_CRED_PIN, "new PIN", 1, &neu);
     if (st == CF_EXIT_OK) {
         cf_err_t e = cf_card_change_pin(dc->card, old, neu);
         if (e != CF_OK)
@@ -163,9 +177,9 @@ static int pin_unblock_puk(struct desk_card *dc, unsigned flags)
         return CF_EXIT_FAIL;
     }
     cf_secret_t *puk = NULL, *pin = NULL;
-    int st = ask("PUK (not shown): ", &puk);
+    int st = ask_value(p, CF_CRED_PUK, "PUK", 0, &puk);
     if (st == CF_EXIT_OK)
-        st = ask_new_pin(p, &pin);
+        st = ask_value(p, CF_CRED_PIN, "new PIN", 1, &pin);
     if (st == CF_EXIT_OK) {
         cf_err_t e = cf_card_unblock_pin_by_puk(dc->card, puk, pin, flags);
         if (e == CF_OK)
@@ -250,7 +264,7 @@ static int pin_unblock_challenge(struct desk_card *dc, unsigned flags)
     /* The new PIN first: once the challenge is out, the session must not
      * wait on anything but the phone call. */
     cf_secret_t *pin = NULL, *resp = NULL;
-    int st = ask_new_pin(p, &pin);
+    int st = ask_value(p, CF_CRED_PIN, "new PIN", 1, &pin);
     if (st != CF_EXIT_OK)
         return st;
 
@@ -307,11 +321,12 @@ int cmd_pin(int argc, char **argv)
     static const struct option opts[] = {
         DESK_LONG_OPTIONS,
         {"challenge", no_argument, NULL, 'C'},
+        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct desk_opts dopt = {0};
-    int c, challenge = 0;
+    int c, challenge = 0, json = 0;
     unsigned flags = 0;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
@@ -327,11 +342,17 @@ int cmd_pin(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CF_EXIT_OK;
-        default:
-            if (desk_option(c, optarg, &dopt))
+        case 'j':
+            json = 1;
+            break;
+        default: {
+            int d = desk_option(CMD, c, optarg, &dopt);
+            if (d > 0)
                 break;
-            usage(stderr);
+            if (d == 0)
+                usage(stderr);
             return CF_EXIT_USAGE;
+        }
         }
     }
     if (optind != argc - 1) {
@@ -350,6 +371,10 @@ int cmd_pin(int argc, char **argv)
         fprintf(stderr, CMD ": --challenge goes with unblock\n");
         return CF_EXIT_USAGE;
     }
+    if (json && which != 0) {
+        fprintf(stderr, CMD ": --json goes with status\n");
+        return CF_EXIT_USAGE;
+    }
     if (which != 0 && !isatty(STDIN_FILENO)) {
         fprintf(stderr, CMD ": %s reads PINs from a terminal, and standard input is not one\n",
                 sub);
@@ -362,7 +387,7 @@ int cmd_pin(int argc, char **argv)
     if (st != CF_EXIT_OK)
         return st;
     if (which == 0)
-        st = pin_status(&dc);
+        st = pin_status(&dc, json);
     else if (which == 1)
         st = pin_change(&dc);
     else if (challenge)

@@ -32,10 +32,10 @@ static void usage(FILE *out)
                  "  --card SERIAL       the card with this serial, in whichever reader it is\n"
                  "  --profile NAME      check the card against this profile only\n"
                  "  --profiles DIR      card profiles directory (default: the installed ones)\n"
-                 "  --trace FILE        write an APDU trace\n"
+                 "  --trace FILE        write an APDU trace\n" DESK_WAIT_HELP
                  "  -h, --help          this help\n\n"
-                 "Exit status: 0 the card was identified; 1 it was not (the reason is shown);\n"
-                 "2 usage error.\n");
+                 "Exit status: 0 the card was identified; 1 it was not (the reason is shown),\n"
+                 "or no card (a --wait interrupted or timed out); 2 usage error.\n");
 }
 
 static void print_hex_line(const char *label, const uint8_t *b, size_t n)
@@ -126,8 +126,10 @@ int cmd_probe(int argc, char **argv)
             usage(stdout);
             return CF_EXIT_OK;
         }
-        if (c == 'L' || !desk_option(c, optarg, &dopt)) {
-            usage(stderr);
+        int d = c == 'L' ? 0 : desk_option(CMD, c, optarg, &dopt);
+        if (d <= 0) {
+            if (d == 0)
+                usage(stderr);
             return CF_EXIT_USAGE;
         }
     }

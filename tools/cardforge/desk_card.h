@@ -25,10 +25,13 @@ struct desk_opts {
     const char *profiles_dir; /* NULL: cf_profiles_default_dir() */
     const char *trace_path;   /* APDU trace (secrets redacted), or NULL */
     int allow_last_try;       /* --allow-last-try was given */
+    int wait;                 /* --wait was given */
+    unsigned wait_s;          /* --wait=SECONDS: give up after that; 0: no limit */
 };
 
 /* The options every desk command takes, for its getopt_long table:
- * --reader, --card, --profile, --profiles, --trace, --allow-last-try. */
+ * --reader, --card, --profile, --profiles, --trace, --allow-last-try,
+ * --wait[=SECONDS]. */
 /* clang-format off */
 #define DESK_LONG_OPTIONS                                   \
     {"reader", required_argument, NULL, 'r'},               \
@@ -36,12 +39,21 @@ struct desk_opts {
     {"profile", required_argument, NULL, 'p'},              \
     {"profiles", required_argument, NULL, 'P'},             \
     {"trace", required_argument, NULL, 't'},                \
-    {"allow-last-try", no_argument, NULL, 'L'}
+    {"allow-last-try", no_argument, NULL, 'L'},             \
+    {"wait", optional_argument, NULL, 'W'}
 /* clang-format on */
 
+/* The lines of --help for --wait, the same for every desk command. */
+#define DESK_WAIT_HELP                                                                             \
+    "  --wait[=SECONDS]    no card yet: wait for the reader to hold one, or for the\n"             \
+    "                      card with the serial to appear in any reader (up to\n"                  \
+    "                      SECONDS, 1 to 86400; no limit without); Ctrl-C ends the\n"              \
+    "                      wait with status 1, no card touched\n"
+
 /* Record option c (from DESK_LONG_OPTIONS) with its argument in o: 1 when
- * c is a desk option, 0 when it is not (the command handles it). */
-int desk_option(int c, const char *arg, struct desk_opts *o);
+ * c is a desk option, 0 when it is not (the command handles it), -1 when
+ * its value is malformed (said on stderr, prefixed with cmd: status 2). */
+int desk_option(const char *cmd, int c, const char *arg, struct desk_opts *o);
 
 struct desk_card {
     cf_profiles_t *profiles;
@@ -51,10 +63,20 @@ struct desk_card {
     FILE *trace_file;
 };
 
-/* Open the card; messages go to stderr prefixed with cmd. Returns a
- * CF_EXIT_* status (usage problems 2, anything else 1). On success dc holds
+/* Open the card (waiting for it with o->wait); messages go to stderr
+ * prefixed with cmd. Returns a CF_EXIT_* status (usage problems 2,
+ * anything else 1, an interrupted wait too). On success dc holds
  * everything, closed with desk_close. */
 int desk_open(const char *cmd, const struct desk_opts *o, struct desk_card *dc);
+
+/* Close the card session but keep the profiles (and the card's profile
+ * borrowed from them) and the trace: for a command that asks a person
+ * for values once it knows the card type, without holding the card. */
+void desk_release(struct desk_card *dc);
+
+/* Find and open the card again after desk_release (waiting with o->wait).
+ * CF_EXIT_* as desk_open; on failure dc is closed (desk_close). */
+int desk_reopen(const char *cmd, const struct desk_opts *o, struct desk_card *dc);
 
 /* What a counter read said, in words that claim only what the card said:
  * "3 of 3", "BLOCKED (0 of 3)", "no retry counter", "cannot be read (the

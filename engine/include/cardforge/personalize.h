@@ -146,6 +146,19 @@ cf_err_t cf_personalize_check(const cf_card_t *card, const cf_plan_t *plan,
                               const cf_card_values_t *values, unsigned flags, char *msg,
                               size_t msglen);
 
+/* Check one value for parameter p as a person typed it (PIN and PUKs as
+ * text, keys as hex), right after it is typed and before it is confirmed:
+ * the form every card type needs (what cf_plan_resolve checks) and, when
+ * profile is not NULL, what that card type takes (cf_profile_check_policy
+ * for the PIN, PUK and InitialPUK; a key length it accepts), as
+ * cf_personalize_check will judge it. typed and profile are BORROWED and
+ * nothing is kept. CF_OK; CF_ERR_POLICY with a reason in why that names the
+ * parameter and the rule, never the value ("PIN: must be 6 to 8 characters,
+ * got 5 characters (card type piv-yubikey)"); CF_ERR_ARG (typed NULL, p not
+ * a parameter). */
+cf_err_t cf_personalize_check_typed(const cf_profile_t *profile, cf_param_t p,
+                                    const cf_secret_t *typed, char *why, size_t whylen);
+
 /* Run the plan on card. values and hooks are BORROWED; res is filled in
  * (always, also on failure: every step's outcome and whether it reached the
  * card). Returns res->err. */

@@ -31,9 +31,8 @@ static cf_err_t check_new(cf_card_t *card, const char *what, cf_cred_t c, const 
     char why[200];
     if (cf_profile_check_policy(card->p, c, v, why, sizeof(why)) != CF_OK)
         return cf_card_fail(card, CF_ERR_POLICY,
-                            "%s: the new %s breaks the policy: %s "
-                            "(nothing sent)",
-                            what, cf_cred_name(c), why);
+                            "%s: the new value breaks the policy: %s (nothing sent)", what,
+                            why); /* why names the credential */
     return CF_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "desc/desc_int.h"
 #include "personalize/pers_int.h"
 
 struct need {
@@ -133,4 +134,45 @@ cf_err_t cf_personalize_check(const cf_card_t *card, const cf_plan_t *plan,
 {
     size_t step;
     return pers_check(card, plan, values, flags, msg, msglen, &step);
+}
+
+cf_err_t cf_personalize_check_typed(const cf_profile_t *profile, cf_param_t p,
+                                    const cf_secret_t *typed, char *why, size_t whylen)
+{
+    char dummy[8], msg[160];
+    if (why == NULL || whylen == 0) {
+        why = dummy;
+        whylen = sizeof(dummy);
+    }
+    why[0] = 0;
+    if (typed == NULL || p >= CF_PARAM_COUNT)
+        return CF_ERR_ARG;
+    /* The card form first: a key is hex of 16, 24 or 32 bytes, a PIN or PUK
+     * is 1 to CF_PIN_MAX_ANY characters, whatever the card. */
+    cf_secret_t *value = NULL;
+    if (cf_plan_check_value(p, cf_secret_str(typed), cf_secret_len(typed), &value, msg,
+                            sizeof(msg)) != 0) {
+        snprintf(why, whylen, "%s: %s", cf_param_name(p), msg);
+        return CF_ERR_POLICY;
+    }
+    cf_err_t e = CF_OK;
+    if (profile != NULL && cf_param_is_key(p)) {
+        cf_card_key_type_t kt;
+        if (cf_profile_admin_key_type(profile, cf_secret_len(value), &kt) != CF_OK) {
+            snprintf(why, whylen, "%s: card type %s takes no %zu-byte key", cf_param_name(p),
+                     cf_profile_name(profile), cf_secret_len(value));
+            e = CF_ERR_POLICY;
+        }
+    } else if (profile != NULL) {
+        cf_cred_t c = p == CF_PARAM_PIN ? CF_CRED_PIN : CF_CRED_PUK;
+        char pw[160];
+        e = cf_profile_check_policy(profile, c, value, pw, sizeof(pw));
+        /* pw names the credential ("PUK: ..."); InitialPUK is said as such. */
+        if (e != CF_OK && p == CF_PARAM_INITIAL_PUK && strncmp(pw, "PUK: ", 5) == 0)
+            snprintf(why, whylen, "%s: %s", cf_param_name(p), pw + 5);
+        else if (e != CF_OK)
+            snprintf(why, whylen, "%s", pw);
+    }
+    cf_secret_free(value);
+    return e;
 }

@@ -104,18 +104,30 @@ int cf_prof_policy_check(const cf_prof_cred_t *c, const uint8_t *value, size_t l
                          size_t whylen)
 {
     if (len < c->min_len || len > c->max_len) {
-        snprintf(why, whylen, "length %zu outside %zu-%zu", len, c->min_len, c->max_len);
+        /* Said as the rule and the count typed: "must be 6 to 8 digits,
+         * got 5 characters" (the count is no secret worth keeping: the
+         * person who typed it sees it is wrong anyway). */
+        const char *unit = c->charset == CF_CHARSET_DIGITS ? "digits" : "characters";
+        if (c->min_len == c->max_len)
+            snprintf(why, whylen, "must be %zu %s, got %zu character%s", c->min_len, unit, len,
+                     len == 1 ? "" : "s");
+        else
+            snprintf(why, whylen, "must be %zu to %zu %s, got %zu character%s", c->min_len,
+                     c->max_len, unit, len, len == 1 ? "" : "s");
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
         if (!in_charset(c->charset, value[i])) {
             snprintf(why, whylen, "character %zu is not %s", i + 1,
-                     c->charset == CF_CHARSET_DIGITS ? "a digit" : "in the allowed set");
-            return -1;
+                     c->charset == CF_CHARSET_DIGITS  ? "a digit"
+                     : c->charset == CF_CHARSET_ALNUM ? "a letter or digit"
+                     : c->charset == CF_CHARSET_ASCII ? "printable ASCII"
+                                                      : "allowed");
+            return -2;
         }
         if (c->padded && value[i] == c->pad_byte) {
             snprintf(why, whylen, "character %zu is the padding byte %02X", i + 1, c->pad_byte);
-            return -1;
+            return -2;
         }
     }
     return 0;
@@ -206,10 +218,17 @@ cf_err_t cf_profile_check_policy(const cf_profile_t *p, cf_cred_t c, const cf_se
     }
     char reason[96], text[96];
     const cf_prof_cred_t *cr = cf_prof_cred(p, c);
-    if (cf_prof_policy_check(cr, cf_secret_data(value), cf_secret_len(value), reason,
-                             sizeof(reason)) < 0) {
+    int bad = cf_prof_policy_check(cr, cf_secret_data(value), cf_secret_len(value), reason,
+                                   sizeof(reason));
+    if (bad < 0) {
+        /* A length reason says the rule itself; the whole policy is added
+         * for a character the card type does not take. */
         cf_prof_policy_text(cr, text, sizeof(text));
-        snprintf(why, whylen, "%s: %s (%s wants %s)", cf_cred_name(c), reason, p->name, text);
+        if (bad == -1)
+            snprintf(why, whylen, "%s: %s (card type %s)", cf_cred_name(c), reason, p->name);
+        else
+            snprintf(why, whylen, "%s: %s (card type %s takes %s)", cf_cred_name(c), reason,
+                     p->name, text);
         return CF_ERR_POLICY;
     }
     return CF_OK;

@@ -179,7 +179,8 @@ const cf_prof_alg_t *cf_prof_alg_by_type(const cf_profile_t *p, cf_card_key_type
 const cf_prof_alg_t *cf_prof_alg_by_id(const cf_profile_t *p, uint8_t id);
 
 /* Check value[0..len) against c's policy (length, characters, not the
- * padding byte). 0 fits; -1 with the reason in why (never the value). */
+ * padding byte). 0 fits; -1 the length does not, -2 a character does not
+ * (the padding byte included), with the reason in why (never the value). */
 int cf_prof_policy_check(const cf_prof_cred_t *c, const uint8_t *value, size_t len, char *why,
                          size_t whylen);
 
