@@ -194,4 +194,41 @@ cf_expect_eq "exit status for an impossible step" 1 $?
 grep -q "step set-pin-by-admin (line 2) refused on card type piv-yubikey" <<<"$out" || cf_fail "$out"
 cf_expect_eq "state file after the refusal" "$before" "$(cat "$(cf_state_file 0)")"
 "$CLI" personalize --help | grep -q "usage: cardforge personalize" || cf_fail "--help"
-cf_note "ok: serial selection, prompts, terminal, refusals"
+# The card swapped in the reader while the values are typed: the values
+# were typed (and checked) for the first card; the second gets none of
+# them. Reader 1 becomes a feeder: every removal brings the next card.
+cf_card_stop 1
+feed="$CF_TMP/feed"
+cf_card_start 1 --type yubikey --feed "$feed" --serial 700
+cf_wait_card 1
+# Take card 700 out, wait until pcscd sees no card, put the next one in,
+# wait until it is seen; then type the PIN's confirmation.
+cat >"$CF_TMP/swap.sh" <<SWAP
+reader_has() { "$CLI" readers --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = [x for x in d["readers"] if x["name"] == sys.argv[1]]
+sys.exit(0 if r and sys.argv[2] in (r[0]["state"], r[0]["serial"]) else 1)' "$(cf_reader_name 1)" "\$1"; }
+"$CF_VCARD" --control "$(cf_card_ctl_path 1)" --send remove >/dev/null
+for _ in \$(seq 1 150); do reader_has empty && break; sleep 0.1; done
+"$CF_VCARD" --control "$(cf_card_ctl_path 1)" --send insert >/dev/null
+for _ in \$(seq 1 150); do reader_has 701 && break; sleep 0.1; done
+echo 135790
+SWAP
+cat >"$CF_TMP/swap.script" <<SCRIPT
+expect serial 700
+expect PIN \\(dialog 2, not shown\\):
+send 135790
+expect PIN again:
+sendcmd bash $CF_TMP/swap.sh
+eof
+SCRIPT
+before=$(cat "$feed/card-700.state")
+out=$(python3 "$DRIVE" "$CF_TMP/swap.script" -- "$CLI" personalize "$CF_TMP/prompt.ini" \
+    --reader "$(cf_reader_name 1)")
+cf_expect_eq "exit status when the card was swapped while typing" 1 $?
+grep -q "changed while the values were typed (serial 700, now 701); no value was sent to it" \
+    <<<"$out" || cf_fail "swap not said: $out"
+cf_expect_eq "card 700 after the swap" "$before" "$(cat "$feed/card-700.state")"
+cf_expect_eq "PIN of card 701" "$factory_pin" "$(sed -n 's/^pin=//p' "$feed/card-701.state")"
+cf_note "ok: serial selection, prompts, terminal, refusals, card swapped while typing"

@@ -380,12 +380,14 @@ int cmd_personalize(int argc, char **argv)
     struct desk_card dc;
     struct prompt_ctx pctx = {&fields, NULL};
     int identified = 0;
+    char typed_for[128] = ""; /* the serial of the card the values were typed for */
     if (asks_at_terminal(plan, &fields)) {
         status = desk_open(CMD, &dopt, &dc);
         if (status != CF_EXIT_OK)
             goto out_plan;
         identified = 1;
         print_card(&dc);
+        snprintf(typed_for, sizeof(typed_for), "%s", cf_card_serial(dc.card));
         pctx.profile = cf_card_profile(dc.card); /* borrowed from dc's profiles */
         desk_release(&dc);
     }
@@ -410,6 +412,17 @@ int cmd_personalize(int argc, char **argv)
     status = identified ? desk_reopen(CMD, &dopt, &dc) : desk_open(CMD, &dopt, &dc);
     if (status != CF_EXIT_OK)
         goto out_values;
+    /* The values were typed for one card, and checked against its type: a
+     * card swapped meanwhile gets none of them. */
+    if (identified && strcmp(cf_card_serial(dc.card), typed_for) != 0) {
+        fprintf(stderr,
+                CMD ": the card in reader %s changed while the values were typed (serial %s, "
+                    "now %s); no value was sent to it. Put the card back, or start again\n",
+                cf_transport_reader(dc.t), typed_for, cf_card_serial(dc.card));
+        desk_close(&dc);
+        status = CF_EXIT_FAIL;
+        goto out_values;
+    }
     if (!identified)
         print_card(&dc);
 
