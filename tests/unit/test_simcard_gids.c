@@ -59,8 +59,7 @@ static cf_simcard_t *new_counted_card(const char *factory, uint32_t serial)
 }
 
 /* Send raw bytes; returns the SW; the data part is copied to out. */
-static uint16_t txb(cf_simcard_t *c, const uint8_t *apdu, size_t len, uint8_t *out,
-                    size_t *outlen)
+static uint16_t txb(cf_simcard_t *c, const uint8_t *apdu, size_t len, uint8_t *out, size_t *outlen)
 {
     size_t rlen = 0;
     assert_int_equal(cf_simcard_transmit(c, apdu, len, rbuf, &rlen), CF_OK);
@@ -283,7 +282,7 @@ static void test_atr_is_well_formed_and_names_gids(void **state)
     uint8_t x = 0;
     for (size_t i = 1; i < n; i++)
         x ^= atr[i];
-    assert_int_equal(x, 0); /* TCK */
+    assert_int_equal(x, 0);             /* TCK */
     assert_int_equal(atr[3] & 0x0f, 1); /* T=1 offered */
     assert_memory_equal(atr + 6, "\xa0\x00\x00\x03\x97\x42\x54\x46\x59", 9);
     assert_int_equal(cf_simcard_atr(c, atr, 4), 0);
@@ -299,7 +298,9 @@ static void test_select_gids_aid_returns_fci_with_both_mechanisms(void **state)
     size_t olen;
     assert_int_equal(tx(c, "00A4040009A0000003974254465900", out, &olen), SW_OK);
     uint8_t fci[20];
-    hexbytes("61124F0BA0000003974254465902017303400" "1C0", fci, sizeof(fci));
+    hexbytes("61124F0BA0000003974254465902017303400"
+             "1C0",
+             fci, sizeof(fci));
     assert_int_equal(olen, sizeof(fci));
     assert_memory_equal(out, fci, sizeof(fci));
     /* P2=0C: no data; the full 11-byte AID works too. */
@@ -320,18 +321,18 @@ static void test_foreign_probes_are_refused(void **state)
     (void)state;
     cf_simcard_t *c = new_card("gemalto", 7);
     static const char *const refused_6a82[] = {
-        "00A4040009A0000003080000100000",        /* PIV */
-        "00A4040006D2760001240100",              /* OpenPGP */
-        "00A4040006A0000000010100",              /* MUSCLE */
-        "00A404000BE82B0601040181C31F020100",    /* SC-HSM */
-        "00A4040007A000000116DB0000",            /* CAC */
-        "00A404000CF276A288BCFBA69D34F3100100",  /* IsoApplet */
-        "00A4040008A000000003000000",            /* a GlobalPlatform card manager */
-        "00A4040005A00000039700",                /* RID only: too short a prefix */
-        "00A404000CA000000397425446590201FF00",  /* longer than the AID */
-        "00A40000023F0000",                      /* MF */
-        "00A40000022F0000",                      /* EF.DIR */
-        "00A4000C025015",                        /* PKCS#15 DF */
+        "00A4040009A0000003080000100000",       /* PIV */
+        "00A4040006D2760001240100",             /* OpenPGP */
+        "00A4040006A0000000010100",             /* MUSCLE */
+        "00A404000BE82B0601040181C31F020100",   /* SC-HSM */
+        "00A4040007A000000116DB0000",           /* CAC */
+        "00A404000CF276A288BCFBA69D34F3100100", /* IsoApplet */
+        "00A4040008A000000003000000",           /* a GlobalPlatform card manager */
+        "00A4040005A00000039700",               /* RID only: too short a prefix */
+        "00A404000CA000000397425446590201FF00", /* longer than the AID */
+        "00A40000023F0000",                     /* MF */
+        "00A40000022F0000",                     /* EF.DIR */
+        "00A4000C025015",                       /* PKCS#15 DF */
     };
     for (size_t i = 0; i < sizeof(refused_6a82) / sizeof(refused_6a82[0]); i++)
         assert_int_equal(tx(c, refused_6a82[i], NULL, NULL), 0x6a82);
@@ -546,7 +547,10 @@ static void test_gemalto_defaults(void **state)
     /* CARDID: "CFGIDS" 00 00 + the serial in BCD. */
     assert_int_equal(tx(c, "00CBA012045C02DF2000", out, &olen), SW_OK);
     assert_int_equal(olen, 19);
-    assert_memory_equal(out, "\xdf\x20\x10" "CFGIDS\x00\x00\x00\x00\x00\x12\x34\x56\x78\x90", 19);
+    assert_memory_equal(out,
+                        "\xdf\x20\x10"
+                        "CFGIDS\x00\x00\x00\x00\x00\x12\x34\x56\x78\x90",
+                        19);
     assert_int_equal(tx(c, "00CBA010045C02DF2100", out, &olen), SW_OK);
     assert_memory_equal(out, "\xdf\x21\x08mscp\x00\x00\x00\x00", 11);
     pin_status(c, &left, &max);
@@ -696,8 +700,7 @@ static void test_change_pin_length_rules(void **state)
     /* Total below 8 or above 32: 63Cx, nothing spent. */
     assert_int_equal(tx(c, "00240080 07 30303030 313233", NULL, NULL), 0x63c5);
     /* Right old PIN, new PIN too long (17): 6700, PIN unchanged. */
-    assert_int_equal(tx(c, "00240080 15 30303030 3131313131313131313131313131313131", NULL,
-                        NULL),
+    assert_int_equal(tx(c, "00240080 15 30303030 3131313131313131313131313131313131", NULL, NULL),
                      0x6700);
     pin_status(c, &left, &max);
     assert_int_equal(left, 5);
@@ -980,10 +983,10 @@ static void test_general_authenticate_malformed(void **state)
     assert_int_equal(tx(c, "00870100 04 7C028100 00", NULL, NULL), 0x6a86);
     assert_int_equal(tx(c, "00870000", NULL, NULL), 0x6700);
     assert_int_equal(tx(c, "00870000 04 7D028100 00", NULL, NULL), 0x6a80);
-    assert_int_equal(tx(c, "00870000 04 7C038100 00", NULL, NULL), 0x6a80); /* bad length */
-    assert_int_equal(tx(c, "00870000 05 7C02810000 00", NULL, NULL), 0x6a80); /* trailing */
-    assert_int_equal(tx(c, "00870000 02 7C00 00", NULL, NULL), 0x6a80);       /* empty */
-    assert_int_equal(tx(c, "00870000 06 7C0481008200 00", NULL, NULL), 0x6a80); /* both */
+    assert_int_equal(tx(c, "00870000 04 7C038100 00", NULL, NULL), 0x6a80);      /* bad length */
+    assert_int_equal(tx(c, "00870000 05 7C02810000 00", NULL, NULL), 0x6a80);    /* trailing */
+    assert_int_equal(tx(c, "00870000 02 7C00 00", NULL, NULL), 0x6a80);          /* empty */
+    assert_int_equal(tx(c, "00870000 06 7C0481008200 00", NULL, NULL), 0x6a80);  /* both */
     assert_int_equal(tx(c, "00870000 07 7C05810301020300", NULL, NULL), 0x6a80); /* 3-byte R1 */
     /* An answer of the wrong size is not a guess: no try, challenge gone. */
     uint8_t ch[8];
@@ -1003,7 +1006,9 @@ static void test_mse_refusals(void **state)
     assert_int_equal(tx(c, "0022C1A403830181", NULL, NULL), 0x6a88);
     assert_int_equal(tx(c, "0022C1A403800102", NULL, NULL), 0x6a80);
     assert_int_equal(tx(c, "0022C1A40483018000", NULL, NULL), 0x6a80); /* broken TLV */
-    assert_int_equal(tx(c, "002241B606800102840181", NULL, NULL), 0x6a86);
+    /* 41 B6: a container key; there is no key file B081 on this card. */
+    assert_int_equal(tx(c, "002241B606800157840181", NULL, NULL), 0x6a88);
+    assert_int_equal(tx(c, "002241A406800157840181", NULL, NULL), 0x6a86);
     assert_int_equal(tx(c, "0022F3A403830180", NULL, NULL), 0x6a86);
     assert_int_equal(tx(c, "00228 1A4 06 800102 830180", NULL, NULL), SW_OK);
     cf_simcard_free(c);
@@ -1027,8 +1032,7 @@ static void test_admin_counter_last_try_then_blocked(void **state)
     /* Blocked: every authentication attempt answers 6983, right key too. */
     mse_admin(c);
     assert_int_equal(tx(c, "00870000 04 7C028100 00", NULL, NULL), 0x6983);
-    assert_int_equal(tx(c, "00870000 14 7C128110 000102030405060708090A0B0C0D0E0F 00", NULL,
-                        NULL),
+    assert_int_equal(tx(c, "00870000 14 7C128110 000102030405060708090A0B0C0D0E0F 00", NULL, NULL),
                      0x6983);
     assert_int_equal(tx(c, "00870000 0C 7C0A82080102030405060708", NULL, NULL), 0x6983);
     /* And nothing that needs the admin works. */
@@ -1087,8 +1091,9 @@ static void test_put_admin_key_needs_admin_and_replaces_key(void **state)
                         "000000000000000000000000000000000000000000000000 8800",
                         NULL, NULL),
                      SW_OK);
-    assert_int_equal(tx(c, "00DB3FFF 21 701F 840180 A51A 8718 "
-                           "000000000000000000000000000000000000000000000000",
+    assert_int_equal(tx(c,
+                        "00DB3FFF 21 701F 840180 A51A 8718 "
+                        "000000000000000000000000000000000000000000000000",
                         NULL, NULL),
                      SW_OK);
     assert_int_equal(external_auth(c, zero_key), SW_OK);
@@ -1101,13 +1106,15 @@ static void test_put_admin_key_malformed(void **state)
     cf_simcard_t *c = new_card("gemalto", 1);
     assert_int_equal(external_auth(c, zero_key), SW_OK);
     /* 16-byte key: only 3-key 3DES. */
-    assert_int_equal(tx(c, "00DB3FFF 19 7017 840180 A512 8710 "
-                           "00000000000000000000000000000000",
+    assert_int_equal(tx(c,
+                        "00DB3FFF 19 7017 840180 A512 8710 "
+                        "00000000000000000000000000000000",
                         NULL, NULL),
                      0x6a80);
     /* Another key reference: no such key. */
-    assert_int_equal(tx(c, "00DB3FFF 21 701F 840181 A51A 8718 "
-                           "000000000000000000000000000000000000000000000000",
+    assert_int_equal(tx(c,
+                        "00DB3FFF 21 701F 840181 A51A 8718 "
+                        "000000000000000000000000000000000000000000000000",
                         NULL, NULL),
                      0x6a88);
     assert_int_equal(tx(c, "00DB3FFF 05 7103840180", NULL, NULL), 0x6a80);
@@ -1515,8 +1522,7 @@ static void test_state_file_bad_values_are_rejected(void **state)
         {"ef=A000:1:620C8201398302A0008C03033000\ndo=A001:DF1F:01\n", "do"},
         {"ef=A000:1:620C8201398302A0008C03033000\ndo=A000:DF:01\n", "do"},
         {"ef=A000:1:620C8201398302A0008C03033000\ndo=A000:DF1F:0\n", "do"},
-        {"ef=A000:1:620C8201398302A0008C03033000\ndo=A000:DF1F:01\ndo=A000:DF1F:01\n",
-         "duplicate"},
+        {"ef=A000:1:620C8201398302A0008C03033000\ndo=A000:DF1F:01\ndo=A000:DF1F:01\n", "duplicate"},
         {"colour=blue\n", "unknown key"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1553,9 +1559,9 @@ static void test_malformed_apdus_answer_6700(void **state)
     (void)state;
     cf_simcard_t *c = new_card("gemalto", 1);
     assert_int_equal(tx(c, "00A404", NULL, NULL), 0x6700);
-    assert_int_equal(tx(c, "00A4040009A00000", NULL, NULL), 0x6700);     /* Lc > data */
+    assert_int_equal(tx(c, "00A4040009A00000", NULL, NULL), 0x6700);          /* Lc > data */
     assert_int_equal(tx(c, "00200080 04 3030303030 30", NULL, NULL), 0x6700); /* Lc < data */
-    assert_int_equal(tx(c, "00A40400", NULL, NULL), 0x6700);             /* no AID */
+    assert_int_equal(tx(c, "00A40400", NULL, NULL), 0x6700);                  /* no AID */
     assert_int_equal(tx(c, "00A40000 01 3F", NULL, NULL), 0x6700);
     assert_int_equal(tx(c, "00DB3FFF", NULL, NULL), 0x6700);
     assert_int_equal(tx(c, "00E0000000", NULL, NULL), 0x6700);
