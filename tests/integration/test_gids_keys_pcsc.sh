@@ -10,7 +10,8 @@
 # A wrong PIN is refused and no private-key operation reaches the card
 # (pcscd's APDU log). The card's state file judges as well: the key it
 # holds is the one the clients saw, the certificate DO is the minidriver's
-# 01 00 <length> <zlib> form of the DER (docs/cards/gids.md).
+# 01 00 <length> <zlib> form of the DER (docs/cards/gids.md), and the card
+# restarted from it still has the certificate and signs with the same key.
 source "$2/tests/integration/lib/harness.sh" "$@"
 source "$CF_SOURCE/tests/integration/lib/interop.sh"
 
@@ -149,4 +150,14 @@ cf_expect_run "sign with the imported key" 0 p11 --login --pin "$PIN" --sign \
 cf_expect_run "openssl verifies the imported key's signature" 0 openssl dgst -sha256 \
     -verify "$W/imp-pub.pem" -signature "$W/sig-imp.bin" "$W/data.txt"
 cf_expect_eq "state file mode" 600 "$(stat -c %a "$STATE")"
+
+# ---- the card comes back from its state file with its keys and certificate ----
+cf_card_stop 0
+cf_card_start 0 --state "$STATE"
+cf_wait_card 0
+cf_expect_run "read-certificate after a restart" 0 p15 --read-certificate 00
+cf_expect_eq "certificate after a restart" "$(openssl x509 -inform DER -in "$W/cert.der")" "$CF_OUT"
+cf_expect_run "sign after a restart" 0 p11 --login --pin "$PIN" --sign \
+    --mechanism SHA256-RSA-PKCS --id 00 -i "$W/data.txt" -o "$W/sig4.bin"
+cmp -s "$W/sig.bin" "$W/sig4.bin" || cf_fail "the restarted card signs with another key"
 cf_note "ok: gids keypairgen, certificate write/list/read, sign, decrypt, import through OpenSC 0.23"
