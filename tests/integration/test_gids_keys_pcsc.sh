@@ -12,6 +12,8 @@
 # holds is the one the clients saw, the certificate DO is the minidriver's
 # 01 00 <length> <zlib> form of the DER (docs/cards/gids.md), and the card
 # restarted from it still has the certificate and signs with the same key.
+# Deleting the imported key removes its key file (DELETE FILE), and the next
+# key generated takes its container.
 source "$2/tests/integration/lib/harness.sh" "$@"
 source "$CF_SOURCE/tests/integration/lib/interop.sh"
 
@@ -160,4 +162,17 @@ cf_expect_eq "certificate after a restart" "$(openssl x509 -inform DER -in "$W/c
 cf_expect_run "sign after a restart" 0 p11 --login --pin "$PIN" --sign \
     --mechanism SHA256-RSA-PKCS --id 00 -i "$W/data.txt" -o "$W/sig4.bin"
 cmp -s "$W/sig.bin" "$W/sig4.bin" || cf_fail "the restarted card signs with another key"
-cf_note "ok: gids keypairgen, certificate write/list/read, sign, decrypt, import through OpenSC 0.23"
+
+# ---- delete the imported key: SELECT B082 + DELETE FILE, then map updates -----
+cf_expect_run "delete the imported key" 0 p11 --login --pin "$PIN" --delete-object \
+    --type privkey --id 01
+grep -q '^ef=B082:' "$STATE" && cf_fail "state file: key file B082 still there after the delete"
+grep -q '^key=B082:' "$STATE" && cf_fail "state file: key B082 still there after the delete"
+cf_expect_run "list after the delete" 0 p11 --login --pin "$PIN" -O
+cf_expect_no_out "imported key gone" "label:      imp"
+cf_expect_out "first key kept" "label:      k1"
+# The freed container is used again by the next key.
+cf_expect_run "keypairgen into the freed container" 0 p11 --login --pin "$PIN" --keypairgen \
+    --key-type rsa:2048 --label k3 --id 03
+grep -q '^key=B082:' "$STATE" || cf_fail "state file: the new key is not in container 1 (B082)"
+cf_note "ok: gids keypairgen, certificate write/list/read, sign, decrypt, import, delete through OpenSC 0.23"

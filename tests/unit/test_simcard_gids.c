@@ -2258,6 +2258,56 @@ static void test_state_file_key_lines_are_checked(void **state)
     }
 }
 
+static void test_delete_key_file_like_opensc(void **state)
+{
+    (void)state;
+    struct tmpstate t;
+    tmpstate_init(&t);
+    cf_simcard_t *c = card_with_key_file(0x06);
+    create_key_file(c, 0x82, 0x06, 1);
+    assert_int_equal(cf_simcard_set_state_file(c, t.path), CF_OK);
+    assert_int_equal(generate(c, 0x06, 0x81, 0, NULL, NULL), SW_OK);
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), SW_OK);
+    /* not allowed: the application (nothing selected), the admin key file,
+     * a data-object EF; parameters and lengths */
+    assert_int_equal(tx(c, "00A4000C023FFF", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00E40000", NULL, NULL), 0x6985);
+    assert_int_equal(tx(c, "00E40000 02 B080", NULL, NULL), 0x6a81);
+    assert_int_equal(tx(c, "00E40000 02 A010", NULL, NULL), 0x6a81);
+    assert_int_equal(tx(c, "00E40000 02 B083", NULL, NULL), 0x6a82);
+    assert_int_equal(tx(c, "00E40100 02 B081", NULL, NULL), 0x6a86);
+    assert_int_equal(tx(c, "00E40000 01 B0", NULL, NULL), 0x6700);
+    /* without the PIN: 6982, the key stays */
+    assert_int_equal(tx(c, "00200082", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00A4000C02B081", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00E40000", NULL, NULL), 0x6982);
+    assert_int_equal(get_public(c, 0x81, NULL, NULL), SW_OK);
+    /* a save that fails: 6581, the file stays */
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), SW_OK);
+    tmpstate_break(&t);
+    assert_int_equal(tx(c, "00A4000C02B081", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00E40000", NULL, NULL), 0x6581);
+    assert_int_equal(get_public(c, 0x81, NULL, NULL), SW_OK);
+    assert_int_equal(cf_simcard_set_state_file(c, NULL), CF_OK);
+    /* OpenSC: SELECT B081 (P2 0C), DELETE FILE of the current file */
+    assert_int_equal(tx(c, "00A4000C02B081", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00E40000", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00A4000C02B081", NULL, NULL), 0x6a82);
+    assert_int_equal(get_public(c, 0x81, NULL, NULL), 0x6a88);
+    assert_int_equal(tx(c, "002A9E9A 02 0102 00", NULL, NULL), 0x6985); /* its MSE is gone */
+    /* the other key file is still there; the container can be made again */
+    assert_int_equal(tx(c, "00A4000C02B082", NULL, NULL), SW_OK);
+    create_key_file(c, 0x81, 0x06, 0);
+    assert_int_equal(generate(c, 0x06, 0x81, 0, NULL, NULL), SW_OK);
+    /* by FID in the data field */
+    assert_int_equal(tx(c, "00E40000 02 B082", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00A4000C02B082", NULL, NULL), 0x6a82);
+    assert_int_equal(get_public(c, 0x81, NULL, NULL), SW_OK);
+    cf_simcard_free(c);
+    tmpstate_done(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2329,6 +2379,7 @@ int main(void)
         cmocka_unit_test(test_import_key_like_opensc),
         cmocka_unit_test(test_keys_persist_in_the_state_file),
         cmocka_unit_test(test_state_file_key_lines_are_checked),
+        cmocka_unit_test(test_delete_key_file_like_opensc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -317,6 +317,8 @@ static uint16_t gids_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcurso
         return cf_gids_general_authenticate(card, cmd, resp);
     case 0x47:
         return cf_gids_generate(card, cmd, resp);
+    case 0xe4:
+        return cf_gids_delete_key_file(card, cmd);
     case 0x2a:
         return cf_gids_pso(card, cmd, resp);
     case 0xc0: /* GET RESPONSE with nothing pending (the core serves the rest) */

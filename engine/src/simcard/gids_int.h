@@ -65,8 +65,10 @@
 
 /* Operation bits of the compact security attributes (tag 8C), per object
  * kind; the access-mode byte lists the ones that carry a condition byte. */
+#define GIDS_OP_DF_DELETE_CHILD 0x01
 #define GIDS_OP_DF_CREATE_EF 0x02
 #define GIDS_OP_EF_ACTIVATE 0x10
+#define GIDS_OP_EF_DELETE 0x40
 #define GIDS_OP_DO_GET 0x01
 #define GIDS_OP_DO_PUT 0x02
 #define GIDS_OP_KEY_READ_PUBLIC 0x01
@@ -204,6 +206,8 @@ struct gids_ef *cf_gids_key_file(struct gids_card *g, unsigned ref);
  * (no such container key file) or the access condition's SW. */
 uint16_t cf_gids_key_access(struct gids_card *g, unsigned ref, uint8_t op, struct gids_ef **ef);
 uint16_t cf_gids_generate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp);
+/* DELETE FILE of a container key file (the current EF, or data = FID). */
+uint16_t cf_gids_delete_key_file(cf_simcard_t *card, const cf_apdu_t *cmd);
 /* GET DATA 3FFF with 70 {84 01 ref, A5 ..}: the public key as 7F49. */
 uint16_t cf_gids_read_public(cf_simcard_t *card, const uint8_t *tpl, size_t len, cf_wcursor *resp);
 /* PUT DATA 3FFF 70 {84 01 ref, A5 {83 01 02, 84 01 00, 87 {RSAPrivateKey}}}

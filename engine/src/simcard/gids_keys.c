@@ -1,6 +1,7 @@
 /*
  * gids_keys.c - the container keys of the gids virtual card: key files,
- * on-card generation, import, the public key, and their state-file lines.
+ * on-card generation, import, the public key, deleting a key file, and
+ * their state-file lines.
  *
  * A minidriver container's key is reference 0x81 + container index, held
  * in key file B000 | reference, which the host creates (CREATE FILE type
@@ -23,6 +24,10 @@
  *                qinv}}}}: a PKCS#1 RSAPrivateKey whose integers OpenSC
  *                writes unsigned (no 00 before a high bit), so they are
  *                read as unsigned big-endian numbers.
+ *   delete       00 A4 00 0C 02 B0 <ref>, 00 E4 00 00 (the current file;
+ *                or E4 with the FID as data): container key files only,
+ *                under the application's delete-child condition (PIN or
+ *                admin in the FCP gids-tool writes).
  *
  * Keys are OpenSSL EVP_PKEYs, generated and checked by OpenSSL 3; a new
  * or imported key is saved before the card answers 9000, and put back as
@@ -238,6 +243,58 @@ uint16_t cf_gids_generate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *
      * has it. */
     if (cmd->has_le)
         return put_public(ef->pkey, resp);
+    return SW_OK;
+}
+
+/* ---- deletion ---- */
+
+uint16_t cf_gids_delete_key_file(cf_simcard_t *card, const cf_apdu_t *cmd)
+{
+    struct gids_card *g = gids_of(card);
+    struct gids_ef *ef;
+    if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+        return SW_INCORRECT_P1P2;
+    if (cmd->nc == 0) { /* OpenSC: SELECT B0xx (P2 0C), then 00 E4 00 00 */
+        if (g->cur_ef < 0)
+            return SW_CONDITIONS; /* the application itself: TERMINATE DF's job */
+        ef = &g->efs[g->cur_ef];
+    } else if (cmd->nc == 2) {
+        ef = cf_gids_find_ef(g, (uint16_t)((cmd->data[0] << 8) | cmd->data[1]));
+        if (ef == NULL)
+            return SW_FILE_NOT_FOUND;
+    } else {
+        return SW_WRONG_LENGTH;
+    }
+    /* Only what OpenSC deletes: a container's key file. Data-object EFs
+     * and the admin key file stay (a deleted admin key file would end the
+     * admin unblock for good). */
+    if (cf_gids_key_bits(ef) == 0)
+        return SW_FUNC_NOT_SUPPORTED;
+    /* The application's delete-child condition, and the file's own delete
+     * condition if its 8C has one (OpenSC's 8F has none). */
+    uint16_t sw = cf_gids_check_access(g, NULL, GIDS_OP_DF_DELETE_CHILD);
+    if (sw == 0 && ef->active)
+        sw = cf_gids_check_access(g, ef, GIDS_OP_EF_DELETE);
+    if (sw != 0)
+        return sw;
+
+    size_t i = (size_t)(ef - g->efs);
+    struct gids_ef gone = *ef;
+    int cur = g->cur_ef;
+    memmove(&g->efs[i], &g->efs[i + 1], (g->n_efs - i - 1) * sizeof(g->efs[0]));
+    g->n_efs--;
+    memset(&g->efs[g->n_efs], 0, sizeof(g->efs[0]));
+    /* ISO 7816-4: after deleting the current file its parent is current. */
+    g->cur_ef = cur == (int)i ? -1 : cur > (int)i ? cur - 1 : cur;
+    if (cf_simcard_persist(card) < 0) {
+        memmove(&g->efs[i + 1], &g->efs[i], (g->n_efs - i) * sizeof(g->efs[0]));
+        g->efs[i] = gone;
+        g->n_efs++;
+        g->cur_ef = cur;
+        return SW_MEMORY_FAILURE;
+    }
+    EVP_PKEY_free(gone.pkey);
+    OPENSSL_cleanse(&gone, sizeof(gone));
     return SW_OK;
 }
 
