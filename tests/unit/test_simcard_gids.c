@@ -19,8 +19,12 @@
 
 #include <cmocka.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 
 #include <cardforge/simcard.h>
 
@@ -59,8 +63,7 @@ static cf_simcard_t *new_counted_card(const char *factory, uint32_t serial)
 }
 
 /* Send raw bytes; returns the SW; the data part is copied to out. */
-static uint16_t txb(cf_simcard_t *c, const uint8_t *apdu, size_t len, uint8_t *out,
-                    size_t *outlen)
+static uint16_t txb(cf_simcard_t *c, const uint8_t *apdu, size_t len, uint8_t *out, size_t *outlen)
 {
     size_t rlen = 0;
     assert_int_equal(cf_simcard_transmit(c, apdu, len, rbuf, &rlen), CF_OK);
@@ -283,7 +286,7 @@ static void test_atr_is_well_formed_and_names_gids(void **state)
     uint8_t x = 0;
     for (size_t i = 1; i < n; i++)
         x ^= atr[i];
-    assert_int_equal(x, 0); /* TCK */
+    assert_int_equal(x, 0);             /* TCK */
     assert_int_equal(atr[3] & 0x0f, 1); /* T=1 offered */
     assert_memory_equal(atr + 6, "\xa0\x00\x00\x03\x97\x42\x54\x46\x59", 9);
     assert_int_equal(cf_simcard_atr(c, atr, 4), 0);
@@ -299,7 +302,9 @@ static void test_select_gids_aid_returns_fci_with_both_mechanisms(void **state)
     size_t olen;
     assert_int_equal(tx(c, "00A4040009A0000003974254465900", out, &olen), SW_OK);
     uint8_t fci[20];
-    hexbytes("61124F0BA0000003974254465902017303400" "1C0", fci, sizeof(fci));
+    hexbytes("61124F0BA0000003974254465902017303400"
+             "1C0",
+             fci, sizeof(fci));
     assert_int_equal(olen, sizeof(fci));
     assert_memory_equal(out, fci, sizeof(fci));
     /* P2=0C: no data; the full 11-byte AID works too. */
@@ -320,18 +325,18 @@ static void test_foreign_probes_are_refused(void **state)
     (void)state;
     cf_simcard_t *c = new_card("gemalto", 7);
     static const char *const refused_6a82[] = {
-        "00A4040009A0000003080000100000",        /* PIV */
-        "00A4040006D2760001240100",              /* OpenPGP */
-        "00A4040006A0000000010100",              /* MUSCLE */
-        "00A404000BE82B0601040181C31F020100",    /* SC-HSM */
-        "00A4040007A000000116DB0000",            /* CAC */
-        "00A404000CF276A288BCFBA69D34F3100100",  /* IsoApplet */
-        "00A4040008A000000003000000",            /* a GlobalPlatform card manager */
-        "00A4040005A00000039700",                /* RID only: too short a prefix */
-        "00A404000CA000000397425446590201FF00",  /* longer than the AID */
-        "00A40000023F0000",                      /* MF */
-        "00A40000022F0000",                      /* EF.DIR */
-        "00A4000C025015",                        /* PKCS#15 DF */
+        "00A4040009A0000003080000100000",       /* PIV */
+        "00A4040006D2760001240100",             /* OpenPGP */
+        "00A4040006A0000000010100",             /* MUSCLE */
+        "00A404000BE82B0601040181C31F020100",   /* SC-HSM */
+        "00A4040007A000000116DB0000",           /* CAC */
+        "00A404000CF276A288BCFBA69D34F3100100", /* IsoApplet */
+        "00A4040008A000000003000000",           /* a GlobalPlatform card manager */
+        "00A4040005A00000039700",               /* RID only: too short a prefix */
+        "00A404000CA000000397425446590201FF00", /* longer than the AID */
+        "00A40000023F0000",                     /* MF */
+        "00A40000022F0000",                     /* EF.DIR */
+        "00A4000C025015",                       /* PKCS#15 DF */
     };
     for (size_t i = 0; i < sizeof(refused_6a82) / sizeof(refused_6a82[0]); i++)
         assert_int_equal(tx(c, refused_6a82[i], NULL, NULL), 0x6a82);
@@ -546,7 +551,10 @@ static void test_gemalto_defaults(void **state)
     /* CARDID: "CFGIDS" 00 00 + the serial in BCD. */
     assert_int_equal(tx(c, "00CBA012045C02DF2000", out, &olen), SW_OK);
     assert_int_equal(olen, 19);
-    assert_memory_equal(out, "\xdf\x20\x10" "CFGIDS\x00\x00\x00\x00\x00\x12\x34\x56\x78\x90", 19);
+    assert_memory_equal(out,
+                        "\xdf\x20\x10"
+                        "CFGIDS\x00\x00\x00\x00\x00\x12\x34\x56\x78\x90",
+                        19);
     assert_int_equal(tx(c, "00CBA010045C02DF2100", out, &olen), SW_OK);
     assert_memory_equal(out, "\xdf\x21\x08mscp\x00\x00\x00\x00", 11);
     pin_status(c, &left, &max);
@@ -696,8 +704,7 @@ static void test_change_pin_length_rules(void **state)
     /* Total below 8 or above 32: 63Cx, nothing spent. */
     assert_int_equal(tx(c, "00240080 07 30303030 313233", NULL, NULL), 0x63c5);
     /* Right old PIN, new PIN too long (17): 6700, PIN unchanged. */
-    assert_int_equal(tx(c, "00240080 15 30303030 3131313131313131313131313131313131", NULL,
-                        NULL),
+    assert_int_equal(tx(c, "00240080 15 30303030 3131313131313131313131313131313131", NULL, NULL),
                      0x6700);
     pin_status(c, &left, &max);
     assert_int_equal(left, 5);
@@ -980,10 +987,10 @@ static void test_general_authenticate_malformed(void **state)
     assert_int_equal(tx(c, "00870100 04 7C028100 00", NULL, NULL), 0x6a86);
     assert_int_equal(tx(c, "00870000", NULL, NULL), 0x6700);
     assert_int_equal(tx(c, "00870000 04 7D028100 00", NULL, NULL), 0x6a80);
-    assert_int_equal(tx(c, "00870000 04 7C038100 00", NULL, NULL), 0x6a80); /* bad length */
-    assert_int_equal(tx(c, "00870000 05 7C02810000 00", NULL, NULL), 0x6a80); /* trailing */
-    assert_int_equal(tx(c, "00870000 02 7C00 00", NULL, NULL), 0x6a80);       /* empty */
-    assert_int_equal(tx(c, "00870000 06 7C0481008200 00", NULL, NULL), 0x6a80); /* both */
+    assert_int_equal(tx(c, "00870000 04 7C038100 00", NULL, NULL), 0x6a80);      /* bad length */
+    assert_int_equal(tx(c, "00870000 05 7C02810000 00", NULL, NULL), 0x6a80);    /* trailing */
+    assert_int_equal(tx(c, "00870000 02 7C00 00", NULL, NULL), 0x6a80);          /* empty */
+    assert_int_equal(tx(c, "00870000 06 7C0481008200 00", NULL, NULL), 0x6a80);  /* both */
     assert_int_equal(tx(c, "00870000 07 7C05810301020300", NULL, NULL), 0x6a80); /* 3-byte R1 */
     /* An answer of the wrong size is not a guess: no try, challenge gone. */
     uint8_t ch[8];
@@ -1003,7 +1010,9 @@ static void test_mse_refusals(void **state)
     assert_int_equal(tx(c, "0022C1A403830181", NULL, NULL), 0x6a88);
     assert_int_equal(tx(c, "0022C1A403800102", NULL, NULL), 0x6a80);
     assert_int_equal(tx(c, "0022C1A40483018000", NULL, NULL), 0x6a80); /* broken TLV */
-    assert_int_equal(tx(c, "002241B606800102840181", NULL, NULL), 0x6a86);
+    /* 41 B6: a container key; there is no key file B081 on this card. */
+    assert_int_equal(tx(c, "002241B606800157840181", NULL, NULL), 0x6a88);
+    assert_int_equal(tx(c, "002241A406800157840181", NULL, NULL), 0x6a86);
     assert_int_equal(tx(c, "0022F3A403830180", NULL, NULL), 0x6a86);
     assert_int_equal(tx(c, "00228 1A4 06 800102 830180", NULL, NULL), SW_OK);
     cf_simcard_free(c);
@@ -1027,8 +1036,7 @@ static void test_admin_counter_last_try_then_blocked(void **state)
     /* Blocked: every authentication attempt answers 6983, right key too. */
     mse_admin(c);
     assert_int_equal(tx(c, "00870000 04 7C028100 00", NULL, NULL), 0x6983);
-    assert_int_equal(tx(c, "00870000 14 7C128110 000102030405060708090A0B0C0D0E0F 00", NULL,
-                        NULL),
+    assert_int_equal(tx(c, "00870000 14 7C128110 000102030405060708090A0B0C0D0E0F 00", NULL, NULL),
                      0x6983);
     assert_int_equal(tx(c, "00870000 0C 7C0A82080102030405060708", NULL, NULL), 0x6983);
     /* And nothing that needs the admin works. */
@@ -1087,8 +1095,9 @@ static void test_put_admin_key_needs_admin_and_replaces_key(void **state)
                         "000000000000000000000000000000000000000000000000 8800",
                         NULL, NULL),
                      SW_OK);
-    assert_int_equal(tx(c, "00DB3FFF 21 701F 840180 A51A 8718 "
-                           "000000000000000000000000000000000000000000000000",
+    assert_int_equal(tx(c,
+                        "00DB3FFF 21 701F 840180 A51A 8718 "
+                        "000000000000000000000000000000000000000000000000",
                         NULL, NULL),
                      SW_OK);
     assert_int_equal(external_auth(c, zero_key), SW_OK);
@@ -1101,13 +1110,15 @@ static void test_put_admin_key_malformed(void **state)
     cf_simcard_t *c = new_card("gemalto", 1);
     assert_int_equal(external_auth(c, zero_key), SW_OK);
     /* 16-byte key: only 3-key 3DES. */
-    assert_int_equal(tx(c, "00DB3FFF 19 7017 840180 A512 8710 "
-                           "00000000000000000000000000000000",
+    assert_int_equal(tx(c,
+                        "00DB3FFF 19 7017 840180 A512 8710 "
+                        "00000000000000000000000000000000",
                         NULL, NULL),
                      0x6a80);
     /* Another key reference: no such key. */
-    assert_int_equal(tx(c, "00DB3FFF 21 701F 840181 A51A 8718 "
-                           "000000000000000000000000000000000000000000000000",
+    assert_int_equal(tx(c,
+                        "00DB3FFF 21 701F 840181 A51A 8718 "
+                        "000000000000000000000000000000000000000000000000",
                         NULL, NULL),
                      0x6a88);
     assert_int_equal(tx(c, "00DB3FFF 05 7103840180", NULL, NULL), 0x6a80);
@@ -1515,8 +1526,7 @@ static void test_state_file_bad_values_are_rejected(void **state)
         {"ef=A000:1:620C8201398302A0008C03033000\ndo=A001:DF1F:01\n", "do"},
         {"ef=A000:1:620C8201398302A0008C03033000\ndo=A000:DF:01\n", "do"},
         {"ef=A000:1:620C8201398302A0008C03033000\ndo=A000:DF1F:0\n", "do"},
-        {"ef=A000:1:620C8201398302A0008C03033000\ndo=A000:DF1F:01\ndo=A000:DF1F:01\n",
-         "duplicate"},
+        {"ef=A000:1:620C8201398302A0008C03033000\ndo=A000:DF1F:01\ndo=A000:DF1F:01\n", "duplicate"},
         {"colour=blue\n", "unknown key"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1553,9 +1563,9 @@ static void test_malformed_apdus_answer_6700(void **state)
     (void)state;
     cf_simcard_t *c = new_card("gemalto", 1);
     assert_int_equal(tx(c, "00A404", NULL, NULL), 0x6700);
-    assert_int_equal(tx(c, "00A4040009A00000", NULL, NULL), 0x6700);     /* Lc > data */
+    assert_int_equal(tx(c, "00A4040009A00000", NULL, NULL), 0x6700);          /* Lc > data */
     assert_int_equal(tx(c, "00200080 04 3030303030 30", NULL, NULL), 0x6700); /* Lc < data */
-    assert_int_equal(tx(c, "00A40400", NULL, NULL), 0x6700);             /* no AID */
+    assert_int_equal(tx(c, "00A40400", NULL, NULL), 0x6700);                  /* no AID */
     assert_int_equal(tx(c, "00A40000 01 3F", NULL, NULL), 0x6700);
     assert_int_equal(tx(c, "00DB3FFF", NULL, NULL), 0x6700);
     assert_int_equal(tx(c, "00E0000000", NULL, NULL), 0x6700);
@@ -1594,6 +1604,708 @@ static void test_random_apdus_never_crash(void **state)
         }
         cf_simcard_free(c);
     }
+}
+
+/* ---- container keys (OpenSC's key files, generation, import, signing) ---- */
+
+/* OpenSC 0.23's key file FCPs (card-gids.c gids_perform_create_keyfile):
+ * key exchange (decipher with alg, 80+alg, 40+alg; sign with 10+alg,
+ * 50+alg) or signature only (10+alg, 50+alg, with OpenSC's key id 83 in
+ * the CRTs); ACL 8C 05 8F 10 10 10 00. */
+static size_t keyfile_fcp(uint8_t kid, uint8_t alg, int sign_only, uint8_t *out)
+{
+    static const uint8_t dec_pad[3] = {0x00, 0x80, 0x40}, sig_pad[2] = {0x10, 0x50};
+    uint8_t crts[80];
+    size_t n = 0;
+    for (size_t i = 0; !sign_only && i < 3; i++) {
+        const uint8_t crt[11] = {0xb8, 0x09, 0x80, 0x01, (uint8_t)(dec_pad[i] + alg), 0x83, 0x01,
+                                 kid,  0x95, 0x01, 0x40};
+        memcpy(crts + n, crt, sizeof(crt));
+        n += sizeof(crt);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        const uint8_t crt[11] = {
+            0xb6, 0x09, 0x80, 0x01, (uint8_t)(sig_pad[i] + alg), 0x83, 0x01, sign_only ? 0x83 : kid,
+            0x95, 0x01, 0x40};
+        memcpy(crts + n, crt, sizeof(crt));
+        n += sizeof(crt);
+    }
+    const uint8_t head[16] = {0x62, (uint8_t)(14 + 2 + n),
+                              0x82, 0x01,
+                              0x18, 0x83,
+                              0x02, 0xb0,
+                              kid,  0x8c,
+                              0x05, 0x8f,
+                              0x10, 0x10,
+                              0x10, 0x00};
+    memcpy(out, head, sizeof(head));
+    out[16] = 0xa5;
+    out[17] = (uint8_t)n;
+    memcpy(out + 18, crts, n);
+    return 18 + n;
+}
+
+static void create_key_file(cf_simcard_t *c, uint8_t kid, uint8_t alg, int sign_only)
+{
+    uint8_t fcp[128];
+    size_t n = keyfile_fcp(kid, alg, sign_only, fcp);
+    assert_int_equal(tx_data(c, "00E00000", fcp, n, 0, NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00440000", NULL, NULL), SW_OK);
+}
+
+/* Any command: chained in 255-byte links as OpenSC sends them, the answer
+ * collected through 61xx / GET RESPONSE. */
+static uint16_t tx_long(cf_simcard_t *c, const char *hdr4hex, const uint8_t *data, size_t len,
+                        int le, uint8_t *out, size_t *outlen)
+{
+    uint8_t apdu[5 + 255 + 1];
+    size_t off = 0, got = 0, olen = 0;
+    uint16_t sw;
+    assert_int_equal(cf_hex_decode(hdr4hex, 8, apdu, 4), CF_OK);
+    for (;;) {
+        size_t n = len - off > 255 ? 255 : len - off;
+        int last = off + n == len;
+        apdu[0] = last ? 0x00 : 0x10;
+        apdu[4] = (uint8_t)n;
+        memcpy(apdu + 5, data + off, n);
+        size_t alen = 5 + n;
+        if (last && le)
+            apdu[alen++] = 0x00;
+        sw = txb(c, apdu, alen, out, &olen);
+        off += n;
+        if (last)
+            break;
+        assert_int_equal(sw, SW_OK);
+    }
+    got = olen;
+    while ((sw >> 8) == 0x61) {
+        sw = tx(c, "00C0000000", out + got, &olen);
+        got += olen;
+    }
+    if (outlen != NULL)
+        *outlen = got;
+    return sw;
+}
+
+/* GET DATA 3FFF 70 {84 01 kid, A5 {7F 49 80}}, byte for byte as OpenSC. */
+static uint16_t get_public(cf_simcard_t *c, uint8_t kid, uint8_t *out, size_t *outlen)
+{
+    const uint8_t data[10] = {0x70, 0x08, 0x84, 0x01, kid, 0xa5, 0x03, 0x7f, 0x49, 0x80};
+    return tx_long(c, "00CB3FFF", data, sizeof(data), 1, out, outlen);
+}
+
+/* The host's view of a 7F49 {81 n, 82 e} answer: an OpenSSL public key. */
+static EVP_PKEY *pubkey_from_7f49(const uint8_t *p, size_t len)
+{
+    assert_true(len > 10);
+    assert_int_equal(p[0], 0x7f);
+    assert_int_equal(p[1], 0x49);
+    size_t off = 2, inner;
+    if (p[off] == 0x82) {
+        inner = (size_t)(p[off + 1] << 8 | p[off + 2]);
+        off += 3;
+    } else if (p[off] == 0x81) {
+        inner = p[off + 1];
+        off += 2;
+    } else {
+        inner = p[off++];
+    }
+    assert_int_equal(off + inner, len);
+    BIGNUM *bn[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(p[off], 0x81 + i);
+        size_t l = p[off + 1];
+        off += 2;
+        if (l == 0x82) {
+            l = (size_t)(p[off] << 8 | p[off + 1]);
+            off += 2;
+        } else if (l == 0x81) {
+            l = p[off++];
+        }
+        bn[i] = BN_bin2bn(p + off, (int)l, NULL);
+        off += l;
+    }
+    assert_int_equal(off, len);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn[0]), 1);
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn[1]), 1);
+    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *pk = NULL;
+    assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+    assert_int_equal(EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params), 1);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn[0]);
+    BN_free(bn[1]);
+    return pk;
+}
+
+static EVP_PKEY *card_public(cf_simcard_t *c, uint8_t kid)
+{
+    static uint8_t out[1100];
+    size_t olen;
+    assert_int_equal(get_public(c, kid, out, &olen), SW_OK);
+    return pubkey_from_7f49(out, olen);
+}
+
+/* SHA-256 DigestInfo of msg, what OpenSC hands a card that pads itself. */
+static size_t digest_info(const char *msg, uint8_t out[51])
+{
+    static const uint8_t prefix[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                       0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+    unsigned int n = 0;
+    memcpy(out, prefix, sizeof(prefix));
+    assert_int_equal(EVP_Digest(msg, strlen(msg), out + 19, &n, EVP_sha256(), NULL), 1);
+    return 19 + n;
+}
+
+/* The host verifies a SHA256-RSA-PKCS signature as openssl dgst -verify. */
+static int host_verify(EVP_PKEY *pk, const char *msg, const uint8_t *sig, size_t siglen)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) == 1 &&
+             EVP_DigestVerify(md, sig, siglen, (const uint8_t *)msg, strlen(msg)) == 1;
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
+static size_t host_encrypt(EVP_PKEY *pk, int padding, const char *msg, uint8_t *out)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+    size_t olen = 512;
+    assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+    assert_true(EVP_PKEY_CTX_set_rsa_padding(ctx, padding) > 0);
+    assert_int_equal(EVP_PKEY_encrypt(ctx, out, &olen, (const uint8_t *)msg, strlen(msg)), 1);
+    EVP_PKEY_CTX_free(ctx);
+    return olen;
+}
+
+static uint16_t mse_key(cf_simcard_t *c, uint8_t op, uint8_t alg, uint8_t kid)
+{
+    const uint8_t data[6] = {0x80, 0x01, alg, 0x84, 0x01, kid};
+    char hdr[9];
+    snprintf(hdr, sizeof(hdr), "002241%02X", op);
+    return tx_data(c, hdr, data, sizeof(data), 0, NULL, NULL);
+}
+
+static uint16_t generate(cf_simcard_t *c, uint8_t alg, uint8_t kid, int le, uint8_t *out,
+                         size_t *outlen)
+{
+    const uint8_t data[8] = {0xac, 0x06, 0x80, 0x01, alg, 0x83, 0x01, kid};
+    return tx_long(c, "00470000", data, sizeof(data), le, out, outlen);
+}
+
+/* A gemalto card with the PIN verified and one key file 81 of alg. */
+static cf_simcard_t *card_with_key_file(uint8_t alg)
+{
+    cf_simcard_t *c = new_card("gemalto", 1);
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    create_key_file(c, 0x81, alg, 0);
+    return c;
+}
+
+static void test_key_files_accept_opensc_fcps_and_refuse_others(void **state)
+{
+    (void)state;
+    cf_simcard_t *c = new_card("gemalto", 1);
+    uint8_t fcp[128], out[128];
+    size_t n, olen;
+    /* Creating a key file needs the PIN (or admin): the application's 8C. */
+    n = keyfile_fcp(0x81, 0x07, 0, fcp);
+    assert_int_equal(tx_data(c, "00E00000", fcp, n, 0, NULL, NULL), 0x6982);
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    create_key_file(c, 0x81, 0x07, 0);
+    create_key_file(c, 0x82, 0x06, 1);
+    assert_int_equal(tx(c, "00A4000402B081", out, &olen), SW_OK);
+    assert_int_equal(olen, 73);
+    assert_memory_equal(out, "\x62\x47\x82\x01\x18\x83\x02\xb0\x81", 9);
+    /* ECC (P-256 = 0C): OpenSC 0.23 has no ECC for GIDS, neither has the card. */
+    n = keyfile_fcp(0x83, 0x0c, 1, fcp);
+    assert_int_equal(tx_data(c, "00E00000", fcp, n, 0, NULL, NULL), 0x6a81);
+    /* CRTs of two sizes, an unknown size, no algorithm, a foreign CRT. */
+    n = keyfile_fcp(0x83, 0x07, 0, fcp);
+    fcp[22] = 0x06; /* the first B8's algorithm: 1024, the others 2048 */
+    assert_int_equal(tx_data(c, "00E00000", fcp, n, 0, NULL, NULL), 0x6a80);
+    fcp[22] = 0x05;
+    assert_int_equal(tx_data(c, "00E00000", fcp, n, 0, NULL, NULL), 0x6a80);
+    fcp[20] = 0x81; /* 80 01 -> 81 01: no algorithm in the first CRT */
+    fcp[22] = 0x07;
+    assert_int_equal(tx_data(c, "00E00000", fcp, n, 0, NULL, NULL), 0x6a80);
+    fcp[20] = 0x80;
+    fcp[18] = 0xb4; /* a CRT kind GIDS key files do not have */
+    assert_int_equal(tx_data(c, "00E00000", fcp, n, 0, NULL, NULL), 0x6a80);
+    /* The same file twice. */
+    n = keyfile_fcp(0x81, 0x07, 0, fcp);
+    assert_int_equal(tx_data(c, "00E00000", fcp, n, 0, NULL, NULL), 0x6a89);
+    cf_simcard_free(c);
+}
+
+static void test_generate_then_read_public_key_like_opensc(void **state)
+{
+    (void)state;
+    cf_simcard_t *c = card_with_key_file(0x07);
+    static uint8_t out[1100], out2[1100];
+    size_t olen, olen2;
+    /* No key yet: the public key is not there. */
+    assert_int_equal(get_public(c, 0x81, out, &olen), 0x6a88);
+    /* OpenSC sends GENERATE as case 3: 9000 and no data. */
+    assert_int_equal(generate(c, 0x07, 0x81, 0, out, &olen), SW_OK);
+    assert_int_equal(olen, 0);
+    /* 7F49 82 0109 {81 82 0100 <n>, 82 03 010001} at the top level. */
+    assert_int_equal(get_public(c, 0x81, out, &olen), SW_OK);
+    assert_int_equal(olen, 5 + 4 + 256 + 5);
+    assert_memory_equal(out, "\x7f\x49\x82\x01\x09\x81\x82\x01\x00", 9);
+    assert_memory_equal(out + 9 + 256, "\x82\x03\x01\x00\x01", 5);
+    EVP_PKEY *pk = pubkey_from_7f49(out, olen);
+    assert_int_equal(EVP_PKEY_get_bits(pk), 2048);
+    EVP_PKEY_free(pk);
+    /* The public key is free to read (8C: 00 for b1), without the PIN. */
+    cf_simcard_reset(c);
+    assert_int_equal(get_public(c, 0x81, out2, &olen2), SW_OK);
+    assert_int_equal(olen2, olen);
+    assert_memory_equal(out2, out, olen);
+    /* A host that asks with Le gets the new public key with GENERATE. */
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    assert_int_equal(generate(c, 0x07, 0x81, 1, out, &olen), SW_OK);
+    assert_int_equal(get_public(c, 0x81, out2, &olen2), SW_OK);
+    assert_int_equal(olen2, olen);
+    assert_memory_equal(out2, out, olen);
+    cf_simcard_free(c);
+}
+
+static void test_generate_refusals(void **state)
+{
+    (void)state;
+    cf_simcard_t *c = card_with_key_file(0x06);
+    uint8_t fcp[128];
+    size_t n;
+    /* wrong key references: no file 82, the admin key 80 */
+    assert_int_equal(generate(c, 0x06, 0x82, 0, NULL, NULL), 0x6a88);
+    assert_int_equal(generate(c, 0x02, 0x80, 0, NULL, NULL), 0x6a88);
+    /* wrong algorithms: another RSA size, ECC, a padding nibble, unknown */
+    assert_int_equal(generate(c, 0x07, 0x81, 0, NULL, NULL), 0x6a80);
+    assert_int_equal(generate(c, 0x0c, 0x81, 0, NULL, NULL), 0x6a81);
+    assert_int_equal(generate(c, 0x56, 0x81, 0, NULL, NULL), 0x6a81);
+    assert_int_equal(generate(c, 0x01, 0x81, 0, NULL, NULL), 0x6a81);
+    /* malformed: P1P2, no data, not AC, no 83, no 80, a two-byte reference */
+    assert_int_equal(tx(c, "00470100 08 AC06800106830181", NULL, NULL), 0x6a86);
+    assert_int_equal(tx(c, "00470000", NULL, NULL), 0x6700);
+    assert_int_equal(tx(c, "00470000 08 A406800106830181", NULL, NULL), 0x6a80);
+    assert_int_equal(tx(c, "00470000 05 AC03800106", NULL, NULL), 0x6a80);
+    assert_int_equal(tx(c, "00470000 05 AC03830181", NULL, NULL), 0x6a80);
+    assert_int_equal(tx(c, "00470000 09 AC0780010683028100", NULL, NULL), 0x6a80);
+    assert_int_equal(tx(c, "00470000 07 AC068001068301", NULL, NULL), 0x6a80);
+    /* a key file still in creation state accepts only ACTIVATE */
+    n = keyfile_fcp(0x82, 0x06, 0, fcp);
+    assert_int_equal(tx_data(c, "00E00000", fcp, n, 0, NULL, NULL), SW_OK);
+    assert_int_equal(generate(c, 0x06, 0x82, 0, NULL, NULL), 0x6985);
+    /* no PIN: 6982, and no key appears */
+    assert_int_equal(tx(c, "00200082", NULL, NULL), SW_OK);
+    assert_int_equal(generate(c, 0x06, 0x81, 0, NULL, NULL), 0x6982);
+    assert_int_equal(get_public(c, 0x81, NULL, NULL), 0x6a88);
+    cf_simcard_free(c);
+}
+
+static void test_public_key_read_refusals(void **state)
+{
+    (void)state;
+    cf_simcard_t *c = card_with_key_file(0x06);
+    assert_int_equal(get_public(c, 0x82, NULL, NULL), 0x6a88);                /* no such key file */
+    assert_int_equal(get_public(c, 0x80, NULL, NULL), 0x6a88);                /* the admin key */
+    assert_int_equal(get_public(c, 0x81, NULL, NULL), 0x6a88);                /* key absent */
+    assert_int_equal(tx(c, "00CB3FFF 05 7003A50100 00", NULL, NULL), 0x6a80); /* no 84 */
+    assert_int_equal(tx(c, "00CB3FFF 06 70048402818100", NULL, NULL), 0x6a80);
+    assert_int_equal(tx(c, "00CB3FFF 05 7004840181 00", NULL, NULL), 0x6a80); /* broken */
+    cf_simcard_free(c);
+}
+
+static void test_sign_pkcs1_and_raw_verify_with_openssl(void **state)
+{
+    (void)state;
+    cf_simcard_t *c = card_with_key_file(0x07);
+    static uint8_t sig[600], sig2[600], block[256];
+    uint8_t di[51];
+    size_t slen, slen2, dlen = digest_info("signed by the gids card", di);
+    assert_int_equal(generate(c, 0x07, 0x81, 0, NULL, NULL), SW_OK);
+    EVP_PKEY *pk = card_public(c, 0x81);
+    /* OpenSC: MSE 41 B6 {80 01 57, 84 01 81}, then 2A 9E 9A DigestInfo. */
+    assert_int_equal(mse_key(c, 0xb6, 0x57, 0x81), SW_OK);
+    assert_int_equal(tx_long(c, "002A9E9A", di, dlen, 1, sig, &slen), SW_OK);
+    assert_int_equal(slen, 256);
+    assert_true(host_verify(pk, "signed by the gids card", sig, slen));
+    assert_false(host_verify(pk, "something else", sig, slen));
+    /* The same block padded by the host, signed raw (17): same signature. */
+    block[0] = 0x00;
+    block[1] = 0x01;
+    memset(block + 2, 0xff, 256 - 3 - dlen);
+    block[256 - dlen - 1] = 0x00;
+    memcpy(block + 256 - dlen, di, dlen);
+    assert_int_equal(mse_key(c, 0xb6, 0x17, 0x81), SW_OK);
+    assert_int_equal(tx_long(c, "002A9E9A", block, 256, 1, sig2, &slen2), SW_OK);
+    assert_int_equal(slen2, 256);
+    assert_memory_equal(sig2, sig, 256);
+    EVP_PKEY_free(pk);
+    cf_simcard_free(c);
+}
+
+static void test_sign_refusals(void **state)
+{
+    (void)state;
+    cf_simcard_t *c = card_with_key_file(0x06);
+    static uint8_t data[300];
+    memset(data, 0x11, sizeof(data));
+    /* key absent, then generated */
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), 0x6a88);
+    assert_int_equal(generate(c, 0x06, 0x81, 0, NULL, NULL), SW_OK);
+    /* no MSE yet */
+    assert_int_equal(tx_long(c, "002A9E9A", data, 20, 1, NULL, NULL), 0x6985);
+    /* wrong key reference; an algorithm the file's B6 CRTs do not name; B8's */
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x82), 0x6a88);
+    assert_int_equal(mse_key(c, 0xb6, 0x57, 0x81), 0x6a80);
+    assert_int_equal(mse_key(c, 0xb6, 0x46, 0x81), 0x6a80);
+    /* MSE malformed: P2, no data, no key, no algorithm, unknown tag */
+    assert_int_equal(tx(c, "002241A4 06 800156840181", NULL, NULL), 0x6a86);
+    assert_int_equal(tx(c, "002241B6", NULL, NULL), 0x6700);
+    assert_int_equal(tx(c, "002241B6 03 800156", NULL, NULL), 0x6a80);
+    assert_int_equal(tx(c, "002241B6 03 840181", NULL, NULL), 0x6a80);
+    assert_int_equal(tx(c, "002241B6 09 800156840181830101", NULL, NULL), 0x6a80);
+    /* a failed MSE leaves no environment behind */
+    assert_int_equal(tx_long(c, "002A9E9A", data, 20, 1, NULL, NULL), 0x6985);
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), SW_OK);
+    /* data too long for PKCS#1 (k - 11 = 117), empty; raw of the wrong length */
+    assert_int_equal(tx_long(c, "002A9E9A", data, 118, 1, NULL, NULL), 0x6700);
+    assert_int_equal(tx_long(c, "002A9E9A", data, 117, 1, NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "002A9E9A00", NULL, NULL), 0x6700);
+    /* a decipher with a signing environment; unknown P1P2 */
+    assert_int_equal(tx_long(c, "002A8086", data, 128, 1, NULL, NULL), 0x6985);
+    assert_int_equal(tx_long(c, "002A9E9B", data, 20, 1, NULL, NULL), 0x6a86);
+    assert_int_equal(mse_key(c, 0xb6, 0x16, 0x81), SW_OK);
+    assert_int_equal(tx_long(c, "002A9E9A", data, 127, 1, NULL, NULL), 0x6700);
+    memset(data, 0xff, 128); /* raw input above the modulus */
+    assert_int_equal(tx_long(c, "002A9E9A", data, 128, 1, NULL, NULL), 0x6a80);
+    /* no PIN any more: MSE and the operation are refused */
+    assert_int_equal(tx(c, "00200082", NULL, NULL), SW_OK);
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), 0x6982);
+    /* PIN lost after the MSE: a failed VERIFY ends it, the key is not used */
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), SW_OK);
+    assert_int_equal(verify_pin(c, "1111"), 0x63c4);
+    assert_int_equal(tx_long(c, "002A9E9A", data, 20, 1, NULL, NULL), 0x6982);
+    /* reset drops the environment */
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), SW_OK);
+    cf_simcard_reset(c);
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    assert_int_equal(tx_long(c, "002A9E9A", data, 20, 1, NULL, NULL), 0x6985);
+    /* an admin MSE replaces it too */
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), SW_OK);
+    mse_admin(c);
+    assert_int_equal(tx_long(c, "002A9E9A", data, 20, 1, NULL, NULL), 0x6985);
+    cf_simcard_free(c);
+}
+
+static void test_decipher_pkcs1_oaep_and_refusals(void **state)
+{
+    (void)state;
+    cf_simcard_t *c = card_with_key_file(0x07);
+    static uint8_t ct[257], out[600];
+    size_t olen;
+    const char *msg = "a session key";
+    assert_int_equal(generate(c, 0x07, 0x81, 0, NULL, NULL), SW_OK);
+    EVP_PKEY *pk = card_public(c, 0x81);
+    /* OpenSC: MSE 41 B8 {80 01 47}, then the bare 256-byte cryptogram, chained. */
+    size_t n = host_encrypt(pk, RSA_PKCS1_PADDING, msg, ct);
+    assert_int_equal(n, 256);
+    assert_int_equal(mse_key(c, 0xb8, 0x47, 0x81), SW_OK);
+    assert_int_equal(tx_long(c, "002A8086", ct, n, 1, out, &olen), SW_OK);
+    assert_int_equal(olen, strlen(msg));
+    assert_memory_equal(out, msg, olen);
+    /* ISO form: padding indicator 00 first. */
+    memmove(ct + 1, ct, 256);
+    ct[0] = 0x00;
+    assert_int_equal(tx_long(c, "002A8086", ct, 257, 1, out, &olen), SW_OK);
+    assert_memory_equal(out, msg, strlen(msg));
+    ct[0] = 0x01;
+    assert_int_equal(tx_long(c, "002A8086", ct, 257, 1, NULL, NULL), 0x6a80);
+    assert_int_equal(tx_long(c, "002A8086", ct + 1, 255, 1, NULL, NULL), 0x6700);
+    memset(ct + 1, 0xff, 256); /* a cryptogram above the modulus */
+    assert_int_equal(tx_long(c, "002A8086", ct + 1, 256, 1, NULL, NULL), 0x6a80);
+    /* OAEP (87) */
+    n = host_encrypt(pk, RSA_PKCS1_OAEP_PADDING, msg, ct);
+    assert_int_equal(mse_key(c, 0xb8, 0x87, 0x81), SW_OK);
+    assert_int_equal(tx_long(c, "002A8086", ct, n, 1, out, &olen), SW_OK);
+    assert_int_equal(olen, strlen(msg));
+    assert_memory_equal(out, msg, olen);
+    /* a signature with the decipher environment; B8 of a signature-only key */
+    assert_int_equal(tx_long(c, "002A9E9A", ct, 20, 1, NULL, NULL), 0x6985);
+    create_key_file(c, 0x82, 0x07, 1);
+    assert_int_equal(generate(c, 0x07, 0x82, 0, NULL, NULL), SW_OK);
+    assert_int_equal(mse_key(c, 0xb8, 0x47, 0x82), 0x6a80);
+    assert_int_equal(mse_key(c, 0xb6, 0x57, 0x82), SW_OK);
+    EVP_PKEY_free(pk);
+    cf_simcard_free(c);
+}
+
+/* OpenSC's import blob (card-gids.c gids_import_key): 70 {84 01 kid, A5
+ * {83 01 02, 84 01 00, 87 {30 {02 01 00, n, e, d, p, q, dp, dq, qinv}}}},
+ * the integers written unsigned (no 00 before a high bit). */
+static size_t import_blob(EVP_PKEY *key, uint8_t kid, uint8_t *out, size_t cap)
+{
+    static const char *const names[8] = {"n",
+                                         "e",
+                                         "d",
+                                         "rsa-factor1",
+                                         "rsa-factor2",
+                                         "rsa-exponent1",
+                                         "rsa-exponent2",
+                                         "rsa-coefficient1"};
+    static uint8_t seq[2400], tmp[600];
+    size_t s = 0;
+    seq[s++] = 0x02;
+    seq[s++] = 0x01;
+    seq[s++] = 0x00;
+    for (int i = 0; i < 8; i++) {
+        BIGNUM *bn = NULL;
+        assert_int_equal(EVP_PKEY_get_bn_param(key, names[i], &bn), 1);
+        int l = BN_bn2bin(bn, tmp);
+        BN_clear_free(bn);
+        seq[s++] = 0x02;
+        if (l > 255) {
+            seq[s++] = 0x82;
+            seq[s++] = (uint8_t)(l >> 8);
+        } else if (l > 127) {
+            seq[s++] = 0x81;
+        }
+        seq[s++] = (uint8_t)l;
+        memcpy(seq + s, tmp, (size_t)l);
+        s += (size_t)l;
+    }
+    /* 70 82 LL {84 01 kid, A5 82 LL {83 01 02, 84 01 00, 87 82 LL {30 82 LL seq}}} */
+    size_t in87 = 4 + s, ina5 = 6 + 4 + in87, in70 = 3 + 4 + ina5;
+    assert_true(4 + in70 <= cap);
+    uint8_t *p = out;
+    *p++ = 0x70, *p++ = 0x82, *p++ = (uint8_t)(in70 >> 8), *p++ = (uint8_t)in70;
+    *p++ = 0x84, *p++ = 0x01, *p++ = kid;
+    *p++ = 0xa5, *p++ = 0x82, *p++ = (uint8_t)(ina5 >> 8), *p++ = (uint8_t)ina5;
+    *p++ = 0x83, *p++ = 0x01, *p++ = 0x02, *p++ = 0x84, *p++ = 0x01, *p++ = 0x00;
+    *p++ = 0x87, *p++ = 0x82, *p++ = (uint8_t)(in87 >> 8), *p++ = (uint8_t)in87;
+    *p++ = 0x30, *p++ = 0x82, *p++ = (uint8_t)(s >> 8), *p++ = (uint8_t)s;
+    memcpy(p, seq, s);
+    return (size_t)(p - out) + s;
+}
+
+static void test_import_key_like_opensc(void **state)
+{
+    (void)state;
+    cf_simcard_t *c = new_card("gemalto", 1);
+    static uint8_t blob[2600], sig[600], out[1100];
+    uint8_t di[51];
+    size_t n, slen, olen, dlen = digest_info("imported", di);
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    assert_non_null(key);
+    assert_non_null(small);
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    create_key_file(c, 0x81, 0x07, 1); /* OpenSC makes signature-only files for imports */
+    n = import_blob(key, 0x81, blob, sizeof(blob));
+    /* no PIN: refused */
+    assert_int_equal(tx(c, "00200082", NULL, NULL), SW_OK);
+    assert_int_equal(tx_long(c, "00DB3FFF", blob, n, 0, NULL, NULL), 0x6982);
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    assert_int_equal(tx_long(c, "00DB3FFF", blob, n, 0, NULL, NULL), SW_OK);
+    /* the card's public key is the imported one, and it signs with it */
+    assert_int_equal(get_public(c, 0x81, out, &olen), SW_OK);
+    EVP_PKEY *pk = pubkey_from_7f49(out, olen);
+    assert_int_equal(EVP_PKEY_eq(pk, key), 1);
+    assert_int_equal(mse_key(c, 0xb6, 0x57, 0x81), SW_OK);
+    assert_int_equal(tx_long(c, "002A9E9A", di, dlen, 1, sig, &slen), SW_OK);
+    assert_true(host_verify(key, "imported", sig, slen));
+    /* wrong key reference; a key of another size than the file's */
+    blob[6] = 0x82;
+    assert_int_equal(tx_long(c, "00DB3FFF", blob, n, 0, NULL, NULL), 0x6a88);
+    n = import_blob(small, 0x81, blob, sizeof(blob));
+    assert_int_equal(tx_long(c, "00DB3FFF", blob, n, 0, NULL, NULL), 0x6a80);
+    /* symmetric key type, a wrapping key, version 1, an inconsistent key */
+    n = import_blob(key, 0x81, blob, sizeof(blob));
+    blob[13] = 0x01;
+    assert_int_equal(tx_long(c, "00DB3FFF", blob, n, 0, NULL, NULL), 0x6a81);
+    blob[13] = 0x02;
+    blob[16] = 0x01;
+    assert_int_equal(tx_long(c, "00DB3FFF", blob, n, 0, NULL, NULL), 0x6a81);
+    blob[16] = 0x00;
+    blob[27] = 0x01;
+    assert_int_equal(tx_long(c, "00DB3FFF", blob, n, 0, NULL, NULL), 0x6a80);
+    blob[27] = 0x00;
+    blob[n - 1] ^= 0x01; /* qinv wrong */
+    assert_int_equal(tx_long(c, "00DB3FFF", blob, n, 0, NULL, NULL), 0x6a80);
+    blob[n - 1] ^= 0x01;
+    /* truncated: the key value is shorter than its length says */
+    assert_int_equal(tx_long(c, "00DB3FFF", blob, n - 1, 0, NULL, NULL), 0x6a80);
+    /* none of that replaced the imported key */
+    assert_int_equal(get_public(c, 0x81, out, &olen), SW_OK);
+    EVP_PKEY *pk2 = pubkey_from_7f49(out, olen);
+    assert_int_equal(EVP_PKEY_eq(pk2, key), 1);
+    EVP_PKEY_free(pk2);
+    EVP_PKEY_free(pk);
+    EVP_PKEY_free(small);
+    EVP_PKEY_free(key);
+    cf_simcard_free(c);
+}
+
+static void test_keys_persist_in_the_state_file(void **state)
+{
+    (void)state;
+    struct tmpstate t;
+    tmpstate_init(&t);
+    cf_simcard_t *c = card_with_key_file(0x06);
+    static uint8_t out[600], out2[600], sig[300];
+    uint8_t di[51];
+    size_t olen, olen2, slen, dlen = digest_info("after reload", di);
+    assert_int_equal(cf_simcard_set_state_file(c, t.path), CF_OK);
+    assert_int_equal(generate(c, 0x06, 0x81, 0, NULL, NULL), SW_OK);
+    assert_int_equal(get_public(c, 0x81, out, &olen), SW_OK);
+    struct stat st;
+    assert_int_equal(stat(t.path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    cf_simcard_free(c);
+
+    c = reload(t.path);
+    assert_int_equal(get_public(c, 0x81, out2, &olen2), SW_OK);
+    assert_int_equal(olen2, olen);
+    assert_memory_equal(out2, out, olen);
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), SW_OK);
+    assert_int_equal(tx_long(c, "002A9E9A", di, dlen, 1, sig, &slen), SW_OK);
+    EVP_PKEY *pk = pubkey_from_7f49(out, olen);
+    assert_true(host_verify(pk, "after reload", sig, slen));
+    EVP_PKEY_free(pk);
+    /* A save that fails: 6581, and the old key stays. */
+    assert_int_equal(cf_simcard_set_state_file(c, t.path), CF_OK);
+    tmpstate_break(&t);
+    assert_int_equal(generate(c, 0x06, 0x81, 0, NULL, NULL), 0x6581);
+    assert_int_equal(get_public(c, 0x81, out2, &olen2), SW_OK);
+    assert_memory_equal(out2, out, olen);
+    cf_simcard_free(c);
+    tmpstate_done(&t);
+}
+
+/* Load a state file holding lines; CF_OK or the error. */
+static cf_err_t load_text(const char *text, char *err, size_t errlen)
+{
+    struct tmpstate t;
+    tmpstate_init(&t);
+    FILE *f = fopen(t.path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    cf_simcard_t *c = NULL;
+    cf_err_t rc = cf_simcard_load(t.path, err, errlen, &c);
+    cf_simcard_free(c);
+    tmpstate_done(&t);
+    return rc;
+}
+
+static void test_state_file_key_lines_are_checked(void **state)
+{
+    (void)state;
+    struct tmpstate t;
+    tmpstate_init(&t);
+    cf_simcard_t *c = card_with_key_file(0x06);
+    create_key_file(c, 0x82, 0x07, 1); /* a 2048-bit file: the 1024-bit key does not fit */
+    assert_int_equal(generate(c, 0x06, 0x81, 0, NULL, NULL), SW_OK);
+    assert_int_equal(cf_simcard_save(c, t.path), CF_OK);
+    cf_simcard_free(c);
+    static char good[40000], bad[40000], err[256];
+    FILE *f = fopen(t.path, "r");
+    assert_non_null(f);
+    size_t n = fread(good, 1, sizeof(good) - 1, f);
+    fclose(f);
+    tmpstate_done(&t);
+    good[n] = 0;
+    assert_int_equal(load_text(good, err, sizeof(err)), CF_OK);
+    char *key = strstr(good, "key=B081:");
+    assert_non_null(key);
+    char *end = strchr(key, '\n');
+    assert_non_null(end);
+    /* the line for the other file (B082) or the admin key file; twice;
+     * before the file system; damaged; not hex; a key of the wrong size */
+    static const char *const breaks[] = {"B082", "B080", "dup", "first", "damage", "hex"};
+    for (size_t i = 0; i < sizeof(breaks) / sizeof(breaks[0]); i++) {
+        size_t pre = (size_t)(key - good), line = (size_t)(end - key) + 1;
+        if (strcmp(breaks[i], "dup") == 0) {
+            snprintf(bad, sizeof(bad), "%.*s%.*s%s", (int)(pre + line), good, (int)line, key,
+                     end + 1);
+        } else if (strcmp(breaks[i], "first") == 0) {
+            char *ef = strstr(good, "ef=");
+            size_t before = (size_t)(ef - good);
+            snprintf(bad, sizeof(bad), "%.*s%.*s%.*s%s", (int)before, good, (int)line, key,
+                     (int)(pre - before), ef, end + 1);
+        } else {
+            snprintf(bad, sizeof(bad), "%s", good);
+            char *k = bad + pre;
+            if (strcmp(breaks[i], "damage") == 0)
+                k[40] = k[40] == '0' ? '1' : '0';
+            else if (strcmp(breaks[i], "hex") == 0)
+                k[40] = 'x';
+            else
+                memcpy(k + 4, breaks[i], 4);
+        }
+        err[0] = 0;
+        assert_int_not_equal(load_text(bad, err, sizeof(err)), CF_OK);
+        assert_non_null(strstr(err, ": key: ")); /* path:line: key: reason */
+    }
+}
+
+static void test_delete_key_file_like_opensc(void **state)
+{
+    (void)state;
+    struct tmpstate t;
+    tmpstate_init(&t);
+    cf_simcard_t *c = card_with_key_file(0x06);
+    create_key_file(c, 0x82, 0x06, 1);
+    assert_int_equal(cf_simcard_set_state_file(c, t.path), CF_OK);
+    assert_int_equal(generate(c, 0x06, 0x81, 0, NULL, NULL), SW_OK);
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), SW_OK);
+    /* not allowed: the application (nothing selected), the admin key file,
+     * a data-object EF; parameters and lengths */
+    assert_int_equal(tx(c, "00A4000C023FFF", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00E40000", NULL, NULL), 0x6985);
+    assert_int_equal(tx(c, "00E40000 02 B080", NULL, NULL), 0x6a81);
+    assert_int_equal(tx(c, "00E40000 02 A010", NULL, NULL), 0x6a81);
+    assert_int_equal(tx(c, "00E40000 02 B083", NULL, NULL), 0x6a82);
+    assert_int_equal(tx(c, "00E40100 02 B081", NULL, NULL), 0x6a86);
+    assert_int_equal(tx(c, "00E40000 01 B0", NULL, NULL), 0x6700);
+    /* without the PIN: 6982, the key stays */
+    assert_int_equal(tx(c, "00200082", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00A4000C02B081", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00E40000", NULL, NULL), 0x6982);
+    assert_int_equal(get_public(c, 0x81, NULL, NULL), SW_OK);
+    /* a save that fails: 6581, the file stays */
+    assert_int_equal(verify_pin(c, "0000"), SW_OK);
+    assert_int_equal(mse_key(c, 0xb6, 0x56, 0x81), SW_OK);
+    tmpstate_break(&t);
+    assert_int_equal(tx(c, "00A4000C02B081", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00E40000", NULL, NULL), 0x6581);
+    assert_int_equal(get_public(c, 0x81, NULL, NULL), SW_OK);
+    assert_int_equal(cf_simcard_set_state_file(c, NULL), CF_OK);
+    /* OpenSC: SELECT B081 (P2 0C), DELETE FILE of the current file */
+    assert_int_equal(tx(c, "00A4000C02B081", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00E40000", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00A4000C02B081", NULL, NULL), 0x6a82);
+    assert_int_equal(get_public(c, 0x81, NULL, NULL), 0x6a88);
+    assert_int_equal(tx(c, "002A9E9A 02 0102 00", NULL, NULL), 0x6985); /* its MSE is gone */
+    /* the other key file is still there; the container can be made again */
+    assert_int_equal(tx(c, "00A4000C02B082", NULL, NULL), SW_OK);
+    create_key_file(c, 0x81, 0x06, 0);
+    assert_int_equal(generate(c, 0x06, 0x81, 0, NULL, NULL), SW_OK);
+    /* by FID in the data field */
+    assert_int_equal(tx(c, "00E40000 02 B082", NULL, NULL), SW_OK);
+    assert_int_equal(tx(c, "00A4000C02B082", NULL, NULL), 0x6a82);
+    assert_int_equal(get_public(c, 0x81, NULL, NULL), SW_OK);
+    cf_simcard_free(c);
+    tmpstate_done(&t);
 }
 
 int main(void)
@@ -1657,6 +2369,17 @@ int main(void)
         cmocka_unit_test(test_state_file_bad_values_are_rejected),
         cmocka_unit_test(test_malformed_apdus_answer_6700),
         cmocka_unit_test(test_random_apdus_never_crash),
+        cmocka_unit_test(test_key_files_accept_opensc_fcps_and_refuse_others),
+        cmocka_unit_test(test_generate_then_read_public_key_like_opensc),
+        cmocka_unit_test(test_generate_refusals),
+        cmocka_unit_test(test_public_key_read_refusals),
+        cmocka_unit_test(test_sign_pkcs1_and_raw_verify_with_openssl),
+        cmocka_unit_test(test_sign_refusals),
+        cmocka_unit_test(test_decipher_pkcs1_oaep_and_refusals),
+        cmocka_unit_test(test_import_key_like_opensc),
+        cmocka_unit_test(test_keys_persist_in_the_state_file),
+        cmocka_unit_test(test_state_file_key_lines_are_checked),
+        cmocka_unit_test(test_delete_key_file_like_opensc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,28 +33,27 @@ static const uint8_t gids_aid[] = {0xa0, 0x00, 0x00, 0x03, 0x97, 0x42,
 
 /* FCI: application template 61 {4F AID, 73 {40 01 C0}}: tag 40 lists the
  * admin authentication mechanisms, C0 = mutual (80) and external (40). */
-static const uint8_t gids_fci[] = {0x61, 0x12, 0x4f, 0x0b, 0xa0, 0x00, 0x00, 0x03,
-                                   0x97, 0x42, 0x54, 0x46, 0x59, 0x02, 0x01, 0x73,
-                                   0x03, 0x40, 0x01, 0xc0};
+static const uint8_t gids_fci[] = {0x61, 0x12, 0x4f, 0x0b, 0xa0, 0x00, 0x00, 0x03, 0x97, 0x42,
+                                   0x54, 0x46, 0x59, 0x02, 0x01, 0x73, 0x03, 0x40, 0x01, 0xc0};
 
 /* FMD: PIN usage policy, as the reference GIDS applet answers it. */
-static const uint8_t gids_fmd[] = {0x64, 0x09, 0x5f, 0x2f, 0x01, 0x60, 0x7f, 0x65, 0x02, 0x80, 0x00};
+static const uint8_t gids_fmd[] = {0x64, 0x09, 0x5f, 0x2f, 0x01, 0x60,
+                                   0x7f, 0x65, 0x02, 0x80, 0x00};
 
 /* ---- the gemalto factory state: the file system gids-tool -X builds ---- */
 
 /* FCPs of the EFs -X creates, byte for byte (docs/cards/gids.md). */
-#define DO_EF_FCP(lo, put, get)                                                             \
-    {                                                                                       \
-        0x62, 0x0c, 0x82, 0x01, 0x39, 0x83, 0x02, 0xa0, (lo), 0x8c, 0x03, 0x03, (put), (get) \
+#define DO_EF_FCP(lo, put, get)                                                                    \
+    {                                                                                              \
+        0x62, 0x0c, 0x82, 0x01, 0x39, 0x83, 0x02, 0xa0, (lo), 0x8c, 0x03, 0x03, (put), (get)       \
     }
 static const uint8_t fcp_do_efs[6][14] = {
     DO_EF_FCP(0x00, 0x30, 0x00), DO_EF_FCP(0x10, 0x30, 0x00), DO_EF_FCP(0x11, 0x30, 0xff),
     DO_EF_FCP(0x12, 0x20, 0x00), DO_EF_FCP(0x13, 0x30, 0x30), DO_EF_FCP(0x14, 0x20, 0x20),
 };
-static const uint8_t fcp_admin_key[] = {0x62, 0x1a, 0x82, 0x01, 0x18, 0x83, 0x02, 0xb0,
-                                        0x80, 0x8c, 0x04, 0x87, 0x00, 0x20, 0xff, 0xa5,
-                                        0x0b, 0xa4, 0x09, 0x80, 0x01, 0x02, 0x83, 0x01,
-                                        0x80, 0x95, 0x01, 0xc0};
+static const uint8_t fcp_admin_key[] = {0x62, 0x1a, 0x82, 0x01, 0x18, 0x83, 0x02, 0xb0, 0x80, 0x8c,
+                                        0x04, 0x87, 0x00, 0x20, 0xff, 0xa5, 0x0b, 0xa4, 0x09, 0x80,
+                                        0x01, 0x02, 0x83, 0x01, 0x80, 0x95, 0x01, 0xc0};
 
 /* The minidriver's file table (masterfile, DO DF1F in EF A000): byte 01,
  * then 28-byte records dir[9] name[9] pad[2] DO(LE32) EF(LE32). */
@@ -63,8 +62,8 @@ struct mf_record {
     uint16_t dobj, ef;
 };
 static const struct mf_record mf_records[] = {
-    {"mscp", "", 0x0000, 0xa000},        {"", "cardid", 0xdf20, 0xa012},
-    {"", "cardapps", 0xdf21, 0xa010},    {"", "cardcf", 0xdf22, 0xa010},
+    {"mscp", "", 0x0000, 0xa000},         {"", "cardid", 0xdf20, 0xa012},
+    {"", "cardapps", 0xdf21, 0xa010},     {"", "cardcf", 0xdf22, 0xa010},
     {"mscp", "cmapfile", 0xdf23, 0xa010},
 };
 #define MF_RECORD_LEN 28
@@ -192,6 +191,7 @@ void cf_gids_logout(struct gids_card *g)
     g->admin_auth = 0;
     g->mse_admin = 0;
     cf_gids_clear_challenge(g);
+    cf_gids_clear_se(g);
 }
 
 static void gids_reset(cf_simcard_t *card)
@@ -315,6 +315,12 @@ static uint16_t gids_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcurso
         return cf_gids_mse(card, cmd);
     case 0x87:
         return cf_gids_general_authenticate(card, cmd, resp);
+    case 0x47:
+        return cf_gids_generate(card, cmd, resp);
+    case 0xe4:
+        return cf_gids_delete_key_file(card, cmd);
+    case 0x2a:
+        return cf_gids_pso(card, cmd, resp);
     case 0xc0: /* GET RESPONSE with nothing pending (the core serves the rest) */
         return SW_CONDITIONS;
     default:

@@ -4,7 +4,9 @@
  * admin try counter where the card has one.
  *
  * The admin key is a 24-byte 3-key 3DES key, reference 80, in key file
- * B080. Authentication is GENERAL AUTHENTICATE (INS 87) after MSE SET:
+ * B080. MSE SET P1=41 (a container key) and PUT DATA of a container key
+ * (reference 81..) are handed to gids_pso.c and gids_keys.c. Authentication is GENERAL AUTHENTICATE
+ * (INS 87) after MSE SET:
  *  - mutual (what OpenSC's gids-tool does): host sends R1 (16 bytes), card
  *    answers R2 (16); host sends C1 = 3DES-CBC(R2 | R1 | Z1[7] | 80), IV 0;
  *    card answers C2 = 3DES-CBC(R1 | R2 | Z2[7] | 80). Note the order
@@ -73,6 +75,9 @@ uint16_t cf_gids_admin_status(const struct gids_card *g, unsigned tag, cf_wcurso
 uint16_t cf_gids_mse(cf_simcard_t *card, const cf_apdu_t *cmd)
 {
     struct gids_card *g = gids_of(card);
+    /* SET for computation / decipherment: a container key (gids_pso.c). */
+    if (cmd->p1 == 0x41)
+        return cf_gids_mse_key(card, cmd);
     /* SET for authentication: C1 (OpenSC) or 81 (Windows style), CRT A4. */
     if ((cmd->p1 != 0xc1 && cmd->p1 != 0x81) || cmd->p2 != 0xa4)
         return SW_INCORRECT_P1P2;
@@ -100,14 +105,14 @@ uint16_t cf_gids_mse(cf_simcard_t *card, const cf_apdu_t *cmd)
     if (sw != 0)
         return sw;
     cf_gids_clear_challenge(g);
+    cf_gids_clear_se(g); /* one security environment at a time */
     g->mse_admin = 1;
     return SW_OK;
 }
 
 /* 81: the host asks for a challenge (empty: external form) or sends its
  * own random R1 (16 bytes: mutual form). Either way, start over. */
-static uint16_t witness_request(struct gids_card *g, const uint8_t *v, size_t vl,
-                                cf_wcursor *resp)
+static uint16_t witness_request(struct gids_card *g, const uint8_t *v, size_t vl, cf_wcursor *resp)
 {
     cf_gids_clear_challenge(g);
     g->admin_auth = 0;
@@ -140,7 +145,7 @@ static uint16_t wrong_cryptogram(cf_simcard_t *card)
 {
     struct gids_card *g = gids_of(card);
     uint16_t dflt = cf_simcard_has(card, CF_Q_ADMIN_COUNTER) ? SW_GIDS_TRIES(g->admin_tries)
-                                                              : SW_SECURITY_STATUS;
+                                                             : SW_SECURITY_STATUS;
     return cf_simcard_wrong_sw(card, dflt, g->admin_tries);
 }
 
@@ -205,8 +210,7 @@ static uint16_t external_answer(cf_simcard_t *card, const uint8_t *r)
     struct gids_card *g = gids_of(card);
     uint8_t expect[EXTERNAL_CHALLENGE];
     uint16_t sw;
-    if (des3(card, "DES-EDE3-ECB", 1, g->admin_key, g->card_rnd, EXTERNAL_CHALLENGE, expect) <
-        0) {
+    if (des3(card, "DES-EDE3-ECB", 1, g->admin_key, g->card_rnd, EXTERNAL_CHALLENGE, expect) < 0) {
         sw = SW_UNKNOWN;
     } else if (CRYPTO_memcmp(expect, r, EXTERNAL_CHALLENGE) != 0) {
         sw = wrong_cryptogram(card);
@@ -221,8 +225,7 @@ static uint16_t external_answer(cf_simcard_t *card, const uint8_t *r)
 }
 
 /* 82: the host's answer to the pending challenge. */
-static uint16_t challenge_answer(cf_simcard_t *card, const uint8_t *v, size_t vl,
-                                 cf_wcursor *resp)
+static uint16_t challenge_answer(cf_simcard_t *card, const uint8_t *v, size_t vl, cf_wcursor *resp)
 {
     struct gids_card *g = gids_of(card);
     enum gids_challenge ch = g->challenge;
@@ -243,8 +246,7 @@ static uint16_t challenge_answer(cf_simcard_t *card, const uint8_t *v, size_t vl
     return sw;
 }
 
-uint16_t cf_gids_general_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd,
-                                      cf_wcursor *resp)
+uint16_t cf_gids_general_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp)
 {
     struct gids_card *g = gids_of(card);
     if (!g->operational)
@@ -311,9 +313,11 @@ uint16_t cf_gids_put_key(cf_simcard_t *card, const uint8_t *data, size_t len)
     }
     if (ref == NULL || a5 == NULL)
         return SW_WRONG_DATA;
+    if (ref[0] >= GIDS_KEY_REF_FIRST) /* a container key: import (gids_keys.c) */
+        return cf_gids_import_key(card, ref[0], a5, a5len);
     struct gids_ef *ef = admin_key_file(g);
     if (ref[0] != GIDS_ADMIN_KEY_REF || ef == NULL)
-        return SW_REF_NOT_FOUND; /* container keys are not implemented */
+        return SW_REF_NOT_FOUND;
     uint16_t sw = cf_gids_check_access(g, ef, GIDS_OP_KEY_PUT);
     if (sw != 0)
         return sw;

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "simcard/gids_int.h"
 
@@ -106,6 +107,12 @@ uint16_t cf_gids_check_fcp(const uint8_t *fcp, size_t len, uint16_t *fid, uint8_
         return 0;
     if (*type != GIDS_EF_KEY || a5 == NULL)
         return SW_WRONG_DATA;
+    /* Container key files B081..B0FF hold RSA keys (OpenSC's keyexchange
+     * and signature FCPs); B080 only the admin key. */
+    if ((*fid & 0xff00) == GIDS_FID_KEY_BASE && (*fid & 0xff) >= GIDS_KEY_REF_FIRST) {
+        unsigned bits = 0;
+        return cf_gids_check_container_template(a5, a5len, &bits);
+    }
     uint16_t sw = check_key_template(a5, a5len);
     if (sw == 0 && *fid != GIDS_FID_ADMIN_KEY)
         sw = SW_FUNC_NOT_SUPPORTED;
@@ -258,6 +265,10 @@ void cf_gids_free_fs(struct gids_card *g)
 {
     while (g->n_dos > 0)
         remove_do(g, &g->dos[g->n_dos - 1]);
+    for (size_t i = 0; i < g->n_efs; i++) {
+        EVP_PKEY_free(g->efs[i].pkey); /* OpenSSL wipes the private parts */
+        g->efs[i].pkey = NULL;
+    }
     OPENSSL_cleanse(g->efs, sizeof(g->efs));
     g->n_efs = 0;
     g->do_bytes = 0;
@@ -403,7 +414,7 @@ uint16_t cf_gids_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *
         return sw;
     if (fid == GIDS_FID_APP) {
         if (outer == GIDS_DO_KEY_TEMPLATE)
-            return SW_REF_NOT_FOUND; /* public key of a container: none here */
+            return cf_gids_read_public(card, cmd->data, cmd->nc, resp);
         if (outer != 0x5c)
             return SW_WRONG_DATA;
         if (want == GIDS_DO_PIN_STATUS)

@@ -57,6 +57,8 @@ int cf_gids_save(const cf_simcard_t *card, FILE *f)
         put_hex_bytes(f, d->val, d->len);
         fputc('\n', f);
     }
+    if (cf_gids_save_keys(g, f) < 0)
+        return -1;
     return ferror(f) ? -1 : 0;
 }
 
@@ -206,8 +208,7 @@ static int load_do(struct gids_card *g, const char *value, char *err, size_t err
     return rc;
 }
 
-int cf_gids_load(cf_simcard_t *card, const char *key, const char *value, char *err,
-                 size_t errlen)
+int cf_gids_load(cf_simcard_t *card, const char *key, const char *value, char *err, size_t errlen)
 {
     struct gids_card *g = gids_of(card);
     if (strcmp(key, "initialized") == 0) {
@@ -225,8 +226,9 @@ int cf_gids_load(cf_simcard_t *card, const char *key, const char *value, char *e
     if (strcmp(key, "admin_key") == 0)
         return load_admin_key(g, value, err, errlen);
     if ((strcmp(key, "admin_max") == 0 || strcmp(key, "admin_tries") == 0) && !g->counts_admin)
-        return fail(err, errlen, "this card counts no admin-key tries (a blank gids card "
-                                 "without the admin-counter quirk)");
+        return fail(err, errlen,
+                    "this card counts no admin-key tries (a blank gids card "
+                    "without the admin-counter quirk)");
     if (strcmp(key, "admin_max") == 0)
         return load_max(value, &g->admin_max, &g->admin_tries, err, errlen);
     if (strcmp(key, "admin_tries") == 0)
@@ -235,5 +237,7 @@ int cf_gids_load(cf_simcard_t *card, const char *key, const char *value, char *e
         return load_ef(g, value, err, errlen);
     if (strcmp(key, "do") == 0)
         return load_do(g, value, err, errlen);
+    if (strcmp(key, "key") == 0)
+        return cf_gids_load_key(g, value, err, errlen);
     return fail(err, errlen, "unknown key");
 }
