@@ -131,9 +131,11 @@ cf_expect_run "import-key + import-certificate from PKCS#12" 0 ypt0 -a import-ke
     -a import-certificate -s 9d -K PKCS12 -i "$W/k.p12" -p p12pass
 [[ $(cf_state 0 key_9D) == "rsa2048 once never imported "* ]] || cf_fail "key_9D line"
 [[ $(cf_state 0 obj_5FC10B) == *"$(cert_hex "$W/p12.pem")"* ]] || cf_fail "obj_5FC10B"
-# OpenSC treats 9D (key management) as a decryption key, so the imported
-# key signs through yubico-piv-tool, which checks the card's signature
-# against the imported certificate, and decrypts what openssl encrypted.
+# OpenSC's PKCS#11 module refuses to start an RSA signature with the key in
+# 9D (CKR_KEY_TYPE_INCONSISTENT, before any APDU: docs/cards/piv.md), so
+# yubico-piv-tool judges the imported key: it checks a card signature
+# against the imported certificate and a card decryption of its own
+# encryption.
 cf_expect_run "test-signature with the imported key" 0 ypt0 -a verify-pin -P 123456 \
     -a test-signature -s 9d -i "$W/p12.pem"
 cf_expect_out "test-signature 9d" "Successful"
