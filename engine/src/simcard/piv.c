@@ -8,9 +8,10 @@
  * SERIAL, GET METADATA). The rest is split by job, see piv_int.h.
  *
  * The two bases share everything the standard defines. Only the yubikey
- * card has the YubiKey instructions (FD, F8, F7, FF, FA, FB: 6D00 on the
- * standard card, as on other vendors' cards), the YubiKey ATR, the YubiKey
- * data objects 5FFFxx, and starts without a CHUID; the piv card starts
+ * card has the YubiKey instructions (FD, F8, F7, FF, FA, FB, FE, F9: 6D00
+ * on the standard card, as on other vendors' cards), the YubiKey ATR, the
+ * YubiKey data objects 5FFFxx, the retired key slots and the PIN and touch
+ * policies of keys, and starts without a CHUID; the piv card starts
  * with a CHUID whose GUID carries its serial, the only serial a standard
  * card offers (piv-reference.md, "What a card profile may rely on").
  *
