@@ -98,7 +98,8 @@ static uint16_t generate(cf_simcard_t *c, uint8_t slot, uint8_t alg, const uint8
                          size_t extra_len)
 {
     uint8_t d[16] = {0xAC, (uint8_t)(3 + extra_len), 0x80, 0x01, alg};
-    memcpy(d + 5, extra, extra_len);
+    if (extra_len > 0)
+        memcpy(d + 5, extra, extra_len);
     return send_long(c, 0x47, 0x00, slot, d, 5 + extra_len);
 }
 
