@@ -130,18 +130,25 @@ openssl pkcs12 -export -inkey "$W/p12.key" -in "$W/p12.pem" -out "$W/k.p12" \
 cf_expect_run "import-key + import-certificate from PKCS#12" 0 ypt0 -a import-key \
     -a import-certificate -s 9d -K PKCS12 -i "$W/k.p12" -p p12pass
 [[ $(cf_state 0 key_9D) == "rsa2048 once never imported "* ]] || cf_fail "key_9D line"
+openssl x509 -in "$W/p12.pem" -pubkey -noout >"$W/p12.cert.pub"
 [[ $(cf_state 0 obj_5FC10B) == *"$(cert_hex "$W/p12.pem")"* ]] || cf_fail "obj_5FC10B"
-# OpenSC's PKCS#11 module refuses to start an RSA signature with the key in
-# 9D (CKR_KEY_TYPE_INCONSISTENT, before any APDU: docs/cards/piv.md), so
-# yubico-piv-tool judges the imported key: it checks a card signature
-# against the imported certificate and a card decryption of its own
-# encryption.
+# OpenSC gives the key management key (9D, id 03) the usages encrypt,
+# decrypt, wrap, unwrap only (no signing: docs/cards/piv.md), so OpenSC
+# judges the imported key by decrypting what openssl encrypted to the
+# certificate, and yubico-piv-tool checks a card signature against the
+# certificate and a card decryption of its own encryption.
 cf_expect_run "test-signature with the imported key" 0 ypt0 -a verify-pin -P 123456 \
     -a test-signature -s 9d -i "$W/p12.pem"
 cf_expect_out "test-signature 9d" "Successful"
 cf_expect_run "test-decipher with the imported key" 0 ypt0 -a verify-pin -P 123456 \
     -a test-decipher -s 9d -i "$W/p12.pem"
 cf_expect_out "test-decipher 9d" "Successfully"
+printf 'a session key' >"$W/secret"
+cf_expect_run "openssl encrypts to the imported certificate" 0 openssl pkeyutl -encrypt \
+    -pubin -inkey "$W/p12.cert.pub" -in "$W/secret" -out "$W/secret.enc"
+cf_expect_run "pkcs11-tool decrypts with the imported key" 0 p11 "$N0" --login --pin 123456 \
+    --decrypt --id 03 -m RSA-PKCS -i "$W/secret.enc" -o "$W/secret.dec"
+cf_expect_eq "the card's decryption" "$(cf_hex_file "$W/secret")" "$(cf_hex_file "$W/secret.dec")"
 cf_expect_run "an imported key cannot be attested" 1 ypt0 -a attest -s 9d
 cf_expect_run "delete-certificate 9d" 0 ypt0 -a delete-certificate -s 9d
 cf_expect_no_state 0 obj_5FC10B
