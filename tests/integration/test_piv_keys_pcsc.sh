@@ -85,8 +85,9 @@ cf_expect_run "pkcs11-tool with a wrong PIN" nonzero p11 "$N0" --login --pin 999
     --id 01 -m ECDSA-SHA256 -i "$W/msg" -o "$W/bad.sig"
 [ ! -s "$W/bad.sig" ] || cf_fail "a signature came out with a wrong PIN"
 cf_expect_state 0 pin_tries 2
-[ "$(cf_state 0 key_9A)" = "$(sed -n 's/^key_9A=//p' "$W/before-wrong-pin.state")" ] ||
-    cf_fail "key_9A changed after a wrong PIN"
+d=$(diff <(grep -v '^pin_tries=' "$W/before-wrong-pin.state") \
+    <(grep -v '^pin_tries=' "$(cf_state_file 0)")) ||
+    cf_fail "a wrong PIN changed more than the PIN counter:"$'\n'"$d"
 cf_expect_run "the right PIN refills the counter" 0 ypt0 -a verify-pin -P 123456
 cf_expect_state 0 pin_tries 3
 

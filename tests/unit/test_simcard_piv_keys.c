@@ -428,6 +428,28 @@ static void test_9c_needs_the_pin_before_each_use(void **st)
     }
 }
 
+static void test_pin_always_survives_other_commands_until_the_use(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = new_yk();
+    admin(c);
+    EVP_PKEY *pub = gen_ok(c, 0x9C, 0x11, NULL, 0);
+    assert_int_equal(tx_hex(c, VERIFY_123456), 0x9000);
+    /* OpenSC reads the discovery object at each transaction */
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 03 5C 01 7E 00"), 0x9000);
+    assert_int_equal(ec_sign_and_check(c, 0x11, 0x9C, pub), 0x9000);
+    /* a wrong VERIFY after a right one takes the PIN away again */
+    assert_int_equal(tx_hex(c, VERIFY_123456), 0x9000);
+    assert_int_equal(tx_hex(c, VERIFY_WRONG), 0x63C2);
+    assert_int_equal(ec_sign_and_check(c, 0x11, 0x9C, pub), 0x6982);
+    /* and so does VERIFY's log-out form */
+    assert_int_equal(tx_hex(c, VERIFY_123456), 0x9000);
+    assert_int_equal(tx_hex(c, "00 20 FF 80 00"), 0x9000);
+    assert_int_equal(ec_sign_and_check(c, 0x11, 0x9C, pub), 0x6982);
+    EVP_PKEY_free(pub);
+    cf_simcard_free(c);
+}
+
 static void test_wrong_pin_refuses_the_key_without_using_it(void **st)
 {
     (void)st;
@@ -901,6 +923,7 @@ int main(void)
         TS(test_generate_refused_when_state_unwritable_keeps_old_key),
         T(test_9a_needs_the_pin_once_per_session),
         T(test_9c_needs_the_pin_before_each_use),
+        T(test_pin_always_survives_other_commands_until_the_use),
         T(test_wrong_pin_refuses_the_key_without_using_it),
         T(test_yubikey_pin_policy_tag_overrides_the_slot_default),
         T(test_rsa_raw_operation_signs_and_decrypts),
