@@ -809,6 +809,30 @@ static void test_attestation_errors(void **st)
     cf_simcard_free(c);
 }
 
+static void test_attestation_certificate_is_remade_for_the_existing_key(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = new_yk();
+    admin(c);
+    assert_int_equal(send_long(c, 0xF7, 0x00, 0xF9, NULL, 0), 0x9000); /* makes key + cert */
+    uint8_t pub[100];
+    size_t pl = got_len - 10; /* after 01 01 11 02 02 01 01 03 01 02: 04 L 86 41 ... */
+    memcpy(pub, got + 10, pl);
+    assert_int_equal(tx_hex(c, "00 DB 3F FF 07 5C 03 5F FF 01 53 00"), 0x9000); /* delete */
+    assert_int_equal(send_long(c, 0xCB, 0x3F, 0xFF, (const uint8_t *)"\x5C\x03\x5F\xFF\x01", 5),
+                     0x9000);
+    size_t hdr = got[1] == 0x82 ? 4 : got[1] == 0x81 ? 3 : 2;
+    size_t ch = got[hdr + 1] == 0x82 ? 4 : got[hdr + 1] == 0x81 ? 3 : 2;
+    X509 *f9 = der_cert(got + hdr + ch, got_len - hdr - ch - 5);
+    EVP_PKEY *same = public_from(pub + 2, pl - 2, 1);
+    assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(f9), same), 1);
+    assert_int_equal(send_long(c, 0xF7, 0x00, 0xF9, NULL, 0), 0x9000);
+    assert_memory_equal(got + 10, pub, pl); /* the key did not change */
+    EVP_PKEY_free(same);
+    X509_free(f9);
+    cf_simcard_free(c);
+}
+
 /* ---- RESET and the state file ---- */
 
 static void test_reset_deletes_slot_keys_and_keeps_attestation(void **st)
@@ -935,6 +959,7 @@ int main(void)
         T(test_metadata_of_a_generated_key_carries_its_public_key),
         TS(test_attestation_chains_to_the_test_ca),
         T(test_attestation_errors),
+        T(test_attestation_certificate_is_remade_for_the_existing_key),
         TS(test_reset_deletes_slot_keys_and_keeps_attestation),
         TS(test_state_file_without_keys_loads_with_empty_slots),
         TS(test_load_rejects_bad_key_lines),

@@ -210,21 +210,30 @@ static uint8_t *attestation_object(const cf_simcard_t *card, EVP_PKEY *key, size
 int piv_attest_ensure(cf_simcard_t *card)
 {
     struct piv_nv *nv = &piv_of(card)->nv;
-    if (nv->key[piv_slot_index(PIV_SLOT_ATTEST)].pkey != NULL)
+    struct piv_key *f9 = &nv->key[piv_slot_index(PIV_SLOT_ATTEST)];
+    struct piv_object *o = &nv->obj[piv_obj_index(PIV_OBJ_ATTESTATION)];
+    if (f9->pkey != NULL && o->data != NULL)
         return 0;
-    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    /* A key without its certificate (a hand-made state file, or 5FFF01
+     * deleted) gets a new certificate; no key gets both. */
+    EVP_PKEY *key = f9->pkey;
+    if (key == NULL) {
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        cf_simcard_count(card, CF_SIM_COST_KEYGEN_EC);
+    }
     size_t len = 0;
     uint8_t *obj = key != NULL ? attestation_object(card, key, &len) : NULL;
     if (obj == NULL) {
-        EVP_PKEY_free(key);
+        if (key != f9->pkey)
+            EVP_PKEY_free(key);
         return -1;
     }
-    cf_simcard_count(card, CF_SIM_COST_KEYGEN_EC);
     struct piv_nv saved;
     piv_nv_begin(card, &saved);
     /* A Yubico factory imports the F9 key: report it so. */
-    piv_key_set(card, PIV_SLOT_ATTEST, key, PIV_ALG_ECCP256, PIV_PIN_NEVER, PIV_ORIGIN_IMPORTED);
-    struct piv_object *o = &nv->obj[piv_obj_index(PIV_OBJ_ATTESTATION)];
+    if (key != f9->pkey)
+        piv_key_set(card, PIV_SLOT_ATTEST, key, PIV_ALG_ECCP256, PIV_PIN_NEVER,
+                    PIV_ORIGIN_IMPORTED);
     o->data = obj; /* an older object stays with saved */
     o->len = len;
     return piv_nv_commit(card, &saved);

@@ -210,9 +210,9 @@ int piv_keys_load(cf_simcard_t *card, const char *slot_hex, const char *value, c
 
 /* YubiKey ATTEST (F9). */
 uint16_t piv_attest(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp);
-/* Make the card's attestation key (slot F9) and certificate (5FFF01) if
- * the card has no F9 key yet, and persist them. 0, or -1 (nothing
- * changed). */
+/* Make the card's attestation key (slot F9) and its certificate (5FFF01)
+ * if the card lacks either (a missing certificate is made for the key the
+ * card has), and persist them. 0, or -1 (nothing changed). */
 int piv_attest_ensure(cf_simcard_t *card);
 
 /* ---- piv_pin.c ---- */
