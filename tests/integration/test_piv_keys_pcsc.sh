@@ -7,7 +7,9 @@
 # self-signed certificate with the card's key (Debian's yubico-piv-tool
 # 2.2.0 cannot: with OpenSSL 3 its request-certificate and
 # selfsign-certificate fail before sending any APDU, "Failed signing
-# request."), generates and attests, and openssl verifies the attestation
+# request."), generates, imports a P-384 key into a retired slot, exports
+# public keys (from GET METADATA when the slot has no certificate) and
+# attests, and openssl verifies the attestation
 # chain up to the card's test attestation CA (`cardforge-vcard
 # --attestation-ca`); pkcs11-tool (OpenSC) signs with the card and openssl
 # verifies the signature against the certificate; a wrong PIN is refused
@@ -122,6 +124,24 @@ cf_expect_out "attestation chain" "OK"
 cf_expect_run "yubico-piv-tool attests 9a" 0 ypt0 -a attest -s 9a -A ECCP256 -o "$W/9a.att.pem"
 cf_expect_run "openssl verifies the second attestation" 0 openssl verify -CAfile "$W/att-ca.pem" \
     -untrusted "$W/f9.pem" "$W/9a.att.pem"
+
+# ---- ykman: import into a retired slot, metadata, export --------------------
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$W/r82.key" 2>/dev/null ||
+    cf_fail "openssl genpkey P-384"
+openssl pkey -in "$W/r82.key" -pubout -out "$W/r82.pub"
+cf_expect_run "ykman imports a P-384 key into 82" 0 yk piv keys import -m "$DEF_KEY" \
+    --pin-policy NEVER --touch-policy CACHED 82 "$W/r82.key"
+[[ $(cf_state 0 key_82) == "eccp384 never cached imported "* ]] || cf_fail "key_82 line"
+# without a certificate ykman takes the public key from GET METADATA
+cf_expect_run "ykman exports 82's public key" 0 yk piv keys export 82 "$W/r82.export.pub"
+cf_expect_eq "exported = imported public key" "$(cat "$W/r82.pub")" "$(cat "$W/r82.export.pub")"
+cf_expect_run "ykman exports 9a's public key, checking it with a signature" 0 yk piv keys \
+    export --verify -P 123456 9a "$W/9a.export.pub"
+cf_expect_run "ykman self-signs with the imported key" 0 yk piv certificates generate \
+    -m "$DEF_KEY" -P 123456 -s 'CN=cardforge 82' 82 "$W/r82.pub"
+cf_expect_run "read-certificate 82" 0 ypt0 -a read-certificate -s 82 -o "$W/r82.pem"
+cf_expect_run "openssl verifies the P-384 signature" 0 openssl verify -CAfile "$W/r82.pem" "$W/r82.pem"
+cf_expect_run "an imported key cannot be attested (ykman)" 1 yk piv keys attest 82 "$W/r82.att.pem"
 
 # ---- PKCS#12: import key and certificate, sign, delete ----------------------
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/p12.key" -out "$W/p12.pem" \
