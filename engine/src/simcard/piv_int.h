@@ -14,9 +14,10 @@
  *                  COUNTER, SET PIN RETRIES, RESET
  *   piv_crypto.c   management key (9B): GENERAL AUTHENTICATE, SET MGM KEY
  *   piv_objects.c  data objects: GET DATA, PUT DATA
- *   piv_keys.c     asymmetric keys: GENERATE, IMPORT (YubiKey), GENERAL
- *                  AUTHENTICATE with a slot key, slot metadata, key lines
- *                  of the state file
+ *   piv_keys.c     asymmetric keys: slots and algorithms, GENERATE,
+ *                  GENERAL AUTHENTICATE with a slot key, slot metadata
+ *   piv_import.c   the YubiKey's IMPORT ASYMMETRIC KEY
+ *   piv_keyfile.c  the key lines of the state file
  *   piv_attest.c   YubiKey attestation: the test attestation CA, the
  *                  card's F9 key and certificate, ATTEST
  *
@@ -175,6 +176,25 @@ int piv_nv_loaded(cf_simcard_t *card, char *err, size_t errlen);
 
 /* ---- piv_keys.c ---- */
 
+/* The slots GENERATE, IMPORT and GENERAL AUTHENTICATE work on: 9A 9C 9D
+ * 9E, and 82-95 on the yubikey. */
+int piv_usable_slot(const cf_simcard_t *card, uint8_t ref);
+/* The status word for a slot GENERATE or IMPORT cannot use. */
+uint16_t piv_wrong_slot(const cf_simcard_t *card);
+int piv_alg_is_rsa(uint8_t alg);
+/* Modulus or field length in bytes; 0 for an algorithm the cards lack. */
+size_t piv_alg_bytes(uint8_t alg);
+/* "P-256" or "P-384" for the EC algorithms. */
+const char *piv_alg_group(uint8_t alg);
+/* 1 when pk is a key of algorithm alg. */
+int piv_key_fits(const EVP_PKEY *pk, uint8_t alg);
+/* Resolve touch policy 0 to "never"; 0 when val is not a policy. */
+uint8_t piv_touch_policy_resolve(uint8_t val);
+/* Put pk into slot ref durably (the old key is freed once the state file
+ * is written); on failure pk is freed and the slot keeps its old key. */
+uint16_t piv_store_key(cf_simcard_t *card, uint8_t ref, EVP_PKEY *pk, uint8_t alg, uint8_t pin,
+                       uint8_t touch, uint8_t origin);
+
 /* Index of a key slot (any of the 25), or -1. */
 int piv_slot_index(uint8_t ref);
 uint8_t piv_slot_ref(int index);
@@ -196,11 +216,17 @@ void piv_key_set(cf_simcard_t *card, uint8_t ref, EVP_PKEY *pk, uint8_t alg, uin
 /* Count one private-key operation of alg for the latency model. */
 void piv_count_private(cf_simcard_t *card, uint8_t alg);
 uint16_t piv_generate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp);
-uint16_t piv_import_key(cf_simcard_t *card, const cf_apdu_t *cmd);
 /* GENERAL AUTHENTICATE with a slot key (P2 not 9B). */
 uint16_t piv_key_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp);
 /* GET METADATA of a key slot (YubiKey F7). */
 uint16_t piv_key_metadata(cf_simcard_t *card, uint8_t ref, cf_wcursor *resp);
+
+/* ---- piv_import.c ---- */
+
+uint16_t piv_import_key(cf_simcard_t *card, const cf_apdu_t *cmd);
+
+/* ---- piv_keyfile.c ---- */
+
 int piv_keys_save(const struct piv_nv *nv, FILE *f);
 /* A key_XX line; 0 or -1 with a message. */
 int piv_keys_load(cf_simcard_t *card, const char *slot_hex, const char *value, char *err,

@@ -1,8 +1,9 @@
 /*
- * piv_keys.c - the asymmetric keys of the PIV cards: GENERATE ASYMMETRIC
- * KEY PAIR (47), the YubiKey's IMPORT ASYMMETRIC KEY (FE), GENERAL
- * AUTHENTICATE (87) with a slot key, GET METADATA (F7) of a key slot, and
- * the key lines of the state file.
+ * piv_keys.c - the asymmetric keys of the PIV cards: the slots and
+ * algorithms, GENERATE ASYMMETRIC KEY PAIR (47), GENERAL AUTHENTICATE (87)
+ * with a slot key, and GET METADATA (F7) of a key slot. The YubiKey's
+ * IMPORT ASYMMETRIC KEY (FE) is in piv_import.c, the key lines of the state
+ * file in piv_keyfile.c.
  *
  * Byte layouts (docs/cards/piv.md, "Keys", names the sources):
  *   GENERATE  P2 slot, AC { 80 alg [AA pin] [AB touch] } -> 7F49 { 81 n 82 e }
@@ -38,10 +39,8 @@
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
-#include <openssl/param_build.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "simcard/piv_int.h"
 
@@ -60,7 +59,6 @@
 
 /* Largest RSA modulus / EC field element in bytes. */
 #define KEY_BYTES_MAX 256
-#define DER_MAX 4096
 
 static const uint8_t slot_refs[PIV_NSLOTS] = {
     0x9A, 0x9C, 0x9D, 0x9E, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89,           0x8A,
@@ -80,7 +78,7 @@ uint8_t piv_slot_ref(int index)
 }
 
 /* The slots GENERATE, IMPORT and GENERAL AUTHENTICATE work on. */
-static int usable_slot(const cf_simcard_t *card, uint8_t ref)
+int piv_usable_slot(const cf_simcard_t *card, uint8_t ref)
 {
     if (ref == 0x9A || ref == 0x9C || ref == 0x9D || ref == 0x9E)
         return 1;
@@ -109,20 +107,20 @@ uint8_t piv_pin_policy_resolve(uint8_t ref, uint8_t val)
     return val <= PIV_PIN_ALWAYS ? val : 0;
 }
 
-static uint8_t touch_policy_resolve(uint8_t val)
+uint8_t piv_touch_policy_resolve(uint8_t val)
 {
     if (val == 0)
         return PIV_TOUCH_NEVER;
     return val <= PIV_TOUCH_CACHED ? val : 0;
 }
 
-static int alg_is_rsa(uint8_t alg)
+int piv_alg_is_rsa(uint8_t alg)
 {
     return alg == PIV_ALG_RSA2048;
 }
 
 /* Modulus or field length in bytes; 0 for an algorithm the cards lack. */
-static size_t alg_bytes(uint8_t alg)
+size_t piv_alg_bytes(uint8_t alg)
 {
     switch (alg) {
     case PIV_ALG_RSA2048:
@@ -136,17 +134,17 @@ static size_t alg_bytes(uint8_t alg)
     }
 }
 
-static const char *alg_group(uint8_t alg)
+const char *piv_alg_group(uint8_t alg)
 {
     return alg == PIV_ALG_ECCP256 ? "P-256" : "P-384";
 }
 
 /* 1 when pk is a key of algorithm alg. */
-static int key_fits(const EVP_PKEY *pk, uint8_t alg)
+int piv_key_fits(const EVP_PKEY *pk, uint8_t alg)
 {
-    if (alg_bytes(alg) == 0)
+    if (piv_alg_bytes(alg) == 0)
         return 0;
-    if (alg_is_rsa(alg))
+    if (piv_alg_is_rsa(alg))
         return EVP_PKEY_is_a(pk, "RSA") && EVP_PKEY_get_bits(pk) == 2048;
     /* OpenSSL names a curve either way ("prime256v1" or "P-256") */
     char group[32];
@@ -164,8 +162,8 @@ static int key_fits(const EVP_PKEY *pk, uint8_t alg)
 
 static int put_public(cf_wcursor *w, const EVP_PKEY *pk, uint8_t alg)
 {
-    size_t bytes = alg_bytes(alg);
-    if (alg_is_rsa(alg)) {
+    size_t bytes = piv_alg_bytes(alg);
+    if (piv_alg_is_rsa(alg)) {
         BIGNUM *n = NULL, *e = NULL;
         uint8_t nb[KEY_BYTES_MAX], eb[8];
         int ok = EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
@@ -199,8 +197,8 @@ void piv_key_put_public(cf_wcursor *w, const struct piv_key *k)
 
 /* Put pk into the slot durably; on failure pk is freed and the slot keeps
  * its old key. */
-static uint16_t store_key(cf_simcard_t *card, uint8_t ref, EVP_PKEY *pk, uint8_t alg, uint8_t pin,
-                          uint8_t touch, uint8_t origin)
+uint16_t piv_store_key(cf_simcard_t *card, uint8_t ref, EVP_PKEY *pk, uint8_t alg, uint8_t pin,
+                       uint8_t touch, uint8_t origin)
 {
     struct piv_nv saved;
     piv_nv_begin(card, &saved);
@@ -260,23 +258,23 @@ static int parse_gen_template(const cf_simcard_t *card, const cf_apdu_t *cmd, st
         }
     }
     g->pin = piv_pin_policy_resolve(cmd->p2, pin);
-    g->touch = touch_policy_resolve(touch);
-    return have_alg && alg_bytes(g->alg) > 0 && g->pin != 0 && g->touch != 0 ? 0 : -1;
+    g->touch = piv_touch_policy_resolve(touch);
+    return have_alg && piv_alg_bytes(g->alg) > 0 && g->pin != 0 && g->touch != 0 ? 0 : -1;
 }
 
 static EVP_PKEY *keygen(cf_simcard_t *card, uint8_t alg)
 {
-    if (alg_is_rsa(alg)) {
+    if (piv_alg_is_rsa(alg)) {
         cf_simcard_count(card, CF_SIM_COST_KEYGEN_RSA);
         return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
     }
     cf_simcard_count(card, CF_SIM_COST_KEYGEN_EC);
-    return EVP_PKEY_Q_keygen(NULL, NULL, "EC", alg_group(alg));
+    return EVP_PKEY_Q_keygen(NULL, NULL, "EC", piv_alg_group(alg));
 }
 
 /* A wrong slot: the YubiKey answers 6B00 (yubico-piv-tool names it
  * "incorrect slot"), a standard card 6A86 (incorrect P1-P2). */
-static uint16_t wrong_slot(const cf_simcard_t *card)
+uint16_t piv_wrong_slot(const cf_simcard_t *card)
 {
     return piv_is_yubikey(card) ? SW_WRONG_P1P2 : SW_INCORRECT_P1P2;
 }
@@ -286,8 +284,8 @@ uint16_t piv_generate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp
     struct piv_card *pc = piv_of(card);
     if (cmd->p1 != 0x00)
         return SW_INCORRECT_P1P2;
-    if (!usable_slot(card, cmd->p2))
-        return wrong_slot(card);
+    if (!piv_usable_slot(card, cmd->p2))
+        return piv_wrong_slot(card);
     if (!pc->admin)
         return SW_SECURITY_STATUS;
     struct gen_request g;
@@ -296,7 +294,7 @@ uint16_t piv_generate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp
     EVP_PKEY *pk = keygen(card, g.alg);
     if (pk == NULL)
         return SW_UNKNOWN;
-    uint16_t sw = store_key(card, cmd->p2, pk, g.alg, g.pin, g.touch, PIV_ORIGIN_GENERATED);
+    uint16_t sw = piv_store_key(card, cmd->p2, pk, g.alg, g.pin, g.touch, PIV_ORIGIN_GENERATED);
     if (sw != SW_OK)
         return sw;
     uint8_t inner[2 * KEY_BYTES_MAX];
@@ -305,171 +303,6 @@ uint16_t piv_generate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp
         return SW_UNKNOWN;
     cf_wc_tlv(resp, TAG_PUBLIC_KEY, inner, w.len);
     return SW_OK;
-}
-
-/* ---- IMPORT (YubiKey) ---- */
-
-/* The private numbers of an import, each tag at most once. */
-struct import_parts {
-    const uint8_t *val[6]; /* tags 01..06 */
-    size_t len[6];
-    int pin_set, touch_set;
-    uint8_t pin, touch;
-};
-
-static int parse_import(const cf_apdu_t *cmd, struct import_parts *ip)
-{
-    memset(ip, 0, sizeof(*ip));
-    cf_rcursor c = cf_rcursor_init(cmd->data, cmd->nc);
-    while (c.left > 0) {
-        unsigned tag;
-        const uint8_t *v;
-        size_t vl;
-        if (cf_rc_tlv(&c, &tag, &v, &vl) < 0)
-            return -1;
-        if (tag >= 0x01 && tag <= 0x06 && ip->val[tag - 1] == NULL && vl > 0) {
-            ip->val[tag - 1] = v;
-            ip->len[tag - 1] = vl;
-        } else if (tag == TAG_PIN_POLICY && !ip->pin_set && vl == 1) {
-            ip->pin_set = 1;
-            ip->pin = v[0];
-        } else if (tag == TAG_TOUCH_POLICY && !ip->touch_set && vl == 1) {
-            ip->touch_set = 1;
-            ip->touch = v[0];
-        } else {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static BIGNUM *secret_bn(const uint8_t *p, size_t n)
-{
-    BIGNUM *b = BN_secure_new();
-    if (b != NULL && BN_bin2bn(p, (int)n, b) == NULL) {
-        BN_clear_free(b);
-        return NULL;
-    }
-    return b;
-}
-
-static EVP_PKEY *from_params(const char *type, OSSL_PARAM_BLD *bld)
-{
-    EVP_PKEY *pk = NULL;
-    OSSL_PARAM *params = bld != NULL ? OSSL_PARAM_BLD_to_param(bld) : NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
-    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
-        EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_KEYPAIR, params) != 1)
-        pk = NULL;
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params) /* secret BNs sit in the secure heap, wiped on free */;
-    return pk;
-}
-
-/* An RSA-2048 key from its CRT parts and e = 65537 (the only exponent a
- * YubiKey takes); NULL unless the parts make a consistent key (OpenSSL's
- * full check: primes, n = pq, d, dp, dq, qinv). */
-static EVP_PKEY *rsa_from_crt(const struct import_parts *ip)
-{
-    BIGNUM *b[5] = {NULL};
-    BIGNUM *n = BN_new(), *e = BN_new(), *d = BN_secure_new(), *phi = BN_secure_new();
-    BIGNUM *p1 = BN_secure_new(), *q1 = BN_secure_new();
-    BN_CTX *bc = BN_CTX_secure_new();
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    EVP_PKEY *pk = NULL, *out = NULL;
-    int ok = n && e && d && phi && p1 && q1 && bc && bld && BN_set_word(e, 65537);
-    for (int i = 0; ok && i < 5; i++) {
-        ok = ip->len[i] <= 128;
-        b[i] = ok ? secret_bn(ip->val[i], ip->len[i]) : NULL;
-        ok = ok && b[i] != NULL;
-    }
-    ok = ok && BN_mul(n, b[0], b[1], bc) && BN_num_bits(n) == 2048 &&
-         BN_sub(p1, b[0], BN_value_one()) && BN_sub(q1, b[1], BN_value_one()) &&
-         BN_mul(phi, p1, q1, bc) && BN_mod_inverse(d, e, phi, bc) != NULL;
-    ok = ok && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
-         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) &&
-         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_D, d) &&
-         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, b[0]) &&
-         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, b[1]) &&
-         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, b[2]) &&
-         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, b[3]) &&
-         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, b[4]);
-    if (ok)
-        pk = from_params("RSA", bld);
-    if (pk != NULL) {
-        EVP_PKEY_CTX *cc = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
-        if (cc != NULL && EVP_PKEY_check(cc) == 1) {
-            out = pk;
-            pk = NULL;
-        }
-        EVP_PKEY_CTX_free(cc);
-    }
-    EVP_PKEY_free(pk);
-    for (int i = 0; i < 5; i++)
-        BN_clear_free(b[i]);
-    BN_free(n);
-    BN_free(e);
-    BN_clear_free(d);
-    BN_clear_free(phi);
-    BN_clear_free(p1);
-    BN_clear_free(q1);
-    BN_CTX_free(bc);
-    OSSL_PARAM_BLD_free(bld);
-    return out;
-}
-
-EVP_PKEY *piv_ec_from_scalar(uint8_t alg, const uint8_t *dv, size_t dl)
-{
-    int nid = alg == PIV_ALG_ECCP256 ? NID_X9_62_prime256v1 : NID_secp384r1;
-    EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
-    BIGNUM *d = dl <= alg_bytes(alg) ? secret_bn(dv, dl) : NULL;
-    EC_POINT *pub = g != NULL ? EC_POINT_new(g) : NULL;
-    BN_CTX *bc = BN_CTX_secure_new();
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    uint8_t pt[1 + 2 * 48];
-    size_t pl = 0;
-    EVP_PKEY *pk = NULL;
-    int ok = g && d && pub && bc && bld && !BN_is_zero(d) &&
-             BN_cmp(d, EC_GROUP_get0_order(g)) < 0 && EC_POINT_mul(g, pub, d, NULL, NULL, bc) == 1;
-    if (ok)
-        pl = EC_POINT_point2oct(g, pub, POINT_CONVERSION_UNCOMPRESSED, pt, sizeof(pt), bc);
-    ok = ok && pl > 0 &&
-         OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, alg_group(alg), 0) &&
-         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) &&
-         OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, pl);
-    if (ok)
-        pk = from_params("EC", bld);
-    EC_GROUP_free(g);
-    BN_clear_free(d);
-    EC_POINT_free(pub);
-    BN_CTX_free(bc);
-    OSSL_PARAM_BLD_free(bld);
-    return pk;
-}
-
-uint16_t piv_import_key(cf_simcard_t *card, const cf_apdu_t *cmd)
-{
-    struct piv_card *pc = piv_of(card);
-    if (!usable_slot(card, cmd->p2))
-        return wrong_slot(card);
-    if (alg_bytes(cmd->p1) == 0)
-        return SW_INCORRECT_P1P2;
-    if (!pc->admin)
-        return SW_SECURITY_STATUS;
-    struct import_parts ip;
-    if (parse_import(cmd, &ip) < 0)
-        return SW_WRONG_DATA;
-    uint8_t pin = piv_pin_policy_resolve(cmd->p2, ip.pin);
-    uint8_t touch = touch_policy_resolve(ip.touch);
-    int rsa = alg_is_rsa(cmd->p1), complete = 1;
-    for (int i = 0; i < 6; i++)
-        complete &= (ip.val[i] != NULL) == (rsa ? i < 5 : i == 5);
-    if (!complete || pin == 0 || touch == 0)
-        return SW_WRONG_DATA;
-    EVP_PKEY *pk = rsa ? rsa_from_crt(&ip) : piv_ec_from_scalar(cmd->p1, ip.val[5], ip.len[5]);
-    if (pk == NULL)
-        return SW_WRONG_DATA;
-    return store_key(card, cmd->p2, pk, cmd->p1, pin, touch, PIV_ORIGIN_IMPORTED);
 }
 
 /* ---- GENERAL AUTHENTICATE with a slot key ---- */
@@ -541,7 +374,7 @@ static int ec_derive(EVP_PKEY *pk, uint8_t alg, const uint8_t *pt, size_t len, u
 {
     EVP_PKEY *peer = NULL;
     OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)alg_group(alg), 0),
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)piv_alg_group(alg), 0),
         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt, len),
         OSSL_PARAM_construct_end()};
     EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
@@ -558,7 +391,7 @@ static int ec_derive(EVP_PKEY *pk, uint8_t alg, const uint8_t *pt, size_t len, u
 
 void piv_count_private(cf_simcard_t *card, uint8_t alg)
 {
-    cf_simcard_count(card, alg_is_rsa(alg) ? CF_SIM_COST_PRIVATE_RSA : CF_SIM_COST_PRIVATE_EC);
+    cf_simcard_count(card, piv_alg_is_rsa(alg) ? CF_SIM_COST_PRIVATE_RSA : CF_SIM_COST_PRIVATE_EC);
 }
 
 /* Whether the PIN rule of key k allows a use now. */
@@ -577,7 +410,7 @@ static int pin_allows(const struct piv_card *pc, const struct piv_key *k)
 uint16_t piv_key_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp)
 {
     struct piv_card *pc = piv_of(card);
-    if (!usable_slot(card, cmd->p2))
+    if (!piv_usable_slot(card, cmd->p2))
         return SW_REF_NOT_FOUND;
     struct piv_key *k = &pc->nv.key[piv_slot_index(cmd->p2)];
     if (k->pkey == NULL)
@@ -587,8 +420,8 @@ uint16_t piv_key_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcurs
     struct key_request r;
     if (parse_key_request(cmd, &r) < 0)
         return SW_WRONG_DATA;
-    size_t field = alg_bytes(k->alg);
-    int rsa = alg_is_rsa(k->alg);
+    size_t field = piv_alg_bytes(k->alg);
+    int rsa = piv_alg_is_rsa(k->alg);
     if (rsa                ? r.exponentiation || r.in_len != field
         : r.exponentiation ? r.in_len != 1 + 2 * field
                            : r.in_len > field)
@@ -635,118 +468,4 @@ uint16_t piv_key_metadata(cf_simcard_t *card, uint8_t ref, cf_wcursor *resp)
     cf_wc_tlv(resp, 0x03, &k->origin, 1);
     cf_wc_tlv(resp, 0x04, inner, w.len);
     return SW_OK;
-}
-
-/* ---- state file: key_XX=ALG PIN TOUCH ORIGIN HEX ---- */
-
-static const char *const alg_words[] = {"rsa2048", "eccp256", "eccp384"};
-static const uint8_t alg_codes[] = {PIV_ALG_RSA2048, PIV_ALG_ECCP256, PIV_ALG_ECCP384};
-static const char *const pin_words[] = {NULL, "never", "once", "always"};
-static const char *const touch_words[] = {NULL, "never", "always", "cached"};
-static const char *const origin_words[] = {NULL, "generated", "imported"};
-
-static const char *alg_word(uint8_t alg)
-{
-    for (size_t i = 0; i < sizeof(alg_codes); i++)
-        if (alg_codes[i] == alg)
-            return alg_words[i];
-    return "?";
-}
-
-int piv_keys_save(const struct piv_nv *nv, FILE *f)
-{
-    for (int i = 0; i < PIV_NSLOTS; i++) {
-        const struct piv_key *k = &nv->key[i];
-        if (k->pkey == NULL)
-            continue;
-        PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(k->pkey);
-        uint8_t *der = NULL;
-        int n = p8 != NULL ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1;
-        PKCS8_PRIV_KEY_INFO_free(p8);
-        if (n <= 0)
-            return -1;
-        fprintf(f, "key_%02X=%s %s %s %s ", slot_refs[i], alg_word(k->alg),
-                pin_words[k->pin_policy], touch_words[k->touch_policy], origin_words[k->origin]);
-        for (int j = 0; j < n; j++)
-            fprintf(f, "%02X", der[j]);
-        fputc('\n', f);
-        OPENSSL_clear_free(der, (size_t)n);
-    }
-    return ferror(f) ? -1 : 0;
-}
-
-/* Index of word in words[0..n) (NULL entries never match), or -1. */
-static int word_index(const char *const *words, size_t n, const char *word, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (words[i] != NULL && strlen(words[i]) == len && strncmp(words[i], word, len) == 0)
-            return (int)i;
-    return -1;
-}
-
-#define NWORDS(a) (sizeof(a) / sizeof((a)[0]))
-
-int piv_keys_load(cf_simcard_t *card, const char *slot_hex, const char *value, char *err,
-                  size_t errlen)
-{
-    static const char format[] =
-        "expected ALG PIN TOUCH ORIGIN KEY (rsa2048|eccp256|eccp384, never|once|always, "
-        "never|always|cached, generated|imported, PKCS#8 DER in hex)";
-    struct piv_nv *nv = &piv_of(card)->nv;
-    uint8_t ref = 0;
-    int idx = -1;
-    if (strlen(slot_hex) == 2 && cf_simcard_get_hex(slot_hex, &ref, 1) == 1)
-        idx = piv_slot_index(ref);
-    if (idx < 0 || !(usable_slot(card, ref) || (ref == PIV_SLOT_ATTEST && piv_is_yubikey(card)))) {
-        snprintf(err, errlen, "no such key slot on this card");
-        return -1;
-    }
-    /* four words, then the hex */
-    int w[4];
-    const char *p = value;
-    const char *const *lists[4] = {alg_words, pin_words, touch_words, origin_words};
-    size_t counts[4] = {NWORDS(alg_words), NWORDS(pin_words), NWORDS(touch_words),
-                        NWORDS(origin_words)};
-    for (int i = 0; i < 4; i++) {
-        const char *sp = strchr(p, ' ');
-        w[i] = sp != NULL ? word_index(lists[i], counts[i], p, (size_t)(sp - p)) : -1;
-        if (w[i] < 0) {
-            snprintf(err, errlen, "%s", format);
-            return -1;
-        }
-        p = sp + 1;
-    }
-    size_t hexlen = strlen(p);
-    if (hexlen == 0 || hexlen % 2 != 0 || hexlen / 2 > DER_MAX) {
-        snprintf(err, errlen, "%s", format);
-        return -1;
-    }
-    uint8_t *der = malloc(hexlen / 2);
-    if (der == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    EVP_PKEY *pk = NULL;
-    uint8_t alg = alg_codes[w[0]];
-    if (cf_simcard_get_hex(p, der, hexlen / 2) == (long)(hexlen / 2)) {
-        const uint8_t *q = der;
-        PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &q, (long)(hexlen / 2));
-        if (p8 != NULL && q == der + hexlen / 2)
-            pk = EVP_PKCS82PKEY(p8);
-        PKCS8_PRIV_KEY_INFO_free(p8);
-    }
-    OPENSSL_clear_free(der, hexlen / 2);
-    if (pk == NULL || !key_fits(pk, alg)) {
-        EVP_PKEY_free(pk);
-        snprintf(err, errlen, "the key is not a %s private key in PKCS#8 DER", alg_word(alg));
-        return -1;
-    }
-    struct piv_key *k = &nv->key[idx];
-    piv_key_clear(k);
-    k->pkey = pk;
-    k->alg = alg;
-    k->pin_policy = (uint8_t)w[1];
-    k->touch_policy = (uint8_t)w[2];
-    k->origin = (uint8_t)w[3];
-    return 0;
 }
