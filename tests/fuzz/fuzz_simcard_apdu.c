@@ -12,7 +12,9 @@
  *   FD     the harness does the host's side of a 9B mutual authentication
  *          with the default 3DES key on the piv card, which the fuzzer could
  *          never compute, so that admin-only paths (PUT DATA, SET MGM KEY,
- *          SET PIN RETRIES) are reached
+ *          SET PIN RETRIES, GENERATE, IMPORT KEY) are reached; the keys
+ *          they make are then used (GENERAL AUTHENTICATE, ATTEST, GET
+ *          METADATA: seeds keys_*)
  *   FE     power off, then on
  *   FF     warm reset
  * Both cards see every record. No state file: the fuzzer must not write

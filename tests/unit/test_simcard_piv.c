@@ -27,7 +27,6 @@
 static const uint8_t default_key[24] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
                                         5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
 
-
 static cf_simcard_t *new_card(void)
 {
     cf_simcard_t *c = NULL;
@@ -210,20 +209,20 @@ static void test_foreign_selects_answer_6a82_never_9000(void **st)
 {
     (void)st;
     static const char *const probes[] = {
-        "00 A4 04 00 07 62 76 01 FF 00 00 00",                      /* coolkey */
-        "00 A4 04 00 06 A0 00 00 00 01 01",                         /* MuscleCard */
-        "00 A4 04 0C 0B E8 2B 06 01 04 01 81 C3 1F 02 01",          /* SmartCard-HSM */
+        "00 A4 04 00 07 62 76 01 FF 00 00 00",                         /* coolkey */
+        "00 A4 04 00 06 A0 00 00 00 01 01",                            /* MuscleCard */
+        "00 A4 04 0C 0B E8 2B 06 01 04 01 81 C3 1F 02 01",             /* SmartCard-HSM */
         "00 A4 04 0C 0F D2 33 00 00 00 45 73 74 45 49 44 20 76 33 35", /* mcrd */
-        "00 A4 04 00 08 A0 00 00 05 27 20 01 01",                   /* YubiKey OTP */
-        "00 A4 04 00 08 A0 00 00 05 27 47 11 17",                   /* YubiKey management */
-        "00 A4 04 00 0C A0 00 00 00 63 50 4B 43 53 2D 31 35",       /* PKCS#15 */
-        "00 A4 04 00 06 D2 76 00 01 24 01",                         /* OpenPGP */
-        "00 A4 04 00 09 A0 00 00 03 97 42 54 46 59",                /* GIDS */
-        "00 A4 04 00 04 A0 00 00 03",                               /* too short a prefix */
-        "00 A4 04 00 0C A0 00 00 03 08 00 00 10 00 01 00 00",       /* longer than the AID */
-        "00 A4 04 00 05 A0 00 00 03 09",                            /* differs in the last byte */
-        "00 A4 00 00 02 3F 00",                                     /* by file id */
-        "00 A4 04 00",                                              /* no AID */
+        "00 A4 04 00 08 A0 00 00 05 27 20 01 01",                      /* YubiKey OTP */
+        "00 A4 04 00 08 A0 00 00 05 27 47 11 17",                      /* YubiKey management */
+        "00 A4 04 00 0C A0 00 00 00 63 50 4B 43 53 2D 31 35",          /* PKCS#15 */
+        "00 A4 04 00 06 D2 76 00 01 24 01",                            /* OpenPGP */
+        "00 A4 04 00 09 A0 00 00 03 97 42 54 46 59",                   /* GIDS */
+        "00 A4 04 00 04 A0 00 00 03",                                  /* too short a prefix */
+        "00 A4 04 00 0C A0 00 00 03 08 00 00 10 00 01 00 00",          /* longer than the AID */
+        "00 A4 04 00 05 A0 00 00 03 09", /* differs in the last byte */
+        "00 A4 00 00 02 3F 00",          /* by file id */
+        "00 A4 04 00",                   /* no AID */
     };
     cf_simcard_t *c = NULL;
     assert_int_equal(cf_simcard_new("yubikey", NULL, 1, &c), CF_OK);
@@ -400,8 +399,8 @@ static void test_verify_status_query_both_forms(void **st)
 {
     (void)st;
     cf_simcard_t *c = new_card();
-    assert_int_equal(tx_hex(c, "00 20 00 80"), 0x63C3);    /* OpenSC: 4 bytes */
-    assert_int_equal(tx_hex(c, VERIFY_STATUS), 0x63C3);    /* ykpiv: 5 bytes */
+    assert_int_equal(tx_hex(c, "00 20 00 80"), 0x63C3); /* OpenSC: 4 bytes */
+    assert_int_equal(tx_hex(c, VERIFY_STATUS), 0x63C3); /* ykpiv: 5 bytes */
     assert_int_equal(tx_hex(c, VERIFY_123456), 0x9000);
     assert_int_equal(tx_hex(c, "00 20 00 80"), 0x9000);
     assert_int_equal(tx_hex(c, VERIFY_STATUS), 0x9000);
@@ -565,12 +564,10 @@ static void test_change_pin_short_new_pin_refused_after_right_old_pin(void **st)
     (void)st;
     cf_simcard_t *c = new_card_with_state();
     assert_int_equal(tx_hex(c, VERIFY_WRONG), 0x63C2);
-    assert_int_equal(tx_hex(c, "00 24 00 80 10 " PIN_123456 " 31 32 33 34 35 FF FF FF"),
-                     0x6A80);
+    assert_int_equal(tx_hex(c, "00 24 00 80 10 " PIN_123456 " 31 32 33 34 35 FF FF FF"), 0x6A80);
     assert_string_equal(state("pin"), "313233343536");
     assert_string_equal(state("pin_tries"), "3"); /* the old PIN was right */
-    assert_int_equal(tx_hex(c, "00 24 00 80 10 " PIN_123456 " FF FF FF FF FF FF FF FF"),
-                     0x6A80);
+    assert_int_equal(tx_hex(c, "00 24 00 80 10 " PIN_123456 " FF FF FF FF FF FF FF FF"), 0x6A80);
     cf_simcard_free(c);
 }
 
@@ -668,8 +665,7 @@ static void test_unblock_with_invalid_new_pin_keeps_pin(void **st)
 {
     (void)st;
     cf_simcard_t *c = new_card();
-    assert_int_equal(tx_hex(c, "00 2C 00 80 10 " PUK_12345678 " 31 32 FF FF FF FF FF FF"),
-                     0x6A80);
+    assert_int_equal(tx_hex(c, "00 2C 00 80 10 " PUK_12345678 " 31 32 FF FF FF FF FF FF"), 0x6A80);
     assert_int_equal(tx_hex(c, VERIFY_123456), 0x9000);
     assert_int_equal(tx_hex(c, "00 F7 00 81"), 0x9000);
     assert_true(tx_data_is("01 01 FF 05 01 01 06 02 03 03"));
@@ -743,8 +739,14 @@ static void test_mgm_auth_aes_keys_of_each_size(void **st)
     for (size_t i = 0; i < 3; i++) {
         cf_simcard_t *c = new_card();
         auth_default(c);
-        uint8_t apdu[64] = {0x00, 0xFF, 0xFF, 0xFF, (uint8_t)(3 + algs[i].len), algs[i].alg,
-                            0x9B, (uint8_t)algs[i].len};
+        uint8_t apdu[64] = {0x00,
+                            0xFF,
+                            0xFF,
+                            0xFF,
+                            (uint8_t)(3 + algs[i].len),
+                            algs[i].alg,
+                            0x9B,
+                            (uint8_t)algs[i].len};
         memcpy(apdu + 8, key, algs[i].len);
         assert_int_equal(tx_raw(c, apdu, 8 + algs[i].len), 0x9000);
         cf_simcard_reset(c);
@@ -923,7 +925,8 @@ static void test_set_mgm_key_needs_admin(void **st)
 {
     (void)st;
     cf_simcard_t *c = new_card();
-    assert_int_equal(tx_hex(c, "00 FF FF FF 1B 03 9B 18 " "0102030405060708 0102030405060708 "
+    assert_int_equal(tx_hex(c, "00 FF FF FF 1B 03 9B 18 "
+                               "0102030405060708 0102030405060708 "
                                "0102030405060709"),
                      0x6982);
     cf_simcard_free(c);
@@ -1243,7 +1246,7 @@ static void test_put_data_bad_forms(void **st)
     cf_simcard_t *c = new_card();
     auth_default(c);
     static const char *const bad[] = {
-        "00 DB 3F FF 08 5C 01 7E 53 03 01 02 03",    /* discovery is read-only */
+        "00 DB 3F FF 08 5C 01 7E 53 03 01 02 03",       /* discovery is read-only */
         "00 DB 3F FF 0A 5C 03 12 34 56 53 03 01 02 03", /* no such object */
         "00 DB 3F FF 0A 5C 03 5F C1 02 54 03 01 02 03", /* not 53 */
         "00 DB 3F FF 0A 5C 03 5F C1 02 53 04 01 02 03", /* 53 overruns */
@@ -1449,7 +1452,7 @@ static void test_pkcs11_login_change_and_unlock_sequence(void **st)
 {
     (void)st;
     cf_simcard_t *c = new_card();
-    assert_int_equal(tx_hex(c, "00 20 00 80"), 0x63C3); /* C_GetTokenInfo */
+    assert_int_equal(tx_hex(c, "00 20 00 80"), 0x63C3);                /* C_GetTokenInfo */
     assert_int_equal(tx_hex(c, "00 20 00 80 08 " PIN_123456), 0x9000); /* C_Login */
     assert_int_equal(tx_hex(c, "00 24 00 80 10 " PIN_123456 " " PIN_654321), 0x9000);
     /* --unlock-pin with the default config: CHANGE REFERENCE DATA with the PUK */
@@ -1470,10 +1473,10 @@ static void test_malformed_apdus_answer_6700_and_card_survives(void **st)
         "",
         "00",
         "00 20 00",
-        "00 20 00 80 08 31 32",         /* Lc 8, two bytes */
-        "00 20 00 80 02 31 32 33 34",   /* Lc 2, four bytes */
-        "00 CB 3F FF 00 00 00 00",      /* extended with Lc 0 */
-        "00 CB 3F FF 00 00 05 5C 03",   /* extended, short data */
+        "00 20 00 80 08 31 32",       /* Lc 8, two bytes */
+        "00 20 00 80 02 31 32 33 34", /* Lc 2, four bytes */
+        "00 CB 3F FF 00 00 00 00",    /* extended with Lc 0 */
+        "00 CB 3F FF 00 00 05 5C 03", /* extended, short data */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(tx_hex(c, bad[i]), 0x6700);
@@ -1488,7 +1491,8 @@ static void test_unknown_instruction_and_class(void **st)
 {
     (void)st;
     cf_simcard_t *c = new_card();
-    assert_int_equal(tx_hex(c, "00 47 00 9A 05 AC 03 80 01 11"), 0x6D00); /* no key generation */
+    /* key generation exists now, behind the management key */
+    assert_int_equal(tx_hex(c, "00 47 00 9A 05 AC 03 80 01 11"), 0x6982);
     assert_int_equal(tx_hex(c, "00 B0 00 00 00"), 0x6D00);
     assert_int_equal(tx_hex(c, "80 FD 00 00 00"), 0x6E00);
     assert_int_equal(tx_hex(c, "04 FD 00 00 00"), 0x6E00);

@@ -96,6 +96,26 @@ static void test_crypto_and_nv_writes_add_their_per_operation_time(void **state)
     assert_int_equal(cf_vcard_latency_us(&rsa, &cost), 1650 + 150000);
 }
 
+static void test_key_generation_and_private_key_operations_add_their_figures(void **state)
+{
+    (void)state;
+    cf_vcard_latency_t m = contact();
+    cf_simcard_cost_t cost = {.bytes_in = 5, .bytes_out = 2, .keygen_rsa = 1};
+    assert_int_equal(cf_vcard_latency_us(&m, &cost), 1650 + 5000000);
+    cost.keygen_rsa = 0;
+    cost.keygen_ec = 1;
+    assert_int_equal(cf_vcard_latency_us(&m, &cost), 1650 + 100000);
+    cost.keygen_ec = 0;
+    cost.private_rsa = 2;
+    cost.private_ec = 1;
+    assert_int_equal(cf_vcard_latency_us(&m, &cost), 1650 + 2 * 150000 + 150000);
+    cf_vcard_latency_t fast;
+    assert_int_equal(cf_vcard_latency_profile("contact-fast", &fast), CF_OK);
+    cost = (cf_simcard_cost_t){.keygen_rsa = 1, .keygen_ec = 1, .private_rsa = 1, .private_ec = 1};
+    assert_int_equal(cf_vcard_latency_us(&fast, &cost),
+                     cf_vcard_latency_transmit_us(&fast, 0, 0) + 2000000 + 50000 + 50000 + 50000);
+}
+
 static void test_more_bytes_never_take_less_time(void **state)
 {
     (void)state;
@@ -134,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_long_command_is_chained_with_acknowledgements),
         cmocka_unit_test(test_empty_messages_still_cost_a_block_each),
         cmocka_unit_test(test_crypto_and_nv_writes_add_their_per_operation_time),
+        cmocka_unit_test(test_key_generation_and_private_key_operations_add_their_figures),
         cmocka_unit_test(test_more_bytes_never_take_less_time),
         cmocka_unit_test(test_unusable_model_gives_zero_and_huge_counts_saturate),
     };

@@ -27,6 +27,7 @@ enum {
     OPT_SEND,
     OPT_PRINT_ATR,
     OPT_LIST_TYPES,
+    OPT_ATTESTATION_CA,
     OPT_LATENCY,
     OPT_LATENCY_PROFILE,
     OPT_BAUD,
@@ -50,6 +51,7 @@ static const struct option long_opts[] = {
     {"send", required_argument, NULL, OPT_SEND},
     {"print-atr", no_argument, NULL, OPT_PRINT_ATR},
     {"list-types", no_argument, NULL, OPT_LIST_TYPES},
+    {"attestation-ca", no_argument, NULL, OPT_ATTESTATION_CA},
     {"latency", no_argument, NULL, OPT_LATENCY},
     {"latency-profile", required_argument, NULL, OPT_LATENCY_PROFILE},
     {"baud", required_argument, NULL, OPT_BAUD},
@@ -73,7 +75,8 @@ static void usage(FILE *out)
             "                       [--control PATH] [latency and fault options] [-v]\n"
             "       cardforge-vcard --control PATH --send remove|insert|status\n"
             "       cardforge-vcard --type TYPE [--factory STATE] --print-atr\n"
-            "       cardforge-vcard --list-types\n\n"
+            "       cardforge-vcard --list-types\n"
+            "       cardforge-vcard --attestation-ca\n\n"
             "Plugs one virtual card into a vpcd reader: connects to the vpcd driver at\n"
             "127.0.0.1:P (the driver listens, the card connects) and answers it until\n"
             "SIGTERM or SIGINT. WARNING: vpcd listens on every interface; anyone who\n"
@@ -94,7 +97,9 @@ static void usage(FILE *out)
             "                        serial, kept in DIR/card-<serial>.state; insertions\n"
             "                        and removals appended to DIR/events.log\n"
             "  --print-atr           print the card's ATR in hex and exit\n"
-            "  --list-types          print every base and quirk with what it does, and exit\n\n"
+            "  --list-types          print every base and quirk with what it does, and exit\n"
+            "  --attestation-ca      print the test CA (PEM) that every yubikey card's\n"
+            "                        attestation certificate chains to, and exit\n\n"
             "taking the card out and back (feeder: back = the next fresh card):\n"
             "  SIGUSR1 removes the card, SIGUSR2 inserts it\n"
             "  --control PATH        unix socket taking lines: remove, insert, status\n"
@@ -155,6 +160,19 @@ static int bad_value(const char *option, const char *msg)
 {
     fprintf(stderr, "cardforge-vcard: %s: %s\nTry 'cardforge-vcard --help'.\n", option, msg);
     return VCARD_EXIT_USAGE;
+}
+
+/* A test CA, public by design: stdout is the place for it. */
+static int print_attestation_ca(void)
+{
+    char *pem = NULL;
+    if (cf_simcard_attestation_ca_pem(&pem) != CF_OK) {
+        fprintf(stderr, "cardforge-vcard: cannot make the attestation CA certificate\n");
+        return VCARD_EXIT_FAIL;
+    }
+    fputs(pem, stdout);
+    free(pem);
+    return VCARD_EXIT_OK;
 }
 
 static int print_atr(const struct vcard_opts *o)
@@ -244,6 +262,8 @@ int main(int argc, char **argv)
         case OPT_LIST_TYPES:
             list_types();
             return VCARD_EXIT_OK;
+        case OPT_ATTESTATION_CA:
+            return print_attestation_ca();
         case OPT_LATENCY:
             latency_base = 1;
             break;

@@ -45,13 +45,19 @@ typedef struct cf_simcard cf_simcard_t;
 #define CF_SIMCARD_MAX_RESPONSE (65536 + 2)
 
 /* What the last APDU cost the card, for the latency model of the daemon and
- * the simulated transport: bytes each way, on-card cryptographic operations
- * and non-volatile writes. */
+ * the simulated transport: bytes each way, on-card symmetric cryptographic
+ * operations, non-volatile writes, and the asymmetric work that dominates a
+ * real card's time (key pair generation, private-key operations), by
+ * algorithm family because RSA and EC differ by an order of magnitude. */
 typedef struct cf_simcard_cost {
     size_t bytes_in;
     size_t bytes_out;
     unsigned crypto_ops;
     unsigned nv_writes;
+    unsigned keygen_rsa;  /* RSA key pairs generated */
+    unsigned keygen_ec;   /* EC key pairs generated */
+    unsigned private_rsa; /* RSA private-key operations (sign, decrypt) */
+    unsigned private_ec;  /* EC private-key operations (ECDSA, ECDH) */
 } cf_simcard_cost_t;
 
 /* The longest card type name, terminating NUL included. */
@@ -89,8 +95,7 @@ cf_err_t cf_simcard_type_check(const char *type, char *canon, size_t canon_cap, 
  * CF_ERR_NOT_FOUND for a type cf_simcard_type_check refuses, an unknown
  * factory state, or a quirk the factory state cannot have (wrong-63cx on a
  * card that counts no admin-key tries). The caller owns *out. */
-cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial,
-                        cf_simcard_t **out);
+cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial, cf_simcard_t **out);
 
 /* Load a card from its state file; the type comes from the file. Errors are
  * CF_ERR_IO, or CF_ERR_PARSE with a message in errbuf (may be NULL). */
@@ -126,8 +131,16 @@ void cf_simcard_power_off(cf_simcard_t *card);
  * CF_SIMCARD_MAX_RESPONSE bytes. A malformed APDU is answered with an ISO
  * status word (6700, 6E00, ...), never an error return: the host is
  * untrusted and the card must survive anything it sends. */
-cf_err_t cf_simcard_transmit(cf_simcard_t *card, const uint8_t *apdu, size_t len,
-                             uint8_t *resp, size_t *resp_len);
+cf_err_t cf_simcard_transmit(cf_simcard_t *card, const uint8_t *apdu, size_t len, uint8_t *resp,
+                             size_t *resp_len);
+
+/* The test attestation CA of the yubikey cards, as a PEM certificate: the
+ * root that every virtual YubiKey's attestation certificate (object
+ * 5FFF01, slot F9) chains to, for a verifier of `ykman piv keys attest`
+ * output. A test CA, the same in every build (docs/cards/piv.md,
+ * "Attestation"); never trust it for anything else. CF_OK with *pem a
+ * NUL-terminated string the caller frees with free(); CF_ERR_CRYPTO. */
+cf_err_t cf_simcard_attestation_ca_pem(char **pem);
 
 /* The cost of the last transmit. */
 cf_simcard_cost_t cf_simcard_last_cost(const cf_simcard_t *card);

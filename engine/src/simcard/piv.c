@@ -8,9 +8,10 @@
  * SERIAL, GET METADATA). The rest is split by job, see piv_int.h.
  *
  * The two bases share everything the standard defines. Only the yubikey
- * card has the YubiKey instructions (FD, F8, F7, FF, FA, FB: 6D00 on the
- * standard card, as on other vendors' cards), the YubiKey ATR, the YubiKey
- * data objects 5FFFxx, and starts without a CHUID; the piv card starts
+ * card has the YubiKey instructions (FD, F8, F7, FF, FA, FB, FE, F9: 6D00
+ * on the standard card, as on other vendors' cards), the YubiKey ATR, the
+ * YubiKey data objects 5FFFxx, the retired key slots and the PIN and touch
+ * policies of keys, and starts without a CHUID; the piv card starts
  * with a CHUID whose GUID carries its serial, the only serial a standard
  * card offers (piv-reference.md, "What a card profile may rely on").
  *
@@ -36,8 +37,7 @@ static const uint8_t piv_std_atr[] = {0x3B, 0x8D, 0x01, 0x80, 0xFB, 0xA0, 0x00, 
                                       0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0x4D};
 
 /* The full PIV AID; SELECT accepts any prefix of at least 5 bytes. */
-static const uint8_t piv_aid[] = {0xA0, 0x00, 0x00, 0x03, 0x08, 0x00,
-                                  0x00, 0x10, 0x00, 0x01, 0x00};
+static const uint8_t piv_aid[] = {0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00};
 #define PIV_AID_MIN 5
 
 /* Application property template answered to SELECT: 4F holds the PIX,
@@ -98,6 +98,7 @@ static void piv_reset(cf_simcard_t *card)
     pc->selected = 0;
     pc->pin_verified = 0;
     pc->admin = 0;
+    pc->pin_fresh = 0;
     pc->chal = PIV_CHAL_NONE;
     OPENSSL_cleanse(pc->chal_buf, sizeof(pc->chal_buf));
 }
@@ -161,8 +162,7 @@ static uint16_t piv_get_metadata(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wc
     case PIV_REF_PUK: {
         int pin = cmd->p2 == PIV_REF_PIN;
         alg = 0xFF;
-        dflt = CRYPTO_memcmp(pin ? nv->pin : nv->puk, pin ? def_pin : def_puk,
-                             PIV_PIN_SIZE) == 0;
+        dflt = CRYPTO_memcmp(pin ? nv->pin : nv->puk, pin ? def_pin : def_puk, PIV_PIN_SIZE) == 0;
         retries[0] = pin ? nv->pin_max : nv->puk_max;
         retries[1] = pin ? nv->pin_tries : nv->puk_tries;
         cf_wc_tlv(resp, 0x01, &alg, 1);
@@ -182,8 +182,7 @@ static uint16_t piv_get_metadata(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wc
         return SW_OK;
     }
     default:
-        /* This card holds no asymmetric keys: every key slot is empty. */
-        return is_key_slot(cmd->p2) ? SW_FILE_NOT_FOUND : SW_REF_NOT_FOUND;
+        return is_key_slot(cmd->p2) ? piv_key_metadata(card, cmd->p2, resp) : SW_REF_NOT_FOUND;
     }
 }
 
@@ -208,6 +207,8 @@ static uint16_t piv_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor
         return piv_change_reference(card, cmd);
     case 0x2C:
         return piv_reset_retry(card, cmd);
+    case 0x47:
+        return piv_generate(card, cmd, resp);
     case 0x87:
         return piv_general_authenticate(card, cmd, resp);
     case 0xC0: /* the core serves GET RESPONSE; reaching here, nothing is pending */
@@ -226,12 +227,16 @@ static uint16_t piv_process(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor
         return piv_get_metadata(card, cmd, resp);
     case 0xF8:
         return piv_get_serial(card, cmd, resp);
+    case 0xF9:
+        return piv_attest(card, cmd, resp);
     case 0xFA:
         return piv_set_pin_retries(card, cmd);
     case 0xFB:
         return piv_factory_reset(card, cmd);
     case 0xFD:
         return piv_get_version(cmd, resp);
+    case 0xFE:
+        return piv_import_key(card, cmd);
     case 0xFF:
         return piv_set_mgm_key(card, cmd);
     default:

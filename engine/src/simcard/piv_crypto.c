@@ -83,8 +83,7 @@ static int mgm_encrypt(cf_simcard_t *card, const uint8_t *in, uint8_t *out)
     cf_simcard_count_crypto(card);
     EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, cipher_name(nv->mgm_alg), NULL);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (c != NULL && ctx != NULL && bl > 0 &&
-        (size_t)EVP_CIPHER_get_key_length(c) == nv->mgm_len &&
+    if (c != NULL && ctx != NULL && bl > 0 && (size_t)EVP_CIPHER_get_key_length(c) == nv->mgm_len &&
         EVP_EncryptInit_ex2(ctx, c, nv->mgm_key, NULL, NULL) == 1 &&
         EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
         EVP_EncryptUpdate(ctx, out, &outl, in, (int)bl) == 1 &&
@@ -173,7 +172,7 @@ uint16_t piv_general_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_w
     uint16_t sw;
 
     if (cmd->p2 != PIV_REF_MGM) {
-        sw = SW_REF_NOT_FOUND; /* no asymmetric keys on this card */
+        sw = piv_key_authenticate(card, cmd, resp); /* a slot key: piv_keys.c */
         goto out;
     }
     struct dyn_auth da;
@@ -217,8 +216,7 @@ uint16_t piv_general_authenticate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_w
             put_dyn_auth(resp, TAG_RESPONSE, block, bl);
             sw = SW_OK;
         }
-    } else if (is(&da, TAG_CHALLENGE, 0) && absent(&da, TAG_WITNESS) &&
-               absent(&da, TAG_RESPONSE)) {
+    } else if (is(&da, TAG_CHALLENGE, 0) && absent(&da, TAG_WITNESS) && absent(&da, TAG_RESPONSE)) {
         /* external, step 1: a challenge in the clear */
         if (RAND_bytes(pc->chal_buf, (int)bl) != 1) {
             OPENSSL_cleanse(pc->chal_buf, sizeof(pc->chal_buf));
@@ -264,8 +262,7 @@ uint16_t piv_set_mgm_key(cf_simcard_t *card, const cf_apdu_t *cmd)
         return SW_WRONG_DATA;
     uint8_t alg = cmd->data[0];
     size_t klen = piv_mgm_keylen(alg);
-    if (klen == 0 || cmd->data[1] != PIV_REF_MGM || cmd->data[2] != klen ||
-        cmd->nc != 3 + klen)
+    if (klen == 0 || cmd->data[1] != PIV_REF_MGM || cmd->data[2] != klen || cmd->nc != 3 + klen)
         return SW_WRONG_DATA;
     struct piv_nv saved;
     piv_nv_begin(card, &saved);

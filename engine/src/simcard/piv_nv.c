@@ -7,7 +7,7 @@
  * is put back whole, so the card never acts on a change (a spent try, a new
  * PIN) that would not survive the process being killed. Objects are owned
  * pointers: the copy taken at begin is shallow, and commit frees whichever
- * side's buffers are no longer referenced.
+ * side's buffers (objects and keys) are no longer referenced.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +81,8 @@ void piv_nv_clear(struct piv_nv *nv)
 {
     for (size_t i = 0; i < PIV_NOBJ; i++)
         free_object(&nv->obj[i]);
+    for (size_t i = 0; i < PIV_NSLOTS; i++)
+        piv_key_clear(&nv->key[i]);
     OPENSSL_cleanse(nv, sizeof(*nv));
 }
 
@@ -99,6 +101,9 @@ int piv_nv_commit(cf_simcard_t *card, struct piv_nv *saved)
     for (size_t i = 0; i < PIV_NOBJ; i++)
         if (drop->obj[i].data != keep->obj[i].data)
             free_object(&drop->obj[i]);
+    for (size_t i = 0; i < PIV_NSLOTS; i++)
+        if (drop->key[i].pkey != keep->key[i].pkey)
+            EVP_PKEY_free(drop->key[i].pkey);
     if (rc != 0)
         pc->nv = *saved;
     OPENSSL_cleanse(saved, sizeof(*saved));
@@ -130,8 +135,8 @@ int piv_nv_save(const cf_simcard_t *card, FILE *f)
     const struct piv_nv *nv = &((const struct piv_card *)card->impl)->nv;
     cf_simcard_put_hex(f, "pin", nv->pin, piv_pin_len(nv->pin));
     cf_simcard_put_hex(f, "puk", nv->puk, piv_pin_len(nv->puk));
-    fprintf(f, "pin_max=%u\npin_tries=%u\npuk_max=%u\npuk_tries=%u\n", nv->pin_max,
-            nv->pin_tries, nv->puk_max, nv->puk_tries);
+    fprintf(f, "pin_max=%u\npin_tries=%u\npuk_max=%u\npuk_tries=%u\n", nv->pin_max, nv->pin_tries,
+            nv->puk_max, nv->puk_tries);
     fprintf(f, "mgm_alg=%s\n", alg_name(nv->mgm_alg));
     cf_simcard_put_hex(f, "mgm_key", nv->mgm_key, nv->mgm_len);
     fprintf(f, "mgm_touch=%s\n", nv->mgm_touch ? "always" : "never");
@@ -142,6 +147,8 @@ int piv_nv_save(const cf_simcard_t *card, FILE *f)
         snprintf(key, sizeof(key), "obj_%06X", (unsigned)piv_obj_id(i));
         cf_simcard_put_hex(f, key, nv->obj[i].data, nv->obj[i].len);
     }
+    if (piv_keys_save(nv, f) < 0)
+        return -1;
     return ferror(f) ? -1 : 0;
 }
 
@@ -160,8 +167,7 @@ static int load_pin(uint8_t out[PIV_PIN_SIZE], const char *value, char *err, siz
     return ok ? 0 : -1;
 }
 
-static int load_count(uint8_t *out, const char *value, unsigned long min, char *err,
-                      size_t errlen)
+static int load_count(uint8_t *out, const char *value, unsigned long min, char *err, size_t errlen)
 {
     unsigned long v;
     if (cf_simcard_get_uint(value, 255, &v) < 0 || v < min) {
@@ -179,8 +185,7 @@ static int load_object(cf_simcard_t *card, const char *id_hex, const char *value
     uint8_t idb[3];
     int idx = -1;
     if (strlen(id_hex) == 6 && cf_hex_decode(id_hex, 6, idb, sizeof(idb)) == CF_OK)
-        idx = piv_card_obj_index(card, ((uint32_t)idb[0] << 16) | ((uint32_t)idb[1] << 8) |
-                                           idb[2]);
+        idx = piv_card_obj_index(card, ((uint32_t)idb[0] << 16) | ((uint32_t)idb[1] << 8) | idb[2]);
     if (idx < 0) {
         snprintf(err, errlen, "no such data object (5FC101-5FC123%s)",
                  piv_is_yubikey(card) ? ", 5FFF00-5FFF15" : "");
@@ -208,8 +213,7 @@ static int load_object(cf_simcard_t *card, const char *id_hex, const char *value
     return 0;
 }
 
-int piv_nv_load(cf_simcard_t *card, const char *key, const char *value, char *err,
-                size_t errlen)
+int piv_nv_load(cf_simcard_t *card, const char *key, const char *value, char *err, size_t errlen)
 {
     struct piv_nv *nv = &piv_of(card)->nv;
     if (strcmp(key, "pin") == 0)
@@ -258,6 +262,8 @@ int piv_nv_load(cf_simcard_t *card, const char *key, const char *value, char *er
     }
     if (strncmp(key, "obj_", 4) == 0)
         return load_object(card, key + 4, value, err, errlen);
+    if (strncmp(key, "key_", 4) == 0)
+        return piv_keys_load(card, key + 4, value, err, errlen);
     snprintf(err, errlen, "unknown key");
     return -1;
 }

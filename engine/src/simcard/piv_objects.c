@@ -10,8 +10,8 @@
  * Objects SP 800-73-4 protects with the PIN (fingerprints, facial image,
  * printed information, iris) answer 6982 until the PIN is verified, before
  * any check of whether they exist, as a real card leaks nothing about them.
- * Absent objects answer 6A82 (or what an absent-* quirk says). Long objects need no care here: the core
- * chains them in and out.
+ * Absent objects answer 6A82 (or what an absent-* quirk says). Long objects need no care here: the
+ * core chains them in and out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +33,10 @@ static const uint8_t discovery[] = {0x7E, 0x12, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x
 #define CHUID_OBJ 0x5FC102u
 #define CHUID_GUID_AT 29 /* offset of the GUID's 16 bytes */
 static const uint8_t chuid_template[] = {
-    0x30, 0x19, 0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83,
-    0x68, 0x58, 0x21, 0x08, 0x42, 0x10, 0x84, 0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB, 0x34,
-    0x10, 0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
-    0,    0,    0,    0x35, 0x08, '2',  '0',  '3',  '0',  '0',  '1',  '0',  '1',  0x3E,
-    0x00, 0xFE, 0x00};
+    0x30, 0x19, 0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83, 0x68,
+    0x58, 0x21, 0x08, 0x42, 0x10, 0x84, 0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB, 0x34, 0x10, 0,
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0x35, 0x08, '2',  '0',  '3',  '0',  '0',  '1',  '0',  '1',  0x3E, 0x00, 0xFE, 0x00};
 
 /* GUID = an 11-byte prefix ("CFPIV", five zero bytes, FF), then the serial
  * as 10 BCD digits: its lower-case hex text ends with the serial in
@@ -99,6 +98,10 @@ uint16_t piv_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp
     if (pin_protected((uint32_t)id) && !pc->pin_verified)
         return SW_SECURITY_STATUS;
     int idx = piv_card_obj_index(card, (uint32_t)id);
+    /* The attestation certificate comes with the F9 key, made on first use. */
+    if (id == PIV_OBJ_ATTESTATION && idx >= 0 && pc->nv.obj[idx].data == NULL &&
+        piv_attest_ensure(card) < 0)
+        return SW_MEMORY_FAILURE;
     if (idx < 0 || pc->nv.obj[idx].data == NULL)
         return cf_simcard_absent_sw(card, SW_FILE_NOT_FOUND);
     cf_wc_tlv(resp, TAG_DATA, pc->nv.obj[idx].data, pc->nv.obj[idx].len);

@@ -77,6 +77,7 @@ uint16_t piv_verify(cf_simcard_t *card, const cf_apdu_t *cmd)
     if (piv_nv_commit(card, &saved) < 0)
         return SW_MEMORY_FAILURE;
     pc->pin_verified = 1;
+    pc->pin_fresh = 1; /* good for one use of a PIN-always key */
     return SW_OK;
 }
 
@@ -120,10 +121,10 @@ uint16_t piv_change_reference(cf_simcard_t *card, const cf_apdu_t *cmd)
     if (cmd->nc != 2 * PIV_PIN_SIZE)
         return SW_WRONG_LENGTH;
     if (cmd->p2 == PIV_REF_PUK)
-        return check_and_replace(card, cmd->data, nv->puk, &nv->puk_tries, nv->puk_max,
-                                 nv->puk, &nv->puk_tries, nv->puk_max);
-    uint16_t sw = check_and_replace(card, cmd->data, nv->pin, &nv->pin_tries, nv->pin_max,
-                                    nv->pin, &nv->pin_tries, nv->pin_max);
+        return check_and_replace(card, cmd->data, nv->puk, &nv->puk_tries, nv->puk_max, nv->puk,
+                                 &nv->puk_tries, nv->puk_max);
+    uint16_t sw = check_and_replace(card, cmd->data, nv->pin, &nv->pin_tries, nv->pin_max, nv->pin,
+                                    &nv->pin_tries, nv->pin_max);
     if ((sw & 0xFFF0) == 0x63C0)
         pc->pin_verified = 0;
     return sw;
@@ -139,8 +140,8 @@ uint16_t piv_reset_retry(cf_simcard_t *card, const cf_apdu_t *cmd)
         return SW_REF_NOT_FOUND;
     if (cmd->nc != 2 * PIV_PIN_SIZE)
         return SW_WRONG_LENGTH;
-    uint16_t sw = check_and_replace(card, cmd->data, nv->puk, &nv->puk_tries, nv->puk_max,
-                                    nv->pin, &nv->pin_tries, nv->pin_max);
+    uint16_t sw = check_and_replace(card, cmd->data, nv->puk, &nv->puk_tries, nv->puk_max, nv->pin,
+                                    &nv->pin_tries, nv->pin_max);
     if (sw == SW_OK)
         pc->pin_verified = 0;
     return sw;
@@ -174,8 +175,8 @@ uint16_t piv_set_pin_retries(cf_simcard_t *card, const cf_apdu_t *cmd)
 }
 
 /* YubiKey FB: back to factory state, allowed only once PIN and PUK are
- * both blocked. Keeps the attestation certificate, as a YubiKey keeps its
- * attestation key and certificate. */
+ * both blocked. Deletes every slot key; keeps the attestation key (F9) and
+ * certificate, as a YubiKey does. */
 uint16_t piv_factory_reset(cf_simcard_t *card, const cf_apdu_t *cmd)
 {
     struct piv_card *pc = piv_of(card);
@@ -197,6 +198,10 @@ uint16_t piv_factory_reset(cf_simcard_t *card, const cf_apdu_t *cmd)
         nv->obj[i].data = NULL;
         nv->obj[i].len = 0;
     }
+    int keep_key = piv_slot_index(PIV_SLOT_ATTEST);
+    for (int i = 0; i < PIV_NSLOTS; i++)
+        if (i != keep_key)
+            memset(&nv->key[i], 0, sizeof(nv->key[i])); /* freed by commit, as above */
     if (piv_nv_commit(card, &saved) < 0)
         return SW_MEMORY_FAILURE;
     pc->pin_verified = 0;

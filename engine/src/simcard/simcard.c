@@ -69,8 +69,7 @@ static cf_err_t new_variant(const struct cf_simcard_variant *v, const char *fact
     return CF_OK;
 }
 
-cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial,
-                        cf_simcard_t **out)
+cf_err_t cf_simcard_new(const char *type, const char *factory, uint32_t serial, cf_simcard_t **out)
 {
     struct cf_simcard_variant v;
     *out = NULL;
@@ -141,6 +140,24 @@ void cf_simcard_count_crypto(cf_simcard_t *card)
     card->cost.crypto_ops++;
 }
 
+void cf_simcard_count(cf_simcard_t *card, enum cf_sim_cost_kind kind)
+{
+    switch (kind) {
+    case CF_SIM_COST_KEYGEN_RSA:
+        card->cost.keygen_rsa++;
+        break;
+    case CF_SIM_COST_KEYGEN_EC:
+        card->cost.keygen_ec++;
+        break;
+    case CF_SIM_COST_PRIVATE_RSA:
+        card->cost.private_rsa++;
+        break;
+    case CF_SIM_COST_PRIVATE_EC:
+        card->cost.private_ec++;
+        break;
+    }
+}
+
 /* How many data bytes one answer to cmd may carry. A short Le below 256 is
  * honoured as a YubiKey does (OpenSC reads an object's first 8 bytes with
  * Le=08 and expects 8 bytes + 61xx); a short command without Le gets up to
@@ -178,8 +195,8 @@ static void set_sw(uint8_t *resp, size_t off, uint16_t sw, size_t *resp_len)
     *resp_len = off + 2;
 }
 
-cf_err_t cf_simcard_transmit(cf_simcard_t *card, const uint8_t *apdu, size_t len,
-                             uint8_t *resp, size_t *resp_len)
+cf_err_t cf_simcard_transmit(cf_simcard_t *card, const uint8_t *apdu, size_t len, uint8_t *resp,
+                             size_t *resp_len)
 {
     if (!card->powered)
         return CF_ERR_NO_CARD;
@@ -207,8 +224,8 @@ cf_err_t cf_simcard_transmit(cf_simcard_t *card, const uint8_t *apdu, size_t len
     }
 
     if (cmd.cla & 0x10) { /* a link of a chain: collect, answer 9000 */
-        if (card->chaining && (cmd.ins != card->chain_ins || cmd.p1 != card->chain_p1 ||
-                               cmd.p2 != card->chain_p2)) {
+        if (card->chaining &&
+            (cmd.ins != card->chain_ins || cmd.p1 != card->chain_p1 || cmd.p2 != card->chain_p2)) {
             cf_wipe(card->chain, card->chain_len);
             card->chain_len = 0;
             card->chaining = 0;
@@ -233,8 +250,8 @@ cf_err_t cf_simcard_transmit(cf_simcard_t *card, const uint8_t *apdu, size_t len
         goto done;
     }
     if (card->chaining) { /* the last link */
-        int same = cmd.ins == card->chain_ins && cmd.p1 == card->chain_p1 &&
-                   cmd.p2 == card->chain_p2;
+        int same =
+            cmd.ins == card->chain_ins && cmd.p1 == card->chain_p1 && cmd.p2 == card->chain_p2;
         if (!same || card->chain_len + cmd.nc > CHAIN_MAX) {
             cf_wipe(card->chain, card->chain_len);
             card->chain_len = 0;
@@ -416,8 +433,9 @@ static int header_variant(const char *type, const char *quirks, struct cf_simcar
     } legacy[] = {{"piv", "yubikey"}, {"gids", "gids+admin-counter"}};
     char name[2 * CF_SIMCARD_TYPE_MAX + 2];
     if (strchr(type, '+') != NULL) {
-        snprintf(err, errlen, "type: expected a base (piv, yubikey or gids), the quirks go on "
-                              "the quirks line");
+        snprintf(err, errlen,
+                 "type: expected a base (piv, yubikey or gids), the quirks go on "
+                 "the quirks line");
         return -1;
     }
     snprintf(name, sizeof(name), "%s", type);

@@ -59,8 +59,7 @@ struct cf_simcard_ops {
     int (*save)(const cf_simcard_t *card, FILE *f);
     /* Apply one "key=value" line of a state file; -1 for an unknown key or
      * a bad value (with a message in err). */
-    int (*load)(cf_simcard_t *card, const char *key, const char *value, char *err,
-                size_t errlen);
+    int (*load)(cf_simcard_t *card, const char *key, const char *value, char *err, size_t errlen);
     /* Optional (NULL: nothing to check). Called once after the last line of
      * a state file, for what no single line can show (a counter above its
      * maximum, a key whose length does not fit its algorithm). Return 0, or
@@ -162,6 +161,15 @@ int cf_simcard_persist(cf_simcard_t *card);
 
 /* Count one on-card cryptographic operation for the latency model. */
 void cf_simcard_count_crypto(cf_simcard_t *card);
+
+/* The asymmetric operations the latency model prices apart. */
+enum cf_sim_cost_kind {
+    CF_SIM_COST_KEYGEN_RSA,
+    CF_SIM_COST_KEYGEN_EC,
+    CF_SIM_COST_PRIVATE_RSA,
+    CF_SIM_COST_PRIVATE_EC,
+};
+void cf_simcard_count(cf_simcard_t *card, enum cf_sim_cost_kind kind);
 
 /* Helpers for state files: hex values and unsigned numbers. */
 void cf_simcard_put_hex(FILE *f, const char *key, const uint8_t *p, size_t len);
