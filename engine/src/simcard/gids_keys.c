@@ -232,7 +232,7 @@ uint16_t cf_gids_generate(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *
         return SW_WRONG_DATA;
 
     EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
-    cf_simcard_count_crypto(card);
+    cf_simcard_count(card, CF_SIM_COST_KEYGEN_RSA);
     if (pkey == NULL)
         return SW_UNKNOWN;
     sw = install_key(card, ef, pkey);

@@ -120,7 +120,7 @@ static long rsa_private(cf_simcard_t *card, EVP_PKEY *pkey, int decrypt, int pad
         ok = (decrypt ? EVP_PKEY_decrypt(ctx, out, &outlen, in, inlen)
                       : EVP_PKEY_sign(ctx, out, &outlen, in, inlen)) == 1;
     EVP_PKEY_CTX_free(ctx);
-    cf_simcard_count_crypto(card);
+    cf_simcard_count(card, CF_SIM_COST_PRIVATE_RSA);
     return ok ? (long)outlen : -1;
 }
 
