@@ -105,6 +105,22 @@ said "the order name holds a control character" "bad name"
 expect_rc 1 "unknown order" "$cf" order status --db "$CF_PG" --name nosuch
 said "no order named 'nosuch'" "unknown order"
 
+# A description that uses ID as a field (it could carry a PIN): the IDs
+# stay out of the database, as they stay out of the journal.
+{ printf '[Fields]\nID=\n'; grep -v '^\[Fields\]' "$desc"; } | sed 's/^PIN=PIN$/PIN=ID/' >"$tmp/id-field.ini"
+python3 - "$batch" "$tmp/id-batch.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+with open(sys.argv[2], "w") as f:
+    f.write("ID,NAME,PIN,NEW_PUK,NEW_KEY\n")
+    for r in rows:
+        f.write("%06d,%s,%s,%s,%s\n" % (int(r["ID"]) + 100000, r["NAME"], r["PIN"], r["NEW_PUK"], r["NEW_KEY"]))
+PY
+expect_rc 0 "ID as a field" "$cf" order load --db "$CF_PG" --name idfield "$tmp/id-field.ini" "$tmp/id-batch.csv"
+[ "$(cf_pg_psql "SELECT count(*) FROM cf_record r JOIN cf_order o ON o.id = r.order_id WHERE o.name = 'idfield' AND r.card_id <> ''")" = 0 ] ||
+    fail "IDs used as a field were stored"
+cf_pg_psql "DELETE FROM cf_order WHERE name = 'idfield'"
+
 expect_rc 0 "second order" "$cf" order load --db "$CF_PG" --name second "$desc" "$batch"
 expect_rc 0 "list --json" "$cf" order list --db "$CF_PG" --json
 python3 - "$tmp/out" <<'PY' || fail "list --json: $(cat "$tmp/out")"

@@ -127,9 +127,19 @@ static int copy_text(char **buf, size_t *len, size_t *cap, const char *s, size_t
     return 0;
 }
 
+/* The ID column goes to the database only when it is not one of the plan's
+ * fields (a field may carry a PIN): the rule the journal follows. -1: none. */
+static long id_column(const cf_plan_t *plan, const cf_csv_t *csv)
+{
+    for (size_t i = 0; i < cf_plan_field_count(plan); i++)
+        if (strcmp(cf_plan_field_name(plan, i), "ID") == 0)
+            return -1;
+    return cf_csv_column_index(csv, "ID");
+}
+
 /* COPY the records (number, line, ID) of the validated bytes into the
  * order. Flushes every 64 KiB or so. */
-static cf_err_t copy_records(struct cf_order_db *db, const char *order_id,
+static cf_err_t copy_records(struct cf_order_db *db, const char *order_id, const cf_plan_t *plan,
                              const struct batch_bytes *b, const char *batch_path,
                              cf_diag_list_t *diags)
 {
@@ -141,7 +151,7 @@ static cf_err_t copy_records(struct cf_order_db *db, const char *order_id,
     PQclear(r);
     cf_csv_t *csv = NULL;
     cf_err_t e = cf_csv_open_mem(batch_path, b->data, b->len, NULL, &csv);
-    long id_col = e == CF_OK ? cf_csv_column_index(csv, "ID") : -1;
+    long id_col = e == CF_OK ? id_column(plan, csv) : -1;
     char *buf = NULL;
     size_t len = 0, cap = 0;
     const cf_csv_record_t *rec = NULL;
@@ -237,7 +247,7 @@ cf_err_t cf_order_load(cf_order_db_t *db, const char *name, const cf_plan_t *pla
                     "an order named '%s' exists already: give the new one its own name", name);
         e = CF_ERR_ALREADY_DONE;
     } else {
-        e = copy_records(db, PQgetvalue(r, 0, 0), &b, batch_path, diags);
+        e = copy_records(db, PQgetvalue(r, 0, 0), plan, &b, batch_path, diags);
     }
     PQclear(r);
     if (e == CF_OK && pq_run(db, "committing the order", "COMMIT", diags) != CF_OK)
