@@ -59,7 +59,8 @@ static void usage(FILE *out)
             "usage: cardforge run DESC --batch CSV --journal FILE [--readers SPEC]\n"
             "         [--profile NAME] [--profiles DIR] [--keyfile FILE] [--max-attempts N]\n"
             "         [--dry-run] [--wait]\n"
-            "         [--trace FILE] [--sim-latency PROFILE] [--sim-keep DIR]\n\n"
+            "         [--trace FILE] [--sim-latency PROFILE] [--sim-keep DIR]\n"
+            "         [--db CONNINFO --order ORDER [--station NAME]]\n\n"
             "Personalize one card per batch record on every reader at once. Every card\n"
             "attempt is recorded in the journal (JSON Lines, docs/journal.md) before the\n"
             "card is released; running the same command again continues the batch: done\n"
@@ -91,6 +92,15 @@ static void usage(FILE *out)
             "      --sim-keep DIR     keep simulated cards as state files in DIR (in/ while\n"
             "                         in a reader, out/ once released); a resumed run puts\n"
             "                         the cards left in readers back first\n"
+            "      --db CONNINFO      with --order: the order database (libpq connection\n"
+            "                         string or URI; no password: ~/.pgpass)\n"
+            "      --order ORDER      run as one station of ORDER (cardforge order load):\n"
+            "                         records are claimed from the database, the batch\n"
+            "                         file must be the order's (docs/stations.md)\n"
+            "      --station NAME     this station's name in the order (default: the host\n"
+            "                         name); one process per name; keep its journal\n"
+            "      --order-lease S    seconds a station's untouched claims stay its own\n"
+            "                         without a heartbeat (30; 2 to 100)\n"
             "  -h, --help             this help\n\n"
             "A description that asks the operator (!FROM_USER_DIALOG_n_FIELD) is refused:\n"
             "nobody answers prompts in a batch. SIGINT/SIGTERM/SIGHUP: finish the cards in\n"
@@ -366,9 +376,21 @@ static void print_summary(cf_runner_t *r, const char *journal, cf_err_t result, 
     cf_runner_snapshot(r, &p, rows, n);
     char el[32];
     fmt_duration(p.elapsed_s, el, sizeof(el));
-    printf("\nsummary: %" PRIu64 " of %" PRIu64 " records personalized (%" PRIu64
-           " before this run)\n",
-           p.done, p.records, p.done_before);
+    if (!p.order)
+        printf("\nsummary: %" PRIu64 " of %" PRIu64 " records personalized (%" PRIu64
+               " before this run)\n",
+               p.done, p.records, p.done_before);
+    else if (p.order_known)
+        printf("\nsummary: order: %" PRIu64 " of %" PRIu64 " records done, %" PRIu64
+               " claimed by stations, %" PRIu64 " failed; this station: %" PRIu64 " (%" PRIu64
+               " before this run)\n",
+               p.order_done, p.order_records, p.order_claimed, p.order_failed, p.done,
+               p.done_before);
+    else
+        printf("\nsummary: this station: %" PRIu64 " records personalized (%" PRIu64
+               " before this run); the order database could not be asked for the order's "
+               "totals\n",
+               p.done, p.done_before);
     printf("this run: %" PRIu64 " personalized, %" PRIu64 " failed, %" PRIu64
            " rejected in %s (%.1f cards/min)\n",
            p.personalized, p.failed, p.rejected, el, p.cards_per_min);
@@ -422,7 +444,16 @@ static int parse_attempts(const char *s, unsigned *out)
 
 int cmd_run(int argc, char **argv)
 {
-    enum { OPT_SIM_LATENCY = 1000, OPT_SIM_KEEP, OPT_PROFILE, OPT_WAIT };
+    enum {
+        OPT_SIM_LATENCY = 1000,
+        OPT_SIM_KEEP,
+        OPT_PROFILE,
+        OPT_WAIT,
+        OPT_DB,
+        OPT_ORDER,
+        OPT_STATION,
+        OPT_LEASE
+    };
     static const struct option opts[] = {
         {"batch", required_argument, NULL, 'b'},
         {"journal", required_argument, NULL, 'j'},
@@ -436,6 +467,10 @@ int cmd_run(int argc, char **argv)
         {"trace", required_argument, NULL, 't'},
         {"sim-latency", required_argument, NULL, OPT_SIM_LATENCY},
         {"sim-keep", required_argument, NULL, OPT_SIM_KEEP},
+        {"db", required_argument, NULL, OPT_DB},
+        {"order", required_argument, NULL, OPT_ORDER},
+        {"station", required_argument, NULL, OPT_STATION},
+        {"order-lease", required_argument, NULL, OPT_LEASE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -485,6 +520,22 @@ int cmd_run(int argc, char **argv)
         case OPT_WAIT:
             o.wait_readers = 1;
             break;
+        case OPT_DB:
+            o.order_db = optarg;
+            break;
+        case OPT_ORDER:
+            o.order_name = optarg;
+            break;
+        case OPT_STATION:
+            o.station = optarg;
+            break;
+        case OPT_LEASE:
+            if (parse_attempts(optarg, &o.order_lease_s) != 0 || o.order_lease_s < 2) {
+                fprintf(stderr, CMD ": --order-lease must be 2 to 100 seconds, not '%s'\n",
+                        optarg);
+                return CF_EXIT_USAGE;
+            }
+            break;
         case 'h':
             usage(stdout);
             return CF_EXIT_OK;
@@ -500,6 +551,19 @@ int cmd_run(int argc, char **argv)
         return CF_EXIT_USAGE;
     }
     o.description = argv[optind];
+    if ((o.order_db != NULL) != (o.order_name != NULL) || (o.station && !o.order_name)) {
+        fprintf(stderr, CMD ": --db and --order go together (and --station with them)\n");
+        usage(stderr);
+        return CF_EXIT_USAGE;
+    }
+    char host[65] = "";
+    if (o.order_name != NULL && o.station == NULL) {
+        if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+            fprintf(stderr, CMD ": no host name to name this station: give --station NAME\n");
+            return CF_EXIT_USAGE;
+        }
+        o.station = host;
+    }
 
     struct ui u;
     memset(&u, 0, sizeof(u));
@@ -619,7 +683,9 @@ int cmd_run(int argc, char **argv)
         rc = (e == CF_OK && p.personalized > 0 && p.rejected + p.failed == 0) ? CF_EXIT_OK
                                                                               : CF_EXIT_FAIL;
     else
-        rc = (e == CF_OK && p.done == p.records) ? CF_EXIT_OK : CF_EXIT_FAIL;
+        rc = (e == CF_OK && (p.order ? p.complete && p.given_up == 0 : p.done == p.records))
+                 ? CF_EXIT_OK
+                 : CF_EXIT_FAIL;
 out:
     if (sig_ok) {
         pthread_mutex_lock(&sc.mu);

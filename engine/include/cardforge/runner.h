@@ -101,6 +101,12 @@ typedef struct cf_runner_opts {
     uint32_t sim_serial_base;  /* first serial of fresh cards; 0 = 1000001 */
     unsigned journal_flags;    /* CF_JOURNAL_NO_SYNC for the fsync benchmark only */
     unsigned reader_max_fails; /* failed cards in a row that set a reader aside; 0 = 3 */
+    /* An order shared by several stations (docs/stations.md); all NULL:
+     * the batch and the journal alone. */
+    const char *order_db;   /* libpq connection string (no password) */
+    const char *order_name; /* the order, loaded with `cardforge order load` */
+    const char *station;    /* this station's name in the order */
+    unsigned order_lease_s; /* claim lease; 0 = 30 s */
     cf_runner_card_fn on_card;
     cf_runner_log_fn on_log;
     void *user;
@@ -170,6 +176,12 @@ typedef struct cf_runner_progress {
     int finished;
     int stopping;          /* 0, 1 or 2 */
     uint64_t open_intents; /* cards changed and not finished (journal) */
+    int complete;          /* nothing was left for this run to do */
+    /* A station of an order (opts.order_name): the order's records at the
+     * end of the run, as the database counted them (all 0 before the end
+     * or when it could not be asked; order_known then 0). */
+    int order, order_known;
+    uint64_t order_records, order_done, order_claimed, order_failed;
 } cf_runner_progress_t;
 
 /* Copy the totals and up to cap readers' rows (readers may be NULL). */

@@ -22,9 +22,9 @@
 #include <cardforge/diag.h>
 
 typedef struct cf_batch_src {
-    int fd;           /* -1 when closed */
-    const char *path; /* borrowed, for messages */
-    uint64_t size;    /* bytes at open: nothing past them is read */
+    int fd;             /* -1 when closed */
+    const char *path;   /* borrowed, for messages */
+    uint64_t size;      /* bytes at open: nothing past them is read */
     const char *sha256; /* borrowed: the fingerprint validated (lower-case
                          * hex), which the scheduler's stream is checked
                          * against; NULL = not checked */

@@ -45,6 +45,8 @@ struct card_rec {
     char message[CF_MSG_MAX + 64];
     char reader[128];
     char id[CF_WORK_ID_MAX + 1];
+    char order_why[CF_MSG_MAX]; /* why the order database kept the card untouched */
+    int order_lost;             /* ... because the record is another station's now */
 };
 
 struct hook_ctx {
@@ -52,6 +54,7 @@ struct hook_ctx {
     struct rdr *rd;
     struct card_rec *rec;
     const cf_work_t *work;
+    int in_order; /* this attempt's intent is in the order database */
 };
 
 static void set_message(struct card_rec *rec, const char *fmt, ...)
@@ -104,6 +107,17 @@ static cf_err_t hook_intent(void *user, const cf_card_t *card, const cf_step_t *
         cf_runner_stop_locked(h->r, 2);
     }
     pthread_mutex_unlock(&h->r->mu);
+    if (e != CF_OK || h->r->station == NULL || h->in_order)
+        return e;
+    /* Several stations: the card is touched only once the order database
+     * holds the intent, on a record still this station's. */
+    char why[CF_MSG_MAX - 16];
+    e = cf_runner_order_intent(h->r, in.attempt, in.record, in.serial, why, sizeof(why));
+    if (e == CF_OK)
+        h->in_order = 1;
+    else
+        snprintf(h->rec->order_why, sizeof(h->rec->order_why), "%s", why);
+    h->rec->order_lost = e == CF_ERR_REFUSED;
     return e;
 }
 
@@ -315,10 +329,20 @@ static int finish_record(struct cf_runner *r, struct rdr *rd, struct card_rec *r
      * stops; the journal, not this memory, decides what the next run does). */
     cf_sched_finish(r->sched, rec->serial, work, durable ? rec->c.status : CF_STATUS_FAILED,
                     durable ? rec->c.err : CF_ERR_INTERRUPTED);
+    if (rec->order_lost)
+        cf_sched_forget(r->sched, rec->c.record);
+    /* For the order: a record that used its attempts is failed for good. */
+    int given_up = rec->c.record != 0 && rec->c.status != CF_STATUS_PERSONALIZED &&
+                   !cf_journal_state_record_done(r->st, rec->c.record) &&
+                   cf_journal_state_attempts(r->st, rec->c.record) >= r->o.max_attempts;
     if (r->stop_level == 0 && r->fatal == CF_OK && cf_sched_complete(r->sched))
         cf_runner_complete_locked(r);
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
+    /* The journal first, then the order: a result the database misses now
+     * is in the journal, which the station replays. */
+    if (durable && r->station != NULL)
+        cf_runner_order_result(r, &rec->c, given_up);
     return durable ? 0 : -1;
 }
 
@@ -478,7 +502,7 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
         dry_run(r, card, &rec, work);
         goto record;
     }
-    struct hook_ctx h = {r, rd, &rec, work};
+    struct hook_ctx h = {r, rd, &rec, work, 0};
     cf_personalize_hooks_t hooks = {&h, hook_intent, hook_step_done, hook_should_stop};
     cf_personalize_result_t res;
     cf_personalize_resume(card, r->plan, work->values, 0, &hooks, &hist, &res);
@@ -487,7 +511,9 @@ cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_
     fill_origins(&rec, r->plan, work->values);
     rec.c.status = status_of(&res);
     rec.c.err = res.err;
-    if (res.err != CF_OK)
+    if (rec.order_why[0])
+        set_message(&rec, "order: %s", rec.order_why);
+    else if (res.err != CF_OK)
         set_message(&rec, "%s", res.message[0] ? res.message : cf_strerror(res.err));
     else if (work->recovers != 0)
         set_message(&rec, "finished the change cut off in attempt %llu",

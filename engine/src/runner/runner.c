@@ -132,6 +132,15 @@ static cf_err_t copy_opts(struct cf_runner *r, const cf_runner_opts_t *o)
     r->sim_keep = dup_or_null(o->sim_keep);
     r->sim_latency = dup_or_null(o->sim_latency);
     r->keyfile_path = dup_or_null(o->keyfile);
+    r->order_db = dup_or_null(o->order_db);
+    r->order_name = dup_or_null(o->order_name);
+    r->station_name = dup_or_null(o->station);
+    if ((o->order_db && !r->order_db) || (o->order_name && !r->order_name) ||
+        (o->station && !r->station_name))
+        return CF_ERR_NOMEM;
+    r->o.order_db = r->order_db;
+    r->o.order_name = r->order_name;
+    r->o.station = r->station_name;
     if ((o->keyfile && !r->keyfile_path) || (o->description && !r->desc_path) ||
         (o->batch && !r->batch_path) || (o->journal && !r->journal_path) || !r->readers_text ||
         !r->profiles_dir || (o->profile && !r->profile) || (o->sim_keep && !r->sim_keep) ||
@@ -358,6 +367,8 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
     e = cf_sched_new(r->plan, &r->batch, r->st, r->o.max_attempts, &r->sched, diags);
     if (e != CF_OK)
         goto fail;
+    if (r->o.order_name != NULL && !r->o.dry_run && (e = cf_runner_order_join(r, diags)) != CF_OK)
+        goto fail;
     if (r->o.trace != NULL && (e = cf_trace_new(r->o.trace, &r->trace)) != CF_OK)
         goto fail;
     if (r->spec.source == CF_READERS_SIM) {
@@ -429,7 +440,9 @@ cf_err_t cf_runner_run(cf_runner_t *r)
             return e;
         }
     }
+    cf_runner_order_start(r);
     cf_err_t e = r->spec.source == CF_READERS_SIM ? cf_runner_run_sim(r) : cf_runner_run_pcsc(r);
+    cf_runner_order_stop(r);
     pthread_mutex_lock(&r->mu);
     r->finished = 1;
     if (e == CF_OK && r->fatal != CF_OK)
@@ -483,6 +496,13 @@ void cf_runner_snapshot(cf_runner_t *r, cf_runner_progress_t *p, cf_runner_reade
     p->finished = r->finished;
     p->stopping = r->stop_level;
     p->open_intents = cf_journal_state_open_count(r->st);
+    p->complete = r->complete;
+    p->order = r->o.order_name != NULL;
+    p->order_known = r->order_known;
+    p->order_records = r->order_counts[0];
+    p->order_done = r->order_counts[1];
+    p->order_claimed = r->order_counts[2];
+    p->order_failed = r->order_counts[3];
     for (size_t i = 0; readers != NULL && i < cap && i < r->n_readers; i++)
         readers[i] = r->readers[i]->pub;
     pthread_mutex_unlock(&r->mu);
@@ -516,6 +536,7 @@ void cf_runner_free(cf_runner_t *r)
     free(r->readers);
     free(r->putback);
     cf_pcsc_free(r->pcsc);
+    cf_runner_order_free(r);
     cf_sched_free(r->sched);
     cf_batch_src_close(&r->batch);
     cf_trace_free(r->trace);
@@ -534,6 +555,9 @@ void cf_runner_free(cf_runner_t *r)
     free(r->sim_keep);
     free(r->sim_latency);
     free(r->keyfile_path);
+    free(r->order_db);
+    free(r->order_name);
+    free(r->station_name);
     cf_runner_log_free(r);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);

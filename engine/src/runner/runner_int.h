@@ -46,7 +46,7 @@ struct rdr {
 struct cf_runner {
     cf_runner_opts_t o; /* strings point into the copies below */
     char *desc_path, *batch_path, *journal_path, *readers_text, *profiles_dir, *profile, *sim_keep,
-        *sim_latency, *keyfile_path;
+        *sim_latency, *keyfile_path, *order_db, *order_name, *station_name;
     cf_keyfile_t *keys; /* NULL unless the plan derives */
     cf_reader_spec_t spec;
     cf_plan_t *plan;
@@ -80,6 +80,15 @@ struct cf_runner {
     uint32_t next_serial;
     uint32_t *putback; /* serials of cards left in readers (sim_keep/in) */
     size_t n_putback, i_putback;
+
+    /* an order shared by several stations (order_feed.c); NULL station:
+     * none, the batch and the journal alone */
+    struct cf_station *station;
+    pthread_t order_thread;
+    int order_thread_started, order_quit, order_down, order_cv_init;
+    pthread_cond_t order_cv; /* wakes the feeder (with mu) */
+    int order_known;          /* order_counts were read at the end */
+    uint64_t order_counts[4]; /* records, done, claimed, failed */
 
     /* PC/SC */
     cf_pcsc_t *pcsc;
@@ -133,6 +142,20 @@ typedef enum cf_card_outcome {
                           * open intent for it: it stays in its reader (a
                           * simulated hopper keeps it for the next run) */
 } cf_card_outcome_t;
+
+/* The order link (order_feed.c). join: in cf_runner_new, after the
+ * scheduler exists (checks the order, replays the journal, gives the
+ * station's held claims to the scheduler, sets the simulated serial range);
+ * start/stop: around the readers in cf_runner_run; free: leave the order.
+ * intent: before a card's first change, outside mu: CF_OK or the reason
+ * the card must not be touched; result: after its line is durable. */
+cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags);
+void cf_runner_order_start(struct cf_runner *r);
+void cf_runner_order_stop(struct cf_runner *r);
+void cf_runner_order_free(struct cf_runner *r);
+cf_err_t cf_runner_order_intent(struct cf_runner *r, uint64_t attempt, uint64_t record,
+                                const char *serial, char *why, size_t cap);
+void cf_runner_order_result(struct cf_runner *r, const cf_journal_card_t *c, int given_up);
 
 /* Work one card on transport t (taken over: closed here) in reader rd. */
 cf_card_outcome_t cf_runner_handle_card(struct cf_runner *r, struct rdr *rd, cf_transport_t *t);

@@ -39,6 +39,11 @@ struct cf_sched {
     cf_u64map flight_records; /* set */
     cf_u64map flight_serials; /* set */
     uint64_t in_flight;
+    /* order mode: the claimed records not yet handed out, ascending */
+    int claims, dry, paused;
+    uint64_t *pool;
+    size_t n_pool, cap_pool;
+    uint64_t streamed;      /* the stream's last record read (order mode) */
     cf_u64map given_up_set; /* records given up in this run (set) */
     uint64_t given_up_count;
     uint64_t given_up[GIVEN_UP_KEEP];
@@ -113,6 +118,7 @@ void cf_sched_free(cf_sched_t *s)
     cf_csv_free(s->csv);
     EVP_MD_CTX_free(s->md);
     free(s->held);
+    free(s->pool);
     cf_u64map_free(&s->flight_records);
     cf_u64map_free(&s->flight_serials);
     cf_u64map_free(&s->given_up_set);
@@ -265,9 +271,118 @@ int cf_sched_batch_changed(const cf_sched_t *s)
     return s != NULL && s->changed;
 }
 
-/* The next record for a card without history: retry queue, stream, held. */
+/* Order mode: record r's work, reading on in the stream when r lies ahead
+ * (claims come mostly in ascending order) and from the start otherwise. */
+static cf_work_t *claimed_work(cf_sched_t *s, uint64_t r)
+{
+    if (r <= s->streamed || s->stream_done)
+        return fetch_record(s, r);
+    for (;;) {
+        const cf_csv_record_t *rec = NULL;
+        cf_err_t e = cf_csv_next(s->csv, &rec);
+        if (e == CF_ERR_PARSE)
+            continue;
+        if (e != CF_OK || rec == NULL) {
+            s->stream_done = 1;
+            return NULL;
+        }
+        s->streamed = cf_csv_record_index(rec);
+        if (s->streamed > s->records)
+            s->records = s->streamed;
+        if (s->streamed == r)
+            return make_work(s, s->csv, s->id_col, rec);
+        if (s->streamed > r)
+            return fetch_record(s, r);
+    }
+}
+
+/* Order mode: the lowest pooled record a card may take now. */
+static cf_work_t *next_claimed(cf_sched_t *s)
+{
+    for (size_t i = 0; i < s->n_pool;) {
+        uint64_t r = s->pool[i];
+        if (cf_journal_state_record_held(s->st, r) && usable(s, r)) {
+            i++; /* bound to its own card: only that card takes it */
+            continue;
+        }
+        memmove(s->pool + i, s->pool + i + 1, (s->n_pool - i - 1) * sizeof(*s->pool));
+        s->n_pool--;
+        if (!usable(s, r)) {
+            if (!cf_journal_state_record_done(s->st, r) &&
+                !cf_u64map_get(&s->flight_records, r, NULL))
+                give_up(s, r);
+            continue;
+        }
+        cf_work_t *w = claimed_work(s, r);
+        if (w != NULL)
+            return w;
+        give_up(s, r);
+    }
+    return NULL;
+}
+
+void cf_sched_use_claims(cf_sched_t *s)
+{
+    s->claims = 1;
+}
+
+int cf_sched_give(cf_sched_t *s, uint64_t record)
+{
+    for (size_t i = 0; i < s->n_pool; i++)
+        if (s->pool[i] == record)
+            return 0;
+    if (s->n_pool == s->cap_pool) {
+        size_t ncap = s->cap_pool ? s->cap_pool * 2 : 16;
+        uint64_t *n = realloc(s->pool, ncap * sizeof(*n));
+        if (n == NULL)
+            return -1;
+        s->pool = n;
+        s->cap_pool = ncap;
+    }
+    size_t at = s->n_pool;
+    while (at > 0 && s->pool[at - 1] > record)
+        at--;
+    memmove(s->pool + at + 1, s->pool + at, (s->n_pool - at) * sizeof(*s->pool));
+    s->pool[at] = record;
+    s->n_pool++;
+    return 0;
+}
+
+size_t cf_sched_pool_size(const cf_sched_t *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_pool; i++)
+        n += !cf_journal_state_record_held(s->st, s->pool[i]);
+    return n;
+}
+
+void cf_sched_set_dry(cf_sched_t *s, int dry)
+{
+    s->dry = dry;
+}
+
+void cf_sched_pause(cf_sched_t *s, int paused)
+{
+    s->paused = paused;
+}
+
+void cf_sched_forget(cf_sched_t *s, uint64_t record)
+{
+    cf_work_free(retry_take(s, record));
+    for (size_t i = 0; i < s->n_pool; i++)
+        if (s->pool[i] == record) {
+            memmove(s->pool + i, s->pool + i + 1, (s->n_pool - i - 1) * sizeof(*s->pool));
+            s->n_pool--;
+            break;
+        }
+}
+
+/* The next record for a card without history: retry queue, stream, held
+ * (order mode: retry queue, then the claims). */
 static cf_work_t *next_work(cf_sched_t *s)
 {
+    if (s->claims && s->paused)
+        return NULL;
     while (s->retry_head != NULL) {
         cf_work_t *w = retry_take(s, s->retry_head->record);
         if (usable(s, w->record))
@@ -277,6 +392,8 @@ static cf_work_t *next_work(cf_sched_t *s)
             give_up(s, w->record);
         cf_work_free(w);
     }
+    if (s->claims)
+        return next_claimed(s);
     if (s->peeked != NULL) {
         cf_work_t *w = s->peeked;
         s->peeked = NULL;
@@ -389,7 +506,7 @@ cf_assign_t cf_sched_assign(cf_sched_t *s, const char *serial, cf_work_t **work,
     }
     cf_work_t *w = next_work(s);
     if (w == NULL)
-        return s->in_flight > 0 ? CF_ASSIGN_WAIT : CF_ASSIGN_NONE;
+        return s->in_flight > 0 || (s->claims && !s->dry) ? CF_ASSIGN_WAIT : CF_ASSIGN_NONE;
     take_flight(s, serial, w);
     *work = w;
     return CF_ASSIGN_WORK;
@@ -421,6 +538,16 @@ int cf_sched_complete(cf_sched_t *s)
 {
     if (s->in_flight > 0 || s->retry_head != NULL || s->peeked != NULL)
         return 0;
+    if (s->claims) {
+        if (s->paused)
+            return 0;
+        /* Records held for their own cards stay claimed in the order (their
+         * intents bind them) and do not keep the station running. */
+        for (size_t i = 0; i < s->n_pool; i++)
+            if (usable(s, s->pool[i]) && !cf_journal_state_record_held(s->st, s->pool[i]))
+                return 0;
+        return s->dry;
+    }
     if (!s->stream_done) {
         /* Read ahead: the batch is complete when the stream holds nothing
          * usable, which only reading it can tell. */

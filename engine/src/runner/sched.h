@@ -77,6 +77,26 @@ void cf_sched_finish(cf_sched_t *s, const char *serial, cf_work_t *work, cf_card
 /* Free a work item (wipes its values). NULL is fine. */
 void cf_work_free(cf_work_t *w);
 
+/* Order mode (several stations on one order, docs/stations.md): records
+ * come only from the claims this station holds in the order database,
+ * given with cf_sched_give, never from the stream on their own. Call once,
+ * before the first assign. */
+void cf_sched_use_claims(cf_sched_t *s);
+/* A claimed record for the pool. 0, or -1 out of memory. */
+int cf_sched_give(cf_sched_t *s, uint64_t record);
+/* Claimed records not yet handed out (and not held for their own card). */
+size_t cf_sched_pool_size(const cf_sched_t *s);
+/* 1: the order has nothing claimable now (the batch is complete for this
+ * station once the pool and the cards in flight are done); 0: claims may
+ * still come. */
+void cf_sched_set_dry(cf_sched_t *s, int dry);
+/* 1: hand out nothing (the order database cannot take intents now), the
+ * cards ask again later; 0: as before. */
+void cf_sched_pause(cf_sched_t *s, int paused);
+/* The record is no longer this station's (its claim was lost): out of the
+ * retry queue and the pool, never handed out again by this run. */
+void cf_sched_forget(cf_sched_t *s, uint64_t record);
+
 /* Every record is done or has used its attempts, and nothing is in flight. */
 int cf_sched_complete(cf_sched_t *s);
 uint64_t cf_sched_in_flight(const cf_sched_t *s);

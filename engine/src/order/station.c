@@ -1,0 +1,487 @@
+/*
+ * station.c - one station's part in an order: join, claims, intents,
+ * results, heartbeat, replay (see station.h for the rules they keep).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "order/order_int.h"
+#include "order/station.h"
+
+struct cf_station {
+    pthread_mutex_t mu;
+    cf_order_db_t *db;
+    char conninfo[1024];
+    char order_id[24], name[65], fence[24], lease[16];
+    char lock_key[24]; /* the advisory lock of (order, name) */
+    unsigned number;
+};
+
+/* Run a statement with parameters; NULL with why filled on failure. */
+static PGresult *run(cf_station_t *st, const char *what, const char *sql, int n,
+                     const char *const *vals, char *why, size_t cap)
+{
+    PGresult *r = PQexecParams(st->db->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+        return r;
+    const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(st->db->conn);
+    snprintf(why, cap, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
+    PQclear(r);
+    return NULL;
+}
+
+/* A 63-bit key for pg_advisory_lock from the order and the name. */
+static void lock_key(const char *order_id, const char *name, char out[24])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    char buf[128];
+    int len = snprintf(buf, sizeof(buf), "cardforge station %s/%s", order_id, name);
+    EVP_Digest(buf, (size_t)len, md, &n, EVP_sha256(), NULL);
+    unsigned long long k = 0;
+    for (int i = 0; i < 8; i++)
+        k = (k << 8) | md[i];
+    snprintf(out, 24, "%lld", (long long)(k >> 1));
+}
+
+/* Take the station's name for this session: one process per name. */
+static cf_err_t take_name(cf_station_t *st, char *why, size_t cap)
+{
+    const char *v[1] = {st->lock_key};
+    PGresult *r = run(st, "taking the station's name", "SELECT pg_try_advisory_lock($1::bigint)", 1,
+                      v, why, cap);
+    if (r == NULL)
+        return CF_ERR_DATABASE;
+    int got = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!got) {
+        snprintf(why, cap,
+                 "station '%s' is running in another process on this order (one process per "
+                 "station name)",
+                 st->name);
+        return CF_ERR_SHARING;
+    }
+    return CF_OK;
+}
+
+static cf_err_t check_order(cf_station_t *st, const cf_station_opts_t *o, cf_diag_list_t *diags)
+{
+    const char *v[1] = {o->order};
+    PGresult *r = pq_exec_params(st->db, "reading the order",
+                                 "SELECT id, batch_sha256, description_sha256 FROM cf_order "
+                                 "WHERE name = $1",
+                                 1, v, diags);
+    if (r == NULL)
+        return CF_ERR_DATABASE;
+    cf_err_t e = CF_OK;
+    if (PQntuples(r) != 1) {
+        cf_diag_add(diags, CF_SEV_ERROR, st->db->where, 0, "no order named '%s'", o->order);
+        e = CF_ERR_INVALID; /* a document that is wrong, not a file missing */
+    } else if (strcmp(PQgetvalue(r, 0, 1), o->batch_sha256) != 0) {
+        cf_diag_add(diags, CF_SEV_ERROR, st->db->where, 0,
+                    "this batch file is not order '%s''s (sha256 %.16s..., the order's "
+                    "%.16s...): each station runs a copy of the very file loaded",
+                    o->order, o->batch_sha256, PQgetvalue(r, 0, 1));
+        e = CF_ERR_INVALID;
+    } else if (strcmp(PQgetvalue(r, 0, 2), o->description_sha256) != 0) {
+        cf_diag_add(diags, CF_SEV_ERROR, st->db->where, 0,
+                    "this description is not the one order '%s' was loaded with (sha256 "
+                    "%.16s..., the order's %.16s...)",
+                    o->order, o->description_sha256, PQgetvalue(r, 0, 2));
+        e = CF_ERR_INVALID;
+    } else {
+        snprintf(st->order_id, sizeof(st->order_id), "%s", PQgetvalue(r, 0, 0));
+    }
+    PQclear(r);
+    return e;
+}
+
+/* Register (or re-register) the station: a new token and lease; its
+ * number is kept from the first join. */
+static cf_err_t register_station(cf_station_t *st, char *why, size_t cap)
+{
+    /* Stations joining at once take numbers one after the other: the
+     * order's row is locked for the numbering. */
+    const char *o[1] = {st->order_id};
+    PGresult *r = run(st, "registering the station", "BEGIN", 0, NULL, why, cap);
+    if (r == NULL)
+        return CF_ERR_DATABASE;
+    PQclear(r);
+    r = run(st, "registering the station", "SELECT 1 FROM cf_order WHERE id = $1 FOR UPDATE", 1,
+            o, why, cap);
+    if (r == NULL) {
+        PQclear(PQexec(st->db->conn, "ROLLBACK"));
+        return CF_ERR_DATABASE;
+    }
+    PQclear(r);
+    const char *v[3] = {st->order_id, st->name, st->lease};
+    r = run(st, "registering the station",
+                      "INSERT INTO cf_station (order_id, station, number, fence, lease_until) "
+                      "SELECT $1, $2, coalesce(max(number), 0) + 1, nextval('cf_fence'), "
+                      "now() + make_interval(secs => $3::int) FROM cf_station WHERE order_id = $1 "
+                      "ON CONFLICT (order_id, station) DO UPDATE SET fence = nextval('cf_fence'), "
+                      "lease_until = EXCLUDED.lease_until, started = now() "
+                      "RETURNING number, fence",
+                      3, v, why, cap);
+    if (r == NULL) {
+        PQclear(PQexec(st->db->conn, "ROLLBACK"));
+        return CF_ERR_DATABASE;
+    }
+    st->number = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+    snprintf(st->fence, sizeof(st->fence), "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    r = run(st, "registering the station", "COMMIT", 0, NULL, why, cap);
+    if (r == NULL)
+        return CF_ERR_DATABASE;
+    PQclear(r);
+    /* This station's claims move to the new token; those no intent binds
+     * to a card go back to the order. */
+    const char *w[3] = {st->order_id, st->name, st->fence};
+    r = run(st, "taking over the station's claims",
+            "UPDATE cf_record SET fence = $3 WHERE order_id = $1 AND station = $2 "
+            "AND state = 'claimed'",
+            3, w, why, cap);
+    if (r == NULL)
+        return CF_ERR_DATABASE;
+    PQclear(r);
+    return CF_OK;
+}
+
+/* Claims of this station that no open intent binds: back to pending. */
+static cf_err_t release_untouched(cf_station_t *st, char *why, size_t cap)
+{
+    const char *v[2] = {st->order_id, st->name};
+    PGresult *r = run(st, "releasing untouched claims",
+                      "UPDATE cf_record r SET state = 'pending', station = NULL, fence = NULL, "
+                      "claimed = NULL WHERE r.order_id = $1 AND r.station = $2 AND "
+                      "r.state = 'claimed' AND NOT EXISTS (SELECT 1 FROM cf_attempt a WHERE "
+                      "a.order_id = r.order_id AND a.record = r.record AND a.station = $2 AND "
+                      "a.status = 'open' AND a.voided IS NULL)",
+                      2, v, why, cap);
+    if (r == NULL)
+        return CF_ERR_DATABASE;
+    PQclear(r);
+    return CF_OK;
+}
+
+cf_err_t cf_station_join(const cf_station_opts_t *o, cf_diag_list_t *diags, cf_station_t **out)
+{
+    *out = NULL;
+    size_t nl = o->name ? strlen(o->name) : 0;
+    if (nl == 0 || nl > 64) {
+        cf_diag_add(diags, CF_SEV_ERROR, "--station", 0, "a station name is 1 to 64 bytes");
+        return CF_ERR_ARG;
+    }
+    cf_station_t *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return CF_ERR_NOMEM;
+    pthread_mutex_init(&st->mu, NULL);
+    snprintf(st->name, sizeof(st->name), "%s", o->name);
+    snprintf(st->lease, sizeof(st->lease), "%u", o->lease_s ? o->lease_s : 30);
+    snprintf(st->conninfo, sizeof(st->conninfo), "%s", o->conninfo ? o->conninfo : "");
+    cf_err_t e = cf_order_db_open(st->conninfo, diags, &st->db);
+    if (e == CF_OK)
+        e = order_schema_check(st->db, diags);
+    if (e == CF_OK)
+        e = check_order(st, o, diags);
+    char why[512] = "";
+    if (e == CF_OK) {
+        lock_key(st->order_id, st->name, st->lock_key);
+        e = take_name(st, why, sizeof(why));
+    }
+    if (e == CF_OK)
+        e = register_station(st, why, sizeof(why));
+    if (e == CF_OK)
+        e = release_untouched(st, why, sizeof(why));
+    if (e == CF_OK && st->number > 255) {
+        snprintf(why, sizeof(why), "an order takes at most 255 stations");
+        e = CF_ERR_INVALID;
+    }
+    if (e != CF_OK) {
+        if (why[0])
+            cf_diag_add(diags, CF_SEV_ERROR, st->db ? st->db->where : "--db", 0, "%s", why);
+        cf_station_leave(st);
+        return e;
+    }
+    *out = st;
+    return CF_OK;
+}
+
+void cf_station_leave(cf_station_t *st)
+{
+    if (st == NULL)
+        return;
+    if (st->db != NULL && st->fence[0] && PQstatus(st->db->conn) == CONNECTION_OK) {
+        char why[256];
+        release_untouched(st, why, sizeof(why));
+        const char *v[3] = {st->order_id, st->name, st->fence};
+        PQclear(run(st, "ending the lease",
+                    "UPDATE cf_station SET lease_until = now() WHERE order_id = $1 AND "
+                    "station = $2 AND fence = $3",
+                    3, v, why, sizeof(why)));
+    }
+    cf_order_db_close(st->db);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+unsigned cf_station_number(const cf_station_t *st)
+{
+    return st->number;
+}
+
+/* The claim: the lowest record that is pending, or claimed by a station
+ * whose lease ran out and that no open intent binds, taken only while this
+ * station's own lease and token hold. */
+static const char claim_sql[] =
+    "WITH me AS (SELECT 1 FROM cf_station WHERE order_id = $1 AND station = $2 AND fence = $3 "
+    "AND lease_until > now()), pick AS (SELECT r.order_id, r.record FROM cf_record r "
+    "WHERE r.order_id = $1 AND EXISTS (SELECT 1 FROM me) AND (r.state = 'pending' OR "
+    "(r.state = 'claimed' AND r.station <> $2 AND EXISTS (SELECT 1 FROM cf_station s WHERE "
+    "s.order_id = r.order_id AND s.station = r.station AND s.lease_until < now()) AND NOT EXISTS "
+    "(SELECT 1 FROM cf_attempt a WHERE a.order_id = r.order_id AND a.record = r.record AND "
+    "a.status = 'open' AND a.voided IS NULL))) ORDER BY r.record LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    "UPDATE cf_record r SET state = 'claimed', station = $2, fence = $3, claimed = now() "
+    "FROM pick WHERE r.order_id = pick.order_id AND r.record = pick.record RETURNING r.record, "
+    "(SELECT count(*) FROM me)";
+
+int cf_station_claim(cf_station_t *st, uint64_t *record, char *why, size_t cap)
+{
+    *record = 0;
+    const char *v[3] = {st->order_id, st->name, st->fence};
+    pthread_mutex_lock(&st->mu);
+    PGresult *r = run(st, "claiming a record", claim_sql, 3, v, why, cap);
+    int rc = -1;
+    if (r != NULL) {
+        rc = PQntuples(r) == 1;
+        if (rc)
+            *record = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+long cf_station_held(cf_station_t *st, uint64_t *records, size_t cap)
+{
+    const char *v[3] = {st->order_id, st->name, st->fence};
+    char why[256];
+    pthread_mutex_lock(&st->mu);
+    PGresult *r = run(st, "reading the station's claims",
+                      "SELECT record FROM cf_record WHERE order_id = $1 AND station = $2 AND "
+                      "fence = $3 AND state = 'claimed' ORDER BY record",
+                      3, v, why, sizeof(why));
+    long n = -1;
+    if (r != NULL) {
+        n = 0;
+        for (int i = 0; i < PQntuples(r) && (size_t)n < cap; i++)
+            records[n++] = strtoull(PQgetvalue(r, i, 0), NULL, 10);
+        PQclear(r);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
+
+cf_err_t cf_station_intent(cf_station_t *st, uint64_t attempt, uint64_t record, const char *serial,
+                           char *why, size_t cap)
+{
+    char a[24], rec[24];
+    snprintf(a, sizeof(a), "%llu", (unsigned long long)attempt);
+    snprintf(rec, sizeof(rec), "%llu", (unsigned long long)record);
+    const char *v[6] = {st->order_id, st->name, st->fence, a, rec, serial};
+    pthread_mutex_lock(&st->mu);
+    /* Inserted only on a record this station holds under its token; an
+     * intent already there (a retried upload) is taken as it is. */
+    PGresult *r = run(st, "recording the intent",
+                      "WITH ins AS (INSERT INTO cf_attempt (order_id, station, attempt, record, "
+                      "serial, status, started) SELECT $1, $2, $4, $5, $6, 'open', now() WHERE "
+                      "EXISTS (SELECT 1 FROM cf_record WHERE order_id = $1 AND record = $5 AND "
+                      "station = $2 AND fence = $3 AND state = 'claimed') ON CONFLICT DO NOTHING "
+                      "RETURNING 1) SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM "
+                      "cf_attempt WHERE order_id = $1 AND station = $2 AND attempt = $4 AND "
+                      "record = $5)",
+                      6, v, why, cap);
+    cf_err_t e = CF_ERR_DATABASE;
+    if (r != NULL) {
+        int ins = atoi(PQgetvalue(r, 0, 0)), had = atoi(PQgetvalue(r, 0, 1));
+        e = ins || had ? CF_OK : CF_ERR_REFUSED;
+        if (e != CF_OK)
+            snprintf(why, cap,
+                     "record %llu is no longer this station's in the order (its claim was "
+                     "lost): the card was not touched",
+                     (unsigned long long)record);
+        PQclear(r);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return e;
+}
+
+static const char *status_word(cf_card_status_t s)
+{
+    return s == CF_STATUS_PERSONALIZED ? "personalized"
+           : s == CF_STATUS_FAILED     ? "failed"
+                                       : "rejected";
+}
+
+/* The result row and, for the station holding the record, its state. */
+static cf_err_t result_locked(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
+                              size_t cap)
+{
+    char a[24], rec[24];
+    snprintf(a, sizeof(a), "%llu", (unsigned long long)c->attempt);
+    snprintf(rec, sizeof(rec), "%llu", (unsigned long long)c->record);
+    const char *v[8] = {st->order_id,
+                        st->name,
+                        a,
+                        c->record ? rec : NULL,
+                        c->serial ? c->serial : "",
+                        status_word(c->status),
+                        cf_errname(c->err),
+                        cf_journal_card_changed(c) ? "true" : "false"};
+    PGresult *r = run(st, "recording the card's result",
+                      "INSERT INTO cf_attempt (order_id, station, attempt, record, serial, status, "
+                      "error, changed, ended) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) "
+                      "ON CONFLICT (order_id, station, attempt) DO UPDATE SET status = "
+                      "EXCLUDED.status, serial = EXCLUDED.serial, error = EXCLUDED.error, changed "
+                      "= EXCLUDED.changed, ended = EXCLUDED.ended WHERE cf_attempt.status = 'open'",
+                      8, v, why, cap);
+    if (r == NULL) {
+        /* A unique violation is a serial personalized twice in the order. */
+        return strstr(why, "cf_attempt_one_card_per_serial") ? CF_ERR_REFUSED : CF_ERR_DATABASE;
+    }
+    PQclear(r);
+    if (c->record == 0 || (c->status != CF_STATUS_PERSONALIZED && !given_up))
+        return CF_OK;
+    const char *w[5] = {st->order_id, rec, st->name,
+                        c->status == CF_STATUS_PERSONALIZED ? "done" : "failed",
+                        c->serial ? c->serial : ""};
+    r = run(st, "recording the record's state",
+            "UPDATE cf_record SET state = $4, serial = CASE WHEN $4 = 'done' THEN $5 ELSE NULL "
+            "END, fence = NULL, attempts = attempts + 1 WHERE order_id = $1 AND record = $2 AND "
+            "station = $3 AND state = 'claimed'",
+            5, w, why, cap);
+    if (r == NULL)
+        return CF_ERR_DATABASE;
+    PQclear(r);
+    return CF_OK;
+}
+
+cf_err_t cf_station_result(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
+                           size_t cap)
+{
+    pthread_mutex_lock(&st->mu);
+    cf_err_t e = result_locked(st, c, given_up, why, cap);
+    pthread_mutex_unlock(&st->mu);
+    return e;
+}
+
+cf_err_t cf_station_heartbeat(cf_station_t *st, char *why, size_t cap)
+{
+    const char *v[4] = {st->order_id, st->name, st->fence, st->lease};
+    pthread_mutex_lock(&st->mu);
+    PGresult *r = run(st, "extending the lease",
+                      "UPDATE cf_station SET lease_until = now() + make_interval(secs => "
+                      "$4::int) WHERE order_id = $1 AND station = $2 AND fence = $3",
+                      4, v, why, cap);
+    cf_err_t e = CF_ERR_DATABASE;
+    if (r != NULL) {
+        e = atoi(PQcmdTuples(r)) == 1 ? CF_OK : CF_ERR_REFUSED;
+        if (e != CF_OK)
+            snprintf(why, cap, "the station's lease was lost: another process joined as '%s'",
+                     st->name);
+        PQclear(r);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return e;
+}
+
+cf_err_t cf_station_reconnect(cf_station_t *st, char *why, size_t cap)
+{
+    pthread_mutex_lock(&st->mu);
+    PQreset(st->db->conn);
+    cf_err_t e = CF_ERR_DATABASE;
+    if (PQstatus(st->db->conn) != CONNECTION_OK) {
+        snprintf(why, cap, "cannot reconnect: %.*s",
+                 (int)strcspn(PQerrorMessage(st->db->conn), "\n"), PQerrorMessage(st->db->conn));
+    } else {
+        PQclear(PQexec(st->db->conn, "SET TIME ZONE 'UTC'"));
+        e = take_name(st, why, cap);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return e;
+}
+
+struct replay {
+    cf_station_t *st;
+    unsigned long sent;
+    cf_err_t err;
+    char why[512];
+};
+
+static cf_err_t replay_one(void *user, const cf_journal_entry_t *en)
+{
+    struct replay *rp = user;
+    cf_station_t *st = rp->st;
+    if (en->kind == CF_JOURNAL_INTENT) {
+        char a[24], rec[24];
+        snprintf(a, sizeof(a), "%llu", (unsigned long long)en->intent.attempt);
+        snprintf(rec, sizeof(rec), "%llu", (unsigned long long)en->intent.record);
+        const char *v[5] = {st->order_id, st->name, a, rec, en->intent.serial};
+        PGresult *r = run(st, "replaying an intent",
+                          "INSERT INTO cf_attempt (order_id, station, attempt, record, serial, "
+                          "status) VALUES ($1, $2, $3, $4, $5, 'open') ON CONFLICT DO NOTHING",
+                          5, v, rp->why, sizeof(rp->why));
+        if (r == NULL)
+            return rp->err = CF_ERR_DATABASE;
+        PQclear(r);
+        rp->sent++;
+    } else if (en->kind == CF_JOURNAL_CARD) {
+        cf_err_t e = result_locked(st, &en->card, 0, rp->why, sizeof(rp->why));
+        if (e == CF_ERR_DATABASE)
+            return rp->err = e;
+        rp->sent++;
+    }
+    return CF_OK;
+}
+
+cf_err_t cf_station_replay(cf_station_t *st, const char *journal, unsigned long *sent,
+                           cf_diag_list_t *diags)
+{
+    struct replay rp = {.st = st};
+    pthread_mutex_lock(&st->mu);
+    cf_err_t e = cf_journal_scan(journal, replay_one, &rp, NULL, NULL, diags);
+    pthread_mutex_unlock(&st->mu);
+    if (sent)
+        *sent = rp.sent;
+    if (rp.err != CF_OK) {
+        cf_diag_add(diags, CF_SEV_ERROR, st->db->where, 0, "%s", rp.why);
+        return rp.err;
+    }
+    return e == CF_OK ? CF_OK : CF_ERR_DATABASE;
+}
+
+cf_err_t cf_station_counts(cf_station_t *st, uint64_t counts[4])
+{
+    const char *v[1] = {st->order_id};
+    char why[256];
+    pthread_mutex_lock(&st->mu);
+    PGresult *r = run(st, "counting the order's records",
+                      "SELECT count(*), count(*) FILTER (WHERE state = 'done'), count(*) FILTER "
+                      "(WHERE state = 'claimed'), count(*) FILTER (WHERE state = 'failed') FROM "
+                      "cf_record WHERE order_id = $1",
+                      1, v, why, sizeof(why));
+    cf_err_t e = CF_ERR_DATABASE;
+    if (r != NULL) {
+        for (int i = 0; i < 4; i++)
+            counts[i] = strtoull(PQgetvalue(r, 0, i), NULL, 10);
+        PQclear(r);
+        e = CF_OK;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return e;
+}

@@ -1,0 +1,261 @@
+/*
+ * order_feed.c - a station's link to its order (docs/stations.md).
+ *
+ * One thread, the feeder, keeps the scheduler's pool of claimed records a
+ * little ahead of the readers (one claim per statement, never under the
+ * runner's lock), extends the station's lease, and when the database goes
+ * away pauses the scheduler (no new card starts: an intent must be in the
+ * database before a card is touched), reconnects with backoff and replays
+ * the journal's lines the database may have missed. The cards in flight
+ * finish and are journaled meanwhile; their results reach the database by
+ * the replay.
+ *
+ * The reader threads call in twice per card, outside the runner's lock:
+ * cf_runner_order_intent before the first change (blocking: the card waits
+ * for the database's word), cf_runner_order_result after the card's line is
+ * durable in the journal (best effort; a failure is replayed).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "order/station.h"
+#include "runner/runner_int.h"
+
+#define RETRY_MS_FIRST 500
+#define RETRY_MS_MAX 8000
+#define DRY_POLL_MS 1000
+
+static void wait_ms(struct cf_runner *r, unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&r->mu);
+    if (!r->order_quit)
+        pthread_cond_timedwait(&r->order_cv, &r->mu, &ts);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int quitting(struct cf_runner *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int q = r->order_quit || r->stop_level >= 1 || r->fatal != CF_OK || r->complete;
+    pthread_mutex_unlock(&r->mu);
+    return q;
+}
+
+/* The database went away: no new card starts until it is back and has
+ * every journal line. */
+static void go_down(struct cf_runner *r, const char *why)
+{
+    pthread_mutex_lock(&r->mu);
+    if (!r->order_down)
+        cf_runner_log(r,
+                      "order database: %s; no new card starts until it is back (the cards in "
+                      "flight finish and are journaled)",
+                      why);
+    r->order_down = 1;
+    cf_sched_pause(r->sched, 1);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int come_back(struct cf_runner *r)
+{
+    char why[512];
+    if (cf_station_reconnect(r->station, why, sizeof(why)) != CF_OK)
+        return -1;
+    cf_diag_list_t *d = cf_diag_list_new();
+    unsigned long sent = 0;
+    cf_err_t e = d ? cf_station_replay(r->station, r->o.journal, &sent, d) : CF_ERR_NOMEM;
+    cf_diag_list_free(d);
+    if (e != CF_OK)
+        return -1;
+    pthread_mutex_lock(&r->mu);
+    r->order_down = 0;
+    cf_sched_pause(r->sched, 0);
+    cf_runner_log(r, "order database: back; %lu journal lines sent again", sent);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+static void *feeder(void *arg)
+{
+    struct cf_runner *r = arg;
+    double next_beat = cf_runner_mono_ms();
+    unsigned beat_ms = (r->o.order_lease_s ? r->o.order_lease_s : 30) * 1000u / 3u;
+    unsigned backoff = RETRY_MS_FIRST;
+    while (!quitting(r)) {
+        char why[512];
+        pthread_mutex_lock(&r->mu);
+        int down = r->order_down;
+        pthread_mutex_unlock(&r->mu);
+        if (down) {
+            if (come_back(r) != 0) {
+                wait_ms(r, backoff);
+                backoff = backoff * 2 > RETRY_MS_MAX ? RETRY_MS_MAX : backoff * 2;
+            } else {
+                backoff = RETRY_MS_FIRST;
+            }
+            continue;
+        }
+        if (cf_runner_mono_ms() >= next_beat) {
+            cf_err_t e = cf_station_heartbeat(r->station, why, sizeof(why));
+            if (e == CF_ERR_REFUSED) {
+                /* Another process took the name: it holds the claims now. */
+                pthread_mutex_lock(&r->mu);
+                cf_runner_log(r, "order: %s; this station stops", why);
+                if (r->fatal == CF_OK)
+                    r->fatal = CF_ERR_SHARING;
+                cf_runner_stop_locked(r, 1);
+                pthread_mutex_unlock(&r->mu);
+                break;
+            }
+            if (e != CF_OK) {
+                go_down(r, why);
+                continue;
+            }
+            next_beat = cf_runner_mono_ms() + beat_ms;
+        }
+        pthread_mutex_lock(&r->mu);
+        size_t want = r->n_readers ? r->n_readers : 1;
+        int need = cf_sched_pool_size(r->sched) < want;
+        pthread_mutex_unlock(&r->mu);
+        if (!need) {
+            wait_ms(r, 200);
+            continue;
+        }
+        uint64_t rec = 0;
+        int rc = cf_station_claim(r->station, &rec, why, sizeof(why));
+        if (rc < 0) {
+            go_down(r, why);
+            continue;
+        }
+        pthread_mutex_lock(&r->mu);
+        if (rc == 1) {
+            cf_sched_set_dry(r->sched, 0);
+            if (cf_sched_give(r->sched, rec) != 0 && r->fatal == CF_OK)
+                r->fatal = CF_ERR_NOMEM;
+        } else {
+            cf_sched_set_dry(r->sched, 1);
+            if (r->stop_level == 0 && r->fatal == CF_OK && cf_sched_complete(r->sched))
+                cf_runner_complete_locked(r);
+        }
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        if (rc == 0)
+            wait_ms(r, DRY_POLL_MS);
+    }
+    return NULL;
+}
+
+cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
+{
+    cf_station_opts_t so = {
+        .conninfo = r->o.order_db,
+        .order = r->o.order_name,
+        .name = r->o.station,
+        .batch_sha256 = r->batch_sha,
+        .description_sha256 = r->desc_sha,
+        .lease_s = r->o.order_lease_s,
+    };
+    cf_err_t e = cf_station_join(&so, diags, &r->station);
+    if (e != CF_OK)
+        return e;
+    /* What the journal has and the database may not (a crash between the
+     * two): sent again first, so the claims below see every intent. */
+    unsigned long sent = 0;
+    if ((e = cf_station_replay(r->station, r->o.journal, &sent, diags)) != CF_OK)
+        return e;
+    cf_sched_use_claims(r->sched);
+    uint64_t held[256];
+    long n = cf_station_held(r->station, held, sizeof(held) / sizeof(held[0]));
+    if (n < 0) {
+        cf_diag_add(diags, CF_SEV_ERROR, r->o.order_db, 0, "cannot read the station's claims");
+        return CF_ERR_DATABASE;
+    }
+    for (long i = 0; i < n; i++)
+        if (cf_sched_give(r->sched, held[i]) != 0)
+            return CF_ERR_NOMEM;
+    /* Simulated cards of different stations never share a serial: each
+     * station numbers its cards in a range of its own. */
+    if (r->o.sim_serial_base == 0)
+        r->o.sim_serial_base = cf_station_number(r->station) * 16777216u + 1u;
+    pthread_cond_init(&r->order_cv, NULL);
+    r->order_cv_init = 1;
+    return CF_OK;
+}
+
+void cf_runner_order_start(struct cf_runner *r)
+{
+    if (r->station == NULL)
+        return;
+    if (pthread_create(&r->order_thread, NULL, feeder, r) == 0)
+        r->order_thread_started = 1;
+    else
+        go_down(r, "cannot start the claims thread");
+}
+
+void cf_runner_order_stop(struct cf_runner *r)
+{
+    if (r->station == NULL)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->order_quit = 1;
+    pthread_cond_broadcast(&r->order_cv);
+    pthread_mutex_unlock(&r->mu);
+    if (r->order_thread_started)
+        pthread_join(r->order_thread, NULL);
+    r->order_thread_started = 0;
+    /* Whatever did not reach the database during the run, if it is here. */
+    cf_diag_list_t *d = cf_diag_list_new();
+    unsigned long sent = 0;
+    if (d != NULL && cf_station_replay(r->station, r->o.journal, &sent, d) != CF_OK)
+        cf_runner_log(r, "order database: the journal's last lines could not be sent; the next "
+                         "run of this station sends them");
+    cf_diag_list_free(d);
+    uint64_t counts[4];
+    cf_err_t ce = cf_station_counts(r->station, counts);
+    pthread_mutex_lock(&r->mu);
+    if (ce == CF_OK) {
+        memcpy(r->order_counts, counts, sizeof(counts));
+        r->order_known = 1;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void cf_runner_order_free(struct cf_runner *r)
+{
+    cf_station_leave(r->station);
+    r->station = NULL;
+    if (r->order_cv_init)
+        pthread_cond_destroy(&r->order_cv);
+    r->order_cv_init = 0;
+}
+
+cf_err_t cf_runner_order_intent(struct cf_runner *r, uint64_t attempt, uint64_t record,
+                                const char *serial, char *why, size_t cap)
+{
+    cf_err_t e = cf_station_intent(r->station, attempt, record, serial, why, cap);
+    if (e == CF_ERR_DATABASE)
+        go_down(r, why);
+    return e;
+}
+
+void cf_runner_order_result(struct cf_runner *r, const cf_journal_card_t *c, int given_up)
+{
+    char why[512];
+    cf_err_t e = cf_station_result(r->station, c, given_up, why, sizeof(why));
+    if (e == CF_ERR_DATABASE)
+        go_down(r, why);
+    else if (e != CF_OK)
+        cf_runner_log(r, "order database refused card %s's result: %s", c->serial, why);
+}

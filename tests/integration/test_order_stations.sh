@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# test_order_stations.sh - several stations on one order in a real
+# PostgreSQL (lib/pg.sh), each a `cardforge run --db --order --station` with
+# simulated readers, its own copy of the batch and its own journal:
+#  1. three stations at once: every record personalized exactly once, no
+#     serial twice (each station's simulated cards in a range of its own),
+#     the database's attempts are the union of the journals;
+#  2. one station killed with SIGKILL mid-batch and started again: its card
+#     cut off in a reader is finished on the same card, the others go on;
+#  3. refusals, nothing claimed: a batch file that is not the order's, an
+#     unknown order, a second process under a station name that is running;
+#  4. a station whose lease ran out while it was stopped (SIGSTOP): another
+#     station takes its claims that no intent binds; woken, it cannot touch
+#     a card for a record that is no longer its own;
+#  5. the database restarted mid-batch, then the stations' backends
+#     terminated: the stations pause new cards, finish and journal the ones
+#     in flight, reconnect, send what the database missed, and go on.
+# Judged by the journals, the cards' state files (check_batch.py per station)
+# and the database (judge_order.py).
+# Usage: test_order_stations.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+cf="$build/tools/cardforge"
+source "$src/tests/integration/lib/pg.sh"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cf-order-stations.XXXXXX")
+keep=0
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
+    cf_pg_cleanup
+    [ $keep = 1 ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; keep=1; echo "evidence kept in $tmp"; exit 1; }
+
+desc="$src/tests/data/run/piv-job.ini"
+check="$src/tests/integration/lib/check_batch.py"
+judge_py="$src/tests/integration/lib/judge_order.py"
+cf_pg_start "$tmp"
+"$cf" order init --db "$CF_PG" >/dev/null || fail "init"
+
+new_order() { # NAME RECORDS SEED: an order and the batch it was loaded from
+    python3 "$src/tests/integration/lib/piv_batch.py" "$tmp/$1.csv" "$2" "$3" 7000
+    "$cf" order load --db "$CF_PG" --name "$1" "$desc" "$tmp/$1.csv" >/dev/null ||
+        fail "load $1"
+}
+station_args() { # ORDER STATION: the command line of one station (into args)
+    [ -e "$tmp/$1-$2.csv" ] || cp "$tmp/$1.csv" "$tmp/$1-$2.csv" # the station's own copy
+    args=("$cf" run "$desc" --batch "$tmp/$1-$2.csv" --journal "$tmp/$1-$2.jsonl"
+          --sim-keep "$tmp/$1-$2.cards" --db "$CF_PG" --order "$1" --station "$2")
+}
+station() { # ORDER STATION [ARGS...]: run one station in the foreground
+    local o=$1 s=$2 args
+    shift 2
+    station_args "$o" "$s"
+    "${args[@]}" "$@" >>"$tmp/$o-$s.out" 2>&1
+}
+start_station() { # ORDER STATION [ARGS...]: in the background; its PID in bg_pid
+    local o=$1 s=$2 args
+    shift 2
+    station_args "$o" "$s"
+    "${args[@]}" "$@" >>"$tmp/$o-$s.out" 2>&1 &
+    bg_pid=$!
+    pids+=("$bg_pid")
+}
+judge() { # ORDER RECORDS [--live] STATIONS...
+    local o=$1 n=$2 partial=""
+    shift 2
+    if [ "${1:-}" = --live ]; then partial=--live; shift; fi
+    local oid
+    oid=$(cf_pg_psql "SELECT id FROM cf_order WHERE name = '$o'")
+    cf_pg_psql "SELECT station, attempt, coalesce(record::text, ''), serial, status FROM cf_attempt
+                WHERE order_id = $oid" >"$tmp/$o.attempts"
+    cf_pg_psql "SELECT record, state, coalesce(serial, '') FROM cf_record WHERE order_id = $oid" \
+        >"$tmp/$o.records"
+    local js=() s
+    for s in "$@"; do js+=("$s=$tmp/$o-$s.jsonl"); done
+    python3 "$judge_py" "$tmp/$o.attempts" "$tmp/$o.records" "$n" "${js[@]}" $partial || return 1
+    for s in "$@"; do
+        [ -e "$tmp/$o-$s.jsonl" ] || continue
+        python3 "$check" "$tmp/$o-$s.jsonl" "$tmp/$o.csv" --cards "$tmp/$o-$s.cards/in" \
+            "$tmp/$o-$s.cards/out" --puk NEW_PUK --key NEW_KEY --blocked --partial >/dev/null ||
+            { echo "check_batch for station $s:"; python3 "$check" "$tmp/$o-$s.jsonl" "$tmp/$o.csv" \
+                --cards "$tmp/$o-$s.cards/in" "$tmp/$o-$s.cards/out" --puk NEW_PUK --key NEW_KEY \
+                --blocked --partial; return 1; }
+    done
+}
+
+# ---- 1. three stations at once ----
+new_order one 45 21
+for s in A B C; do start_station one "$s" --readers sim:2:yubikey --sim-latency contact; done
+for p in "${pids[@]}"; do wait "$p" || fail "a station ended with status $?: $(tail -q -n 5 "$tmp"/one-*.out)"; done
+pids=()
+judge one 45 A B C >"$tmp/judge.out" || fail "three stations: $(cat "$tmp/judge.out")"
+cat "$tmp/judge.out"
+for s in A B C; do
+    grep -q "^summary: order: [0-9]* of 45 records done" "$tmp/one-$s.out" ||
+        fail "station $s's summary: $(grep summary "$tmp/one-$s.out")"
+    [ "$(grep -c ': personalized (' "$tmp/one-$s.out")" -gt 0 ] || fail "station $s did nothing"
+done
+"$cf" order status --db "$CF_PG" --name one | grep >/dev/null "one: 45 records: 45 done, 0 claimed, 0 pending, 0 failed" ||
+    fail "order status: $("$cf" order status --db "$CF_PG" --name one)"
+# Cards of different stations never share a serial.
+[ "$(cf_pg_psql "SELECT count(DISTINCT serial) = count(*) FROM cf_attempt WHERE status = 'personalized'")" = t ] ||
+    fail "a serial was personalized twice"
+
+# ---- 2. a station killed mid-batch, then started again ----
+new_order two 40 22
+start_station two B --readers sim:2:yubikey --sim-latency contact
+pid_b=$bg_pid
+start_station two A --readers sim:2:yubikey --sim-latency contact
+pid_a=$bg_pid
+# Kill A once it is inside a few cards.
+for _ in $(seq 1 600); do
+    n=$(grep -c '"type":"card"' "$tmp/two-A.jsonl" 2>/dev/null) || true
+    [ "${n:-0}" -ge 3 ] && break
+    sleep 0.05
+done
+sleep 0.1
+kill -KILL "$pid_a" 2>/dev/null || true
+wait "$pid_a" 2>/dev/null || true
+judge two 40 --live A B >"$tmp/judge.out" || fail "after the kill: $(cat "$tmp/judge.out")"
+left_in=$(ls "$tmp/two-A.cards/in" 2>/dev/null | wc -l)
+station two A --readers sim:2:yubikey --sim-latency contact ||
+    fail "station A after the kill: status $?: $(tail -n 5 "$tmp/two-A.out")"
+wait "$pid_b" || fail "station B: status $?: $(tail -n 5 "$tmp/two-B.out")"
+pids=()
+judge two 40 A B >"$tmp/judge.out" || fail "after the restart: $(cat "$tmp/judge.out")"
+cat "$tmp/judge.out"
+[ -z "$(ls -A "$tmp/two-A.cards/in")" ] || fail "station A left cards in its readers"
+echo "killed station: $left_in cards were in its readers; all finished"
+
+# ---- 3. refusals: nothing claimed ----
+new_order three 10 23
+claimed() { cf_pg_psql "SELECT count(*) FROM cf_record r JOIN cf_order o ON o.id = r.order_id
+                        WHERE o.name = 'three' AND r.state <> 'pending'"; }
+sed 's/^7001,/7001,x/' "$tmp/three.csv" >"$tmp/three-X.csv"
+rc=0; station three X --readers sim:1:yubikey || rc=$?
+[ $rc = 1 ] || fail "an edited batch copy: status $rc"
+grep -q "this batch file is not order 'three''s" "$tmp/three-X.out" || fail "edited copy: $(cat "$tmp/three-X.out")"
+rc=0; "$cf" run "$desc" --batch "$tmp/three.csv" --journal "$tmp/three-U.jsonl" --readers sim:1:yubikey \
+    --db "$CF_PG" --order nosuch --station U >"$tmp/three-U.out" 2>&1 || rc=$?
+[ $rc = 1 ] || fail "unknown order: status $rc"
+grep -q "no order named 'nosuch'" "$tmp/three-U.out" || fail "unknown order: $(cat "$tmp/three-U.out")"
+[ "$(claimed)" = 0 ] || fail "a refused station claimed records"
+# The same name twice at once.
+start_station three S --readers sim:1:yubikey --sim-latency contact-9600
+pid_s=$bg_pid
+for _ in $(seq 1 600); do
+    [ -s "$tmp/three-S.jsonl" ] && break
+    sleep 0.05
+done
+rc=0; "$cf" run "$desc" --batch "$tmp/three.csv" --journal "$tmp/three-S2.jsonl" --readers sim:1:yubikey \
+    --db "$CF_PG" --order three --station S >"$tmp/three-S2.out" 2>&1 || rc=$?
+[ $rc = 1 ] || fail "a second process as station S: status $rc"
+grep -q "station 'S' is running in another process" "$tmp/three-S2.out" ||
+    fail "second process: $(cat "$tmp/three-S2.out")"
+wait "$pid_s" || fail "station S: status $?: $(tail -n 5 "$tmp/three-S.out")"
+pids=()
+judge three 10 S >"$tmp/judge.out" || fail "refusals: $(cat "$tmp/judge.out")"
+
+# ---- 4. a stopped station's lease runs out ----
+new_order four 30 24
+# Z claims ahead (one per reader) and is frozen; its lease is 2 s.
+start_station four Z --readers sim:2:yubikey --sim-latency contact-9600 --max-attempts 3 \
+    --order-lease 2
+pid_z=$bg_pid
+for _ in $(seq 1 600); do
+    n=$(grep -c '"type":"card"' "$tmp/four-Z.jsonl" 2>/dev/null) || true
+    [ "${n:-0}" -ge 1 ] && break
+    sleep 0.05
+done
+kill -STOP "$pid_z"
+sleep 3
+station four Y --readers sim:2:yubikey || fail "station Y: status $?: $(tail -n 5 "$tmp/four-Y.out")"
+kill -CONT "$pid_z"
+wait "$pid_z" || true
+pids=()
+judge four 30 Y Z >"$tmp/judge.out" || fail "lease ran out: $(cat "$tmp/judge.out")"
+cat "$tmp/judge.out"
+if grep -q "is no longer this station's in the order" "$tmp/four-Z.out"; then
+    echo "lease: the woken station was refused a record it no longer held; the card was not touched"
+fi
+# ---- 5. the database restarted, then a station's backend terminated ----
+new_order five 40 25
+start_station five P --readers sim:2:yubikey --sim-latency contact
+pid_p=$bg_pid
+start_station five Q --readers sim:2:yubikey --sim-latency contact
+pid_q=$bg_pid
+cards_in() { cat "$tmp"/five-*.jsonl 2>/dev/null | grep -c '"type":"card"' || true; }
+for _ in $(seq 1 600); do [ "$(cards_in)" -ge 6 ] && break; sleep 0.05; done
+cf_pg_restart
+for _ in $(seq 1 600); do [ "$(cards_in)" -ge 20 ] && break; sleep 0.05; done
+cf_pg_psql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = 'cardforge' AND pid <> pg_backend_pid()" >/dev/null
+wait "$pid_p" || fail "station P after the database went away: status $?: $(tail -n 5 "$tmp/five-P.out")"
+wait "$pid_q" || fail "station Q after the database went away: status $?: $(tail -n 5 "$tmp/five-Q.out")"
+pids=()
+judge five 40 P Q >"$tmp/judge.out" || fail "database restarted: $(cat "$tmp/judge.out")"
+cat "$tmp/judge.out"
+grep -h "order database:" "$tmp"/five-*.out | sed 's/^[^ ]* //' | sort | uniq -c
+
+echo "ok: 3 stations, a killed station restarted, refusals, a lost lease, the database restarted and a backend terminated: every record once"
