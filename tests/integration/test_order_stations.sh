@@ -14,7 +14,10 @@
 #     a card for a record that is no longer its own;
 #  5. the database restarted mid-batch, then the stations' backends
 #     terminated: the stations pause new cards, finish and journal the ones
-#     in flight, reconnect, send what the database missed, and go on.
+#     in flight, reconnect, send what the database missed, and go on;
+#  6. rework: a personalized card voided (its record made again on another
+#     card), a release refused for a done record and for a claim an open
+#     intent binds to a card, which a void then frees.
 # Judged by the journals, the cards' state files (check_batch.py per station)
 # and the database (judge_order.py).
 # Usage: test_order_stations.sh BUILD_DIR SOURCE_DIR
@@ -201,4 +204,31 @@ judge five 40 P Q >"$tmp/judge.out" || fail "database restarted: $(cat "$tmp/jud
 cat "$tmp/judge.out"
 grep -h "order database:" "$tmp"/five-*.out | sed 's/^[^ ]* //' | sort | uniq -c
 
-echo "ok: 3 stations, a killed station restarted, refusals, a lost lease, the database restarted and a backend terminated: every record once"
+# ---- 6. an operator's hand: a card voided for rework, claims released ----
+new_order six 6 26
+station six V --readers sim:1:yubikey || fail "station V: status $?: $(tail -n 5 "$tmp/six-V.out")"
+oid=$(cf_pg_psql "SELECT id FROM cf_order WHERE name = 'six'")
+old_serial=$(cf_pg_psql "SELECT serial FROM cf_record WHERE order_id = $oid AND record = 3")
+rc=0; "$cf" order release --db "$CF_PG" --name six --record 3 >"$tmp/six.out" 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q "record 3 is done, not claimed" "$tmp/six.out" || fail "release of a done record: $rc $(cat "$tmp/six.out")"
+"$cf" order void --db "$CF_PG" --name six --serial "$old_serial" >"$tmp/six.out" 2>&1 ||
+    fail "void: $(cat "$tmp/six.out")"
+grep -q "card $old_serial voided for rework; record 3 is pending again" "$tmp/six.out" || fail "void: $(cat "$tmp/six.out")"
+station six V --readers sim:1:yubikey || fail "station V after the void: status $?: $(tail -n 5 "$tmp/six-V.out")"
+new_serial=$(cf_pg_psql "SELECT serial FROM cf_record WHERE order_id = $oid AND record = 3 AND state = 'done'")
+[ -n "$new_serial" ] && [ "$new_serial" != "$old_serial" ] || fail "record 3 not made again on a new card: '$new_serial'"
+[ "$(cf_pg_psql "SELECT count(*) FROM cf_attempt WHERE order_id = $oid AND status = 'personalized' AND voided IS NULL")" = 6 ] ||
+    fail "not one live personalized card per record after the rework"
+# A claim an open intent binds to a card is not released; voiding the card is the way.
+cf_pg_psql "INSERT INTO cf_station (order_id, station, number, fence, lease_until) VALUES ($oid, 'W', 9, 1, now());
+            UPDATE cf_record SET state = 'claimed', station = 'W', fence = 1, serial = NULL WHERE order_id = $oid AND record = 5;
+            UPDATE cf_attempt SET voided = now() WHERE order_id = $oid AND record = 5;
+            INSERT INTO cf_attempt (order_id, station, attempt, record, serial, status) VALUES ($oid, 'W', 1, 5, 'cut-off-card', 'open')"
+rc=0; "$cf" order release --db "$CF_PG" --name six --record 5 >"$tmp/six.out" 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q "record 5 is bound to card cut-off-card at station W by an open intent" "$tmp/six.out" ||
+    fail "release of a claim with an open intent: $rc $(cat "$tmp/six.out")"
+"$cf" order void --db "$CF_PG" --name six --serial cut-off-card >"$tmp/six.out" 2>&1 || fail "void of a cut-off card: $(cat "$tmp/six.out")"
+[ "$(cf_pg_psql "SELECT state FROM cf_record WHERE order_id = $oid AND record = 5")" = pending ] || fail "record 5 not pending after the void"
+echo "rework: card $old_serial voided, record 3 made again on card $new_serial; a bound claim refused release, voided"
+
+echo "ok: 3 stations, a killed station restarted, refusals, a lost lease, the database restarted and a backend terminated, rework: every record once"

@@ -1,5 +1,5 @@
 /*
- * cmd_order.c - `cardforge order init|load|list|status --db CONNINFO ...`:
+ * cmd_order.c - `cardforge order init|load|list|status|release|void --db CONNINFO ...`:
  * the orders that several stations run together (docs/stations.md).
  *
  * The connection string is libpq's (key=value or URI; PGSERVICE, .pgpass
@@ -10,6 +10,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cardforge/diag.h>
@@ -24,7 +25,9 @@ static void usage(FILE *out)
     fprintf(out, "usage: cardforge order init --db CONNINFO\n"
                  "       cardforge order load --db CONNINFO --name ORDER DESC BATCH\n"
                  "       cardforge order list --db CONNINFO [--json]\n"
-                 "       cardforge order status --db CONNINFO --name ORDER [--json]\n\n"
+                 "       cardforge order status --db CONNINFO --name ORDER [--json]\n"
+                 "       cardforge order release --db CONNINFO --name ORDER --record N\n"
+                 "       cardforge order void --db CONNINFO --name ORDER --serial SERIAL\n\n"
                  "Orders shared by several personalization stations, in PostgreSQL. The database\n"
                  "holds record numbers, batch lines, the ID column, states, claims and results,\n"
                  "never a PIN, PUK, key or other batch value: each station reads those from its\n"
@@ -33,11 +36,17 @@ static void usage(FILE *out)
                  "  load     check BATCH against the description DESC as `run` would, then store\n"
                  "           it as the new order ORDER (all of it, or nothing)\n"
                  "  list     every order with its counts\n"
-                 "  status   one order: records pending, claimed, done, failed\n\n"
+                 "  status   one order: records pending, claimed, done, failed\n"
+                 "  release  give record N's claim back to the order (refused while an open\n"
+                 "           intent binds it to a card: that card may be changed)\n"
+                 "  void     set the card SERIAL aside for rework: its record is made again\n"
+                 "           on another card, and the serial may be personalized again\n\n"
                  "  --db CONNINFO   libpq connection string or URI, e.g. 'host=db1 dbname=cards\n"
                  "                  sslmode=verify-full' or 'service=cardforge'; a password there\n"
                  "                  is refused: put it in ~/.pgpass\n"
                  "  --name ORDER    the order's name (1 to 200 bytes, no control characters)\n"
+                 "  --record N      a record number (release)\n"
+                 "  --serial SERIAL a card's serial as the journal has it (void)\n"
                  "  --json          one JSON document on standard output\n"
                  "  -h, --help      this help\n\n"
                  "Exit status: 0 done, 1 refused or failed, 2 usage error.\n");
@@ -118,6 +127,8 @@ int cmd_order(int argc, char **argv)
         {"db", required_argument, NULL, 'd'},
         {"name", required_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
+        {"record", required_argument, NULL, 'r'},
+        {"serial", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -130,7 +141,9 @@ int cmd_order(int argc, char **argv)
         return CF_EXIT_USAGE;
     }
     const char *sub = argv[1];
-    const char *conninfo = NULL, *name = NULL;
+    const char *conninfo = NULL, *name = NULL, *serial = NULL;
+    unsigned long long record = 0;
+    char *end = NULL;
     int json = 0, c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -144,6 +157,17 @@ int cmd_order(int argc, char **argv)
         case 'j':
             json = 1;
             break;
+        case 'r':
+            record = strtoull(optarg, &end, 10);
+            if (optarg[0] < '1' || optarg[0] > '9' || *end != '\0') {
+                fprintf(stderr, "cardforge order: --record takes a record number, not '%s'\n",
+                        optarg);
+                return CF_EXIT_USAGE;
+            }
+            break;
+        case 's':
+            serial = optarg;
+            break;
         case 'h':
             usage(stdout);
             return CF_EXIT_OK;
@@ -153,10 +177,14 @@ int cmd_order(int argc, char **argv)
         }
     }
     int is_load = strcmp(sub, "load") == 0, is_status = strcmp(sub, "status") == 0;
-    int known = is_load || is_status || strcmp(sub, "init") == 0 || strcmp(sub, "list") == 0;
+    int is_release = strcmp(sub, "release") == 0, is_void = strcmp(sub, "void") == 0;
+    int known = is_load || is_status || is_release || is_void || strcmp(sub, "init") == 0 ||
+                strcmp(sub, "list") == 0;
+    int named = is_load || is_status || is_release || is_void;
     int args = argc - optind;
-    if (!known || conninfo == NULL || ((is_load || is_status) && name == NULL) ||
-        args != (is_load ? 2 : 0) || (json && (is_load || strcmp(sub, "init") == 0))) {
+    if (!known || conninfo == NULL || (named && name == NULL) || args != (is_load ? 2 : 0) ||
+        (json && !is_status && strcmp(sub, "list") != 0) || (is_release != (record != 0)) ||
+        (is_void != (serial != NULL))) {
         if (!known)
             fprintf(stderr, "cardforge order: unknown subcommand '%s'\n", sub);
         else if (conninfo == NULL)
@@ -189,6 +217,24 @@ int cmd_order(int argc, char **argv)
             printf("order database: schema upgraded from version %u to %u\n", from, to);
     } else if (is_load) {
         rc = do_load(db, name, argv[optind], argv[optind + 1], diags);
+    } else if (is_release) {
+        e = cf_order_release(db, name, record, diags);
+        cf_diag_print(diags, stderr);
+        if (e != CF_OK)
+            rc = CF_EXIT_FAIL;
+        else
+            printf("order %s: record %llu released: it is pending again\n", name, record);
+    } else if (is_void) {
+        uint64_t rec = 0;
+        e = cf_order_void(db, name, serial, &rec, diags);
+        cf_diag_print(diags, stderr);
+        if (e != CF_OK)
+            rc = CF_EXIT_FAIL;
+        else if (rec != 0)
+            printf("order %s: card %s voided for rework; record %llu is pending again\n", name,
+                   serial, (unsigned long long)rec);
+        else
+            printf("order %s: card %s voided for rework; it held no record\n", name, serial);
     } else if (is_status) {
         cf_order_info_t info;
         e = cf_order_status(db, name, &info, diags);

@@ -83,6 +83,23 @@ cf_err_t cf_order_list(cf_order_db_t *db, int (*fn)(void *ctx, const cf_order_in
 cf_err_t cf_order_status(cf_order_db_t *db, const char *name, cf_order_info_t *out,
                          cf_diag_list_t *diags);
 
+/* Give a claimed record back to the order (state pending), for another
+ * station to take. Refused (CF_ERR_REFUSED, with the card and station
+ * named) while an open intent binds the record to a card: that card may be
+ * changed; its station finishes it, or an operator voids it. CF_ERR_INVALID
+ * when the record is not claimed, CF_ERR_NOT_FOUND for no such order or
+ * record. */
+cf_err_t cf_order_release(cf_order_db_t *db, const char *name, uint64_t record,
+                          cf_diag_list_t *diags);
+
+/* Void the card with this serial for rework: its attempts are marked void
+ * (the serial may be personalized again), and the record it holds or was
+ * being worked for goes back to pending, to be made again on another card.
+ * *record gets that record (0 when none). CF_ERR_NOT_FOUND when no attempt
+ * of the order names the serial. */
+cf_err_t cf_order_void(cf_order_db_t *db, const char *name, const char *serial,
+                       uint64_t *record, cf_diag_list_t *diags);
+
 #ifdef __cplusplus
 }
 #endif

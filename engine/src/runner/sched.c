@@ -296,20 +296,29 @@ static cf_work_t *claimed_work(cf_sched_t *s, uint64_t r)
     }
 }
 
+/* Order mode: the database decides which records are to be made (a record
+ * done here and voided for rework in the order is made again); the journal
+ * still guards cards (a serial personalized is never taken again) and
+ * attempts. */
+static int claim_usable(const cf_sched_t *s, uint64_t r)
+{
+    return !cf_u64map_get(&s->flight_records, r, NULL) &&
+           cf_journal_state_attempts(s->st, r) < s->max_attempts;
+}
+
 /* Order mode: the lowest pooled record a card may take now. */
 static cf_work_t *next_claimed(cf_sched_t *s)
 {
     for (size_t i = 0; i < s->n_pool;) {
         uint64_t r = s->pool[i];
-        if (cf_journal_state_record_held(s->st, r) && usable(s, r)) {
+        if (cf_journal_state_record_held(s->st, r) && claim_usable(s, r)) {
             i++; /* bound to its own card: only that card takes it */
             continue;
         }
         memmove(s->pool + i, s->pool + i + 1, (s->n_pool - i - 1) * sizeof(*s->pool));
         s->n_pool--;
-        if (!usable(s, r)) {
-            if (!cf_journal_state_record_done(s->st, r) &&
-                !cf_u64map_get(&s->flight_records, r, NULL))
+        if (!claim_usable(s, r)) {
+            if (!cf_u64map_get(&s->flight_records, r, NULL))
                 give_up(s, r);
             continue;
         }
@@ -544,7 +553,7 @@ int cf_sched_complete(cf_sched_t *s)
         /* Records held for their own cards stay claimed in the order (their
          * intents bind them) and do not keep the station running. */
         for (size_t i = 0; i < s->n_pool; i++)
-            if (usable(s, s->pool[i]) && !cf_journal_state_record_held(s->st, s->pool[i]))
+            if (claim_usable(s, s->pool[i]) && !cf_journal_state_record_held(s->st, s->pool[i]))
                 return 0;
         return s->dry;
     }
