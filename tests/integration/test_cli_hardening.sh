@@ -8,6 +8,7 @@ set -euo pipefail
 build=$1 src=$2
 cf="$build/tools/cardforge"
 vcard="$build/tools/cardforge-vcard"
+source "$src/tests/integration/lib/signals.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cf-hardening.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -111,7 +112,7 @@ grep -q 'stopped before the end' "$tmp/sig.out" || fail "no summary after SIGTER
 mkfifo "$tmp/trace.fifo"
 "${slow_run[@]}" --journal "$tmp/fifo.jsonl" --trace "$tmp/trace.fifo" >"$tmp/fifo.out" 2>&1 &
 pid=$!
-sleep 0.5
+cf_wait_blocked $pid 2 || fail "the run never blocked SIGINT: $(cat "$tmp/fifo.out")"
 kill -INT $pid
 wait_for "$tmp/fifo.out" 'interrupt: stopping before the run starts'
 kill -INT $pid

@@ -166,7 +166,9 @@ PY
 "$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/big.jsonl" --readers sim:3:yubikey \
     --sim-latency contact >"$tmp/big.out" 2>&1 &
 pid=$!
-for _ in $(seq 50); do grep -q '"type":"card"' "$tmp/big.jsonl" 2>/dev/null && break; sleep 0.1; done
+# (60 s at most: a loaded machine under ASan starts slowly)
+for _ in $(seq 600); do grep -q '"type":"card"' "$tmp/big.jsonl" 2>/dev/null && break; sleep 0.1; done
+grep -q '"type":"card"' "$tmp/big.jsonl" || fail "no card done in 60 s: $(tail -n 5 "$tmp/big.out")"
 expect_rc 1 "journal in use" "$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/big.jsonl" \
     --readers sim:1:yubikey
 grep -q 'in use by another run' "$tmp/out" || fail "journal in use: $(cat "$tmp/out")"
@@ -196,7 +198,8 @@ grep -q '"record":2,.*"status":"personalized"' "$tmp/policy.jsonl" || fail "reco
 "$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/stop.jsonl" --readers sim:3:yubikey \
     --sim-latency contact-9600 --sim-keep "$tmp/stopcards" >"$tmp/stop.out" 2>&1 &
 pid=$!
-for _ in $(seq 500); do grep -q '"type":"card"' "$tmp/stop.jsonl" 2>/dev/null && break; sleep 0.01; done
+for _ in $(seq 6000); do grep -q '"type":"card"' "$tmp/stop.jsonl" 2>/dev/null && break; sleep 0.01; done
+grep -q '"type":"card"' "$tmp/stop.jsonl" || fail "no card done in 60 s: $(tail -n 5 "$tmp/stop.out")"
 sleep 0.3
 kill -INT "$pid"
 sleep 0.01

@@ -315,6 +315,21 @@ cf_err_t cf_runner_run_sim(struct cf_runner *r)
     for (size_t i = 0; i < r->n_readers; i++)
         if (r->readers[i]->thread_started)
             pthread_join(r->readers[i]->thread, NULL);
-    /* Cards that never got a record (the batch ended) stay untouched. */
+    /* Cards put back from an earlier run that no reader took before the
+     * batch was complete: untouched by this run, and with no change to
+     * finish (no open intent), they leave their readers as any card does;
+     * one with an open intent stays, to be finished or set aside. */
+    pthread_mutex_lock(&r->mu);
+    int complete = r->complete;
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = r->i_putback; complete && i < r->n_putback; i++) {
+        char serial[16];
+        snprintf(serial, sizeof(serial), "%lu", (unsigned long)r->putback[i]);
+        pthread_mutex_lock(&r->mu);
+        int open = cf_journal_state_open_intent(r->st, serial, NULL);
+        pthread_mutex_unlock(&r->mu);
+        if (!open)
+            return_card(r, NULL, r->putback[i], 0);
+    }
     return e;
 }
