@@ -37,12 +37,6 @@ softhsm_key readable aes-readable $M1
 softhsm_key nosign aes-nosign $M1
 softhsm_key generic generic $M1
 
-# keyfile NAME LINES...: a key file (mode 0600) from the lines given
-keyfile() {
-  local f="$tmp/$1"; shift
-  printf '%s\n' "$@" >"$f"
-  chmod 600 "$f"
-}
 head="module $P11_MODULE"
 pinl="pin-file $tmp/token.pin"
 keyfile token.keys "$head" "$pinl" \
@@ -100,6 +94,12 @@ chmod 600 "$tmp/wrong.pin"
 refused wrongpin.keys "^error CF_ERR_WRONG_SECRET: .*token 'cf-test': the token refused the PIN (CKR_PIN_INCORRECT); not retried" \
   "$head" "pin-file $tmp/wrong.pin" "m 1 aes128 pkcs11:token=cf-test;object=m1"
 lacks "not-the-pin-4711"
+# the token now counts a wrong PIN: the next load warns, the one after not
+run 0 "$tmp/token.keys" m 1 admin 12345678 3des
+expect "^warning: token 'cf-test': a wrong PIN was given recently and few tries are left (CKF_USER_PIN_COUNT_LOW)"
+expect "^6D5BE6ADCB291C852394D3A8CB75E508F8A78C0179DF627F$"
+run 0 "$tmp/token.keys" m 1 admin 12345678 3des
+lacks "warning"
 
 refused notoken.keys "^error CF_ERR_NOT_FOUND: no token labelled 'elsewhere' in the PKCS#11 module" \
   "$head" "$pinl" "m 1 aes128 pkcs11:token=elsewhere;object=m1"

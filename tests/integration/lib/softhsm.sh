@@ -26,3 +26,10 @@ softhsm_setup() {
 softhsm_key() {
   printf '%s\n%s\n' "$P11_PIN" "$3" | "$build/tests/p11_keytool" "$P11_MODULE" add-key cf-test "$1" "$2"
 }
+
+# keyfile NAME LINES...: the key file $tmp/NAME (mode 0600) of the lines given
+keyfile() {
+  local f="$tmp/$1"; shift
+  printf '%s\n' "$@" >"$f"
+  chmod 600 "$f"
+}
