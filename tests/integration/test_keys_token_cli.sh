@@ -142,6 +142,20 @@ expect "version 2 (3des, in the token, version from the journal)"
 run 2 helpdesk response --serial "$serial" --challenge $ch --keyfile "$tmp/mixed.keys" \
   --journal "$tmp/mixed-v1.jsonl" --key-version 2
 expect "the card's admin key comes from master key 'bureau-admin' version 1, not the one given"
+# a record whose key change may not have reached the card: no answer
+python3 - "$tmp/mixed-v1.jsonl" "$serial" >"$tmp/unsure.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("type") == "card" and r.get("serial") == sys.argv[2]:
+        for s in r["steps"]:
+            if s["step"] == "rotate-admin-key":
+                s["reached"], s["outcome"] = "unknown", "failed"
+    print(json.dumps(r, separators=(",", ":")))
+PY
+run 2 helpdesk response --serial "$serial" --challenge $ch --keyfile "$tmp/mixed.keys" \
+  --journal "$tmp/unsure.jsonl"
+expect "the card's admin key change may not have finished"
 run 2 helpdesk response --serial 0A0B0C --challenge $ch --keyfile "$tmp/mixed.keys" \
   --journal "$tmp/mixed-v1.jsonl"
 expect "has no card 0A0B0C whose admin key was derived from a master key"
