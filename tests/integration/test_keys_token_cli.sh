@@ -163,6 +163,16 @@ run 2 helpdesk response --serial "$serial" --challenge $ch --journal "$tmp/mixed
   --admin-key-stdin </dev/null
 expect "--journal goes with --keyfile"
 
+# no pin-file: the PIN asked at the terminal, not echoed, and the same answer
+keyfile asked.keys "module $P11_MODULE" "bureau-admin 1 aes128 pkcs11:token=cf-test;object=admin-v1"
+printf 'expect PIN of token .cf-test.: \nsend %s\neof\n' "$P11_PIN" >"$tmp/pin.script"
+python3 "$src/tests/integration/lib/pty_drive.py" "$tmp/pin.script" -- "$cf" helpdesk response \
+  --serial "$serial" --challenge $ch --keyfile "$tmp/asked.keys" --key bureau-admin \
+  >"$tmp/out" 2>&1 || fail "PIN at the terminal: $(cat "$tmp/out")"
+cat "$tmp/out" >>"$tmp/all"
+[ "$(tr -d '\r' <"$tmp/out" | grep '^response')" = "$want_v1" ] ||
+  fail "helpdesk with the PIN typed: $(cat "$tmp/out")"
+
 # a wrong token PIN: refused before anything, the PIN never shown
 printf 'wrong-pin-0000\n' >"$tmp/wrong.pin"
 chmod 600 "$tmp/wrong.pin"
