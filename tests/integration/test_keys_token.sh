@@ -72,6 +72,11 @@ want=$(openssl kdf -keylen 32 -kdfopt mode:counter -kdfopt mac:CMAC -kdfopt ciph
 run 0 "$tmp/token.keys" m 3 admin 0123456789ABCDEF aes256
 [ "$(head -1 "$tmp/out")" = "$want" ] || fail "token $(head -1 "$tmp/out") != openssl kdf $want"
 
+# --- two loads of the token in one process (one C_Initialize, counted):
+# freeing the first leaves the module working for the second
+run 0 "$tmp/token.keys" m 1 admin 12345678 3des --twice
+expect "^6D5BE6ADCB291C852394D3A8CB75E508F8A78C0179DF627F$"
+
 # --- a key that could be read out: warned about, still derives -----------
 keyfile readable.keys "$head" "$pinl" "r 1 aes128 pkcs11:token=cf-test;object=readable"
 run 0 "$tmp/readable.keys" r 1 admin 12345678 3des

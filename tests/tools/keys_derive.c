@@ -5,8 +5,12 @@
  * with a published vector. Test vectors only: cardforge itself never prints
  * a derived value.
  *
- *   keys_derive KEYFILE NAME VERSION PURPOSE SERIAL FORM
+ *   keys_derive KEYFILE NAME VERSION PURPOSE SERIAL FORM [--twice]
  *
+ * --twice loads the key file a second time while the first is loaded, frees
+ * the first and derives from the second: one process with two loads of the
+ * same token (the module is initialised once and shared; freeing the first
+ * must not finalise it under the second).
  * PURPOSE: admin, puk or pin. FORM: a card key type (3des, 3des2, aes128,
  * aes192, aes256) or digits:N. VERSION 0 means the newest. Prints the key
  * in upper-case hex or the digits, then "via token" or "via file" on a
@@ -21,8 +25,9 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 7) {
-        fprintf(stderr, "usage: keys_derive KEYFILE NAME VERSION PURPOSE SERIAL FORM\n");
+    int twice = argc == 8 && strcmp(argv[7], "--twice") == 0;
+    if (argc != 7 && !twice) {
+        fprintf(stderr, "usage: keys_derive KEYFILE NAME VERSION PURPOSE SERIAL FORM [--twice]\n");
         return 2;
     }
     char err[CF_KEYS_ERRLEN];
@@ -33,6 +38,16 @@ int main(int argc, char **argv)
     if (e != CF_OK) {
         fprintf(stderr, "error %s: %s\n", cf_errname(e), err);
         return 1;
+    }
+    if (twice) {
+        cf_keyfile_t *second = NULL;
+        e = cf_keyfile_load(argv[1], &second, err, sizeof(err));
+        cf_keyfile_free(kf);
+        kf = second;
+        if (e != CF_OK) {
+            fprintf(stderr, "error %s: second load: %s\n", cf_errname(e), err);
+            return 1;
+        }
     }
     const cf_master_key_t *mk = cf_keyfile_find(kf, argv[2], (unsigned)atoi(argv[3]));
     if (mk == NULL) {

@@ -10,7 +10,8 @@
  *    the last user closes. CKF_OS_LOCKING_OK lets the module use its own
  *    locks: the runner calls in from several reader threads.
  *  - Login state belongs to the application, not to a session, and ends
- *    when the last session closes. One session is opened for the login and
+ *    when the last session closes (so close never calls C_Logout: another
+ *    key file of the process may share the login). One session is opened for the login and
  *    kept until close; signing uses a pool of further sessions, opened on
  *    demand, so that 16 reader threads sign side by side instead of waiting
  *    for one session (a session runs one operation at a time).
@@ -224,15 +225,18 @@ static cf_err_t find_slot(cf_p11_token_t *t, const struct cf_p11_uri *u, CK_TOKE
                           char *errbuf, size_t errlen)
 {
     char ckrbuf[32];
-    CK_SLOT_ID slots[64];
-    CK_ULONG n = sizeof(slots) / sizeof(slots[0]);
-    CK_RV rv = t->f->C_GetSlotList(CK_TRUE, slots, &n);
-    if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL) {
+    CK_ULONG n = 0;
+    CK_SLOT_ID *slots = NULL;
+    CK_RV rv = t->f->C_GetSlotList(CK_TRUE, NULL, &n);
+    if (rv == CKR_OK && n > 0) {
+        slots = calloc(n, sizeof(*slots));
+        rv = slots == NULL ? CKR_HOST_MEMORY : t->f->C_GetSlotList(CK_TRUE, slots, &n);
+    }
+    if (rv != CKR_OK) {
         cf_keys_errf(errbuf, errlen, "%s: C_GetSlotList failed: %s", t->m->path, CKR(rv));
+        free(slots);
         return CF_ERR_CRYPTO;
     }
-    if (rv == CKR_BUFFER_TOO_SMALL)
-        n = sizeof(slots) / sizeof(slots[0]);
     size_t found = 0;
     for (CK_ULONG i = 0; i < n; i++) {
         CK_TOKEN_INFO info;
@@ -246,6 +250,7 @@ static cf_err_t find_slot(cf_p11_token_t *t, const struct cf_p11_uri *u, CK_TOKE
             *ti = info;
         }
     }
+    free(slots);
     if (found == 0) {
         cf_keys_errf(
             errbuf, errlen,
@@ -384,10 +389,11 @@ void cf_p11_close(cf_p11_token_t *t)
     if (t->m != NULL) {
         for (size_t i = 0; i < t->nidle; i++)
             t->f->C_CloseSession(t->idle[i]);
-        if (t->have_login) {
-            t->f->C_Logout(t->login);
+        /* No C_Logout: the login belongs to the whole process, and another
+         * key file of it may be using the token; closing the last session
+         * logs out. */
+        if (t->have_login)
             t->f->C_CloseSession(t->login);
-        }
         module_put(t->m);
     }
     pthread_mutex_destroy(&t->lock);
