@@ -5,10 +5,15 @@
  * may have its standard input redirected, and a PIN typed there would be
  * read by whatever else reads it. Without a controlling terminal nothing is
  * asked and the caller says to use a PIN file. Echo is switched off for the
- * read and restored whatever happens.
+ * read and restored whatever happens: the signals a terminal sends (Ctrl-C,
+ * Ctrl-\, Ctrl-Z, a hang-up) are held back while echo is off and arrive once
+ * it is on again, so no signal can leave the terminal silent. A library
+ * installs no handlers of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -39,6 +44,14 @@ cf_err_t cf_p11_prompt_pin(const char *prompt, cf_secret_t **out)
     int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return CF_ERR_PERMISSION;
+    sigset_t hold, prev;
+    sigemptyset(&hold);
+    sigaddset(&hold, SIGINT);
+    sigaddset(&hold, SIGQUIT);
+    sigaddset(&hold, SIGTSTP);
+    sigaddset(&hold, SIGHUP);
+    sigaddset(&hold, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &hold, &prev);
     struct termios old, quiet;
     int restore = tcgetattr(fd, &old) == 0;
     if (restore) {
@@ -67,6 +80,7 @@ cf_err_t cf_p11_prompt_pin(const char *prompt, cf_secret_t **out)
         tcsetattr(fd, TCSAFLUSH, &old);
     write_all(fd, "\n");
     close(fd);
+    pthread_sigmask(SIG_SETMASK, &prev, NULL); /* a held signal arrives now */
     if (n > 0 && buf[n - 1] == '\r')
         n--;
     if (err == CF_OK && n == 0)
