@@ -3,7 +3,11 @@
 #   1. a batch personalizes a gemalto-factory GIDS card with its admin key
 #      derived in the token (cardforge run through pcscd, --keyfile naming
 #      the token);
-#   2. `cardforge pin unblock --challenge` is driven through a
+#   2. a second card personalized by `cardforge personalize` with the same
+#      token key file: its admin key (the card's state) is the one the key
+#      in a plain key file derives for its serial; with a key the token
+#      lacks, personalize is refused naming it and the card is unchanged;
+#   3. `cardforge pin unblock --challenge` is driven through a
 #      pseudo-terminal; the helpdesk answers with the token key file and the
 #      run's journal (--journal: the card's master key version from its
 #      record), and the new PIN is proven with pkcs11-tool (OpenSC).
@@ -28,7 +32,7 @@ keyfile bureau.keys "module $P11_MODULE" "pin-file $tmp/token.pin" \
     "bureau-admin 2 aes256 pkcs11:token=cf-test;object=bureau-v2"
 KF="$tmp/bureau.keys"
 
-cf_harness_start 1 gids gemalto
+cf_harness_start 2 gids,gids gemalto,gemalto
 
 cat >"$CF_TMP/desc.ini" <<'EOF'
 [Fields]
@@ -46,7 +50,8 @@ EOF
 printf 'ID,PIN\nalice,11223344\n' >"$CF_TMP/batch.csv"
 
 out=$("$CLI" run "$CF_TMP/desc.ini" --batch "$CF_TMP/batch.csv" --journal "$CF_TMP/journal.jsonl" \
-    --readers CardForge --keyfile "$KF" 2>&1 </dev/null) || cf_fail "cardforge run failed: $out"
+    --readers "$(cf_reader_name 0)" --keyfile "$KF" 2>&1 </dev/null) ||
+    cf_fail "cardforge run failed: $out"
 st=$(cf_state_file 0)
 grep -qx "pin_tries=0" "$st" || cf_fail "PIN not blocked after the batch"
 grep -qx "admin_key=000000000000000000000000000000000000000000000000" "$st" &&
@@ -54,6 +59,25 @@ grep -qx "admin_key=000000000000000000000000000000000000000000000000" "$st" &&
 grep -q '"master_key":"bureau-admin","master_key_version":1' "$CF_TMP/journal.jsonl" ||
     cf_fail "the journal does not name master key version 1"
 before=$(sed -n 's/^admin_tries=//p' "$st")
+
+# personalize, one card, the same token key file
+out=$("$CLI" personalize "$CF_TMP/desc.ini" --reader "$(cf_reader_name 1)" --keyfile "$KF" \
+    --field PIN=55667788 2>&1 </dev/null) || cf_fail "cardforge personalize failed: $out"
+serial=$("$CLI" pin status --reader "$(cf_reader_name 1)" | sed -n 's/^serial *//p')
+[ -n "$serial" ] || cf_fail "no serial from pin status"
+keyfile plain.keys "bureau-admin 1 aes128 2B7E151628AED2A6ABF7158809CF4F3C"
+want=$("$CF_BUILD/tests/keys_derive" "$tmp/plain.keys" bureau-admin 1 admin "$serial" 3des | head -1)
+cf_expect_eq "admin key of the personalized card" "admin_key=$want" \
+    "$(grep '^admin_key=' "$(cf_state_file 1)")"
+# a key the token does not have: refused before the card is changed
+keyfile missing.keys "module $P11_MODULE" "pin-file $tmp/token.pin" \
+    "bureau-admin 1 aes128 pkcs11:token=cf-test;object=bureau-v9"
+cp "$(cf_state_file 1)" "$CF_TMP/card1.before"
+out=$("$CLI" personalize "$CF_TMP/desc.ini" --reader "$(cf_reader_name 1)" \
+    --keyfile "$tmp/missing.keys" --field PIN=55667788 2>&1 </dev/null) &&
+    cf_fail "personalize with a missing token key succeeded: $out"
+echo "$out" | grep -q "token 'cf-test' has no key 'bureau-v9'" || cf_fail "not named: $out"
+cmp -s "$CF_TMP/card1.before" "$(cf_state_file 1)" || cf_fail "the card was changed"
 
 # The helpdesk: token key file and the journal, prints the response (r) or
 # its check value (c).
