@@ -4,7 +4,9 @@
 # the token (C_Sign with CKM_AES_CMAC), and the same value from the key in
 # the file and from an independent `openssl kdf ... KBKDF`; then each token
 # error as its named error (cf_errname and the cause), with no PIN and no
-# key in any output.
+# key in any output; through a shim module (lib/p11_shim.c) what SoftHSM2
+# cannot show: a wrong PIN tried exactly once, no try at all at the token's
+# last try or when it is locked, CMAC listed but refused.
 set -euo pipefail
 build=$1 src=$2
 tmp=$(mktemp -d)
@@ -157,6 +159,41 @@ refused query.keys "^error CF_ERR_PARSE: .*query.keys:3: the URI has a query par
   "$head" "$pinl" "m 1 aes128 pkcs11:token=cf-test;object=m1?pin-value=$P11_PIN"
 refused nomod.keys "^error CF_ERR_INVALID: .*nomod.keys:2: the key is in a token: name its PKCS#11 module" \
   "$pinl" "m 1 aes128 pkcs11:token=cf-test;object=m1"
+
+# --- what SoftHSM2 cannot show, through a shim module in front of it ----
+# (lib/p11_shim.c: counts C_Login, fakes the token's PIN flags, refuses
+# CMAC at C_SignInit while still listing it)
+shim="$tmp/p11_shim.so"
+cc -shared -fPIC -O1 -o "$shim" "$src/tests/integration/lib/p11_shim.c" || fail "cannot build the shim"
+export P11_SHIM_TARGET=$P11_MODULE P11_SHIM_LOG="$tmp/logins"
+logins() { [ -f "$tmp/logins" ] && wc -l <"$tmp/logins" || echo 0; }
+shimkey="m 1 aes128 pkcs11:token=cf-test;object=m1"
+# a wrong PIN is tried once, never again
+rm -f "$tmp/logins"
+refused shimwrong.keys "^error CF_ERR_WRONG_SECRET: .*(CKR_PIN_INCORRECT); not retried" \
+  "module $shim" "pin-file $tmp/wrong.pin" "$shimkey"
+[ "$(logins)" -eq 1 ] || fail "a wrong PIN was tried $(logins) times"
+# the token's last try: not tried at all
+rm -f "$tmp/logins"
+export P11_SHIM_TOKEN_FLAGS=$((1 << 17)) # CKF_USER_PIN_FINAL_TRY
+refused shimfinal.keys "^error CF_ERR_LAST_TRY: token 'cf-test': one wrong PIN more locks the token (CKF_USER_PIN_FINAL_TRY); not tried" \
+  "module $shim" "$pinl" "$shimkey"
+[ "$(logins)" -eq 0 ] || fail "a PIN was tried at the token's last try"
+export P11_SHIM_TOKEN_FLAGS=$((1 << 18)) # CKF_USER_PIN_LOCKED
+refused shimlocked.keys "^error CF_ERR_BLOCKED: token 'cf-test': the user PIN is locked (CKF_USER_PIN_LOCKED)" \
+  "module $shim" "$pinl" "$shimkey"
+[ "$(logins)" -eq 0 ] || fail "a PIN was tried at a locked token"
+unset P11_SHIM_TOKEN_FLAGS
+# the mechanism listed but refused (as p11-kit 0.24's remoting does): the
+# trial CMAC at load catches it
+export P11_SHIM_SIGN_FAIL=1
+refused shimsign.keys "^error CF_ERR_UNSUPPORTED: .*token 'cf-test' refuses CKM_AES_CMAC (CKR_MECHANISM_INVALID)" \
+  "module $shim" "$pinl" "$shimkey"
+unset P11_SHIM_SIGN_FAIL
+# and through the shim, unchanged, the vector
+run 0 "$tmp/shimsign.keys" m 1 admin 12345678 3des
+expect "^6D5BE6ADCB291C852394D3A8CB75E508F8A78C0179DF627F$"
+unset P11_SHIM_TARGET P11_SHIM_LOG
 
 # the mechanism missing: the same token offering only AES-ECB and AES-CBC
 # (SoftHSM 2.6.1 ignores "-CKM_AES_CMAC" there, so the list names the kept)
