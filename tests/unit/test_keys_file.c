@@ -18,6 +18,8 @@
 
 #include <cardforge/keys.h>
 
+#include "keys/p11.h"
+
 static const char good[] =
     "# cardforge master keys\n"
     "\n"
@@ -378,6 +380,34 @@ static void test_keyfile_token_lines_parse_without_touching_a_token(void **state
     cf_keyfile_free(kf);
 }
 
+static void test_p11_uri_decodes_what_it_names(void **state)
+{
+    (void)state;
+    static const char uri[] = "pkcs11:token=bureau%20hsm;serial=0A1B;object=m%3b2;id=%01%ff";
+    struct cf_p11_uri u;
+    const char *why = NULL;
+    assert_int_equal(cf_p11_uri_parse(uri, strlen(uri), &u, &why), CF_OK);
+    assert_true(u.has_token && u.has_serial && u.has_object && u.has_id);
+    assert_string_equal(u.token, "bureau hsm");
+    assert_string_equal(u.serial, "0A1B");
+    assert_string_equal(u.object, "m;2");
+    assert_int_equal(u.id_len, 2);
+    assert_int_equal(u.id[0], 0x01);
+    assert_int_equal(u.id[1], 0xff);
+    /* only the URI's length is read: a longer buffer does not leak in */
+    static const char longer[] = "pkcs11:object=abcdef";
+    assert_int_equal(cf_p11_uri_parse(longer, strlen(longer) - 3, &u, &why), CF_OK);
+    assert_string_equal(u.object, "abc");
+    assert_false(u.has_token);
+    /* the same token by label and serial, or not */
+    struct cf_p11_uri a, b;
+    assert_int_equal(cf_p11_uri_parse("pkcs11:token=t;object=x", 23, &a, &why), CF_OK);
+    assert_int_equal(cf_p11_uri_parse("pkcs11:token=t;id=%01", 21, &b, &why), CF_OK);
+    assert_true(cf_p11_uri_same_token(&a, &b));
+    assert_int_equal(cf_p11_uri_parse("pkcs11:token=t;serial=9;id=%01", 30, &b, &why), CF_OK);
+    assert_false(cf_p11_uri_same_token(&a, &b));
+}
+
 static void test_keyfile_token_line_errors_name_the_line(void **state)
 {
     (void)state;
@@ -450,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_keyfile_load_reports_content_errors_with_path),
         cmocka_unit_test(test_keyfile_token_lines_parse_without_touching_a_token),
         cmocka_unit_test(test_keyfile_token_line_errors_name_the_line),
+        cmocka_unit_test(test_p11_uri_decodes_what_it_names),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
