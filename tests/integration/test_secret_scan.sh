@@ -115,6 +115,31 @@ run run-gids "$CLI" run "$CF_TMP/gids.ini" --batch "$CF_TMP/piv.csv" --journal "
     --readers sim:1:gids:gemalto --keyfile "$KF" --trace "$OUT/trace-run-gids.txt" ||
     cf_fail "run gids: $(cat "$OUT/run-gids.stderr")"
 
+# The same master key in a PKCS#11 token (SoftHSM2 made here): a run, the
+# helpdesk and a refused token PIN, with the token's PINs scanned for too.
+tmp="$CF_TMP/p11" build="$CF_BUILD"
+mkdir -p "$tmp"
+source "$CF_SOURCE/tests/integration/lib/softhsm.sh"
+softhsm_setup >/dev/null
+softhsm_key scan-master aes "$MASTER"
+keyfile token.keys "module $P11_MODULE" "pin-file $tmp/token.pin" \
+    "scan-master 1 aes128 pkcs11:token=cf-test;object=scan-master"
+printf 'wrong-%s\n' "$P11_PIN" >"$tmp/wrong.pin"
+chmod 600 "$tmp/wrong.pin"
+keyfile wrong.keys "module $P11_MODULE" "pin-file $tmp/wrong.pin" \
+    "scan-master 1 aes128 pkcs11:token=cf-test;object=scan-master"
+run run-token "$CLI" run "$CF_TMP/gids.ini" --batch "$CF_TMP/piv.csv" \
+    --journal "$OUT/journal-token.jsonl" --readers sim:1:gids:gemalto --keyfile "$tmp/token.keys" \
+    --trace "$OUT/trace-run-token.txt" || cf_fail "run token: $(cat "$OUT/run-token.stderr")"
+run helpdesk-token "$CLI" helpdesk response --serial "$SERIAL1" --challenge 0102030405060708 \
+    --keyfile "$tmp/token.keys" --key scan-master ||
+    cf_fail "helpdesk token: $(cat "$OUT/helpdesk-token.stderr")"
+run helpdesk-token-wrong "$CLI" helpdesk response --serial "$SERIAL1" \
+    --challenge 0102030405060708 --keyfile "$tmp/wrong.keys" --key scan-master &&
+    cf_fail "a wrong token PIN was accepted"
+run validate-token "$CLI" validate "$CF_TMP/gids.ini" --keyfile "$tmp/token.keys" ||
+    cf_fail "validate token"
+
 cp "$CF_TMP"/card-*.log "$OUT/" 2>/dev/null
 # CF_SCAN_SELFTEST=1 plants a leak, to show the scan finds one.
 if [ "${CF_SCAN_SELFTEST:-0}" = 1 ]; then echo "debug: pin $PIV_PUK" >"$OUT/planted.log"; fi
@@ -137,7 +162,10 @@ echo "$DERIVED" | "$CLI" helpdesk response --serial 1 --challenge 01020304050607
     --admin-key-stdin 2>/dev/null | grep -q "^response *$(echo "$RESPONSE" | sed 's/..../& /g; s/ $//')" ||
     cf_fail "the independently derived key does not give the helpdesk's response"
 hexof() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n' | tr a-f A-F; }
+grep -q "^response *$(echo "$RESPONSE" | sed 's/..../& /g; s/ $//')" "$OUT/helpdesk-token.stdout" ||
+    cf_fail "the token's helpdesk response differs from the key file's"
 secrets=("$PIV_PIN" "$PIV_NEW_PIN" "$PIV_PUK" "$GIDS_PIN" "$PIV_KEY" "$MASTER" "$DERIVED"
+    "$P11_PIN" "$P11_SO_PIN" "$(hexof "$P11_PIN")"
     "$(hexof $PIV_PIN)" "$(hexof $PIV_NEW_PIN)" "$(hexof $PIV_PUK)" "$(hexof $GIDS_PIN)")
 found=0
 for f in "$OUT"/*; do

@@ -197,6 +197,65 @@ static void test_kbkdf_matches_manual_counter_loop(void **state)
         }
 }
 
+static cf_err_t master_prf(const void *ctx, const uint8_t *msg, size_t len, uint8_t out[16])
+{
+    return cf_master_key_cmac(ctx, msg, len, out);
+}
+
+/* The engine's own counter loop, one cf_master_key_cmac block at a time
+ * (the level where a file key and a token key part), against OpenSSL's
+ * KBKDF for every key size, output length and switch of the fixed data. */
+static void test_counter_loop_over_master_cmac_matches_openssl_kbkdf(void **state)
+{
+    (void)state;
+    uint8_t key[32];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (uint8_t)(0x31 * i + 5);
+    static const size_t keylens[] = {16, 24, 32};
+    const char *label = "cardforge puk", *ctx = "0123456789ABCDEF";
+    for (size_t k = 0; k < 3; k++) {
+        cf_secret_t *s = cf_secret_new(key, keylens[k]);
+        cf_master_key_t *mk = NULL;
+        assert_int_equal(cf_master_key_new("loop", 1, s, &mk), CF_OK);
+        for (size_t outlen = 1; outlen <= 64; outlen++)
+            for (int flags = 0; flags < 4; flags++) {
+                uint8_t a[64], b[64];
+                int use_l = flags & 1, sep = (flags >> 1) & 1;
+                assert_int_equal(cf_keys_kbkdf_counter(master_prf, mk, (const uint8_t *)label,
+                                                       strlen(label), (const uint8_t *)ctx,
+                                                       strlen(ctx), use_l, sep, a, outlen),
+                                 CF_OK);
+                assert_int_equal(cf_keys_kbkdf_cmac(key, keylens[k], (const uint8_t *)label,
+                                                    strlen(label), (const uint8_t *)ctx,
+                                                    strlen(ctx), use_l, sep, b, outlen),
+                                 CF_OK);
+                assert_memory_equal(a, b, outlen);
+            }
+        cf_master_key_free(mk);
+        cf_secret_free(s);
+    }
+}
+
+static int prf_calls;
+static cf_err_t failing_prf(const void *ctx, const uint8_t *msg, size_t len, uint8_t out[16])
+{
+    (void)ctx, (void)msg, (void)len;
+    memset(out, 0xAA, 16);
+    return ++prf_calls == 2 ? CF_ERR_CRYPTO : CF_OK;
+}
+
+static void test_counter_loop_stops_and_wipes_when_a_block_fails(void **state)
+{
+    (void)state;
+    uint8_t out[48];
+    prf_calls = 0;
+    assert_int_equal(cf_keys_kbkdf_counter(failing_prf, NULL, NULL, 0, NULL, 0, 1, 1, out, 48),
+                     CF_ERR_CRYPTO);
+    assert_int_equal(prf_calls, 2);
+    for (size_t i = 0; i < sizeof(out); i++)
+        assert_int_equal(out[i], 0);
+}
+
 static void test_kbkdf_rejects_bad_key_length(void **state)
 {
     (void)state;
@@ -672,6 +731,8 @@ int main(void)
         cmocka_unit_test(test_kbkdf_matches_nist_cavp_counter_vectors),
         cmocka_unit_test(test_kbkdf_matches_manual_counter_loop),
         cmocka_unit_test(test_kbkdf_rejects_bad_key_length),
+        cmocka_unit_test(test_counter_loop_over_master_cmac_matches_openssl_kbkdf),
+        cmocka_unit_test(test_counter_loop_stops_and_wipes_when_a_block_fails),
         cmocka_unit_test(test_derive_uses_documented_construction),
         cmocka_unit_test(test_derive_3des_keys_have_odd_parity_and_differ_only_in_parity),
         cmocka_unit_test(test_set_odd_parity_fixes_every_byte_value),

@@ -18,6 +18,8 @@
 
 #include <cardforge/keys.h>
 
+#include "keys/p11.h"
+
 static const char good[] =
     "# cardforge master keys\n"
     "\n"
@@ -340,6 +342,125 @@ static void test_keyfile_load_reports_content_errors_with_path(void **state)
     assert_non_null(strstr(err, want));
 }
 
+static cf_err_t parse_err(const char *text, char *err)
+{
+    cf_keyfile_t *kf = NULL;
+    cf_err_t e = cf_keyfile_parse("keys.txt", text, strlen(text), &kf, err, CF_KEYS_ERRLEN);
+    assert_null(e == CF_OK ? (void *)kf : NULL);
+    cf_keyfile_free(kf);
+    return e;
+}
+
+static void test_keyfile_token_lines_parse_without_touching_a_token(void **state)
+{
+    (void)state;
+    cf_keyfile_t *kf = parse_ok("module /nonexistent/module.so\n"
+                                "pin-file /nonexistent/pin\n"
+                                "m 1 aes128 000102030405060708090A0B0C0D0E0F\n"
+                                "m 2 aes256 pkcs11:token=bureau%20hsm;object=m%3b2;id=%01%02\n"
+                                "m 3 aes192 pkcs11:token=bureau%20hsm;object=m3;type=secret-key\n");
+    assert_int_equal(cf_keyfile_count(kf), 3);
+    const cf_master_key_t *file = cf_keyfile_find(kf, "m", 1);
+    const cf_master_key_t *tok = cf_keyfile_find(kf, "m", 0);
+    assert_int_equal(cf_master_key_version(tok), 3);
+    assert_int_equal(cf_master_key_in_token(file), 0);
+    assert_int_equal(cf_master_key_in_token(tok), 1);
+    assert_int_equal(cf_master_key_len(tok), 24);
+    assert_int_equal(cf_master_key_len(cf_keyfile_find(kf, "m", 2)), 32);
+    /* parsing opened nothing: a token key cannot derive, a file key can */
+    cf_secret_t *out = NULL;
+    assert_int_equal(cf_keys_derive(tok, CF_KEY_PURPOSE_ADMIN, "1", CF_CARD_KEY_AES128, &out),
+                     CF_ERR_UNSUPPORTED);
+    assert_null(out);
+    assert_int_equal(cf_keys_derive(file, CF_KEY_PURPOSE_ADMIN, "1", CF_CARD_KEY_AES128, &out),
+                     CF_OK);
+    cf_secret_free(out);
+    assert_int_equal(cf_keyfile_warning_count(kf), 0);
+    assert_null(cf_keyfile_warning(kf, 0));
+    cf_keyfile_free(kf);
+}
+
+static void test_p11_uri_decodes_what_it_names(void **state)
+{
+    (void)state;
+    static const char uri[] = "pkcs11:token=bureau%20hsm;serial=0A1B;object=m%3b2;id=%01%ff";
+    struct cf_p11_uri u;
+    const char *why = NULL;
+    assert_int_equal(cf_p11_uri_parse(uri, strlen(uri), &u, &why), CF_OK);
+    assert_true(u.has_token && u.has_serial && u.has_object && u.has_id);
+    assert_string_equal(u.token, "bureau hsm");
+    assert_string_equal(u.serial, "0A1B");
+    assert_string_equal(u.object, "m;2");
+    assert_int_equal(u.id_len, 2);
+    assert_int_equal(u.id[0], 0x01);
+    assert_int_equal(u.id[1], 0xff);
+    /* only the URI's length is read: a longer buffer does not leak in */
+    static const char longer[] = "pkcs11:object=abcdef";
+    assert_int_equal(cf_p11_uri_parse(longer, strlen(longer) - 3, &u, &why), CF_OK);
+    assert_string_equal(u.object, "abc");
+    assert_false(u.has_token);
+    /* the same token by label and serial, or not */
+    struct cf_p11_uri a, b;
+    assert_int_equal(cf_p11_uri_parse("pkcs11:token=t;object=x", 23, &a, &why), CF_OK);
+    assert_int_equal(cf_p11_uri_parse("pkcs11:token=t;id=%01", 21, &b, &why), CF_OK);
+    assert_true(cf_p11_uri_same_token(&a, &b));
+    assert_int_equal(cf_p11_uri_parse("pkcs11:token=t;serial=9;id=%01", 30, &b, &why), CF_OK);
+    assert_false(cf_p11_uri_same_token(&a, &b));
+}
+
+static void test_keyfile_token_line_errors_name_the_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        cf_err_t err;
+        const char *msg;
+    } cases[] = {
+        {"m 1 aes128 pkcs11:token=t;object=o\n", CF_ERR_INVALID,
+         "keys.txt:1: the key is in a token: name its PKCS#11 module with a 'module PATH' line"},
+        {"module /a.so\nmodule /b.so\nm 1 aes128 pkcs11:object=o\n", CF_ERR_INVALID,
+         "keys.txt:2: a second 'module' line (the first is line 1)"},
+        {"module lib.so\nm 1 aes128 pkcs11:object=o\n", CF_ERR_PARSE,
+         "keys.txt:1: 'module' needs an absolute path"},
+        {"pin-file /p\nm 1 aes128 00112233445566778899AABBCCDDEEFF\n", CF_ERR_INVALID,
+         "keys.txt:1: a 'pin-file' line without a 'module' line"},
+        {"module /a.so\nm 1 aes128 pkcs11:object=o?pin-value=1234\n", CF_ERR_PARSE,
+         "keys.txt:2: the URI has a query part"},
+        {"module /a.so\nm 1 aes128 pkcs11:object=o;slot-id=1\n", CF_ERR_PARSE,
+         "keys.txt:2: the URI has an attribute other than"},
+        {"module /a.so\nm 1 aes128 pkcs11:token=t\n", CF_ERR_PARSE,
+         "keys.txt:2: the URI names no key"},
+        {"module /a.so\nm 1 aes128 pkcs11:object=o;type=private\n", CF_ERR_PARSE,
+         "keys.txt:2: the URI's type= must be secret-key"},
+        {"module /a.so\nm 1 aes128 pkcs11:object=o%4\n", CF_ERR_PARSE,
+         "keys.txt:2: the URI's object= is repeated, empty, badly escaped"},
+        {"module /a.so\nm 1 aes128 pkcs11:object=o%00x\n", CF_ERR_PARSE,
+         "keys.txt:2: the URI's object= is repeated, empty, badly escaped"},
+        {"module /a.so\nm 1 aes128 pkcs11:object=o;object=p\n", CF_ERR_PARSE,
+         "keys.txt:2: the URI's object= is repeated"},
+        {"module /a.so\nm 1 aes128 pkcs11:object=o;\n", CF_ERR_PARSE,
+         "keys.txt:2: the URI ends with ';'"},
+        {"module /a.so\nm 1 aes128 pkcs11:object=o;;id=1\n", CF_ERR_PARSE,
+         "keys.txt:2: the URI has an empty attribute"},
+        {"module /a.so\nm 1 aes128 pkcs11:token=0123456789012345678901234567890123;object=o\n",
+         CF_ERR_PARSE,
+         "keys.txt:2: the URI's token= is repeated, empty, badly escaped or longer "
+         "than 32 bytes"},
+        {"module /a.so\nm 1 aes128 pkcs11:token=a;object=o\nm 2 aes128 pkcs11:token=b;object=o\n",
+         CF_ERR_INVALID, "keys.txt:3: names another token than line 2"},
+        {"module /a.so\nm 1 aes128 pkcs12:object=o\n", CF_ERR_PARSE,
+         "keys.txt:2: the key is not hex (0-9 A-F, no separators) nor a pkcs11: URI"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[CF_KEYS_ERRLEN];
+        cf_err_t e = parse_err(cases[i].text, err);
+        if (e != cases[i].err || strstr(err, cases[i].msg) == NULL)
+            fail_msg("case %zu: %s (%d), want %s", i, err, (int)e, cases[i].msg);
+        /* the PIN someone put into a URI is never repeated */
+        assert_null(strstr(err, "1234"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +478,9 @@ int main(void)
         cmocka_unit_test(test_keyfile_load_refuses_a_file_of_another_user),
         cmocka_unit_test(test_keyfile_load_missing_or_oversized),
         cmocka_unit_test(test_keyfile_load_reports_content_errors_with_path),
+        cmocka_unit_test(test_keyfile_token_lines_parse_without_touching_a_token),
+        cmocka_unit_test(test_keyfile_token_line_errors_name_the_line),
+        cmocka_unit_test(test_p11_uri_decodes_what_it_names),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

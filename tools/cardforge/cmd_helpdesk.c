@@ -9,6 +9,12 @@
  * whose check value does not match is refused before any key is touched,
  * and the key itself is never printed and cannot be given on the command
  * line (it would land in `ps` and the shell history).
+ *
+ * Which master key version a card was made with is read from the run's
+ * journal (--journal): the card's record names the master key and version
+ * of its admin key, so the helpdesk never guesses and never spends one of
+ * the card's tries on a wrong version. --key-version stays for a desk
+ * without the journal.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +27,8 @@
 
 #include <openssl/crypto.h>
 
+#include <cardforge/diag.h>
+#include <cardforge/journal.h>
 #include <cardforge/keys.h>
 
 #include "commands.h"
@@ -41,7 +49,8 @@ static void helpdesk_usage(FILE *out)
 static void response_usage(FILE *out)
 {
     fprintf(out, "usage: cardforge helpdesk response --serial CSN --challenge HEX [--check CV]\n"
-                 "         (--keyfile FILE --key NAME [--key-version N] | --admin-key-stdin)\n"
+                 "         (--keyfile FILE (--journal JOURNAL | --key NAME [--key-version N])\n"
+                 "          | --admin-key-stdin)\n"
                  "         [--admin-key-type TYPE]\n\n"
                  "Compute the response to a card's offline unblock challenge: the challenge\n"
                  "encrypted under the card's admin key (8-byte challenge: 3DES, 16-byte: AES).\n"
@@ -57,6 +66,8 @@ static void response_usage(FILE *out)
                  "  --keyfile FILE         master-key file (mode 0600 or 0400, owned by you)\n"
                  "  --key NAME             master key the card's admin key is derived from\n"
                  "  --key-version N        version of that key (default: the newest)\n"
+                 "  --journal JOURNAL      the run's journal: the card's record names the\n"
+                 "                         master key and version its admin key came from\n"
                  "  --admin-key-stdin      read the card's admin key (hex) from standard input\n"
                  "                         instead; not echoed when typed at a terminal\n"
                  "  --admin-key-type TYPE  3des (default for 8-byte challenges), 3des2,\n"
@@ -119,7 +130,7 @@ static int read_admin_key(cf_secret_t **out)
 /* ---- helpdesk response ----------------------------------------------------- */
 
 struct response_args {
-    const char *serial, *challenge, *check, *keyfile, *key, *key_type;
+    const char *serial, *challenge, *check, *keyfile, *key, *key_type, *journal;
     unsigned key_version;
     int key_stdin;
 };
@@ -139,7 +150,17 @@ static int parse_version(const char *s, unsigned *out)
 /* Parse the command line; CF_EXIT_OK to go on, -1 after --help. */
 static int response_options(int argc, char **argv, struct response_args *a)
 {
-    enum { O_SERIAL = 256, O_CHALLENGE, O_CHECK, O_KEYFILE, O_KEY, O_KEY_VERSION, O_STDIN, O_TYPE };
+    enum {
+        O_SERIAL = 256,
+        O_CHALLENGE,
+        O_CHECK,
+        O_KEYFILE,
+        O_KEY,
+        O_KEY_VERSION,
+        O_STDIN,
+        O_TYPE,
+        O_JOURNAL
+    };
     static const struct option opts[] = {
         {"serial", required_argument, NULL, O_SERIAL},
         {"challenge", required_argument, NULL, O_CHALLENGE},
@@ -149,6 +170,7 @@ static int response_options(int argc, char **argv, struct response_args *a)
         {"key-version", required_argument, NULL, O_KEY_VERSION},
         {"admin-key-stdin", no_argument, NULL, O_STDIN},
         {"admin-key-type", required_argument, NULL, O_TYPE},
+        {"journal", required_argument, NULL, O_JOURNAL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -185,6 +207,9 @@ static int response_options(int argc, char **argv, struct response_args *a)
         case O_TYPE:
             a->key_type = optarg;
             break;
+        case O_JOURNAL:
+            a->journal = optarg;
+            break;
         default:
             response_usage(stderr);
             return CF_EXIT_USAGE;
@@ -197,8 +222,10 @@ static int response_options(int argc, char **argv, struct response_args *a)
         problem = "--serial and --challenge are required";
     else if ((a->keyfile != NULL) == (a->key_stdin != 0))
         problem = "give either --keyfile with --key, or --admin-key-stdin";
-    else if (a->keyfile != NULL && a->key == NULL)
-        problem = "--keyfile needs --key NAME";
+    else if (a->keyfile != NULL && a->key == NULL && a->journal == NULL)
+        problem = "--keyfile needs --key NAME or --journal JOURNAL";
+    else if (a->journal != NULL && a->keyfile == NULL)
+        problem = "--journal goes with --keyfile";
     else if (a->keyfile == NULL && (a->key != NULL || version != NULL))
         problem = "--key and --key-version go with --keyfile";
     else if (version != NULL && parse_version(version, &a->key_version) != 0)
@@ -211,24 +238,116 @@ static int response_options(int argc, char **argv, struct response_args *a)
     return CF_EXIT_OK;
 }
 
+/* What the journal says about a card's admin key: the last record of the
+ * serial whose rotate-admin-key step installed a derived key. */
+struct journal_find {
+    const char *serial; /* normalized */
+    char key[CF_KEYS_NAME_MAX + 1];
+    unsigned version;
+    unsigned long line;
+    int unknown; /* the last such step may or may not have reached the card */
+};
+
+static cf_err_t journal_visit(void *user, const cf_journal_entry_t *e)
+{
+    struct journal_find *f = user;
+    char norm[CF_KEYS_SERIAL_MAX + 1];
+    if (e->kind != CF_JOURNAL_CARD ||
+        cf_keys_serial_normalize(e->card.serial, norm, sizeof(norm)) != CF_OK ||
+        strcmp(norm, f->serial) != 0)
+        return CF_OK;
+    for (size_t i = 0; i < e->card.n_steps; i++) {
+        const cf_journal_step_t *st = &e->card.steps[i];
+        if (strcmp(st->step, "rotate-admin-key") != 0 || strcmp(st->reached, "no") == 0)
+            continue;
+        if (strcmp(st->source, "derived") != 0 || st->master_key[0] == 0 ||
+            strlen(st->master_key) > CF_KEYS_NAME_MAX)
+            continue;
+        snprintf(f->key, sizeof(f->key), "%s", st->master_key);
+        f->version = st->master_version;
+        f->line = e->lineno;
+        f->unknown = strcmp(st->reached, "yes") != 0 || strcmp(st->outcome, "failed") == 0;
+    }
+    return CF_OK;
+}
+
+/* The master key name and version of serial's admin key from the journal.
+ * CF_EXIT_* status; messages on stderr. */
+static int key_from_journal(const struct response_args *a, const char *serial,
+                            struct journal_find *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->serial = serial;
+    cf_diag_list_t *diags = cf_diag_list_new();
+    if (diags == NULL)
+        return CF_EXIT_FAIL;
+    cf_journal_info_t info;
+    cf_err_t e = cf_journal_scan(a->journal, journal_visit, f, NULL, &info, diags);
+    if (e != CF_OK) {
+        size_t n = cf_diag_count(diags);
+        fprintf(stderr, "cardforge: %s: %s\n", a->journal,
+                n > 0 ? cf_diag_message(diags, n - 1) : cf_strerror(e));
+        cf_diag_list_free(diags);
+        return CF_EXIT_USAGE;
+    }
+    cf_diag_list_free(diags);
+    if (f->line == 0) {
+        fprintf(stderr,
+                "cardforge: %s has no card %s whose admin key was derived from a master key;\n"
+                "  check the serial, or give --key NAME --key-version N from the card's "
+                "order\n",
+                a->journal, serial);
+        return CF_EXIT_USAGE;
+    }
+    if (f->unknown) {
+        fprintf(stderr,
+                "cardforge: %s:%lu: the card's admin key change may not have finished, so the\n"
+                "  card may still have its previous key; run the batch again to settle it "
+                "before answering\n",
+                a->journal, f->line);
+        return CF_EXIT_USAGE;
+    }
+    if ((a->key != NULL && strcmp(a->key, f->key) != 0) ||
+        (a->key_version != 0 && a->key_version != f->version)) {
+        fprintf(stderr,
+                "cardforge: %s:%lu: the card's admin key comes from master key '%s' version %u, "
+                "not the one given\n",
+                a->journal, f->line, f->key, f->version);
+        return CF_EXIT_USAGE;
+    }
+    return CF_EXIT_OK;
+}
+
 /* The card's admin key from the master key named in the arguments. */
 static int derive_admin_key(const struct response_args *a, const char *serial,
                             cf_card_key_type_t type, cf_secret_t **out, char *source, size_t srclen)
 {
+    const char *name = a->key;
+    unsigned version = a->key_version;
+    struct journal_find jf;
+    if (a->journal != NULL) {
+        int status = key_from_journal(a, serial, &jf);
+        if (status != CF_EXIT_OK)
+            return status;
+        name = jf.key;
+        version = jf.version;
+    }
     char err[CF_KEYS_ERRLEN];
     cf_keyfile_t *kf = NULL;
     cf_err_t e = cf_keyfile_load(a->keyfile, &kf, err, sizeof(err));
+    for (size_t i = 0; i < cf_keyfile_warning_count(kf); i++)
+        fprintf(stderr, "cardforge: warning: %s\n", cf_keyfile_warning(kf, i));
     if (e != CF_OK) {
         fprintf(stderr, "cardforge: %s\n", err[0] ? err : cf_strerror(e));
         return e == CF_ERR_NOMEM ? CF_EXIT_FAIL : CF_EXIT_USAGE;
     }
-    const cf_master_key_t *mk = cf_keyfile_find(kf, a->key, a->key_version);
+    const cf_master_key_t *mk = cf_keyfile_find(kf, name, version);
     if (mk == NULL) {
-        if (a->key_version != 0)
-            fprintf(stderr, "cardforge: %s has no master key '%s' version %u\n", a->keyfile, a->key,
-                    a->key_version);
+        if (version != 0)
+            fprintf(stderr, "cardforge: %s has no master key '%s' version %u\n", a->keyfile, name,
+                    version);
         else
-            fprintf(stderr, "cardforge: %s has no master key named '%s'\n", a->keyfile, a->key);
+            fprintf(stderr, "cardforge: %s has no master key named '%s'\n", a->keyfile, name);
         fprintf(stderr, "  keys in the file:");
         for (size_t i = 0; i < cf_keyfile_count(kf); i++)
             fprintf(stderr, " %s/%u", cf_master_key_name(cf_keyfile_key(kf, i)),
@@ -237,8 +356,10 @@ static int derive_admin_key(const struct response_args *a, const char *serial,
         cf_keyfile_free(kf);
         return CF_EXIT_USAGE;
     }
-    snprintf(source, srclen, "derived from master key '%s' version %u (%s)", cf_master_key_name(mk),
-             cf_master_key_version(mk), cf_card_key_type_name(type));
+    snprintf(source, srclen, "derived from master key '%s' version %u (%s%s%s)",
+             cf_master_key_name(mk), cf_master_key_version(mk), cf_card_key_type_name(type),
+             cf_master_key_in_token(mk) ? ", in the token" : "",
+             a->journal != NULL ? ", version from the journal" : "");
     e = cf_keys_derive(mk, CF_KEY_PURPOSE_ADMIN, serial, type, out);
     cf_keyfile_free(kf);
     if (e != CF_OK) {
@@ -330,7 +451,7 @@ static int helpdesk_response(int argc, char **argv)
         return status;
 
     cf_secret_t *admin = NULL;
-    char source[CF_KEYS_NAME_MAX + 96];
+    char source[CF_KEYS_NAME_MAX + 128];
     if (a.key_stdin) {
         status = read_admin_key(&admin);
         if (status == CF_EXIT_OK && a.key_type != NULL &&

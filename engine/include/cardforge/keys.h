@@ -91,6 +91,38 @@ cf_err_t cf_keyfile_load(const char *path, cf_keyfile_t **out, char *errbuf, siz
 cf_err_t cf_keyfile_parse(const char *name, const char *text, size_t len, cf_keyfile_t **out,
                           char *errbuf, size_t errlen);
 
+/* Keys in a PKCS#11 token. In the file, a key's hex may be replaced by an
+ * RFC 7512 URI naming a secret key in a token,
+ *     NAME VERSION ALGORITHM pkcs11:token=LABEL;object=LABEL
+ * with the module named by a `module /path/to/module.so` line and the token
+ * PIN's file by a `pin-file /path` line (a PIN file passes the key file's
+ * checks; without one the PIN is asked at the terminal without echo).
+ * cf_keyfile_load then loads the module, logs in once (a refused PIN is
+ * never retried) and finds every token key, so these fail at load with
+ * errbuf naming the cause, never the PIN:
+ *   CF_ERR_IO           the module cannot be loaded
+ *   CF_ERR_NOT_FOUND    no such token, or no such key in it
+ *   CF_ERR_WRONG_SECRET the token refused the PIN (CKR_PIN_INCORRECT)
+ *   CF_ERR_LAST_TRY / CF_ERR_BLOCKED   the token's PIN is at its last try /
+ *                       locked: not tried
+ *   CF_ERR_INVALID      the key is not an AES key of the algorithm's length
+ *                       that may sign
+ *   CF_ERR_UNSUPPORTED  the token does not offer CKM_AES_CMAC for it
+ *   CF_ERR_PERMISSION   the PIN file fails the checks, or there is neither a
+ *                       PIN file nor a terminal to ask at
+ * cf_keyfile_parse only parses: its token keys cannot derive
+ * (CF_ERR_UNSUPPORTED). Derivation through the token is thread-safe and
+ * gives the same bytes as the key's value in the file would. */
+
+/* What the token said that should be seen but does not stop the load (a
+ * key that could be read out, few PIN tries left), in order; NULL for
+ * i >= count. Borrowed from kf. */
+size_t cf_keyfile_warning_count(const cf_keyfile_t *kf);
+const char *cf_keyfile_warning(const cf_keyfile_t *kf, size_t i);
+
+/* 1 when the key lives in a token, 0 when its bytes are in the file. */
+int cf_master_key_in_token(const cf_master_key_t *mk);
+
 /* Wipe and free; NULL is fine. Invalidates every cf_master_key_t from it. */
 void cf_keyfile_free(cf_keyfile_t *kf);
 

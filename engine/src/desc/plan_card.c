@@ -122,6 +122,8 @@ cf_err_t cf_plan_load_keyfile(const cf_plan_t *plan, const char *path, cf_diag_l
     }
     char err[CF_KEYS_ERRLEN];
     cf_err_t e = cf_keyfile_load(path, out, err, sizeof(err));
+    for (size_t i = 0; i < cf_keyfile_warning_count(*out); i++)
+        cf_diag_add(diags, CF_SEV_WARNING, path, 0, "%s", cf_keyfile_warning(*out, i));
     if (e != CF_OK) {
         cf_diag_add(diags, CF_SEV_ERROR, path, 0, "%s", err[0] ? err : cf_strerror(e));
         return e;

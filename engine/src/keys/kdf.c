@@ -9,17 +9,25 @@
  * that a second implementation could get wrong silently: the serial is
  * normalized to one spelling before it becomes the context, and the whole
  * input is spelled out byte by byte in docs/key-derivation.md.
+ *
+ * The counter loop is ours (cf_keys_kbkdf_counter) and calls one CMAC block
+ * at a time through cf_master_key_cmac, so a key in the file (OpenSSL's
+ * CMAC) and a key in a PKCS#11 token (C_Sign with CKM_AES_CMAC) share every
+ * line above that block. OpenSSL's own KBKDF (cf_keys_kbkdf_cmac) stays as
+ * the independent judge the tests compare the loop with.
  */
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
 #include <cardforge/keys.h>
 
 #include "keys/keys_int.h"
+#include "keys/p11.h"
 
 /* Enough for 32 digits with overwhelming margin: see cf_keys_derive_digits. */
 #define DIGITS_KDF_BYTES 64
@@ -136,6 +144,96 @@ cf_err_t cf_keys_kbkdf_cmac(const uint8_t *key, size_t keylen, const uint8_t *la
     return CF_OK;
 }
 
+/* Fixed data longer than this is refused: labels and serials are short. */
+#define KDF_MSG_MAX 512
+
+cf_err_t cf_keys_kbkdf_counter(cf_keys_prf_fn prf, const void *ctx, const uint8_t *label,
+                               size_t label_len, const uint8_t *context, size_t context_len,
+                               int use_l, int use_separator, uint8_t *out, size_t outlen)
+{
+    if (prf == NULL || out == NULL || outlen == 0 || outlen > 0x1fffffff ||
+        (label == NULL && label_len > 0) || (context == NULL && context_len > 0) ||
+        label_len > KDF_MSG_MAX || context_len > KDF_MSG_MAX)
+        return CF_ERR_ARG;
+    /* [i]32 || label || 0x00 || context || [L]32 */
+    uint8_t msg[4 + KDF_MSG_MAX + 1 + KDF_MSG_MAX + 4], block[16];
+    size_t n = 4;
+    if (label_len > 0)
+        memcpy(msg + n, label, label_len);
+    n += label_len;
+    if (use_separator)
+        msg[n++] = 0;
+    if (context_len > 0)
+        memcpy(msg + n, context, context_len);
+    n += context_len;
+    if (use_l) {
+        uint32_t bits = (uint32_t)(outlen * 8);
+        msg[n++] = (uint8_t)(bits >> 24);
+        msg[n++] = (uint8_t)(bits >> 16);
+        msg[n++] = (uint8_t)(bits >> 8);
+        msg[n++] = (uint8_t)bits;
+    }
+    cf_err_t err = CF_OK;
+    for (uint32_t i = 1, done = 0; done < outlen; i++) {
+        msg[0] = (uint8_t)(i >> 24);
+        msg[1] = (uint8_t)(i >> 16);
+        msg[2] = (uint8_t)(i >> 8);
+        msg[3] = (uint8_t)i;
+        err = prf(ctx, msg, n, block);
+        if (err != CF_OK)
+            break;
+        size_t take = outlen - done < 16 ? outlen - done : 16;
+        memcpy(out + done, block, take);
+        done += (uint32_t)take;
+    }
+    OPENSSL_cleanse(block, sizeof(block));
+    if (err != CF_OK)
+        OPENSSL_cleanse(out, outlen);
+    return err;
+}
+
+/* AES-CMAC of msg under key bytes, through OpenSSL. */
+static cf_err_t cmac_bytes(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len,
+                           uint8_t out[16])
+{
+    const char *cipher = cmac_cipher(keylen);
+    if (cipher == NULL)
+        return CF_ERR_ARG;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac);
+    OSSL_PARAM params[2];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)cipher, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    size_t outl = 0;
+    int ok = ctx != NULL && EVP_MAC_init(ctx, key, keylen, params) == 1 &&
+             EVP_MAC_update(ctx, msg, len) == 1 && EVP_MAC_final(ctx, out, &outl, 16) == 1 &&
+             outl == 16;
+    EVP_MAC_CTX_free(ctx); /* clears the key schedule */
+    if (!ok) {
+        OPENSSL_cleanse(out, 16);
+        return CF_ERR_CRYPTO;
+    }
+    return CF_OK;
+}
+
+cf_err_t cf_master_key_cmac(const struct cf_master_key *mk, const uint8_t *msg, size_t len,
+                            uint8_t out[16])
+{
+    if (mk == NULL)
+        return CF_ERR_ARG;
+    if (mk->key != NULL)
+        return cmac_bytes(cf_secret_data(mk->key), cf_secret_len(mk->key), msg, len, out);
+    if (mk->token == NULL)
+        return CF_ERR_UNSUPPORTED; /* parsed, but the token was never opened */
+    return cf_p11_cmac(mk->token, mk->handle, msg, len, out);
+}
+
+static cf_err_t master_prf(const void *ctx, const uint8_t *msg, size_t len, uint8_t out[16])
+{
+    return cf_master_key_cmac(ctx, msg, len, out);
+}
+
 /* KDF output for this master key, purpose and serial, into out. */
 static cf_err_t derive_bytes(const cf_master_key_t *mk, cf_key_purpose_t purpose,
                              const char *serial, uint8_t *out, size_t outlen)
@@ -147,9 +245,8 @@ static cf_err_t derive_bytes(const cf_master_key_t *mk, cf_key_purpose_t purpose
     cf_err_t err = cf_keys_serial_normalize(serial, ctx, sizeof(ctx));
     if (err != CF_OK)
         return err;
-    return cf_keys_kbkdf_cmac(cf_secret_data(mk->key), cf_secret_len(mk->key),
-                              (const uint8_t *)label, strlen(label), (const uint8_t *)ctx,
-                              strlen(ctx), 1, 1, out, outlen);
+    return cf_keys_kbkdf_counter(master_prf, mk, (const uint8_t *)label, strlen(label),
+                                 (const uint8_t *)ctx, strlen(ctx), 1, 1, out, outlen);
 }
 
 cf_err_t cf_keys_derive(const cf_master_key_t *mk, cf_key_purpose_t purpose, const char *serial,

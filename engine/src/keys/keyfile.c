@@ -11,7 +11,13 @@
  * The permission checks are made with fstat on the descriptor that is then
  * read (no window between check and use) and the open refuses a symbolic
  * link as the last path component, so a link planted in a shared directory
- * cannot redirect us to another file.
+ * cannot redirect us to another file. A PIN file passes the same checks.
+ *
+ * A key's hex may instead be a pkcs11: URI: the key stays in a token and
+ * the file names the module (`module PATH`) and the PIN's file
+ * (`pin-file PATH`). Parsing never touches a token (the fuzzer runs it);
+ * cf_keyfile_load then opens the token once, logs in and finds every key,
+ * so every error of the token shows before any card is touched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,15 +33,25 @@
 #include <cardforge/keys.h>
 
 #include "keys/keys_int.h"
+#include "keys/p11.h"
 
 #define KEYFILE_MAX_BYTES (64 * 1024)
 #define KEYFILE_MAX_KEYS 1024
 #define MAX_FIELDS 4
+#define PIN_FILE_MAX_BYTES 256
+#define WARNINGS_MAX 8
+#define PATH_FIELD_MAX 4095
 
 struct cf_keyfile {
     struct cf_master_key *keys;
     size_t n;
     size_t cap;
+    char *module;   /* the `module` line's path, or NULL */
+    char *pin_file; /* the `pin-file` line's path, or NULL */
+    unsigned long module_line, pin_file_line;
+    cf_p11_token_t *token; /* open after cf_keyfile_load when a key is in it */
+    char warnings[WARNINGS_MAX][CF_KEYS_ERRLEN];
+    size_t nwarnings;
 };
 
 struct field {
@@ -43,10 +59,7 @@ struct field {
     size_t len;
 };
 
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
+void cf_keys_errf(char *errbuf, size_t errlen, const char *fmt, ...)
 {
     if (errbuf == NULL || errlen == 0)
         return;
@@ -135,8 +148,15 @@ static size_t split_fields(const char *line, size_t len, struct field *f)
 
 static void keyfile_clear(struct cf_keyfile *kf)
 {
-    for (size_t i = 0; i < kf->n; i++)
+    for (size_t i = 0; i < kf->n; i++) {
         cf_secret_free(kf->keys[i].key);
+        free(kf->keys[i].uri);
+    }
+    cf_p11_close(kf->token);
+    kf->token = NULL;
+    free(kf->module);
+    free(kf->pin_file);
+    kf->module = kf->pin_file = NULL;
     if (kf->keys != NULL)
         OPENSSL_cleanse(kf->keys, kf->cap * sizeof(*kf->keys));
     free(kf->keys);
@@ -153,7 +173,8 @@ void cf_keyfile_free(cf_keyfile_t *kf)
 }
 
 static cf_err_t add_key(struct cf_keyfile *kf, const struct field *name, unsigned version,
-                        const struct field *hex, unsigned long lineno)
+                        size_t keylen, const struct field *hex, struct cf_p11_uri *uri,
+                        unsigned long lineno)
 {
     if (kf->n == kf->cap) {
         size_t cap = kf->cap ? kf->cap * 2 : 8;
@@ -169,14 +190,54 @@ static cf_err_t add_key(struct cf_keyfile *kf, const struct field *name, unsigne
         kf->cap = cap;
     }
     struct cf_master_key *mk = &kf->keys[kf->n];
-    cf_err_t err = cf_secret_from_hex(hex->p, hex->len, &mk->key);
-    if (err != CF_OK)
-        return err;
+    if (uri != NULL) {
+        mk->uri = malloc(sizeof(*uri));
+        if (mk->uri == NULL)
+            return CF_ERR_NOMEM;
+        *mk->uri = *uri;
+    } else {
+        cf_err_t err = cf_secret_from_hex(hex->p, hex->len, &mk->key);
+        if (err != CF_OK)
+            return err;
+    }
+    mk->len = keylen;
     memcpy(mk->name, name->p, name->len);
     mk->name[name->len] = 0;
     mk->version = version;
     mk->line = lineno;
     kf->n++;
+    return CF_OK;
+}
+
+static int field_is(const struct field *f, const char *word)
+{
+    return f->len == strlen(word) && memcmp(f->p, word, f->len) == 0;
+}
+
+/* `module PATH` or `pin-file PATH`: each at most once, an absolute path (a
+ * relative one would depend on where cardforge happens to be started). */
+static cf_err_t parse_path_line(struct cf_keyfile *kf, const struct field *f, const char *name,
+                                unsigned long lineno, char *errbuf, size_t errlen)
+{
+    int is_module = field_is(&f[0], "module");
+    char **slot = is_module ? &kf->module : &kf->pin_file;
+    unsigned long *where = is_module ? &kf->module_line : &kf->pin_file_line;
+    const char *what = is_module ? "module" : "pin-file";
+    if (*slot != NULL) {
+        cf_keys_errf(errbuf, errlen, "%s:%lu: a second '%s' line (the first is line %lu)", name,
+                     lineno, what, *where);
+        return CF_ERR_INVALID;
+    }
+    if (f[1].p[0] != '/' || f[1].len > PATH_FIELD_MAX) {
+        cf_keys_errf(errbuf, errlen, "%s:%lu: '%s' needs an absolute path", name, lineno, what);
+        return CF_ERR_PARSE;
+    }
+    *slot = malloc(f[1].len + 1);
+    if (*slot == NULL)
+        return CF_ERR_NOMEM;
+    memcpy(*slot, f[1].p, f[1].len);
+    (*slot)[f[1].len] = 0;
+    *where = lineno;
     return CF_OK;
 }
 
@@ -198,57 +259,76 @@ static cf_err_t parse_line(struct cf_keyfile *kf, const char *line, size_t len, 
     size_t nf = split_fields(line, len, f);
     if (nf == 0)
         return CF_OK;
+    if (nf == 2 && (field_is(&f[0], "module") || field_is(&f[0], "pin-file")))
+        return parse_path_line(kf, f, name, lineno, errbuf, errlen);
     if (nf != MAX_FIELDS) {
         if (nf > MAX_FIELDS)
-            set_err(errbuf, errlen,
-                    "%s:%lu: expected 4 fields (name version algorithm hexkey), found more", name,
-                    lineno);
+            cf_keys_errf(errbuf, errlen,
+                         "%s:%lu: expected 4 fields (name version algorithm hexkey), found more",
+                         name, lineno);
         else
-            set_err(errbuf, errlen,
-                    "%s:%lu: expected 4 fields (name version algorithm hexkey), found %zu", name,
-                    lineno, nf);
+            cf_keys_errf(errbuf, errlen,
+                         "%s:%lu: expected 4 fields (name version algorithm hexkey), found %zu",
+                         name, lineno, nf);
         return CF_ERR_PARSE;
     }
     if (!cf_keys_name_valid(f[0].p, f[0].len)) {
-        set_err(errbuf, errlen, "%s:%lu: the name must be 1 to %d characters of A-Z a-z 0-9 _ . -",
-                name, lineno, CF_KEYS_NAME_MAX);
+        cf_keys_errf(errbuf, errlen,
+                     "%s:%lu: the name must be 1 to %d characters of A-Z a-z 0-9 _ . -", name,
+                     lineno, CF_KEYS_NAME_MAX);
         return CF_ERR_PARSE;
     }
     unsigned version;
     if (parse_version(&f[1], &version) != 0) {
-        set_err(errbuf, errlen, "%s:%lu: the version must be a whole number from 1 to %u", name,
-                lineno, CF_KEYS_VERSION_MAX);
+        cf_keys_errf(errbuf, errlen, "%s:%lu: the version must be a whole number from 1 to %u",
+                     name, lineno, CF_KEYS_VERSION_MAX);
         return CF_ERR_PARSE;
     }
     size_t keylen = algorithm_len(&f[2]);
     if (keylen == 0) {
-        set_err(errbuf, errlen, "%s:%lu: unknown algorithm; use aes128, aes192 or aes256", name,
-                lineno);
+        cf_keys_errf(errbuf, errlen, "%s:%lu: unknown algorithm; use aes128, aes192 or aes256",
+                     name, lineno);
         return CF_ERR_PARSE;
     }
-    if (!all_hex(&f[3])) {
-        set_err(errbuf, errlen, "%s:%lu: the key is not hex (0-9 A-F, no separators)", name,
-                lineno);
+    struct cf_p11_uri uri;
+    int in_token = f[3].len >= 7 && memcmp(f[3].p, "pkcs11:", 7) == 0;
+    if (in_token) {
+        const char *why;
+        if (cf_p11_uri_parse(f[3].p, f[3].len, &uri, &why) != CF_OK) {
+            cf_keys_errf(errbuf, errlen, "%s:%lu: %s", name, lineno, why);
+            return CF_ERR_PARSE;
+        }
+        for (size_t i = 0; i < kf->n; i++)
+            if (kf->keys[i].uri != NULL && !cf_p11_uri_same_token(kf->keys[i].uri, &uri)) {
+                cf_keys_errf(errbuf, errlen,
+                             "%s:%lu: names another token than line %lu; the keys of one key file "
+                             "live in one token",
+                             name, lineno, kf->keys[i].line);
+                return CF_ERR_INVALID;
+            }
+    } else if (!all_hex(&f[3])) {
+        cf_keys_errf(errbuf, errlen,
+                     "%s:%lu: the key is not hex (0-9 A-F, no separators) nor a pkcs11: URI", name,
+                     lineno);
         return CF_ERR_PARSE;
-    }
-    if (f[3].len != 2 * keylen) {
-        set_err(errbuf, errlen, "%s:%lu: the key has %zu hex digits, the algorithm needs %zu", name,
-                lineno, f[3].len, 2 * keylen);
+    } else if (f[3].len != 2 * keylen) {
+        cf_keys_errf(errbuf, errlen, "%s:%lu: the key has %zu hex digits, the algorithm needs %zu",
+                     name, lineno, f[3].len, 2 * keylen);
         return CF_ERR_INVALID;
     }
     unsigned long first = first_line_of(kf, &f[0], version);
     if (first != 0) {
-        set_err(errbuf, errlen, "%s:%lu: the same name and version as line %lu", name, lineno,
-                first);
+        cf_keys_errf(errbuf, errlen, "%s:%lu: the same name and version as line %lu", name, lineno,
+                     first);
         return CF_ERR_INVALID;
     }
     if (kf->n >= KEYFILE_MAX_KEYS) {
-        set_err(errbuf, errlen, "%s:%lu: more than %d keys", name, lineno, KEYFILE_MAX_KEYS);
+        cf_keys_errf(errbuf, errlen, "%s:%lu: more than %d keys", name, lineno, KEYFILE_MAX_KEYS);
         return CF_ERR_INVALID;
     }
-    cf_err_t err = add_key(kf, &f[0], version, &f[3], lineno);
+    cf_err_t err = add_key(kf, &f[0], version, keylen, &f[3], in_token ? &uri : NULL, lineno);
     if (err != CF_OK)
-        set_err(errbuf, errlen, "%s:%lu: %s", name, lineno, cf_strerror(err));
+        cf_keys_errf(errbuf, errlen, "%s:%lu: %s", name, lineno, cf_strerror(err));
     return err;
 }
 
@@ -256,7 +336,7 @@ cf_err_t cf_keyfile_parse(const char *name, const char *text, size_t len, cf_key
                           char *errbuf, size_t errlen)
 {
     *out = NULL;
-    set_err(errbuf, errlen, "%s", "");
+    cf_keys_errf(errbuf, errlen, "%s", "");
     if (name == NULL)
         name = "(key file)";
     if (text == NULL && len > 0)
@@ -278,15 +358,31 @@ cf_err_t cf_keyfile_parse(const char *name, const char *text, size_t len, cf_key
         if (end > start && text[end - 1] == '\r')
             end--;
         if (memchr(text + start, 0, end - start) != NULL) {
-            set_err(errbuf, errlen, "%s:%lu: the line contains a NUL byte", name, lineno);
+            cf_keys_errf(errbuf, errlen, "%s:%lu: the line contains a NUL byte", name, lineno);
             err = CF_ERR_PARSE;
             break;
         }
         err = parse_line(kf, text + start, end - start, name, lineno, errbuf, errlen);
     }
     if (err == CF_OK && kf->n == 0) {
-        set_err(errbuf, errlen, "%s: no keys in the file", name);
+        cf_keys_errf(errbuf, errlen, "%s: no keys in the file", name);
         err = CF_ERR_INVALID;
+    }
+    if (err == CF_OK && kf->module == NULL) {
+        for (size_t i = 0; i < kf->n; i++)
+            if (kf->keys[i].uri != NULL) {
+                cf_keys_errf(errbuf, errlen,
+                             "%s:%lu: the key is in a token: name its PKCS#11 module with a "
+                             "'module PATH' line",
+                             name, kf->keys[i].line);
+                err = CF_ERR_INVALID;
+                break;
+            }
+        if (err == CF_OK && kf->pin_file != NULL) {
+            cf_keys_errf(errbuf, errlen, "%s:%lu: a 'pin-file' line without a 'module' line", name,
+                         kf->pin_file_line);
+            err = CF_ERR_INVALID;
+        }
     }
     if (err != CF_OK) {
         cf_keyfile_free(kf);
@@ -296,40 +392,42 @@ cf_err_t cf_keyfile_parse(const char *name, const char *text, size_t len, cf_key
     return CF_OK;
 }
 
-/* Open path for reading and check it is a key file we may trust. */
-static cf_err_t open_checked(const char *path, int *fdout, char *errbuf, size_t errlen)
+/* Open path for reading and check it is a file of secrets we may trust
+ * (what: "key file", "PIN file"; max: its size limit). */
+static cf_err_t open_checked(const char *path, const char *what, long max, int *fdout, char *errbuf,
+                             size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         if (errno == ELOOP) {
-            set_err(errbuf, errlen, "%s: refused: a symbolic link; name the key file itself", path);
+            cf_keys_errf(errbuf, errlen, "%s: refused: a symbolic link; name the %s itself", path,
+                         what);
             return CF_ERR_PERMISSION;
         }
-        set_err(errbuf, errlen, "%s: %s", path, strerror(errno));
+        cf_keys_errf(errbuf, errlen, "%s: %s", path, strerror(errno));
         return CF_ERR_IO;
     }
     struct stat st;
     cf_err_t err = CF_OK;
     if (fstat(fd, &st) != 0) {
-        set_err(errbuf, errlen, "%s: %s", path, strerror(errno));
+        cf_keys_errf(errbuf, errlen, "%s: %s", path, strerror(errno));
         err = CF_ERR_IO;
     } else if (!S_ISREG(st.st_mode)) {
-        set_err(errbuf, errlen, "%s: refused: not a regular file", path);
+        cf_keys_errf(errbuf, errlen, "%s: refused: not a regular file", path);
         err = CF_ERR_PERMISSION;
     } else if (st.st_uid != geteuid()) {
-        set_err(errbuf, errlen,
-                "%s: refused: owned by uid %lu, not by the user running cardforge (uid %lu)", path,
-                (unsigned long)st.st_uid, (unsigned long)geteuid());
+        cf_keys_errf(errbuf, errlen,
+                     "%s: refused: owned by uid %lu, not by the user running cardforge (uid %lu)",
+                     path, (unsigned long)st.st_uid, (unsigned long)geteuid());
         err = CF_ERR_PERMISSION;
     } else if ((st.st_mode & 07777) != 0600 && (st.st_mode & 07777) != 0400) {
-        set_err(errbuf, errlen,
-                "%s: refused: mode %04o lets others in; a key file must be 0600 or 0400 "
-                "(chmod 600 %s)",
-                path, (unsigned)(st.st_mode & 07777), path);
+        cf_keys_errf(errbuf, errlen,
+                     "%s: refused: mode %04o lets others in; a %s must be 0600 or 0400 "
+                     "(chmod 600 %s)",
+                     path, (unsigned)(st.st_mode & 07777), what, path);
         err = CF_ERR_PERMISSION;
-    } else if (st.st_size > KEYFILE_MAX_BYTES) {
-        set_err(errbuf, errlen, "%s: larger than %d bytes; not a key file", path,
-                KEYFILE_MAX_BYTES);
+    } else if (st.st_size > max) {
+        cf_keys_errf(errbuf, errlen, "%s: larger than %ld bytes; not a %s", path, max, what);
         err = CF_ERR_INVALID;
     }
     if (err != CF_OK) {
@@ -340,48 +438,148 @@ static cf_err_t open_checked(const char *path, int *fdout, char *errbuf, size_t 
     return CF_OK;
 }
 
-cf_err_t cf_keyfile_load(const char *path, cf_keyfile_t **out, char *errbuf, size_t errlen)
+/* Read a checked file of at most max bytes into a new buffer of max + 1
+ * bytes (*buf, wiped and freed by the caller). */
+static cf_err_t read_checked(const char *path, const char *what, size_t max, char **buf,
+                             size_t *len, char *errbuf, size_t errlen)
 {
-    *out = NULL;
-    set_err(errbuf, errlen, "%s", "");
-    if (path == NULL)
-        return CF_ERR_ARG;
     int fd;
-    cf_err_t err = open_checked(path, &fd, errbuf, errlen);
+    *buf = NULL;
+    *len = 0;
+    cf_err_t err = open_checked(path, what, (long)max, &fd, errbuf, errlen);
     if (err != CF_OK)
         return err;
     /* One byte more than allowed, to notice a file that grew since fstat. */
-    size_t cap = KEYFILE_MAX_BYTES + 1;
-    char *buf = malloc(cap);
-    if (buf == NULL) {
+    size_t cap = max + 1;
+    *buf = malloc(cap);
+    if (*buf == NULL) {
         close(fd);
         return CF_ERR_NOMEM;
     }
-    size_t len = 0;
-    while (len < cap) {
-        ssize_t r = read(fd, buf + len, cap - len);
+    while (*len < cap) {
+        ssize_t r = read(fd, *buf + *len, cap - *len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            set_err(errbuf, errlen, "%s: %s", path, strerror(errno));
+            cf_keys_errf(errbuf, errlen, "%s: %s", path, strerror(errno));
             err = CF_ERR_IO;
             break;
         }
         if (r == 0)
             break;
-        len += (size_t)r;
+        *len += (size_t)r;
     }
     close(fd);
-    if (err == CF_OK && len > KEYFILE_MAX_BYTES) {
-        set_err(errbuf, errlen, "%s: larger than %d bytes; not a key file", path,
-                KEYFILE_MAX_BYTES);
+    if (err == CF_OK && *len > max) {
+        cf_keys_errf(errbuf, errlen, "%s: larger than %zu bytes; not a %s", path, max, what);
         err = CF_ERR_INVALID;
     }
-    if (err == CF_OK)
-        err = cf_keyfile_parse(path, buf, len, out, errbuf, errlen);
-    OPENSSL_cleanse(buf, cap);
+    return err;
+}
+
+/* The token PIN from the pin-file: its content up to one final newline. */
+static cf_err_t read_pin_file(const char *path, cf_secret_t **pin, char *errbuf, size_t errlen)
+{
+    char *buf;
+    size_t len;
+    *pin = NULL;
+    cf_err_t err = read_checked(path, "PIN file", PIN_FILE_MAX_BYTES, &buf, &len, errbuf, errlen);
+    if (err == CF_OK) {
+        if (len > 0 && buf[len - 1] == '\n')
+            len--;
+        if (len > 0 && buf[len - 1] == '\r')
+            len--;
+        if (len == 0 || memchr(buf, 0, len) != NULL || memchr(buf, '\n', len) != NULL) {
+            cf_keys_errf(errbuf, errlen, "%s: a PIN file holds one line: the PIN", path);
+            err = CF_ERR_INVALID;
+        } else {
+            *pin = cf_secret_new(buf, len);
+            if (*pin == NULL)
+                err = CF_ERR_NOMEM;
+        }
+    }
+    if (buf != NULL)
+        OPENSSL_cleanse(buf, PIN_FILE_MAX_BYTES + 1);
     free(buf);
     return err;
+}
+
+static void collect_warning(void *ctx, const char *text)
+{
+    struct cf_keyfile *kf = ctx;
+    if (kf->nwarnings < WARNINGS_MAX)
+        snprintf(kf->warnings[kf->nwarnings++], CF_KEYS_ERRLEN, "%s", text);
+}
+
+/* Open the token of the file's token keys and find each key in it. */
+static cf_err_t open_token(struct cf_keyfile *kf, const char *path, char *errbuf, size_t errlen)
+{
+    const struct cf_p11_uri *uri = NULL;
+    for (size_t i = 0; i < kf->n && uri == NULL; i++)
+        uri = kf->keys[i].uri;
+    if (uri == NULL)
+        return CF_OK;
+    cf_secret_t *pin = NULL;
+    cf_err_t err = CF_OK;
+    if (kf->pin_file != NULL)
+        err = read_pin_file(kf->pin_file, &pin, errbuf, errlen);
+    if (err != CF_OK)
+        return err;
+    struct cf_p11_open_args a = {.module = kf->module, .uri = uri, .pin = pin, .keyfile = path};
+    err = cf_p11_open(&a, &kf->token, collect_warning, kf, errbuf, errlen);
+    cf_secret_free(pin);
+    for (size_t i = 0; i < kf->n && err == CF_OK; i++) {
+        struct cf_master_key *mk = &kf->keys[i];
+        if (mk->uri == NULL)
+            continue;
+        char what[CF_KEYS_NAME_MAX + 64];
+        snprintf(what, sizeof(what), "%s:%lu: %s version %u", path, mk->line, mk->name,
+                 mk->version);
+        err = cf_p11_find_key(kf->token, mk->uri, mk->len, what, &mk->handle, collect_warning, kf,
+                              errbuf, errlen);
+        if (err == CF_OK)
+            mk->token = kf->token;
+    }
+    return err;
+}
+
+cf_err_t cf_keyfile_load(const char *path, cf_keyfile_t **out, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    cf_keys_errf(errbuf, errlen, "%s", "");
+    if (path == NULL)
+        return CF_ERR_ARG;
+    char *buf;
+    size_t len;
+    cf_err_t err = read_checked(path, "key file", KEYFILE_MAX_BYTES, &buf, &len, errbuf, errlen);
+    if (err == CF_OK)
+        err = cf_keyfile_parse(path, buf, len, out, errbuf, errlen);
+    if (buf != NULL)
+        OPENSSL_cleanse(buf, KEYFILE_MAX_BYTES + 1);
+    free(buf);
+    if (err == CF_OK) {
+        err = open_token(*out, path, errbuf, errlen);
+        if (err != CF_OK) {
+            cf_keyfile_free(*out);
+            *out = NULL;
+        }
+    }
+    return err;
+}
+
+size_t cf_keyfile_warning_count(const cf_keyfile_t *kf)
+{
+    return kf ? kf->nwarnings : 0;
+}
+
+const char *cf_keyfile_warning(const cf_keyfile_t *kf, size_t i)
+{
+    return kf != NULL && i < kf->nwarnings ? kf->warnings[i] : NULL;
+}
+
+int cf_master_key_in_token(const cf_master_key_t *mk)
+{
+    return mk != NULL && mk->uri != NULL;
 }
 
 size_t cf_keyfile_count(const cf_keyfile_t *kf)
@@ -431,6 +629,7 @@ cf_err_t cf_master_key_new(const char *name, unsigned version, const cf_secret_t
     }
     memcpy(mk->name, name, strlen(name) + 1);
     mk->version = version;
+    mk->len = len;
     *out = mk;
     return CF_OK;
 }
@@ -456,5 +655,5 @@ unsigned cf_master_key_version(const cf_master_key_t *mk)
 
 size_t cf_master_key_len(const cf_master_key_t *mk)
 {
-    return mk ? cf_secret_len(mk->key) : 0;
+    return mk ? mk->len : 0;
 }

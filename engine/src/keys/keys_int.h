@@ -14,12 +14,44 @@
 
 #include <cardforge/keys.h>
 
+struct cf_p11_token;
+struct cf_p11_uri;
+
+/* A master key is either bytes held here (key != NULL) or a key inside a
+ * PKCS#11 token (uri != NULL; token and handle set once the token is
+ * opened). Everything above cf_master_key_cmac treats both alike. */
 struct cf_master_key {
     char name[CF_KEYS_NAME_MAX + 1];
     unsigned version;
-    cf_secret_t *key;   /* 16, 24 or 32 bytes */
-    unsigned long line; /* where the key file defines it; 0 for cf_master_key_new */
+    size_t len;                 /* 16, 24 or 32: from the algorithm */
+    cf_secret_t *key;           /* the bytes, or NULL for a token key */
+    struct cf_p11_uri *uri;     /* where the token key is, or NULL */
+    struct cf_p11_token *token; /* borrowed from the key file, NULL until opened */
+    unsigned long handle;       /* the key's object handle in the token */
+    unsigned long line;         /* where the key file defines it; 0 for cf_master_key_new */
 };
+
+/* One AES-CMAC block under the master key: out = CMAC(mk, msg). The key's
+ * bytes through OpenSSL, or one C_Sign(CKM_AES_CMAC) in the token.
+ * CF_ERR_CRYPTO when either fails; CF_ERR_UNSUPPORTED for a token key whose
+ * token is not open. out is wiped on failure. */
+cf_err_t cf_master_key_cmac(const struct cf_master_key *mk, const uint8_t *msg, size_t len,
+                            uint8_t out[16]);
+
+/* The PRF under the KDF loop: one 16-byte block of msg under ctx. */
+typedef cf_err_t (*cf_keys_prf_fn)(const void *ctx, const uint8_t *msg, size_t len,
+                                   uint8_t out[16]);
+
+/* SP 800-108 counter mode (r = 32) over any 16-byte-block PRF, as
+ * cf_keys_kbkdf_cmac below, one prf call per output block. */
+cf_err_t cf_keys_kbkdf_counter(cf_keys_prf_fn prf, const void *ctx, const uint8_t *label,
+                               size_t label_len, const uint8_t *context, size_t context_len,
+                               int use_l, int use_separator, uint8_t *out, size_t outlen);
+
+/* snprintf into errbuf (errlen bytes; nothing when NULL or 0): the one
+ * message writer of the keys module. */
+void cf_keys_errf(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* 1 when name is 1..CF_KEYS_NAME_MAX characters of A-Z a-z 0-9 _ . - */
 int cf_keys_name_valid(const char *name, size_t len);
