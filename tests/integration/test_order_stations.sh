@@ -77,7 +77,8 @@ judge() { # ORDER RECORDS [--live] STATIONS...
                 WHERE order_id = $oid" >"$tmp/$o.attempts"
     cf_pg_psql "SELECT record, state, coalesce(serial, '') FROM cf_record WHERE order_id = $oid" \
         >"$tmp/$o.records"
-    local js=() s
+    local s
+    local js=()
     for s in "$@"; do js+=("$s=$tmp/$o-$s.jsonl"); done
     python3 "$judge_py" "$tmp/$o.attempts" "$tmp/$o.records" "$n" "${js[@]}" $partial || return 1
     for s in "$@"; do

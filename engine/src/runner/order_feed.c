@@ -215,13 +215,32 @@ void cf_runner_order_stop(struct cf_runner *r)
     if (r->order_thread_started)
         pthread_join(r->order_thread, NULL);
     r->order_thread_started = 0;
-    /* Whatever did not reach the database during the run, if it is here. */
-    cf_diag_list_t *d = cf_diag_list_new();
-    unsigned long sent = 0;
-    if (d != NULL && cf_station_replay(r->station, r->o.journal, &sent, d) != CF_OK)
+    /* Whatever did not reach the database during the run: sent now, the
+     * connection made again if it went away at the very end (a few tries,
+     * about 8 s in all). */
+    cf_err_t re = CF_ERR_DATABASE;
+    unsigned backoff = RETRY_MS_FIRST;
+    for (int i = 0; i < 5 && re != CF_OK; i++) {
+        char why[512];
+        cf_diag_list_t *d = cf_diag_list_new();
+        unsigned long sent = 0;
+        re = d != NULL ? cf_station_replay(r->station, r->o.journal, &sent, d) : CF_ERR_NOMEM;
+        cf_diag_list_free(d);
+        if (re == CF_OK || i == 4)
+            break;
+        struct timespec ts = {backoff / 1000, (long)(backoff % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        backoff *= 2;
+        cf_station_reconnect(r->station, why, sizeof(why));
+    }
+    if (re != CF_OK) {
         cf_runner_log(r, "order database: the journal's last lines could not be sent; the next "
                          "run of this station sends them");
-    cf_diag_list_free(d);
+        pthread_mutex_lock(&r->mu);
+        if (r->fatal == CF_OK)
+            r->fatal = CF_ERR_DATABASE; /* the order does not know all this station did */
+        pthread_mutex_unlock(&r->mu);
+    }
     uint64_t counts[4];
     cf_err_t ce = cf_station_counts(r->station, counts);
     pthread_mutex_lock(&r->mu);
