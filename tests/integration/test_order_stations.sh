@@ -105,6 +105,21 @@ for s in A B C; do
 done
 "$cf" order status --db "$CF_PG" --name one | grep >/dev/null "one: 45 records: 45 done, 0 claimed, 0 pending, 0 failed" ||
     fail "order status: $("$cf" order status --db "$CF_PG" --name one)"
+# The order across its stations, from the database.
+"$cf" report --db "$CF_PG" --order one --json >"$tmp/report.json" || fail "report --order: $(cat "$tmp/report.json")"
+python3 - "$tmp/report.json" <<'PY' || fail "report --order: $(cat "$tmp/report.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["records"] == {"total": 45, "done": 45, "claimed": 0, "pending": 0, "failed": 0}, r["records"]
+st = {s["station"]: s for s in r["stations"]}
+assert sorted(st) == ["A", "B", "C"], st
+assert sum(s["personalized"] for s in st.values()) == 45, st
+assert all(s["cards_per_min"] > 0 and s["open"] == 0 and s["claims"] == 0 for s in st.values()), st
+assert len(r["readers"]) == 6 and sum(x["personalized"] for x in r["readers"]) == 45, r["readers"]
+assert r["open_intents"] == [] and r["in_doubt"] == 0, r
+PY
+"$cf" report --db "$CF_PG" --order one | grep >/dev/null "^order one: 45 records: 45 done" ||
+    fail "report --order (text): $("$cf" report --db "$CF_PG" --order one)"
 # Cards of different stations never share a serial.
 [ "$(cf_pg_psql "SELECT count(DISTINCT serial) = count(*) FROM cf_attempt WHERE status = 'personalized'")" = t ] ||
     fail "a serial was personalized twice"
@@ -225,6 +240,10 @@ cf_pg_psql "INSERT INTO cf_station (order_id, station, number, fence, lease_unti
             UPDATE cf_record SET state = 'claimed', station = 'W', fence = 1, serial = NULL WHERE order_id = $oid AND record = 5;
             UPDATE cf_attempt SET voided = now() WHERE order_id = $oid AND record = 5;
             INSERT INTO cf_attempt (order_id, station, attempt, record, serial, status) VALUES ($oid, 'W', 1, 5, 'cut-off-card', 'open')"
+# The report names it, in doubt: its station's lease has run out.
+"$cf" report --db "$CF_PG" --order six >"$tmp/six-report.out" || fail "report: $(cat "$tmp/six-report.out")"
+grep -q "station W attempt 1: record 5, card cut-off-card, since .*IN DOUBT" "$tmp/six-report.out" ||
+    fail "report does not name the card in doubt: $(cat "$tmp/six-report.out")"
 rc=0; "$cf" order release --db "$CF_PG" --name six --record 5 >"$tmp/six.out" 2>&1 || rc=$?
 [ $rc = 1 ] && grep -q "record 5 is bound to card cut-off-card at station W by an open intent" "$tmp/six.out" ||
     fail "release of a claim with an open intent: $rc $(cat "$tmp/six.out")"

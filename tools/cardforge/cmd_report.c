@@ -29,6 +29,7 @@
 #include <cardforge/plan.h>
 
 #include "commands.h"
+#include "report_order.h"
 #include "journal/jbuf.h"
 #include "journal/journal_int.h"
 
@@ -80,14 +81,21 @@ struct report {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: cardforge report JOURNAL [--json]\n\n"
+    fprintf(out, "usage: cardforge report JOURNAL [--json]\n"
+                 "       cardforge report --db CONNINFO --order ORDER [--json]\n\n"
                  "Summarise a batch journal: records done and remaining, card attempts by\n"
                  "status, failures by reason, per-reader throughput, the cards left with an\n"
                  "open intent, and the cards that refused wrong values (counts and parameter\n"
                  "names, never values). The journal is only read (a torn last line is\n"
                  "reported, not removed).\n\n"
-                 "  --json      the same as one JSON object\n"
-                 "  -h, --help  this help\n\n"
+                 "With --db and --order: the whole order across its stations, from the order\n"
+                 "database (docs/stations.md): records done, claimed, pending and failed, each\n"
+                 "station and reader with its throughput, and the open intents (cards that may\n"
+                 "be changed), those of stations not running marked IN DOUBT.\n\n"
+                 "  --json           the same as one JSON object\n"
+                 "  --db CONNINFO    the order database (libpq; no password: ~/.pgpass)\n"
+                 "  --order ORDER    the order to report\n"
+                 "  -h, --help       this help\n\n"
                  "Exit status: 0 read, 1 the journal is damaged, 2 usage error or unreadable "
                  "file.\n");
 }
@@ -481,15 +489,24 @@ int cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
+        {"db", required_argument, NULL, 'd'},
+        {"order", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int json = 0, c;
+    const char *db = NULL, *order = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'j':
             json = 1;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'o':
+            order = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -499,7 +516,14 @@ int cmd_report(int argc, char **argv)
             return CF_EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
+    if ((db != NULL) != (order != NULL)) {
+        fprintf(stderr, "cardforge report: --db and --order go together\n");
+        usage(stderr);
+        return CF_EXIT_USAGE;
+    }
+    if (db != NULL && optind == argc)
+        return report_order(db, order, json);
+    if (optind != argc - 1 || db != NULL) {
         usage(stderr);
         return CF_EXIT_USAGE;
     }

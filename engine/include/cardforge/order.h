@@ -100,6 +100,47 @@ cf_err_t cf_order_release(cf_order_db_t *db, const char *name, uint64_t record,
 cf_err_t cf_order_void(cf_order_db_t *db, const char *name, const char *serial,
                        uint64_t *record, cf_diag_list_t *diags);
 
+/* ---- the order across stations (cardforge report --db --order) ---- */
+
+typedef struct cf_order_station_row {
+    const char *station;
+    uint64_t personalized, failed, rejected; /* attempts that ended so */
+    uint64_t claims;                         /* records it holds now */
+    uint64_t open;                           /* attempts with an open intent */
+    double cards_per_min;                    /* personalized over its first start..last end */
+    int lease_live;                          /* its lease has not run out */
+    const char *lease_until;                 /* ISO 8601, the database's clock */
+} cf_order_station_row_t;
+
+typedef struct cf_order_reader_row {
+    const char *station, *reader;
+    uint64_t personalized, failed, rejected;
+    double cards_per_min;
+} cf_order_reader_row_t;
+
+/* An attempt whose intent is in the database and whose result is not: the
+ * card may be changed. in_doubt: its station's lease has run out, so no
+ * running station is finishing it (start that station again, or void the
+ * card). */
+typedef struct cf_order_open_row {
+    const char *station, *serial, *since;
+    uint64_t attempt, record;
+    int in_doubt;
+} cf_order_open_row_t;
+
+typedef struct cf_order_report_fns {
+    void *ctx;
+    void (*station)(void *ctx, const cf_order_station_row_t *row);
+    void (*reader)(void *ctx, const cf_order_reader_row_t *row);
+    void (*open)(void *ctx, const cf_order_open_row_t *row);
+} cf_order_report_fns_t;
+
+/* The order's totals (as cf_order_status) into *info, then each station,
+ * each reader and each open attempt through fns (rows valid for the call
+ * only; a NULL function skips its rows). */
+cf_err_t cf_order_report(cf_order_db_t *db, const char *name, cf_order_info_t *info,
+                         const cf_order_report_fns_t *fns, cf_diag_list_t *diags);
+
 #ifdef __cplusplus
 }
 #endif

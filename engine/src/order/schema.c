@@ -66,6 +66,7 @@ static const char *const migrations[] = {
     "  station text NOT NULL,"
     "  attempt bigint NOT NULL,"
     "  record integer,"
+    "  reader text NOT NULL DEFAULT '',"
     "  serial text NOT NULL DEFAULT '',"
     "  status text NOT NULL CHECK (status IN ('open', 'personalized', 'failed', 'rejected')),"
     "  error text NOT NULL DEFAULT '',"

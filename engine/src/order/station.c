@@ -112,8 +112,8 @@ static cf_err_t register_station(cf_station_t *st, char *why, size_t cap)
     if (r == NULL)
         return CF_ERR_DATABASE;
     PQclear(r);
-    r = run(st, "registering the station", "SELECT 1 FROM cf_order WHERE id = $1 FOR UPDATE", 1,
-            o, why, cap);
+    r = run(st, "registering the station", "SELECT 1 FROM cf_order WHERE id = $1 FOR UPDATE", 1, o,
+            why, cap);
     if (r == NULL) {
         PQclear(PQexec(st->db->conn, "ROLLBACK"));
         return CF_ERR_DATABASE;
@@ -121,13 +121,13 @@ static cf_err_t register_station(cf_station_t *st, char *why, size_t cap)
     PQclear(r);
     const char *v[3] = {st->order_id, st->name, st->lease};
     r = run(st, "registering the station",
-                      "INSERT INTO cf_station (order_id, station, number, fence, lease_until) "
-                      "SELECT $1, $2, coalesce(max(number), 0) + 1, nextval('cf_fence'), "
-                      "now() + make_interval(secs => $3::int) FROM cf_station WHERE order_id = $1 "
-                      "ON CONFLICT (order_id, station) DO UPDATE SET fence = nextval('cf_fence'), "
-                      "lease_until = EXCLUDED.lease_until, started = now() "
-                      "RETURNING number, fence",
-                      3, v, why, cap);
+            "INSERT INTO cf_station (order_id, station, number, fence, lease_until) "
+            "SELECT $1, $2, coalesce(max(number), 0) + 1, nextval('cf_fence'), "
+            "now() + make_interval(secs => $3::int) FROM cf_station WHERE order_id = $1 "
+            "ON CONFLICT (order_id, station) DO UPDATE SET fence = nextval('cf_fence'), "
+            "lease_until = EXCLUDED.lease_until, started = now() "
+            "RETURNING number, fence",
+            3, v, why, cap);
     if (r == NULL) {
         PQclear(PQexec(st->db->conn, "ROLLBACK"));
         return CF_ERR_DATABASE;
@@ -288,24 +288,25 @@ long cf_station_held(cf_station_t *st, uint64_t *records, size_t cap)
 }
 
 cf_err_t cf_station_intent(cf_station_t *st, uint64_t attempt, uint64_t record, const char *serial,
-                           char *why, size_t cap)
+                           const char *reader, char *why, size_t cap)
 {
     char a[24], rec[24];
     snprintf(a, sizeof(a), "%llu", (unsigned long long)attempt);
     snprintf(rec, sizeof(rec), "%llu", (unsigned long long)record);
-    const char *v[6] = {st->order_id, st->name, st->fence, a, rec, serial};
+    const char *v[7] = {st->order_id, st->name, st->fence, a, rec, serial, reader};
     pthread_mutex_lock(&st->mu);
     /* Inserted only on a record this station holds under its token; an
      * intent already there (a retried upload) is taken as it is. */
     PGresult *r = run(st, "recording the intent",
                       "WITH ins AS (INSERT INTO cf_attempt (order_id, station, attempt, record, "
-                      "serial, status, started) SELECT $1, $2, $4, $5, $6, 'open', now() WHERE "
+                      "serial, reader, status, started) SELECT $1, $2, $4, $5, $6, $7, 'open', "
+                      "now() WHERE "
                       "EXISTS (SELECT 1 FROM cf_record WHERE order_id = $1 AND record = $5 AND "
                       "station = $2 AND fence = $3 AND state = 'claimed') ON CONFLICT DO NOTHING "
                       "RETURNING 1) SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM "
                       "cf_attempt WHERE order_id = $1 AND station = $2 AND attempt = $4 AND "
                       "record = $5)",
-                      6, v, why, cap);
+                      7, v, why, cap);
     cf_err_t e = CF_ERR_DATABASE;
     if (r != NULL) {
         int ins = atoi(PQgetvalue(r, 0, 0)), had = atoi(PQgetvalue(r, 0, 1));
@@ -335,21 +336,30 @@ static cf_err_t result_locked(cf_station_t *st, const cf_journal_card_t *c, int 
     char a[24], rec[24];
     snprintf(a, sizeof(a), "%llu", (unsigned long long)c->attempt);
     snprintf(rec, sizeof(rec), "%llu", (unsigned long long)c->record);
-    const char *v[8] = {st->order_id,
-                        st->name,
-                        a,
-                        c->record ? rec : NULL,
-                        c->serial ? c->serial : "",
-                        status_word(c->status),
-                        cf_errname(c->err),
-                        cf_journal_card_changed(c) ? "true" : "false"};
+    /* The card's own times, from its journal line (also when replayed). */
+    char t0[24], t1[24];
+    snprintf(t0, sizeof(t0), "%lld", (long long)c->start);
+    snprintf(t1, sizeof(t1), "%lld", (long long)c->end);
+    const char *v[11] = {st->order_id,
+                         st->name,
+                         a,
+                         c->record ? rec : NULL,
+                         c->serial ? c->serial : "",
+                         status_word(c->status),
+                         cf_errname(c->err),
+                         cf_journal_card_changed(c) ? "true" : "false",
+                         c->reader ? c->reader : "",
+                         t0,
+                         t1};
     PGresult *r = run(st, "recording the card's result",
                       "INSERT INTO cf_attempt (order_id, station, attempt, record, serial, status, "
-                      "error, changed, ended) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now()) "
-                      "ON CONFLICT (order_id, station, attempt) DO UPDATE SET status = "
+                      "error, changed, reader, started, ended) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                      "$8, $9, to_timestamp($10::bigint / 1000.0), to_timestamp($11::bigint / "
+                      "1000.0)) ON CONFLICT (order_id, station, attempt) DO UPDATE SET status = "
                       "EXCLUDED.status, serial = EXCLUDED.serial, error = EXCLUDED.error, changed "
-                      "= EXCLUDED.changed, ended = EXCLUDED.ended WHERE cf_attempt.status = 'open'",
-                      8, v, why, cap);
+                      "= EXCLUDED.changed, reader = EXCLUDED.reader, started = EXCLUDED.started, "
+                      "ended = EXCLUDED.ended WHERE cf_attempt.status = 'open'",
+                      11, v, why, cap);
     if (r == NULL) {
         /* A unique violation is a serial personalized twice in the order. */
         return strstr(why, "cf_attempt_one_card_per_serial") ? CF_ERR_REFUSED : CF_ERR_DATABASE;
@@ -431,11 +441,14 @@ static cf_err_t replay_one(void *user, const cf_journal_entry_t *en)
         char a[24], rec[24];
         snprintf(a, sizeof(a), "%llu", (unsigned long long)en->intent.attempt);
         snprintf(rec, sizeof(rec), "%llu", (unsigned long long)en->intent.record);
-        const char *v[5] = {st->order_id, st->name, a, rec, en->intent.serial};
+        const char *v[6] = {
+            st->order_id, st->name,          a,
+            rec,          en->intent.serial, en->intent.reader ? en->intent.reader : ""};
         PGresult *r = run(st, "replaying an intent",
                           "INSERT INTO cf_attempt (order_id, station, attempt, record, serial, "
-                          "status) VALUES ($1, $2, $3, $4, $5, 'open') ON CONFLICT DO NOTHING",
-                          5, v, rp->why, sizeof(rp->why));
+                          "reader, status) VALUES ($1, $2, $3, $4, $5, $6, 'open') ON CONFLICT DO "
+                          "NOTHING",
+                          6, v, rp->why, sizeof(rp->why));
         if (r == NULL)
             return rp->err = CF_ERR_DATABASE;
         PQclear(r);

@@ -65,7 +65,7 @@ long cf_station_held(cf_station_t *st, uint64_t *records, size_t cap);
  * this station's; CF_ERR_DATABASE when the database cannot say. In both
  * error cases the card must not be touched. */
 cf_err_t cf_station_intent(cf_station_t *st, uint64_t attempt, uint64_t record, const char *serial,
-                           char *why, size_t cap);
+                           const char *reader, char *why, size_t cap);
 
 /* A card's result (its journal card line). given_up: the record has used
  * its attempts (it becomes failed). CF_OK, CF_ERR_DATABASE (upload later

@@ -112,7 +112,7 @@ static cf_err_t hook_intent(void *user, const cf_card_t *card, const cf_step_t *
     /* Several stations: the card is touched only once the order database
      * holds the intent, on a record still this station's. */
     char why[CF_MSG_MAX - 16];
-    e = cf_runner_order_intent(h->r, in.attempt, in.record, in.serial, why, sizeof(why));
+    e = cf_runner_order_intent(h->r, in.attempt, in.record, in.serial, in.reader, why, sizeof(why));
     if (e == CF_OK)
         h->in_order = 1;
     else

@@ -261,9 +261,9 @@ void cf_runner_order_free(struct cf_runner *r)
 }
 
 cf_err_t cf_runner_order_intent(struct cf_runner *r, uint64_t attempt, uint64_t record,
-                                const char *serial, char *why, size_t cap)
+                                const char *serial, const char *reader, char *why, size_t cap)
 {
-    cf_err_t e = cf_station_intent(r->station, attempt, record, serial, why, cap);
+    cf_err_t e = cf_station_intent(r->station, attempt, record, serial, reader, why, cap);
     if (e == CF_ERR_DATABASE)
         go_down(r, why);
     return e;

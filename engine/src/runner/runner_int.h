@@ -86,7 +86,7 @@ struct cf_runner {
     struct cf_station *station;
     pthread_t order_thread;
     int order_thread_started, order_quit, order_down, order_cv_init;
-    pthread_cond_t order_cv; /* wakes the feeder (with mu) */
+    pthread_cond_t order_cv;  /* wakes the feeder (with mu) */
     int order_known;          /* order_counts were read at the end */
     uint64_t order_counts[4]; /* records, done, claimed, failed */
 
@@ -154,7 +154,7 @@ void cf_runner_order_start(struct cf_runner *r);
 void cf_runner_order_stop(struct cf_runner *r);
 void cf_runner_order_free(struct cf_runner *r);
 cf_err_t cf_runner_order_intent(struct cf_runner *r, uint64_t attempt, uint64_t record,
-                                const char *serial, char *why, size_t cap);
+                                const char *serial, const char *reader, char *why, size_t cap);
 void cf_runner_order_result(struct cf_runner *r, const cf_journal_card_t *c, int given_up);
 
 /* Work one card on transport t (taken over: closed here) in reader rd. */
