@@ -18,6 +18,7 @@
 #include <cardforge/plan.h>
 
 #include "commands.h"
+#include "order_connect.h"
 #include "out.h"
 
 static void usage(FILE *out)
@@ -192,17 +193,12 @@ int cmd_order(int argc, char **argv)
         usage(stderr);
         return CF_EXIT_USAGE;
     }
-    cf_diag_list_t *diags = cf_diag_list_new();
-    if (diags == NULL)
-        return CF_EXIT_FAIL;
+    cf_diag_list_t *diags = NULL;
     cf_order_db_t *db = NULL;
-    cf_err_t e = cf_order_db_open(conninfo, diags, &db);
-    int rc = CF_EXIT_OK;
-    if (e != CF_OK) {
-        cf_diag_print(diags, stderr);
-        rc = e == CF_ERR_ARG ? CF_EXIT_USAGE : CF_EXIT_FAIL;
-        goto out;
-    }
+    int rc = order_connect(conninfo, &diags, &db);
+    if (rc != CF_EXIT_OK)
+        return rc;
+    cf_err_t e = CF_OK;
     if (strcmp(sub, "init") == 0) {
         unsigned from = 0, to = 0;
         e = cf_order_db_init(db, &from, &to, diags);
@@ -260,7 +256,6 @@ int cmd_order(int argc, char **argv)
         else if (!json && l.n == 0)
             printf("no orders\n");
     }
-out:
     cf_order_db_close(db);
     cf_diag_list_free(diags);
     return rc;

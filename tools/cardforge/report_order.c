@@ -9,6 +9,7 @@
 #include <cardforge/order.h>
 
 #include "commands.h"
+#include "order_connect.h"
 #include "out.h"
 #include "report_order.h"
 
@@ -89,17 +90,12 @@ static void on_open(void *ctx, const cf_order_open_row_t *o)
 
 int report_order(const char *conninfo, const char *name, int json)
 {
-    cf_diag_list_t *diags = cf_diag_list_new();
-    if (diags == NULL)
-        return CF_EXIT_FAIL;
+    cf_diag_list_t *diags = NULL;
     cf_order_db_t *db = NULL;
-    cf_err_t e = cf_order_db_open(conninfo, diags, &db);
-    int rc = CF_EXIT_OK;
-    if (e != CF_OK) {
-        cf_diag_print(diags, stderr);
-        rc = e == CF_ERR_ARG ? CF_EXIT_USAGE : CF_EXIT_FAIL;
-        goto out;
-    }
+    int rc = order_connect(conninfo, &diags, &db);
+    if (rc != CF_EXIT_OK)
+        return rc;
+    cf_err_t e = CF_OK;
     /* Read whole before anything is printed: an error leaves no half
      * document. The three lists come one after the other, so each is
      * printed as it is read, after the totals were checked. */
