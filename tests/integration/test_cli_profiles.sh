@@ -12,9 +12,9 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 out=$("$CLI" profiles --profiles "$SRC/profiles" 2>&1) || fail "shipped profiles: $out"
-echo "$out" | grep -q "^5 profiles in " || fail "count: $out"
+echo "$out" | grep >/dev/null "^5 profiles in " || fail "count: $out"
 for p in piv piv-yubikey gids gids-counter gids-gemalto; do
-    echo "$out" | grep -q "^  $p " || fail "$p not listed: $out"
+    echo "$out" | grep >/dev/null "^  $p " || fail "$p not listed: $out"
 done
 
 # --json: the same five profiles, with what the text listing says of them.
@@ -40,7 +40,7 @@ line=$(grep -n '^bogus_key' "$tmp/piv.yaml" | cut -d: -f1)
 out=$("$CLI" profiles --profiles "$tmp" 2>&1)
 rc=$?
 [ $rc -eq 1 ] || fail "broken profile: exit $rc, expected 1: $out"
-echo "$out" | grep -q "piv.yaml:$line: error: .*unknown key 'bogus_key'" ||
+echo "$out" | grep >/dev/null "piv.yaml:$line: error: .*unknown key 'bogus_key'" ||
     fail "no file:line diagnostic: $out"
 
 "$CLI" profiles --profiles "$tmp" --json >"$tmp/b.json" 2>"$tmp/err"
@@ -63,12 +63,12 @@ mkfifo "$tmp/fifo/zz.yaml"
 out=$(timeout 10 "$CLI" profiles --profiles "$tmp/fifo" 2>&1)
 rc=$?
 [ $rc -ne 124 ] || fail "a FIFO among the profiles hangs the load"
-echo "$out" | grep -q "zz.yaml.*refused: not a regular file" || fail "FIFO: exit $rc: $out"
+echo "$out" | grep >/dev/null "zz.yaml.*refused: not a regular file" || fail "FIFO: exit $rc: $out"
 
 "$CLI" profiles --profiles "$tmp/none" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "missing directory must be status 2"
 out=$("$CLI" profiles --profiles "$tmp/none" --json 2>/dev/null)
 [ $? -eq 2 ] || fail "missing directory with --json must be status 2"
 [ -z "$out" ] || fail "missing directory with --json left output on stdout: $out"
-"$CLI" profiles --help | grep -q "usage: cardforge profiles" || fail "--help"
+"$CLI" profiles --help | grep >/dev/null "usage: cardforge profiles" || fail "--help"
 echo "profiles CLI: ok"

@@ -129,6 +129,6 @@ out=$(timeout 10 "$CLI" probe --reader sim:1 --wait 2>&1)
 cf_expect_eq "a sim: reader with --wait" 2 $?
 grep -q "in-process card of \`cardforge run\`" <<<"$out" || cf_fail "sim: $out"
 for c in "probe" "pin status" "personalize x.ini"; do
-    "$CLI" $c --help | grep -q -- "--wait\[=SECONDS\]" || cf_fail "$c --help lacks --wait"
+    "$CLI" $c --help | grep >/dev/null -- "--wait\[=SECONDS\]" || cf_fail "$c --help lacks --wait"
 done
 cf_note "ok: wait by reader and serial, SIGINT, time limit, pin status --json"

@@ -193,7 +193,7 @@ out=$("$CLI" personalize "$CF_TMP/admin-pin.ini" --reader "$(cf_reader_name 0)" 
 cf_expect_eq "exit status for an impossible step" 1 $?
 grep -q "step set-pin-by-admin (line 2) refused on card type piv-yubikey" <<<"$out" || cf_fail "$out"
 cf_expect_eq "state file after the refusal" "$before" "$(cat "$(cf_state_file 0)")"
-"$CLI" personalize --help | grep -q "usage: cardforge personalize" || cf_fail "--help"
+"$CLI" personalize --help | grep >/dev/null "usage: cardforge personalize" || cf_fail "--help"
 # The card swapped in the reader while the values are typed: the values
 # were typed (and checked) for the first card; the second gets none of
 # them. Reader 1 becomes a feeder: every removal brings the next card.
