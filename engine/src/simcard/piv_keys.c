@@ -325,6 +325,8 @@ static int parse_key_request(const cf_apdu_t *cmd, struct key_request *r)
     cf_rcursor in = cf_rcursor_init(v, vl);
     int have_resp = 0;
     r->in = NULL;
+    r->in_len = 0;
+    r->exponentiation = 0;
     while (in.left > 0) {
         const uint8_t *e;
         size_t el;
