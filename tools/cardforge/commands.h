@@ -33,5 +33,6 @@ int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_order(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif
