@@ -1,6 +1,6 @@
 /*
- * helpdesk_operator_cmd.c - `cardforge helpdesk operator add|disable|enable|
- * list`: managing who may log in to the helpdesk web page.
+ * helpdesk_operator_cmd.c - `cardforge helpdesk operator add|passwd|disable|
+ * enable|list`: managing who may log in to the helpdesk web page.
  *
  * Passwords are asked twice without echo at a terminal, or read as one
  * line from standard input with --password-stdin (for provisioning
@@ -22,10 +22,12 @@
 static void operator_usage(FILE *out)
 {
     fprintf(out,
-            "usage: cardforge helpdesk operator add NAME --operators FILE [--password-stdin]\n"
+            "usage: cardforge helpdesk operator add|passwd NAME --operators FILE\n"
+            "         [--password-stdin]\n"
             "       cardforge helpdesk operator disable|enable NAME --operators FILE\n"
             "       cardforge helpdesk operator list --operators FILE\n\n"
-            "Manage the operators who may log in to `cardforge helpdesk serve`.\n\n"
+            "Manage the operators who may log in to `cardforge helpdesk serve`: add one,\n"
+            "set a new password (passwd), disable or enable one, list them.\n\n"
             "  --operators FILE   the operators file (created 0600 by the first add; it\n"
             "                     must be owned by you, mode 0600 or 0400)\n"
             "  --password-stdin   read the new password as one line from standard input\n"
@@ -128,6 +130,26 @@ static int op_add(ops_t *ops, const char *name, int from_stdin, const char *path
     return CF_EXIT_OK;
 }
 
+static int op_passwd(ops_t *ops, const char *name, int from_stdin, const char *path)
+{
+    ops_entry_t *o = ops_find(ops, name);
+    if (o == NULL) {
+        fprintf(stderr, "cardforge: %s: no operator '%s'\n", path, name);
+        return CF_EXIT_USAGE;
+    }
+    cf_secret_t *pw = NULL;
+    int st = read_password(from_stdin, &pw);
+    if (st != CF_EXIT_OK)
+        return st;
+    cf_err_t err = ops_set_password(o, cf_secret_data(pw), cf_secret_len(pw));
+    cf_secret_free(pw);
+    if (err != CF_OK) {
+        fprintf(stderr, "cardforge: hashing the password failed: %s\n", cf_strerror(err));
+        return CF_EXIT_FAIL;
+    }
+    return CF_EXIT_OK;
+}
+
 int cmd_helpdesk_operator(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -160,15 +182,16 @@ int cmd_helpdesk_operator(int argc, char **argv)
     int want_args = is_list ? 1 : 2;
     const char *name = argc - optind == 2 ? argv[optind + 1] : NULL;
     const char *problem = NULL;
-    if (verb == NULL || (!is_list && strcmp(verb, "add") != 0 && strcmp(verb, "disable") != 0 &&
-                         strcmp(verb, "enable") != 0))
-        problem = "say add, disable, enable or list";
+    int sets_pw = verb != NULL && (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0);
+    if (verb == NULL ||
+        (!is_list && !sets_pw && strcmp(verb, "disable") != 0 && strcmp(verb, "enable") != 0))
+        problem = "say add, passwd, disable, enable or list";
     else if (argc - optind != want_args)
         problem = is_list ? "list takes no NAME" : "give one operator NAME";
     else if (path == NULL)
         problem = "--operators FILE is required";
-    else if (from_stdin && strcmp(verb, "add") != 0)
-        problem = "--password-stdin goes with add";
+    else if (from_stdin && !sets_pw)
+        problem = "--password-stdin goes with add and passwd";
     else if (name != NULL && !ops_name_ok(name))
         problem = "NAME must be 1-32 of a-z 0-9 . _ -, starting with a letter";
     if (problem != NULL) {
@@ -191,6 +214,8 @@ int cmd_helpdesk_operator(int argc, char **argv)
     }
     if (strcmp(verb, "add") == 0) {
         st = op_add(&ops, name, from_stdin, path);
+    } else if (strcmp(verb, "passwd") == 0) {
+        st = op_passwd(&ops, name, from_stdin, path);
     } else {
         ops_entry_t *o = ops_find(&ops, name);
         st = CF_EXIT_OK;
