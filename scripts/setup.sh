@@ -12,7 +12,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   yubico-piv-tool opensc opensc-pkcs11 yubikey-manager
   iproute2 util-linux procps python3 groff-base xxd openssl
-  libmicrohttpd-dev curl
+  libmicrohttpd-dev curl chromium chromium-driver python3-selenium
 )
 
 SUDO=""

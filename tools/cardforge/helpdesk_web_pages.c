@@ -208,10 +208,11 @@ void web_render_answer(web_page_t *pg, const char *operator_name, const char *cs
 }
 
 const char web_app_css[] =
-    "body{font-family:sans-serif;margin:2em;max-width:46em}"
+    "body{font-family:sans-serif;margin:2em;max-width:62em}"
     "label{display:inline-block;margin:.3em 1em .3em 0}"
     "input{font-family:monospace;font-size:1.1em}"
-    ".pair{margin:.5em 0}.cv{font-weight:bold}.cv.ok{color:#060}.cv.bad{color:#b00}"
+    ".pair{margin:.5em 0}.pair "
+    "input:not([size]){width:26em}.cv{font-weight:bold}.cv.ok{color:#060}.cv.bad{color:#b00}"
     ".msg{border:1px solid #b00;padding:.5em;color:#b00}"
     ".who{float:right}td.hex{font-family:monospace;font-size:1.3em;padding:0 1em}"
     "th{text-align:left}\n";
