@@ -10,6 +10,7 @@
 #   - login, logout, session expiry, lockout after 5 failures;
 #   - the response equals `cardforge helpdesk response` for the same input;
 #   - a burst of concurrent requests served without error or memory growth;
+#   - a client that stalls mid-request is dropped, others served meanwhile;
 #   - the audit log: the expected events with operator, serial, key name and
 #     version and client address, no secret, `audit verify` passes, and finds
 #     a changed byte, a deleted line, an inserted line and a cut tail;
@@ -247,6 +248,28 @@ req login GET /login
 req locked POST /login --data "csrf=$(csrf_of login)" --data-urlencode operator=bob \
   --data-urlencode "password=$PW"
 expect_code 429 "login while locked out" locked
+
+# --- a slow client: half a request, then silence ----------------------------
+# Others are served meanwhile; the server drops it after its 10 s timeout
+# without answering the half request.
+mkfifo "$T/slow.in"
+openssl s_client -quiet -connect "127.0.0.1:$PORT" -CAfile "$T/tls.crt" <"$T/slow.in" \
+  >"$T/slow.out" 2>"$T/slow.err" &
+SLOW_PID=$!
+slow_t0=$SECONDS
+exec 7>"$T/slow.in"
+printf 'GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n' >&7
+req during GET /login
+expect_code 200 "a request while another client stalls" during
+deadline=$((SECONDS + 30))
+while kill -0 "$SLOW_PID" 2>/dev/null; do
+  [ $SECONDS -lt $deadline ] || { kill "$SLOW_PID"; cf_fail "the stalled client was not dropped in 30 s"; }
+  sleep 0.2
+done
+exec 7>&-
+[ $((SECONDS - slow_t0)) -ge 8 ] ||
+  cf_fail "the stalled client ended after $((SECONDS - slow_t0)) s, not at the timeout: $(cat "$T/slow.err")"
+! grep -q 'HTTP/1' "$T/slow.out" || cf_fail "the half request was answered: $(cat "$T/slow.out")"
 
 srv_stop
 
