@@ -141,6 +141,10 @@ req wrong POST /login --data "csrf=$LCSRF" --data-urlencode operator=alice \
   --data-urlencode "password=wrong password here"
 expect_code 401 "wrong password" wrong
 req login GET /login
+req unknownop POST /login --data "csrf=$(csrf_of login)" \
+  --data-urlencode "operator=typedmypasswordhere" --data-urlencode "password=$PW"
+expect_code 401 "unknown operator" unknownop
+req login GET /login
 LCSRF=$(csrf_of login)
 req good POST /login --data "csrf=$LCSRF" --data-urlencode operator=alice \
   --data-urlencode "password=$PW"
@@ -293,6 +297,8 @@ has '"event":"login_failed","operator":"bob","client":"127.0.0.1","outcome":"ref
 has '"event":"response","operator":"alice","client":"127.0.0.1","serial":"12345678","key_name":"issuing","key_version":1,"outcome":"given"' "the response given"
 has '"event":"response","operator":"alice","client":"127.0.0.1","serial":"12345678","outcome":"refused","detail":"the challenge.s check value does not match' "the refused response"
 has '"event":"csrf_refused","operator":"alice"' "the CSRF refusal"
+has '"event":"login_failed","operator":"(unknown operator)","client":"127.0.0.1"' "an unknown name"
+! grep -q typedmypasswordhere "$A" || cf_fail "an unknown operator name was logged"
 has '"event":"logout","operator":"alice"' "the logout"
 has '"event":"checkpoint","final":true' "the final checkpoint"
 cf_expect_eq "responses given" 1 "$(grep -c '"outcome":"given"' "$A")"

@@ -171,14 +171,16 @@ static MHD_Result_t do_login(web_ctx_t *w, struct MHD_Connection *c, const web_f
         return login_page(c, 400, "Give your operator name and password.");
     }
     int valid_name = ops_name_ok(name);
-    const char *who = valid_name ? name : "(not an operator name)";
+    const ops_entry_t *op = valid_name ? ops_find(w->ops, name) : NULL;
+    /* Only a known operator's name is logged: what was typed as a name may
+     * be a password typed into the wrong field. */
+    const char *who = op != NULL ? name : "(unknown operator)";
     if (valid_name && web_lock_check(w, name)) {
         /* Locked: the password is not even tried. */
         audit(w, "login_failed", who, client, "refused", "locked out", NULL);
         *status = 429;
         return login_page(c, 429, "Too many failed logins: this name is locked for a while.");
     }
-    const ops_entry_t *op = valid_name ? ops_find(w->ops, name) : NULL;
     int good = ops_check_password(op, pw, strlen(pw)) && op->active;
     if (!good) {
         audit(w, "login_failed", who, client, "refused",
