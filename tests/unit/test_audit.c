@@ -8,6 +8,7 @@
  * the chain), the tail cut, a checkpoint changed, the wrong public key.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -452,6 +453,48 @@ static void test_event_without_name_or_with_long_field_is_refused(void **state)
     assert_int_equal(verify(f, f->pub, 0).damage, CF_AUDIT_INTACT);
 }
 
+struct writer_arg {
+    cf_audit_t *a;
+    int ok;
+};
+
+static void *write_many(void *p)
+{
+    struct writer_arg *w = p;
+    w->ok = 1;
+    for (int i = 0; i < 50; i++) {
+        cf_audit_event_t ev = {.event = "login", .operator_name = "alice", .client = "::1"};
+        if (cf_audit_write(w->a, &ev) != CF_OK)
+            w->ok = 0;
+    }
+    return NULL;
+}
+
+/* The server writes from its thread pool: lines never interleave and the
+ * chain holds across threads. */
+static void test_threads_writing_at_once_keep_one_chain(void **state)
+{
+    struct fx *f = *state;
+    char err[CF_AUDIT_ERRLEN];
+    cf_audit_t *a = NULL;
+    assert_int_equal(cf_audit_open(f->log, f->key, 16, &a, err, sizeof(err)), CF_OK);
+    pthread_t t[4];
+    struct writer_arg w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i].a = a;
+        assert_int_equal(pthread_create(&t[i], NULL, write_many, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(w[i].ok);
+    }
+    assert_int_equal(cf_audit_close(a), CF_OK);
+    cf_audit_report_t rep = verify(f, f->pub, 0);
+    assert_int_equal(rep.damage, CF_AUDIT_INTACT);
+    /* 200 events, a checkpoint after every 16 (12), the final one. */
+    assert_int_equal(rep.lines, 200 + 12 + 1);
+}
+
 static void test_parse_line_wants_the_signature_last(void **state)
 {
     (void)state;
@@ -512,6 +555,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keygen_never_overwrites_a_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_without_name_or_with_long_field_is_refused,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads_writing_at_once_keep_one_chain, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_parse_line_wants_the_signature_last, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
