@@ -17,8 +17,9 @@
 # BUILD_DIR/test-artifacts/test_helpdesk_browser/ (the harness removes its
 # temporary directory when the test passes).
 source "$2/tests/integration/lib/harness.sh" "$@"
+source "$CF_SOURCE/tests/integration/lib/helpdesk_server.sh"
 
-CLI="$CF_BUILD/tools/cardforge"
+CLI=$HD_CLI
 DRIVE="$CF_SOURCE/tests/integration/lib/pty_drive.py"
 BROWSER="$CF_SOURCE/tests/integration/lib/helpdesk_browser.py"
 ART="$CF_BUILD/test-artifacts/test_helpdesk_browser"
@@ -30,13 +31,6 @@ done
 T=$CF_TMP
 PORT=8443
 URL="https://127.0.0.1:$PORT"
-SRV_PID=""
-srv_kill() {
-  [ -n "$SRV_PID" ] && kill -KILL "$SRV_PID" 2>/dev/null
-  SRV_PID=""
-  return 0
-}
-trap 'rc=$?; srv_kill; (exit $rc); cf__on_exit' EXIT
 
 cf_harness_start 1 gids gemalto
 
@@ -54,27 +48,16 @@ out=$("$CLI" run "$T/desc.ini" --batch "$T/batch.csv" --journal "$T/journal.json
 grep -qx "pin_tries=0" "$(cf_state_file 0)" || cf_fail "the PIN is not blocked after the batch"
 
 # --- the server -----------------------------------------------------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj /CN=helpdesk.test -addext subjectAltName=IP:127.0.0.1 \
-  -keyout "$T/tls.key" -out "$T/tls.crt" 2>"$T/openssl.err" ||
-  cf_fail "openssl req: $(cat "$T/openssl.err")"
-chmod 600 "$T/tls.key"
+hd_tls_cert "$T"
 SPKI=$(openssl x509 -in "$T/tls.crt" -pubkey -noout | openssl pkey -pubin -outform DER |
   openssl dgst -sha256 -binary | base64)
 "$CLI" audit keygen --out "$T/audit.key" >/dev/null || cf_fail "audit keygen"
 export HD_OPERATOR=officer HD_PASSWORD='a long helpdesk password'
 "$CLI" helpdesk operator add "$HD_OPERATOR" --operators "$T/ops" --password-stdin \
   <<<"$HD_PASSWORD" >/dev/null || cf_fail "operator add"
-"$CLI" helpdesk serve --listen "127.0.0.1:$PORT" --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" \
-  --operators "$T/ops" --audit "$T/audit.log" --audit-key "$T/audit.key" --keyfile "$KF" \
-  2>"$T/server.log" &
-SRV_PID=$!
-deadline=$((SECONDS + 20))
-until grep -q "serving https" "$T/server.log"; do
-  kill -0 "$SRV_PID" 2>/dev/null || cf_fail "the server exited: $(cat "$T/server.log")"
-  [ $SECONDS -lt $deadline ] || cf_fail "the server did not start in 20 s"
-  sleep 0.1
-done
+hd_srv_start "$T/server.log" --listen "127.0.0.1:$PORT" --tls-cert "$T/tls.crt" \
+  --tls-key "$T/tls.key" --operators "$T/ops" --audit "$T/audit.log" \
+  --audit-key "$T/audit.key" --keyfile "$KF"
 
 # --- the holder at the terminal, the officer in the browser -------------------
 rm -rf "$ART"
@@ -109,11 +92,7 @@ out=$(pkcs11-tool --module "$P11" --slot-index "$slot" --login --pin 20406080 --
   cf_fail "pkcs11-tool cannot log in with the new PIN: $out"
 
 # --- the audit log ------------------------------------------------------------
-kill -TERM "$SRV_PID"
-rc=0
-wait "$SRV_PID" || rc=$?
-SRV_PID=""
-cf_expect_eq "server exit status on SIGTERM" 0 "$rc"
+hd_srv_stop
 "$CLI" audit verify "$T/audit.log" --pubkey "$T/audit.key.pub" >"$T/verify.out" ||
   cf_fail "audit verify: $(cat "$T/verify.out")"
 grep -q '"event":"login","operator":"officer","client":"127.0.0.1"' "$T/audit.log" ||

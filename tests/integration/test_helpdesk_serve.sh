@@ -16,29 +16,18 @@
 #     a changed byte, a deleted line, an inserted line and a cut tail;
 #   - the server stops on SIGTERM with status 0 and no sanitizer report.
 source "$2/tests/integration/lib/harness.sh" "$@"
+source "$CF_SOURCE/tests/integration/lib/helpdesk_server.sh"
 
-CLI="$CF_BUILD/tools/cardforge"
+CLI=$HD_CLI
 T=$CF_TMP
 PORT=8443
 URL="https://127.0.0.1:$PORT"
 PW='correct horse battery'
-SRV_PID=""
-srv_kill() {
-  [ -n "$SRV_PID" ] && kill -KILL "$SRV_PID" 2>/dev/null
-  SRV_PID=""
-  return 0
-}
-trap 'rc=$?; srv_kill; (exit $rc); cf__on_exit' EXIT
-
 # --- files: master keys, TLS certificate, audit key, operators -------------
 M1=000102030405060708090A0B0C0D0E0F
 echo "issuing 1 aes128 $M1" >"$T/keys"
 chmod 600 "$T/keys"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj /CN=helpdesk.test -addext subjectAltName=IP:127.0.0.1 \
-  -keyout "$T/tls.key" -out "$T/tls.crt" 2>"$T/openssl.err" ||
-  cf_fail "openssl req: $(cat "$T/openssl.err")"
-chmod 600 "$T/tls.key"
+hd_tls_cert "$T"
 "$CLI" audit keygen --out "$T/audit.key" >/dev/null || cf_fail "audit keygen"
 for op in alice bob; do
   "$CLI" helpdesk operator add "$op" --operators "$T/ops" --password-stdin <<<"$PW" >/dev/null ||
@@ -47,30 +36,15 @@ done
 
 # Under AddressSanitizer (the asan build) freed memory is held in quarantine,
 # which would look like growth to the burst check below: the server runs
-# without it there (use-after-free on reused memory is still caught by the
-# debug runs; leaks by LeakSanitizer at exit).
-SRV_ENV=()
+# without it there. ASan still finds overflows and uses of freed memory not
+# yet reused, and LeakSanitizer the leaks at exit.
 if ldd "$CLI" | grep -q libasan; then
-  SRV_ENV=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0")
+  HD_SRV_ENV=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0")
 fi
 srv_start() { # extra args
-  "${SRV_ENV[@]}" "$CLI" helpdesk serve --listen "127.0.0.1:$PORT" --tls-cert "$T/tls.crt" \
+  hd_srv_start "$T/server.log" --listen "127.0.0.1:$PORT" --tls-cert "$T/tls.crt" \
     --tls-key "$T/tls.key" --operators "$T/ops" --audit "$T/audit.log" \
-    --audit-key "$T/audit.key" --keyfile "$T/keys" "$@" 2>>"$T/server.log" &
-  SRV_PID=$!
-  local deadline=$((SECONDS + 20))
-  until grep -q "serving https on 127.0.0.1:$PORT" "$T/server.log" 2>/dev/null; do
-    kill -0 "$SRV_PID" 2>/dev/null || cf_fail "the server exited: $(cat "$T/server.log")"
-    [ $SECONDS -lt $deadline ] || cf_fail "the server did not start in 20 s"
-    sleep 0.1
-  done
-}
-srv_stop() {
-  kill -TERM "$SRV_PID"
-  local rc=0
-  wait "$SRV_PID" || rc=$?
-  SRV_PID=""
-  cf_expect_eq "server exit status on SIGTERM" 0 "$rc"
+    --audit-key "$T/audit.key" --keyfile "$T/keys" "$@"
 }
 
 # req NAME METHOD PATH [curl args...]: status in $code, body in $T/NAME.body,
@@ -222,7 +196,7 @@ req expired GET /unblock
 expect_code 303 "an expired session" expired
 
 # --- a bounded burst of concurrent requests -----------------------------------
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$SRV_PID/status"; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$HD_SRV_PID/status"; }
 burst() {
   local i pids=()
   for i in $(seq 1 30); do
@@ -275,7 +249,7 @@ exec 7>&-
   cf_fail "the stalled client ended after $((SECONDS - slow_t0)) s, not at the timeout: $(cat "$T/slow.err")"
 ! grep -q 'HTTP/1' "$T/slow.out" || cf_fail "the half request was answered: $(cat "$T/slow.out")"
 
-srv_stop
+hd_srv_stop
 
 # --- the server log: routes and statuses, nothing typed ---------------------
 for s in "$PW" "$RESP" "$CSRF" "$LCSRF" passwd secret-in-url; do
