@@ -401,6 +401,26 @@ static void test_log_left_open_gets_a_reopen_event(void **state)
     assert_int_equal(rep.damage, CF_AUDIT_INTACT);
 }
 
+/* A file that does not end like an audit log (another file given by
+ * mistake, or a last line edited) is not continued, nor changed. */
+static void test_log_with_a_foreign_last_line_is_not_continued(void **state)
+{
+    struct fx *f = *state;
+    FILE *fp = fopen(f->log, "w");
+    assert_non_null(fp);
+    fputs("issuing 1 aes128 000102030405060708090A0B0C0D0E0F\n", fp);
+    fclose(fp);
+    struct stat before, after;
+    assert_int_equal(stat(f->log, &before), 0);
+    char err[CF_AUDIT_ERRLEN];
+    cf_audit_t *a = NULL;
+    assert_int_equal(cf_audit_open(f->log, f->key, 0, &a, err, sizeof(err)), CF_ERR_INVALID);
+    assert_null(a);
+    assert_non_null(strstr(err, "its last line is not an audit line"));
+    assert_int_equal(stat(f->log, &after), 0);
+    assert_int_equal(after.st_size, before.st_size);
+}
+
 static void test_second_writer_is_refused(void **state)
 {
     struct fx *f = *state;
@@ -549,6 +569,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_torn_line_is_cut_on_reopen_and_recorded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_log_left_open_gets_a_reopen_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_with_a_foreign_last_line_is_not_continued, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_second_writer_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_key_readable_by_others_is_refused, setup,
                                         teardown),
