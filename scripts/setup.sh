@@ -9,6 +9,7 @@ PACKAGES=(
   libinih-dev libyaml-dev libssl-dev libcmocka-dev
   libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd
   libpq-dev postgresql
+  libmicrohttpd-dev curl chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev
   yubico-piv-tool opensc opensc-pkcs11 yubikey-manager
   iproute2 util-linux procps python3 groff-base xxd openssl

@@ -29,6 +29,7 @@ declare -A TABLE=(
   [python3]=python3 [openssl]=openssl [xxd]=xxd [ip]=iproute2 [unshare]=util-linux
   [pcscd]=pcscd [scriptor]=pcsc-tools [opensc-tool]=opensc [pkcs11-tool]=opensc
   [gids-tool]=opensc [ykman]=yubikey-manager [yubico-piv-tool]=yubico-piv-tool
+  [curl]=curl [chromium]=chromium [chromedriver]=chromium-driver
 )
 NOT_COMMANDS=()
 

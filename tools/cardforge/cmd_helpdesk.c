@@ -41,7 +41,9 @@ static void helpdesk_usage(FILE *out)
     fprintf(out, "usage: cardforge helpdesk SUBCOMMAND [ARGS]\n\n"
                  "Tools for the helpdesk that unblocks cards over the phone.\n\n"
                  "subcommands:\n"
-                 "  response   compute the response to a card's offline unblock challenge\n\n"
+                 "  response   compute the response to a card's offline unblock challenge\n"
+                 "  operator   add, disable, enable and list the web page's operators\n"
+                 "  serve      the unblock page over HTTPS, with login and an audit log\n\n"
                  "`cardforge helpdesk SUBCOMMAND --help` describes each.\n"
                  "See docs/helpdesk-guide.md for the procedure.\n");
 }
@@ -520,6 +522,10 @@ int cmd_helpdesk(int argc, char **argv)
     }
     if (strcmp(argv[1], "response") == 0)
         return helpdesk_response(argc - 1, argv + 1);
+    if (strcmp(argv[1], "operator") == 0)
+        return cmd_helpdesk_operator(argc - 1, argv + 1);
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_helpdesk_serve(argc - 1, argv + 1);
     fprintf(stderr,
             "cardforge helpdesk: '%s' is not a subcommand; see "
             "'cardforge helpdesk --help'\n",

@@ -33,5 +33,9 @@ int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_order(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+/* `helpdesk operator` and `helpdesk serve` (helpdesk_*.c), reached from cmd_helpdesk. */
+int cmd_helpdesk_operator(int argc, char **argv);
+int cmd_helpdesk_serve(int argc, char **argv);
 
 #endif

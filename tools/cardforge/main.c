@@ -26,6 +26,7 @@ static const struct cf_command commands[] = {
     {"order",
      "orders shared by several stations in PostgreSQL: init, load, list, status, release, void",
      cmd_order},
+    {"audit", "verify the helpdesk's signed audit log; make its key", cmd_audit},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

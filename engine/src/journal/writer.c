@@ -24,7 +24,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +36,7 @@
 #include "journal/journal_int.h"
 #include "journal/put_aside.h"
 #include "journal/reader.h"
+#include "util/syncdir.h"
 
 struct cf_journal {
     int fd;
@@ -64,21 +64,6 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Make the journal's directory entry durable (a new file survives a power
- * cut only once its directory is synced). */
-static void sync_dir(const char *path)
-{
-    char *copy = strdup(path);
-    if (copy == NULL)
-        return;
-    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    free(copy);
 }
 
 /* A journal is empty or begins with a run record. Anything else (a key
@@ -192,7 +177,7 @@ cf_err_t cf_journal_open(const char *path, unsigned flags, cf_journal_t **out,
                     "the torn last line was removed (%llu bytes); the journal ends at line %lu",
                     (unsigned long long)info->torn_bytes, info->lines);
     }
-    sync_dir(path);
+    cf_sync_parent_dir(path);
     *out = j;
     return CF_OK;
 fail:
@@ -274,7 +259,7 @@ static int restore_locked(cf_journal_t *j, char *where, size_t cap)
         unlink(tmp);
         return -1;
     }
-    sync_dir(j->path);
+    cf_sync_parent_dir(j->path);
     return 0;
 }
 
