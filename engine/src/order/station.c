@@ -161,7 +161,7 @@ static cf_err_t release_untouched(cf_station_t *st, char *why, size_t cap)
                       "claimed = NULL WHERE r.order_id = $1 AND r.station = $2 AND "
                       "r.state = 'claimed' AND NOT EXISTS (SELECT 1 FROM cf_attempt a WHERE "
                       "a.order_id = r.order_id AND a.record = r.record AND a.station = $2 AND "
-                      "a.status = 'open' AND a.voided IS NULL)",
+                      "a.status IN ('open', 'personalized') AND a.voided IS NULL)",
                       2, v, why, cap);
     if (r == NULL)
         return CF_ERR_DATABASE;
@@ -330,8 +330,8 @@ static const char *status_word(cf_card_status_t s)
 }
 
 /* The result row and, for the station holding the record, its state. */
-static cf_err_t result_locked(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
-                              size_t cap)
+static cf_err_t result_tx(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
+                          size_t cap)
 {
     char a[24], rec[24];
     snprintf(a, sizeof(a), "%llu", (unsigned long long)c->attempt);
@@ -365,20 +365,63 @@ static cf_err_t result_locked(cf_station_t *st, const cf_journal_card_t *c, int 
         return strstr(why, "cf_attempt_one_card_per_serial") ? CF_ERR_REFUSED : CF_ERR_DATABASE;
     }
     PQclear(r);
+    if (c->recovers != 0) {
+        /* The attempt this one finished: interrupted, its card carried on
+         * by this attempt (no longer an open intent). */
+        char was[24];
+        snprintf(was, sizeof(was), "%llu", (unsigned long long)c->recovers);
+        const char *u[3] = {st->order_id, st->name, was};
+        r = run(st, "closing the interrupted attempt",
+                "UPDATE cf_attempt SET status = 'interrupted' WHERE order_id = $1 AND station = $2 "
+                "AND attempt = $3 AND status = 'open'",
+                3, u, why, cap);
+        if (r == NULL)
+            return CF_ERR_DATABASE;
+        PQclear(r);
+    }
     if (c->record == 0 || (c->status != CF_STATUS_PERSONALIZED && !given_up))
         return CF_OK;
-    const char *w[5] = {st->order_id, rec, st->name,
-                        c->status == CF_STATUS_PERSONALIZED ? "done" : "failed",
-                        c->serial ? c->serial : ""};
+    const char *w[5] = {st->order_id, rec, st->name, c->serial ? c->serial : "", a};
+    /* Personalized: the record is done on this card, also when it went back
+     * to pending meanwhile (a restart released it before this result
+     * arrived), unless the card was voided since (a replay must not undo
+     * a void); never over another station's claim. Given up: failed, only
+     * from the station holding it. */
     r = run(st, "recording the record's state",
-            "UPDATE cf_record SET state = $4, serial = CASE WHEN $4 = 'done' THEN $5 ELSE NULL "
-            "END, fence = NULL, attempts = attempts + 1 WHERE order_id = $1 AND record = $2 AND "
-            "station = $3 AND state = 'claimed'",
-            5, w, why, cap);
+            c->status == CF_STATUS_PERSONALIZED
+                ? "UPDATE cf_record SET state = 'done', serial = $4, station = $3, fence = NULL, "
+                  "attempts = attempts + 1 WHERE order_id = $1 AND record = $2 AND ((station = "
+                  "$3 AND state = 'claimed') OR state = 'pending') AND NOT EXISTS (SELECT 1 FROM "
+                  "cf_attempt WHERE order_id = $1 AND station = $3 AND attempt = $5 AND voided "
+                  "IS NOT NULL)"
+                : "UPDATE cf_record SET state = 'failed', fence = NULL, attempts = attempts + 1 "
+                  "WHERE order_id = $1 AND record = $2 AND station = $3 AND state = 'claimed'",
+            c->status == CF_STATUS_PERSONALIZED ? 5 : 3, w, why, cap);
     if (r == NULL)
         return CF_ERR_DATABASE;
     PQclear(r);
     return CF_OK;
+}
+
+/* The attempt's row and the record's state change together or not at all:
+ * a station cut off between the two would leave an attempt personalized on
+ * a record still claimed, which a restart would release. */
+static cf_err_t result_locked(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
+                              size_t cap)
+{
+    PGresult *r = run(st, "recording the card's result", "BEGIN", 0, NULL, why, cap);
+    if (r == NULL)
+        return CF_ERR_DATABASE;
+    PQclear(r);
+    cf_err_t e = result_tx(st, c, given_up, why, cap);
+    if (e == CF_OK) {
+        r = run(st, "recording the card's result", "COMMIT", 0, NULL, why, cap);
+        e = r != NULL ? CF_OK : CF_ERR_DATABASE;
+        PQclear(r);
+    } else {
+        PQclear(PQexec(st->db->conn, "ROLLBACK"));
+    }
+    return e;
 }
 
 cf_err_t cf_station_result(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,

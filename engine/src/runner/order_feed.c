@@ -142,7 +142,12 @@ static void *feeder(void *arg)
         pthread_mutex_lock(&r->mu);
         if (rc == 1) {
             cf_sched_set_dry(r->sched, 0);
-            if (cf_sched_give(r->sched, rec) != 0 && r->fatal == CF_OK)
+            /* A record the order lets this station claim though its journal
+             * has it done was voided for rework: the journal's lines all
+             * reached the database before any claim (replay at the join and
+             * after an outage), so nothing else gives one back. */
+            int redo = cf_journal_state_record_done(r->st, rec);
+            if (cf_sched_give(r->sched, rec, redo) != 0 && r->fatal == CF_OK)
                 r->fatal = CF_ERR_NOMEM;
         } else {
             cf_sched_set_dry(r->sched, 1);
@@ -183,7 +188,7 @@ cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
         return CF_ERR_DATABASE;
     }
     for (long i = 0; i < n; i++)
-        if (cf_sched_give(r->sched, held[i]) != 0)
+        if (cf_sched_give(r->sched, held[i], 0) != 0)
             return CF_ERR_NOMEM;
     /* Simulated cards of different stations never share a serial: each
      * station numbers its cards in a range of its own. */

@@ -43,6 +43,7 @@ struct cf_sched {
     int claims, dry, paused;
     uint64_t *pool;
     size_t n_pool, cap_pool;
+    cf_u64map redo;         /* pooled records done here and voided in the order (set) */
     uint64_t streamed;      /* the stream's last record read (order mode) */
     cf_u64map given_up_set; /* records given up in this run (set) */
     uint64_t given_up_count;
@@ -85,6 +86,7 @@ cf_err_t cf_sched_new(const cf_plan_t *plan, const cf_batch_src_t *batch, cf_jou
     cf_u64map_init_set(&s->flight_records);
     cf_u64map_init_set(&s->flight_serials);
     cf_u64map_init_set(&s->given_up_set);
+    cf_u64map_init_set(&s->redo);
     if (batch->sha256 != NULL) {
         EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
         s->md = EVP_MD_CTX_new();
@@ -119,6 +121,7 @@ void cf_sched_free(cf_sched_t *s)
     EVP_MD_CTX_free(s->md);
     free(s->held);
     free(s->pool);
+    cf_u64map_free(&s->redo);
     cf_u64map_free(&s->flight_records);
     cf_u64map_free(&s->flight_serials);
     cf_u64map_free(&s->given_up_set);
@@ -296,14 +299,15 @@ static cf_work_t *claimed_work(cf_sched_t *s, uint64_t r)
     }
 }
 
-/* Order mode: the database decides which records are to be made (a record
- * done here and voided for rework in the order is made again); the journal
- * still guards cards (a serial personalized is never taken again) and
- * attempts. */
+/* Order mode: a pooled record a card may take: not in flight, attempts
+ * left, and not done here, unless the order gave it back after a void (the
+ * database is the authority on what is to be made; the journal still
+ * guards serials and attempts). */
 static int claim_usable(const cf_sched_t *s, uint64_t r)
 {
     return !cf_u64map_get(&s->flight_records, r, NULL) &&
-           cf_journal_state_attempts(s->st, r) < s->max_attempts;
+           cf_journal_state_attempts(s->st, r) < s->max_attempts &&
+           (!cf_journal_state_record_done(s->st, r) || cf_u64map_get(&s->redo, r, NULL));
 }
 
 /* Order mode: the lowest pooled record a card may take now. */
@@ -318,10 +322,12 @@ static cf_work_t *next_claimed(cf_sched_t *s)
         memmove(s->pool + i, s->pool + i + 1, (s->n_pool - i - 1) * sizeof(*s->pool));
         s->n_pool--;
         if (!claim_usable(s, r)) {
-            if (!cf_u64map_get(&s->flight_records, r, NULL))
+            if (!cf_u64map_get(&s->flight_records, r, NULL) &&
+                (!cf_journal_state_record_done(s->st, r) || cf_u64map_get(&s->redo, r, NULL)))
                 give_up(s, r);
             continue;
         }
+        cf_u64map_del(&s->redo, r);
         cf_work_t *w = claimed_work(s, r);
         if (w != NULL)
             return w;
@@ -335,8 +341,10 @@ void cf_sched_use_claims(cf_sched_t *s)
     s->claims = 1;
 }
 
-int cf_sched_give(cf_sched_t *s, uint64_t record)
+int cf_sched_give(cf_sched_t *s, uint64_t record, int redo)
 {
+    if (redo && cf_u64map_put(&s->redo, record, 1) != 0)
+        return -1;
     for (size_t i = 0; i < s->n_pool; i++)
         if (s->pool[i] == record)
             return 0;
@@ -377,6 +385,7 @@ void cf_sched_pause(cf_sched_t *s, int paused)
 
 void cf_sched_forget(cf_sched_t *s, uint64_t record)
 {
+    cf_u64map_del(&s->redo, record);
     cf_work_free(retry_take(s, record));
     for (size_t i = 0; i < s->n_pool; i++)
         if (s->pool[i] == record) {
@@ -532,6 +541,10 @@ void cf_sched_finish(cf_sched_t *s, const char *serial, cf_work_t *w, cf_card_st
     cf_u64map_del(&s->flight_records, w->record);
     s->in_flight--;
     if (status == CF_STATUS_PERSONALIZED || cf_journal_state_record_done(s->st, w->record)) {
+        /* Order mode: made (perhaps by a card that came back to finish it,
+         * not through the pool): never handed out again. */
+        if (s->claims && status == CF_STATUS_PERSONALIZED)
+            cf_sched_forget(s, w->record);
         cf_work_free(w);
         return;
     }

@@ -82,8 +82,9 @@ void cf_work_free(cf_work_t *w);
  * given with cf_sched_give, never from the stream on their own. Call once,
  * before the first assign. */
 void cf_sched_use_claims(cf_sched_t *s);
-/* A claimed record for the pool. 0, or -1 out of memory. */
-int cf_sched_give(cf_sched_t *s, uint64_t record);
+/* A claimed record for the pool; redo: done here and given back by the
+ * order after a void (made again). 0, or -1 out of memory. */
+int cf_sched_give(cf_sched_t *s, uint64_t record, int redo);
 /* Claimed records not yet handed out (and not held for their own card). */
 size_t cf_sched_pool_size(const cf_sched_t *s);
 /* 1: the order has nothing claimable now (the batch is complete for this

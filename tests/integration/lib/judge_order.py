@@ -10,8 +10,9 @@ STATION=PATH. Checks:
   - every record personalized at most once across all journals (exactly
     once unless --partial), and no card serial personalized twice;
   - the database's attempts are the union of the journals' card lines
-    (station, attempt, record, serial, status), plus the open intents of
-    attempts a journal has no card line for;
+    (station, attempt, record, serial, status), plus the intents of
+    attempts a journal has no card line for (open, or interrupted when a
+    later attempt finished their card);
   - every record the journals personalized is `done` in the database with
     that card's serial (and, without --partial, every record is done).
 --live: stations may still be running (or were killed before sending what
@@ -72,9 +73,13 @@ def main():
                 if c["serial"] in serials:
                     problems.append("serial %s personalized twice" % c["serial"])
                 serials[c["serial"]] = rec
+        recovered = {c.get("recovers") for c in cards.values() if c.get("recovers")}
         for attempt, i in intents.items():
             if attempt not in cards:
-                want[(station, attempt)] = (i["record"], i["serial"], "open")
+                # An attempt cut off whose card a later attempt finished is
+                # closed as interrupted; the others stay open.
+                status = "interrupted" if attempt in recovered else "open"
+                want[(station, attempt)] = (i["record"], i["serial"], status)
 
     for key, row in sorted(want.items()):
         got = db_attempts.get(key)
