@@ -79,6 +79,13 @@ typedef struct cf_key_slot {
 /* 1 when the card type has a default container (GIDS), 0 when not (PIV). */
 int cf_cert_has_default(const cf_card_t *card);
 
+/* 1 when writes need the admin key authenticated besides the PIN (PIV's
+ * 9B), so a tool asks for it before anything is sent. */
+int cf_cert_needs_admin(const cf_card_t *card);
+
+/* 1 when the card can delete a key (GIDS: the container's key file). */
+int cf_cert_deletes_keys(const cf_card_t *card);
+
 /* 1 when the card's certificate operations are available (`keys:`). */
 int cf_cert_supported(const cf_card_t *card);
 

@@ -119,6 +119,16 @@ static int is_piv(const cf_card_t *card)
     return card->p->keys == CF_KEYS_PIV || card->p->keys == CF_KEYS_PIV_YUBIKEY;
 }
 
+int cf_cert_needs_admin(const cf_card_t *card)
+{
+    return card != NULL && is_piv(card);
+}
+
+int cf_cert_deletes_keys(const cf_card_t *card)
+{
+    return card != NULL && card->p->keys == CF_KEYS_GIDS;
+}
+
 /* Start of every operation: the card type has keys, the message and the
  * write record are reset. */
 static cf_err_t begin(cf_card_t *card, const char *what)
