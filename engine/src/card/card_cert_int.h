@@ -50,8 +50,8 @@ int cf_cert_piv_spki(const uint8_t *buf, size_t len, cf_key_alg_t alg, uint8_t *
 /* A GIDS masterfile entry (DO DF1F of EF A000). */
 #define CF_GIDS_MAX_ENTRIES 64
 struct cf_gids_entry {
-    char dir[9], name[9]; /* NUL-terminated */
-    uint16_t tag;         /* DO */
+    char dir[10], name[10]; /* up to 9 characters, NUL-terminated */
+    uint16_t tag;           /* DO */
     uint16_t ef;
 };
 /* 0 and *n entries; -1 malformed (first byte not 01, a partial record,
