@@ -13,7 +13,11 @@
 #     and of a container with its key (the key file is gone);
 #   - refusals that leave the state file as it was: a certificate for
 #     another container's key, a certificate for an empty container, a
-#     wrong PIN (tries left said), a .p12 (no GIDS import in this version).
+#     wrong PIN (tries left said), a .p12 given a --slot (a new GIDS key
+#     takes the first free container);
+#   - a .p12 imported into the container the delete freed: pkcs15-tool
+#     reads its certificate, pkcs11-tool signs with its key, openssl
+#     verifies the signature with the bundle's certificate.
 source "$2/tests/integration/lib/harness.sh" "$@"
 source "$CF_SOURCE/tests/integration/lib/interop.sh"
 
@@ -82,9 +86,10 @@ cf_expect_state_is 0 before
 openssl pkcs12 -export -inkey "$W/ca.key" -in "$W/ca.pem" -passout pass:pw-4711 -out "$W/ca.p12"
 printf 'expect Password of .*ca.p12 \\(not shown\\):\nsend pw-4711\nexpect PIN \\(not shown\\):\nsend %s\neof\n' \
     "$PIN" >"$W/p12.script"
-at_tty p12 "$CLI" cert import --reader "$R0" --slot 1 "$W/ca.p12"
-cf_expect_eq ".p12 on GIDS: exit status" 1 "$CF_RC"
-cf_expect_out ".p12 on GIDS said" "import is not implemented yet; nothing sent"
+printf 'expect Password of .*ca.p12 \\(not shown\\):\nsend pw-4711\neof\n' >"$W/p12slot.script"
+at_tty p12slot "$CLI" cert import --reader "$R0" --slot 1 "$W/ca.p12"
+cf_expect_eq ".p12 with --slot on GIDS: exit status" 2 "$CF_RC"
+cf_expect_out ".p12 with --slot on GIDS said" "puts a new key into its first free container: give no --slot"
 cf_expect_state_is 0 before
 at_tty wrongpin "$CLI" cert import --reader "$R0" --slot 1 "$W/cert01.pem"
 cf_expect_eq "wrong PIN: exit status" 1 "$CF_RC"
@@ -143,3 +148,15 @@ cf_expect_no_out "container 0 gone" "container 0"
 cf_expect_out "container 1 stays" "container 1 \"k2\": RSA-2048, private key on card: yes, DEFAULT"
 cf_expect_run "pkcs11-tool still signs with container 1" 0 p11 --login --pin "$PIN" --sign \
     --id 01 -m SHA256-RSA-PKCS -i "$W/1.der" -o "$W/sig"
+
+# ---- a .p12 into the freed container: key and certificate, as OpenSC sees them ----
+at_tty p12 "$CLI" cert import --reader "$R0" "$W/ca.p12"
+[ "$CF_RC" = 0 ] || cf_fail "import ca.p12: $CF_OUT"
+cf_expect_out ".p12 key into container 0" "slot 0: private key imported and proven"
+cf_expect_no_out "the .p12 password is not echoed" "pw-4711"
+cf_expect_run "pkcs15-tool reads the imported certificate" 0 p15 --read-certificate 00
+cf_expect_eq "container 0 certificate" "$(openssl x509 -in "$W/ca.pem")" "$CF_OUT"
+cf_expect_run "pkcs11-tool signs with the imported key" 0 p11 --login --pin "$PIN" --sign \
+    --id 00 -m SHA256-RSA-PKCS -i "$W/1.der" -o "$W/sig0"
+cf_expect_run "openssl verifies it with the .p12's certificate" 0 openssl dgst -sha256 \
+    -verify <(openssl x509 -in "$W/ca.pem" -pubkey -noout) -signature "$W/sig0" "$W/1.der"

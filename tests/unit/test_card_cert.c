@@ -95,7 +95,7 @@ static void generate_write_read_sign(const char *type, cf_key_alg_t alg)
     uint8_t *spki = NULL;
     size_t sl = 0;
     cf_keygen_t g = {.alg = alg};
-    cf_err_t ge = cf_cert_generate(f.card, "9a", &g, &spki, &sl);
+    cf_err_t ge = cf_cert_generate(f.card, "9a", &g, &spki, &sl, NULL);
     if (ge != CF_OK)
         fprintf(stderr, "%s\n", cf_card_errmsg(f.card));
     assert_int_equal(ge, CF_OK);
@@ -160,21 +160,21 @@ static void test_changes_without_pin_or_admin_send_nothing(void **state)
     open_card(&f, "yubikey");
     uint64_t before = cf_transport_apdu_count(f.t);
     cf_keygen_t g = {.alg = CF_KEYALG_ECCP256};
-    assert_int_equal(cf_cert_generate(f.card, "9a", &g, NULL, NULL), CF_ERR_REFUSED);
+    assert_int_equal(cf_cert_generate(f.card, "9a", &g, NULL, NULL, NULL), CF_ERR_REFUSED);
     assert_non_null(strstr(cf_card_errmsg(f.card), "PIN must be verified"));
     assert_int_equal(cf_cert_delete(f.card, "9a", 0), CF_ERR_REFUSED);
     assert_int_equal(cf_transport_apdu_count(f.t), before);
     /* PIN alone: PIV wants the management key for writes */
     login(&f, 0);
     before = cf_transport_apdu_count(f.t);
-    assert_int_equal(cf_cert_generate(f.card, "9a", &g, NULL, NULL), CF_ERR_REFUSED);
+    assert_int_equal(cf_cert_generate(f.card, "9a", &g, NULL, NULL, NULL), CF_ERR_REFUSED);
     assert_non_null(strstr(cf_card_errmsg(f.card), "management key"));
     assert_int_equal(cf_transport_apdu_count(f.t), before);
     assert_int_equal(cf_card_last_write(f.card), CF_WRITE_NONE);
     /* a reselect ends the PIN state */
     assert_int_equal(cf_card_admin_auth(f.card, fx_h(&f, DEFAULT_KEY), 0), CF_OK);
     assert_int_equal(cf_card_reselect(f.card), CF_OK);
-    assert_int_equal(cf_cert_generate(f.card, "9a", &g, NULL, NULL), CF_ERR_REFUSED);
+    assert_int_equal(cf_cert_generate(f.card, "9a", &g, NULL, NULL, NULL), CF_ERR_REFUSED);
     assert_null(fx_state(&f, "key_9A"));
     fx_close(&f);
 }
@@ -195,7 +195,7 @@ static void test_bad_slots_and_piv_refusals_are_clear(void **state)
     assert_non_null(strstr(cf_card_errmsg(f.card), "no default container"));
     assert_int_equal(cf_cert_delete(f.card, "9a", 1), CF_ERR_UNSUPPORTED);
     cf_keygen_t g = {.alg = CF_KEYALG_ECCP256, .pin_policy = 3};
-    assert_int_equal(cf_cert_generate(f.card, "9a", &g, NULL, NULL), CF_ERR_UNSUPPORTED);
+    assert_int_equal(cf_cert_generate(f.card, "9a", &g, NULL, NULL, NULL), CF_ERR_UNSUPPORTED);
     cf_secret_t *k = fx_s(&f, "not a key");
     assert_int_equal(cf_cert_import_key(f.card, "9a", k, NULL, NULL), CF_ERR_UNSUPPORTED);
     assert_non_null(strstr(cf_card_errmsg(f.card), "no import command"));
@@ -221,7 +221,7 @@ static void test_mismatching_certificate_is_detected(void **state)
         open_card(&f, types[t]);
         login(&f, 1);
         cf_keygen_t g = {.alg = CF_KEYALG_ECCP256};
-        assert_int_equal(cf_cert_generate(f.card, "9d", &g, NULL, NULL), CF_OK);
+        assert_int_equal(cf_cert_generate(f.card, "9d", &g, NULL, NULL, NULL), CF_OK);
         EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
         unsigned char *spki = NULL;
         int sl = i2d_PUBKEY(other, &spki);
@@ -324,6 +324,145 @@ static void test_parsers_refuse_malformed_bytes(void **state)
     free(packed);
 }
 
+static void open_gids(struct fx *f)
+{
+    cf_err_t err = fx_open(f, "gids", "gemalto", 4711, NULL);
+    if (err != CF_OK)
+        fprintf(stderr, "%s\n", f->errbuf);
+    assert_int_equal(err, CF_OK);
+    assert_int_equal(cf_card_verify_pin(f->card, fx_s(f, "0000")), CF_OK);
+}
+
+static size_t gids_list(struct fx *f, cf_key_slot_t *slots)
+{
+    size_t n = 0;
+    assert_int_equal(cf_cert_slots(f->card, 0, slots, CF_CERT_MAX_SLOTS, &n), CF_OK);
+    return n;
+}
+
+static void test_gids_generate_write_sign_default_delete(void **state)
+{
+    (void)state;
+    struct fx f;
+    open_gids(&f);
+    assert_int_equal(cf_cert_has_default(f.card), 1);
+    assert_int_equal(cf_cert_needs_admin(f.card), 0);
+    uint8_t *spki0 = NULL, *spki1 = NULL;
+    size_t sl0 = 0, sl1 = 0;
+    char used[CF_CERT_SLOT_NAME];
+    cf_keygen_t g = {.alg = CF_KEYALG_RSA2048, .label = "alice"};
+    assert_int_equal(cf_cert_generate(f.card, NULL, &g, &spki0, &sl0, used), CF_OK);
+    assert_string_equal(used, "0");
+    g.label = NULL;
+    assert_int_equal(cf_cert_generate(f.card, "", &g, &spki1, &sl1, used), CF_OK);
+    assert_string_equal(used, "1");
+    cf_key_slot_t slots[CF_CERT_MAX_SLOTS];
+    assert_int_equal(gids_list(&f, slots), 2);
+    assert_string_equal(slots[0].label, "alice");
+    assert_string_equal(slots[1].label, "cardforge-1");
+    assert_int_equal(slots[0].is_default, 1); /* the first key on the card */
+    assert_int_equal(slots[1].is_default, 0);
+    assert_int_equal(slots[1].key, CF_KEY_PRESENT);
+    assert_int_equal(slots[1].alg, CF_KEYALG_RSA2048);
+
+    size_t dl = 0;
+    uint8_t *der = issue(spki0, sl0, -1, 30, &dl);
+    assert_int_equal(cf_cert_check_pair(f.card, "0", der, dl), CF_OK);
+    assert_int_equal(cf_cert_check_pair(f.card, "1", der, dl), CF_ERR_INVALID);
+    assert_int_equal(cf_cert_write(f.card, "0", der, dl), CF_OK);
+    assert_int_equal(cf_card_reselect(f.card), CF_OK);
+    uint8_t *back = NULL;
+    size_t bl = 0;
+    assert_int_equal(cf_cert_read(f.card, "0", &back, &bl), CF_OK);
+    assert_int_equal(bl, dl);
+    assert_memory_equal(back, der, dl);
+    assert_int_equal(gids_list(&f, slots), 2);
+    assert_int_equal(slots[0].has_cert, 1);
+    assert_int_equal(slots[1].has_cert, 0);
+
+    assert_int_equal(cf_card_verify_pin(f.card, fx_s(&f, "0000")), CF_OK);
+    uint8_t dg[32], *sig = NULL;
+    size_t sgl = 0;
+    SHA256((const unsigned char *)"gids", 4, dg);
+    assert_int_equal(cf_cert_sign(f.card, "0", "sha256", dg, sizeof(dg), &sig, &sgl), CF_OK);
+    assert_true(verify(spki0, sl0, dg, sig, sgl));
+
+    assert_int_equal(cf_cert_set_default(f.card, "1"), CF_OK);
+    assert_int_equal(gids_list(&f, slots), 2);
+    assert_int_equal(slots[0].is_default, 0);
+    assert_int_equal(slots[1].is_default, 1);
+    assert_int_equal(cf_cert_set_default(f.card, "7"), CF_ERR_NOT_FOUND);
+
+    assert_int_equal(cf_cert_delete(f.card, "0", 1), CF_OK);
+    assert_int_equal(gids_list(&f, slots), 1);
+    assert_string_equal(slots[0].name, "1");
+    uint8_t *gone = NULL;
+    size_t gl = 0;
+    assert_int_equal(cf_cert_public_key(f.card, "0", &gone, &gl), CF_ERR_NOT_FOUND);
+    /* the freed container is the next one taken */
+    assert_int_equal(cf_cert_generate(f.card, NULL, &g, NULL, NULL, used), CF_OK);
+    assert_string_equal(used, "0");
+    free(sig);
+    free(back);
+    free(der);
+    free(spki0);
+    free(spki1);
+    fx_close(&f);
+}
+
+static void test_gids_import_and_refusals(void **state)
+{
+    (void)state;
+    struct fx f;
+    assert_int_equal(fx_open(&f, "gids", "gemalto", 4712, NULL), CF_OK);
+    uint64_t before = cf_transport_apdu_count(f.t);
+    cf_keygen_t g = {.alg = CF_KEYALG_RSA2048};
+    assert_int_equal(cf_cert_generate(f.card, NULL, &g, NULL, NULL, NULL), CF_ERR_REFUSED);
+    assert_int_equal(cf_cert_set_default(f.card, "0"), CF_ERR_REFUSED);
+    assert_int_equal(cf_transport_apdu_count(f.t), before);
+    assert_int_equal(cf_card_verify_pin(f.card, fx_s(&f, "0000")), CF_OK);
+    before = cf_transport_apdu_count(f.t);
+    assert_int_equal(cf_cert_generate(f.card, "3", &g, NULL, NULL, NULL), CF_ERR_ARG);
+    g.alg = CF_KEYALG_ECCP256;
+    assert_int_equal(cf_cert_generate(f.card, NULL, &g, NULL, NULL, NULL), CF_ERR_UNSUPPORTED);
+    assert_int_equal(cf_cert_delete(f.card, "9a", 0), CF_ERR_ARG);
+    assert_int_equal(cf_transport_apdu_count(f.t), before);
+    assert_int_equal(cf_cert_delete(f.card, "2", 0), CF_ERR_NOT_FOUND);
+    assert_int_equal(cf_card_last_write(f.card), CF_WRITE_NONE);
+
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    PKCS8_PRIV_KEY_INFO *inf = EVP_PKEY2PKCS8(k);
+    unsigned char *p8 = NULL;
+    int pl = i2d_PKCS8_PRIV_KEY_INFO(inf, &p8);
+    char used[CF_CERT_SLOT_NAME] = "";
+    cf_keygen_t lab = {.label = "imported"};
+    assert_int_equal(
+        cf_cert_import_key(f.card, NULL, fx_keep(&f, cf_secret_new(p8, (size_t)pl)), &lab, used),
+        CF_OK);
+    assert_string_equal(used, "0");
+    uint8_t *spki = NULL;
+    size_t sl = 0;
+    assert_int_equal(cf_cert_public_key(f.card, "0", &spki, &sl), CF_OK);
+    unsigned char *want = NULL;
+    int wl = i2d_PUBKEY(k, &want);
+    assert_int_equal((size_t)wl, sl);
+    assert_memory_equal(spki, want, sl);
+    cf_key_slot_t slots[CF_CERT_MAX_SLOTS];
+    assert_int_equal(gids_list(&f, slots), 1);
+    assert_string_equal(slots[0].label, "imported");
+    /* a certificate for a container without a key is refused */
+    size_t dl = 0;
+    uint8_t *der = issue(spki, sl, -1, 30, &dl);
+    assert_int_equal(cf_cert_write(f.card, "5", der, dl), CF_ERR_INVALID);
+    free(der);
+    free(spki);
+    OPENSSL_free(want);
+    OPENSSL_clear_free(p8, (size_t)pl);
+    PKCS8_PRIV_KEY_INFO_free(inf);
+    EVP_PKEY_free(k);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +474,8 @@ int main(void)
         cmocka_unit_test(test_mismatching_certificate_is_detected),
         cmocka_unit_test(test_yubikey_import_with_policy_and_delete_certificate),
         cmocka_unit_test(test_parsers_refuse_malformed_bytes),
+        cmocka_unit_test(test_gids_generate_write_sign_default_delete),
+        cmocka_unit_test(test_gids_import_and_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,9 +49,10 @@ static void usage(FILE *out)
                  "  export              one certificate as PEM (stdout or --out) or DER (--out)\n"
                  "  import FILE         write a certificate (.cer/.der, or PEM) into --slot, or a\n"
                  "                      .pfx/.p12 bundle's key and certificate (its password is\n"
-                 "                      asked without echo); refused when the certificate is\n"
-                 "                      expired or not yet valid (unless --force) or is not the\n"
-                 "                      key's in the slot\n"
+                 "                      asked without echo; PIV: into --slot, YubiKey only;\n"
+                 "                      GIDS: into the first free container, no --slot);\n"
+                 "                      refused when the certificate is expired or not yet valid\n"
+                 "                      (unless --force) or is not the key's in the slot\n"
                  "  delete              delete the certificate of --slot (GIDS with --with-key:\n"
                  "                      the container's key too)\n"
                  "  default             make --slot the default container (GIDS); a PIV card has\n"
@@ -402,34 +403,50 @@ static int cert_export(struct desk_card *dc, const struct cert_opts *o)
 static int cert_import(struct desk_card *dc, const struct cert_opts *o,
                        const struct cert_import *ci, unsigned flags)
 {
+    /* A card that picks the container for a new key (GIDS) is named no
+     * slot for a bundle; every other import names one. */
+    int picks = ci->key != NULL && !cf_cert_needs_admin(dc->card);
+    if (picks && o->slot != NULL) {
+        fprintf(stderr,
+                CMD ": import: a %s card puts a new key into its first free container: "
+                    "give no --slot; nothing was sent\n",
+                cf_profile_name(cf_card_profile(dc->card)));
+        return CF_EXIT_USAGE;
+    }
+    if (!picks && o->slot == NULL) {
+        fprintf(stderr, CMD ": import: --slot is needed on a %s card; nothing was sent\n",
+                cf_profile_name(cf_card_profile(dc->card)));
+        return CF_EXIT_USAGE;
+    }
     int st = authorize(dc, o, flags);
     if (st != CF_EXIT_OK)
         return st;
+    char slot[CF_CERT_SLOT_NAME];
+    snprintf(slot, sizeof(slot), "%s", o->slot ? o->slot : "");
     cf_err_t e;
     if (ci->key != NULL) {
-        e = cf_cert_import_key(dc->card, o->slot, ci->key, &o->policy, NULL);
+        e = cf_cert_import_key(dc->card, o->slot, ci->key, &o->policy, slot);
         if (e != CF_OK)
             return card_failed(dc, "import", e);
-        printf("slot %s: private key imported and proven (the card holds its public key)\n",
-               o->slot);
+        printf("slot %s: private key imported and proven (the card holds its public key)\n", slot);
     } else {
-        e = cf_cert_check_pair(dc->card, o->slot, ci->der, ci->der_len);
+        e = cf_cert_check_pair(dc->card, slot, ci->der, ci->der_len);
         if (e != CF_OK)
             return card_failed(dc, "import", e);
     }
-    e = cf_cert_write(dc->card, o->slot, ci->der, ci->der_len);
+    e = cf_cert_write(dc->card, slot, ci->der, ci->der_len);
     if (e != CF_OK) {
         card_failed(dc, "import", e);
         if (ci->key != NULL)
             fprintf(stderr,
                     CMD ": the key WAS imported into slot %s; its certificate was not "
                         "written\n",
-                    o->slot);
+                    slot);
         return CF_EXIT_FAIL;
     }
     struct cert_info info;
     cert_info_get(ci->der, ci->der_len, &info);
-    printf("slot %s: certificate written and read back (SHA-256 %s)\n", o->slot, info.sha256);
+    printf("slot %s: certificate written and read back (SHA-256 %s)\n", slot, info.sha256);
     return CF_EXIT_OK;
 }
 
@@ -487,7 +504,7 @@ enum { SUB_LIST, SUB_SHOW, SUB_EXPORT, SUB_IMPORT, SUB_DELETE, SUB_DEFAULT };
 static int check_combination(int sub, const struct cert_opts *o, int format_given)
 {
     const char *why = NULL;
-    if (sub != SUB_LIST && o->slot == NULL)
+    if (sub != SUB_LIST && sub != SUB_IMPORT && o->slot == NULL)
         why = "this subcommand needs --slot";
     else if (o->json && sub != SUB_LIST && sub != SUB_SHOW)
         why = "--json goes with list and show";

@@ -124,18 +124,23 @@ cf_err_t cf_cert_public_key(cf_card_t *card, const char *slot, uint8_t **spki, s
  * as the card answered. */
 cf_err_t cf_cert_check_pair(cf_card_t *card, const char *slot, const uint8_t *der, size_t len);
 
-/* PIN and touch policies of a YubiKey key (0 = the slot's default). */
+/* What a new key is to be: algorithm, the PIN and touch policies of a
+ * YubiKey key (0 = the slot's default), the label of a GIDS container. */
 typedef struct cf_keygen {
     cf_key_alg_t alg;
     uint8_t pin_policy;   /* 1 never, 2 once, 3 always */
     uint8_t touch_policy; /* 1 never, 2 always, 3 cached */
+    const char *label;    /* GIDS: ASCII, at most 39 characters; NULL: "cardforge-N" */
 } cf_keygen_t;
 
-/* Generate a key pair in slot; *spki (malloc'd, caller frees; may be
- * NULL) gets the public key as SubjectPublicKeyInfo. Policies other than 0
- * on a card type without them: CF_ERR_UNSUPPORTED, nothing sent. */
+/* Generate a key pair in slot (GIDS: slot NULL or "", the first free
+ * container is taken, RSA-2048 as OpenSC makes them); *spki (malloc'd,
+ * caller frees; spki may be NULL) gets the public key as
+ * SubjectPublicKeyInfo; used (CF_CERT_SLOT_NAME bytes, may be NULL) the
+ * slot. Policies other than 0 on a card type without them:
+ * CF_ERR_UNSUPPORTED, nothing sent. */
 cf_err_t cf_cert_generate(cf_card_t *card, const char *slot, const cf_keygen_t *g, uint8_t **spki,
-                          size_t *len);
+                          size_t *len, char *used);
 
 /* Sign digest (dlen bytes, made with digest md: "sha256", "sha384",
  * "sha512", "sha1") with the slot's key: RSA PKCS#1 v1.5, or ECDSA (DER).
@@ -145,9 +150,10 @@ cf_err_t cf_cert_sign(cf_card_t *card, const char *slot, const char *md, const u
                       size_t dlen, uint8_t **sig, size_t *siglen);
 
 /* Put a private key (DER PKCS#8 PrivateKeyInfo, a secret) into slot.
- * PIV: only where the card type imports (`keys: yubikey`); GIDS: RSA only,
- * into a new container (slot NULL or ""). The slot actually used is
- * written to used (CF_CERT_SLOT_NAME bytes, may be NULL). */
+ * PIV: only where the card type imports (`keys: yubikey`); policy (may be
+ * NULL) sets its policies. GIDS: RSA-2048 only, into the first free
+ * container (slot NULL or ""), labelled policy->label. The slot actually
+ * used is written to used (CF_CERT_SLOT_NAME bytes, may be NULL). */
 cf_err_t cf_cert_import_key(cf_card_t *card, const char *slot, const cf_secret_t *pkcs8,
                             const cf_keygen_t *policy, char *used);
 

@@ -329,32 +329,49 @@ cf_err_t cf_cert_check_pair(cf_card_t *card, const char *slot, const uint8_t *de
     return CF_OK;
 }
 
+/* GIDS picks the container for a new key: no slot may be named. */
+static cf_err_t new_key_slot(cf_card_t *card, const char *what, const char *slot, unsigned *s)
+{
+    if (is_piv(card))
+        return slot_of(card, what, slot, s);
+    if (slot != NULL && slot[0] != 0)
+        return cf_card_fail(card, CF_ERR_ARG,
+                            "%s: a new GIDS key takes the first free container: name none "
+                            "(nothing sent)",
+                            what);
+    *s = 0;
+    return CF_OK;
+}
+
 cf_err_t cf_cert_generate(cf_card_t *card, const char *slot, const cf_keygen_t *g, uint8_t **spki,
-                          size_t *len)
+                          size_t *len, char *used)
 {
     const char *what = "generate key";
     if (card == NULL || g == NULL)
         return CF_ERR_ARG;
-    unsigned s;
-    cf_err_t err = start(card, what, slot, &s);
+    unsigned s = 0;
+    cf_err_t err = begin(card, what);
+    if (err == CF_OK)
+        err = new_key_slot(card, what, slot, &s);
     if (err != CF_OK)
         return err;
     if ((g->pin_policy || g->touch_policy) && card->p->keys != CF_KEYS_PIV_YUBIKEY)
         return cf_card_fail(card, CF_ERR_UNSUPPORTED,
-                            "%s: a %s card has no PIN or touch policy per key (nothing sent)", what,
-                            card->p->name);
+                            "%s: a %s card has no PIN or touch policy per key (nothing sent)",
+                            what, card->p->name);
     if (g->pin_policy > 3 || g->touch_policy > 3)
         return cf_card_fail(card, CF_ERR_ARG, "%s: policy out of range", what);
     err = cf_cert_need_auth(card, what, is_piv(card));
     if (err != CF_OK)
         return err;
     if (!is_piv(card))
-        return cf_card_fail(card, CF_ERR_UNSUPPORTED,
-                            "%s: key generation into a GIDS container is not implemented yet "
-                            "(use pkcs15-init or pkcs11-tool); nothing sent",
-                            what);
-    return cf_piv_generate(card, (uint8_t)s, g, spki, len);
+        return cf_gids_key_generate(card, g, spki, len, used);
+    err = cf_piv_generate(card, (uint8_t)s, g, spki, len);
+    if (err == CF_OK && used != NULL)
+        snprintf(used, CF_CERT_SLOT_NAME, "%02x", s);
+    return err;
 }
+
 
 cf_err_t cf_cert_sign(cf_card_t *card, const char *slot, const char *md, const uint8_t *digest,
                       size_t dlen, uint8_t **sig, size_t *siglen)
@@ -412,19 +429,22 @@ cf_err_t cf_cert_import_key(cf_card_t *card, const char *slot, const cf_secret_t
     const char *what = "import key";
     if (card == NULL || pkcs8 == NULL)
         return CF_ERR_ARG;
-    unsigned s;
-    cf_err_t err = start(card, what, slot, &s);
+    unsigned s = 0;
+    cf_err_t err = begin(card, what);
+    if (err == CF_OK)
+        err = new_key_slot(card, what, slot, &s);
     if (err != CF_OK)
         return err;
-    if (card->p->keys != CF_KEYS_PIV_YUBIKEY)
-        return cf_card_fail(card, CF_ERR_UNSUPPORTED, "%s: a %s card %s; nothing sent", what,
-                            card->p->name,
-                            is_piv(card) ? "has no import command (SP 800-73-4 names none): "
-                                           "generate the key on the card instead"
-                                         : "import is not implemented yet");
-    err = cf_cert_need_auth(card, what, 1);
+    if (card->p->keys == CF_KEYS_PIV)
+        return cf_card_fail(card, CF_ERR_UNSUPPORTED,
+                            "%s: a %s card has no import command (SP 800-73-4 names none): "
+                            "generate the key on the card instead; nothing sent",
+                            what, card->p->name);
+    err = cf_cert_need_auth(card, what, is_piv(card));
     if (err != CF_OK)
         return err;
+    if (!is_piv(card))
+        return cf_gids_key_import(card, pkcs8, policy ? policy->label : NULL, used);
     err = cf_piv_import(card, (uint8_t)s, pkcs8, policy);
     if (err == CF_OK && used != NULL)
         snprintf(used, CF_CERT_SLOT_NAME, "%02x", s);

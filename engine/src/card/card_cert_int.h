@@ -109,6 +109,9 @@ cf_err_t cf_gids_cert_write(cf_card_t *card, unsigned idx, const uint8_t *der, s
 cf_err_t cf_gids_delete(cf_card_t *card, unsigned idx, int with_key);
 cf_err_t cf_gids_set_default(cf_card_t *card, unsigned idx);
 cf_err_t cf_gids_public_key(cf_card_t *card, unsigned idx, uint8_t **spki, size_t *len);
+cf_err_t cf_gids_key_generate(cf_card_t *card, const cf_keygen_t *g, uint8_t **spki, size_t *len,
+                          char *used);
+cf_err_t cf_gids_key_import(cf_card_t *card, const cf_secret_t *pkcs8, const char *label, char *used);
 cf_err_t cf_gids_sign(cf_card_t *card, unsigned idx, const char *md, const uint8_t *digest,
                       size_t dlen, uint8_t **sig, size_t *siglen);
 
