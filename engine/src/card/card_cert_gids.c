@@ -33,8 +33,8 @@
 #define MF_MAX (1 + CF_GIDS_MAX_ENTRIES * 28)
 
 /* Read DO tag of EF ef into buf; *len 0 when the DO is absent. */
-static cf_err_t get_do(cf_card_t *card, const char *what, uint16_t ef, uint16_t tag, uint8_t *buf,
-                       size_t cap, size_t *len)
+cf_err_t cf_gids_get_do(cf_card_t *card, const char *what, uint16_t ef, uint16_t tag, uint8_t *buf,
+                        size_t cap, size_t *len)
 {
     uint8_t cmd[4] = {0x5C, 0x02, (uint8_t)(tag >> 8), (uint8_t)tag};
     cf_rapdu_t r;
@@ -76,8 +76,8 @@ static cf_err_t put_do(cf_card_t *card, const char *what, uint16_t ef, uint16_t 
 }
 
 /* Write a DO and prove it by reading it back. */
-static cf_err_t put_do_proven(cf_card_t *card, const char *what, uint16_t ef, uint16_t tag,
-                              const uint8_t *val, size_t len)
+cf_err_t cf_gids_put_do_proven(cf_card_t *card, const char *what, uint16_t ef, uint16_t tag,
+                               const uint8_t *val, size_t len)
 {
     cf_err_t err = put_do(card, what, ef, tag, val, len);
     if (err != CF_OK)
@@ -86,7 +86,7 @@ static cf_err_t put_do_proven(cf_card_t *card, const char *what, uint16_t ef, ui
     size_t bl = 0;
     if (back == NULL)
         return CF_ERR_NOMEM;
-    err = get_do(card, what, ef, tag, back, len + 1, &bl);
+    err = cf_gids_get_do(card, what, ef, tag, back, len + 1, &bl);
     int same = err == CF_OK && bl == len && (len == 0 || memcmp(back, val, len) == 0);
     free(back);
     if (!same)
@@ -109,13 +109,15 @@ struct gids_view {
 static cf_err_t load_view(cf_card_t *card, const char *what, struct gids_view *v)
 {
     memset(v, 0, sizeof(*v));
-    cf_err_t err = get_do(card, what, EF_MSCP, DO_MASTERFILE, v->mf, sizeof(v->mf), &v->mf_len);
+    cf_err_t err =
+        cf_gids_get_do(card, what, EF_MSCP, DO_MASTERFILE, v->mf, sizeof(v->mf), &v->mf_len);
     if (err != CF_OK)
         return err;
     if (cf_gids_masterfile_parse(v->mf, v->mf_len, v->e, CF_GIDS_MAX_ENTRIES, &v->n_e) != 0)
         return cf_card_fail(card, CF_ERR_BAD_RESPONSE,
                             "%s: the card's masterfile is malformed (not initialised?)", what);
-    err = get_do(card, what, EF_CARDAPPS, DO_CMAPFILE, v->cmap, sizeof(v->cmap), &v->cmap_len);
+    err = cf_gids_get_do(card, what, EF_CARDAPPS, DO_CMAPFILE, v->cmap, sizeof(v->cmap),
+                         &v->cmap_len);
     if (err != CF_OK)
         return err;
     if (cf_gids_cmap_parse(v->cmap, v->cmap_len, v->c, CF_GIDS_MAX_CONTAINERS, &v->n_c) != 0)
@@ -194,7 +196,7 @@ cf_err_t cf_gids_cert_read(cf_card_t *card, unsigned idx, uint8_t **der, size_t 
     size_t rl = 0;
     if (raw == NULL)
         return CF_ERR_NOMEM;
-    err = get_do(card, what, ef, tag, raw, CF_CERT_MAX_DER + 8, &rl);
+    err = cf_gids_get_do(card, what, ef, tag, raw, CF_CERT_MAX_DER + 8, &rl);
     if (err == CF_OK && rl == 0)
         err = cf_card_fail(card, CF_ERR_NOT_FOUND,
                            "%s: container %u: the masterfile names DO %04X, which is empty", what,
@@ -231,7 +233,7 @@ static cf_err_t write_masterfile(cf_card_t *card, const char *what, const struct
         r[25] = (uint8_t)(v->e[i].ef >> 8);
         len += 28;
     }
-    return put_do_proven(card, what, EF_MSCP, DO_MASTERFILE, mf, len);
+    return cf_gids_put_do_proven(card, what, EF_MSCP, DO_MASTERFILE, mf, len);
 }
 
 cf_err_t cf_gids_cert_write(cf_card_t *card, unsigned idx, const uint8_t *der, size_t len)
@@ -267,7 +269,7 @@ cf_err_t cf_gids_cert_write(cf_card_t *card, unsigned idx, const uint8_t *der, s
                                "%s: the masterfile is full; delete a certificate first", what);
     }
     if (err == CF_OK)
-        err = put_do_proven(card, what, e >= 0 ? v->e[e].ef : EF_CARDAPPS, tag, z, zl);
+        err = cf_gids_put_do_proven(card, what, e >= 0 ? v->e[e].ef : EF_CARDAPPS, tag, z, zl);
     if (err == CF_OK && e < 0) {
         struct cf_gids_entry *ne = &v->e[v->n_e++];
         memset(ne, 0, sizeof(*ne));
@@ -296,13 +298,13 @@ static cf_err_t delete_key_file(cf_card_t *card, const char *what, unsigned idx,
         return err;
     /* The container's cmapfile record goes (zeroed, as OpenSC does). */
     memset(v->cmap + idx * CF_GIDS_CMAP_RECORD, 0, CF_GIDS_CMAP_RECORD);
-    err = put_do_proven(card, what, EF_CARDAPPS, DO_CMAPFILE, v->cmap, v->cmap_len);
+    err = cf_gids_put_do_proven(card, what, EF_CARDAPPS, DO_CMAPFILE, v->cmap, v->cmap_len);
     if (err != CF_OK)
         return err;
     /* keymap record: zeroed with key file FF FF */
     uint8_t km[1 + CF_GIDS_MAX_CONTAINERS * 12 + 12];
     size_t kl = 0;
-    err = get_do(card, what, EF_MSCP, DO_KEYMAP, km, sizeof(km), &kl);
+    err = cf_gids_get_do(card, what, EF_MSCP, DO_KEYMAP, km, sizeof(km), &kl);
     if (err == CF_OK && kl >= 1 + (idx + 1) * 12) {
         uint8_t *rec = km + 1 + idx * 12;
         memset(rec, 0, 12);
@@ -310,7 +312,7 @@ static cf_err_t delete_key_file(cf_card_t *card, const char *what, unsigned idx,
         rec[7] = 0xFF;
         rec[8] = 0xFF;
         rec[9] = 0xFF;
-        err = put_do_proven(card, what, EF_MSCP, DO_KEYMAP, km, kl);
+        err = cf_gids_put_do_proven(card, what, EF_MSCP, DO_KEYMAP, km, kl);
     }
     /* Proof: the key file is gone. */
     if (err == CF_OK) {
@@ -367,7 +369,7 @@ cf_err_t cf_gids_set_default(cf_card_t *card, unsigned idx)
             uint8_t *flags = v->cmap + i * CF_GIDS_CMAP_RECORD + 80;
             *flags = (uint8_t)(i == idx ? (*flags | 0x02) : (*flags & ~0x02));
         }
-        err = put_do_proven(card, what, EF_CARDAPPS, DO_CMAPFILE, v->cmap, v->cmap_len);
+        err = cf_gids_put_do_proven(card, what, EF_CARDAPPS, DO_CMAPFILE, v->cmap, v->cmap_len);
     }
     free(v);
     if (err == CF_OK)

@@ -30,54 +30,12 @@
 #define DO_CMAPFILE 0xDF23
 #define ALG_RSA2048 0x07
 
-static cf_err_t get_value(cf_card_t *card, const char *what, uint16_t ef, uint16_t tag,
-                          uint8_t *buf, size_t cap, size_t *len)
-{
-    uint8_t cmd[4] = {0x5C, 0x02, (uint8_t)(tag >> 8), (uint8_t)tag};
-    cf_rapdu_t r;
-    *len = 0;
-    cf_err_t err = cf_cert_apdu(card, what, 0xCB, (uint8_t)(ef >> 8), (uint8_t)ef, cmd,
-                                sizeof(cmd), 256, 0, &r);
-    if (err == CF_ERR_NOT_FOUND)
-        return CF_OK; /* absent: empty */
-    const uint8_t *v;
-    size_t vl;
-    if (err == CF_OK && (cf_tlv_find(r.data, r.len, tag, &v, &vl) != 0 || vl > cap))
-        return cf_card_fail(card, CF_ERR_BAD_RESPONSE, "%s: DO %04X malformed", what, tag);
-    if (err == CF_OK) {
-        memcpy(buf, v, vl);
-        *len = vl;
-    }
-    return err;
-}
-
-static cf_err_t put_value(cf_card_t *card, const char *what, uint16_t ef, uint16_t tag,
-                          const uint8_t *val, size_t len)
-{
-    uint8_t buf[8 + 1 + CF_GIDS_MAX_CONTAINERS * CF_GIDS_CMAP_RECORD];
-    cf_wcursor w = cf_wcursor_init(buf, sizeof(buf));
-    cf_wc_tlv(&w, tag, val, len);
-    if (w.overflow)
-        return cf_card_fail(card, CF_ERR_INTERNAL, "%s: DO %04X too long", what, tag);
-    cf_rapdu_t r;
-    cf_err_t err = cf_cert_apdu(card, what, 0xDB, (uint8_t)(ef >> 8), (uint8_t)ef, buf, w.len, 0,
-                                CF_CMD_WRITE, &r);
-    uint8_t back[1 + CF_GIDS_MAX_CONTAINERS * CF_GIDS_CMAP_RECORD];
-    size_t bl = 0;
-    if (err == CF_OK)
-        err = get_value(card, what, ef, tag, back, sizeof(back), &bl);
-    if (err == CF_OK && (bl != len || memcmp(back, val, len) != 0))
-        err = cf_card_fail(card, CF_ERR_PROOF_FAILED, "%s: DO %04X does not read back", what,
-                           tag);
-    return err;
-}
-
 /* The first container whose cmapfile record is not valid (or a new one). */
 static cf_err_t free_container(cf_card_t *card, const char *what, uint8_t *cmap, size_t *clen,
                                unsigned *idx, int *has_default)
 {
-    cf_err_t err = get_value(card, what, EF_CARDAPPS, DO_CMAPFILE, cmap,
-                             CF_GIDS_MAX_CONTAINERS * CF_GIDS_CMAP_RECORD, clen);
+    cf_err_t err = cf_gids_get_do(card, what, EF_CARDAPPS, DO_CMAPFILE, cmap,
+                                  CF_GIDS_MAX_CONTAINERS * CF_GIDS_CMAP_RECORD, clen);
     if (err != CF_OK)
         return err;
     struct cf_gids_cmap c[CF_GIDS_MAX_CONTAINERS];
@@ -151,12 +109,12 @@ static cf_err_t record_container(cf_card_t *card, const char *what, unsigned idx
     rec[80] = (uint8_t)(has_default ? 0x01 : 0x03);
     rec[84] = 0x00; /* key exchange key: 2048 bits, little-endian */
     rec[85] = 0x08;
-    cf_err_t err = put_value(card, what, EF_CARDAPPS, DO_CMAPFILE, cmap, clen);
+    cf_err_t err = cf_gids_put_do_proven(card, what, EF_CARDAPPS, DO_CMAPFILE, cmap, clen);
     if (err != CF_OK)
         return err;
     uint8_t km[1 + CF_GIDS_MAX_CONTAINERS * 12];
     size_t kl = 0;
-    err = get_value(card, what, EF_MSCP, DO_KEYMAP, km, sizeof(km), &kl);
+    err = cf_gids_get_do(card, what, EF_MSCP, DO_KEYMAP, km, sizeof(km), &kl);
     if (err != CF_OK)
         return err;
     if (kl == 0 || (kl - 1) % 12 != 0) {
@@ -173,7 +131,7 @@ static cf_err_t record_container(cf_card_t *card, const char *what, unsigned idx
     uint8_t r[12] = {0x01, 0x00, 0x00, 0x00, ALG_RSA2048, 0x9A, (uint8_t)(0x81 + idx), 0xB0};
     memcpy(r + 8, tail, sizeof(tail));
     memcpy(k, r, 12);
-    return put_value(card, what, EF_MSCP, DO_KEYMAP, km, kl);
+    return cf_gids_put_do_proven(card, what, EF_MSCP, DO_KEYMAP, km, kl);
 }
 
 /* Make the key file, run put_key, check the public key, record it. */
@@ -225,12 +183,12 @@ static cf_err_t generate_in(cf_card_t *card, uint8_t ref, const void *ctx)
     (void)ctx;
     uint8_t data[] = {0xAC, 0x06, 0x80, 0x01, ALG_RSA2048, 0x83, 0x01, ref};
     cf_rapdu_t r;
-    return cf_cert_apdu(card, "generate key", 0x47, 0x00, 0x00, data, sizeof(data), 0,
-                        CF_CMD_WRITE, &r);
+    return cf_cert_apdu(card, "generate key", 0x47, 0x00, 0x00, data, sizeof(data), 0, CF_CMD_WRITE,
+                        &r);
 }
 
 cf_err_t cf_gids_key_generate(cf_card_t *card, const cf_keygen_t *g, uint8_t **spki, size_t *len,
-                          char *used)
+                              char *used)
 {
     if (g->alg != CF_KEYALG_RSA2048)
         return cf_card_fail(card, CF_ERR_UNSUPPORTED,
@@ -287,7 +245,8 @@ static cf_err_t import_in(cf_card_t *card, uint8_t ref, const void *ctx)
     return err;
 }
 
-cf_err_t cf_gids_key_import(cf_card_t *card, const cf_secret_t *pkcs8, const char *label, char *used)
+cf_err_t cf_gids_key_import(cf_card_t *card, const cf_secret_t *pkcs8, const char *label,
+                            char *used)
 {
     const char *what = "import key";
     const unsigned char *p = cf_secret_data(pkcs8);

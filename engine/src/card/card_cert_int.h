@@ -103,6 +103,12 @@ cf_err_t cf_piv_import(cf_card_t *card, uint8_t ref, const cf_secret_t *pkcs8,
 /* The slot reference of "9a" etc., or -1. */
 int cf_piv_slot_ref(const cf_card_t *card, const char *slot);
 
+/* GIDS data objects: read DO tag of EF ef (*len 0 when absent); write one
+ * and prove it by reading it back. */
+cf_err_t cf_gids_get_do(cf_card_t *card, const char *what, uint16_t ef, uint16_t tag, uint8_t *buf,
+                        size_t cap, size_t *len);
+cf_err_t cf_gids_put_do_proven(cf_card_t *card, const char *what, uint16_t ef, uint16_t tag,
+                               const uint8_t *val, size_t len);
 cf_err_t cf_gids_slots(cf_card_t *card, cf_key_slot_t *out, size_t cap, size_t *n);
 cf_err_t cf_gids_cert_read(cf_card_t *card, unsigned idx, uint8_t **der, size_t *len);
 cf_err_t cf_gids_cert_write(cf_card_t *card, unsigned idx, const uint8_t *der, size_t len);
@@ -110,8 +116,9 @@ cf_err_t cf_gids_delete(cf_card_t *card, unsigned idx, int with_key);
 cf_err_t cf_gids_set_default(cf_card_t *card, unsigned idx);
 cf_err_t cf_gids_public_key(cf_card_t *card, unsigned idx, uint8_t **spki, size_t *len);
 cf_err_t cf_gids_key_generate(cf_card_t *card, const cf_keygen_t *g, uint8_t **spki, size_t *len,
-                          char *used);
-cf_err_t cf_gids_key_import(cf_card_t *card, const cf_secret_t *pkcs8, const char *label, char *used);
+                              char *used);
+cf_err_t cf_gids_key_import(cf_card_t *card, const cf_secret_t *pkcs8, const char *label,
+                            char *used);
 cf_err_t cf_gids_sign(cf_card_t *card, unsigned idx, const char *md, const uint8_t *digest,
                       size_t dlen, uint8_t **sig, size_t *siglen);
 
