@@ -12,7 +12,8 @@
 #   - refusals that leave the card's state file exactly as it was: damaged
 #     DER, a wrong .p12 password, a .p12 without a key, an expired
 #     certificate (accepted with --force), a certificate for another key,
-#     a wrong PIN (with the tries the card said are left);
+#     a wrong PIN (with the tries the card said are left), a PIN with one
+#     try left (not even asked);
 #   - delete (the key stays), default (PIV has none: refused, said);
 #   - the standard `piv` card: a certificate for a key only a signature can
 #     prove, seen by pkcs15-tool and pkcs11-tool.
@@ -160,6 +161,14 @@ cf_expect_eq "wrong PIN: exit status" 1 "$CF_RC"
 cf_expect_out "wrong PIN with tries" "wrong PIN, 2 tries left"
 cf_expect_eq "wrong PIN: nothing but the counter changed" "$(grep -v '^pin_tries=' "$W/before-bad")" "$(state_core 0)"
 cf_expect_state 0 pin_tries 2
+# One try left: no PIN attempt is made (the card-safety rule), none asked.
+cf_expect_run "another wrong PIN (yubico-piv-tool)" nonzero ypt0 -a verify-pin -P 111111
+cf_expect_state 0 pin_tries 1
+at_tty none "$CLI" cert import --reader "$R0" --slot 9a "$W/9a.pem"
+cf_expect_eq "last PIN try: exit status" 1 "$CF_RC"
+cf_expect_out "last PIN try said" "the PIN has 1 try left"
+cf_expect_no_out "no PIN asked with one try left" "PIN (not shown)"
+cf_expect_state 0 pin_tries 1
 cf_expect_run "the PIN again (counter back)" 0 ypt0 -a verify-pin -P 123456
 cf_state_snapshot 0 before-bad
 

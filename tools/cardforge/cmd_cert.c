@@ -78,8 +78,9 @@ static void usage(FILE *out)
                  "  --profile NAME      use this card profile instead of recognising the card\n"
                  "  --profiles DIR      card profiles directory (default: the installed ones)\n"
                  "  --trace FILE        write an APDU trace, every secret byte shown as **\n"
-                 "  --allow-last-try    allow an admin-key attempt that could spend the last "
-                 "try\n" DESK_WAIT_HELP "  -h, --help          this help\n\n"
+                 "  --allow-last-try    allow a PIN or admin-key attempt that could spend the\n"
+                 "                      last try (refused by default)\n" DESK_WAIT_HELP
+                 "  -h, --help          this help\n\n"
                  "Every change (import, delete, default) asks for the card's PIN, and on a PIV\n"
                  "card for the management key (hex), at the terminal without echo; there is\n"
                  "no option to give them on the command line. A wrong PIN is reported with the\n"
@@ -200,6 +201,23 @@ static int authorize(struct desk_card *dc, const struct cert_opts *o, unsigned f
     cf_secret_t *pin = NULL, *admin = NULL;
     int need_admin = cf_cert_needs_admin(dc->card);
     int st = CF_EXIT_OK;
+    /* The card-safety rule: a PIN attempt that could block the card is
+     * not made unless the officer allows it (read without spending). */
+    cf_tries_t t;
+    if (cf_card_tries(dc->card, CF_CRED_PIN, &t) == CF_OK && t.kind == CF_TRIES_KNOWN &&
+        t.left <= 1) {
+        if (t.left == 0) {
+            fprintf(stderr, CMD ": the PIN is blocked; unblock it first (cardforge pin unblock); "
+                                "nothing was sent\n");
+            return CF_EXIT_FAIL;
+        }
+        if (!(flags & CF_OP_ALLOW_LAST_TRY)) {
+            fprintf(stderr, CMD ": the PIN has 1 try left: a mistyped PIN would block the card. "
+                                "Check the PIN with the holder, then use --allow-last-try; nothing "
+                                "was sent\n");
+            return CF_EXIT_FAIL;
+        }
+    }
     if (need_admin && o->keyfile != NULL)
         st = admin_from_keyfile(dc, o, &admin);
     if (st == CF_EXIT_OK) {
