@@ -303,6 +303,11 @@ static void test_parsers_refuse_malformed_bytes(void **state)
     assert_int_equal(cf_gids_masterfile_parse(mf, sizeof(mf) - 1, e, 4, &n), -1);
     assert_int_equal(cf_gids_masterfile_parse(mf, sizeof(mf), e, 4, &n), 0);
     assert_int_equal(n, 1);
+    /* names that fill all 9 bytes, no NUL (the fuzzer found the overflow) */
+    memset(mf + 1, 'a', 18);
+    assert_int_equal(cf_gids_masterfile_parse(mf, sizeof(mf), e, 4, &n), 0);
+    assert_int_equal(strlen(e[0].dir), 9);
+    assert_int_equal(strlen(e[0].name), 9);
     struct cf_gids_cmap c[2];
     uint8_t cm[86 * 3] = {0};
     assert_int_equal(cf_gids_cmap_parse(cm, 85, c, 2, &n), -1);
