@@ -8,7 +8,8 @@
 #     the key on the card, fingerprints equal to openssl's;
 #   - export DER (mode 0600) and PEM byte for byte equal to openssl's;
 #   - import of an openssl .p12 (password typed without echo) into 9c with
-#     PIN policy always: ykman sees the key and the certificate;
+#     PIN policy always: ykman sees the key and the certificate; a legacy
+#     (RC2-40) .pfx and a .cer into 9d;
 #   - refusals that leave the card's state file exactly as it was: damaged
 #     DER, a wrong .p12 password, a .p12 without a key, an expired
 #     certificate (accepted with --force), a certificate for another key,
@@ -220,6 +221,25 @@ cf_expect_eq "9c byte for byte" "$(openssl x509 -in "$W/p12.pem" -outform DER | 
     "$(openssl x509 -in "$W/9c.read.pem" -outform DER | od -An -tx1)"
 cf_expect_run "the imported key signs (test-signature)" 0 ypt0 -a verify-pin -P 123456 \
     -a test-signature -s 9c -A RSA2048 -i "$W/p12.pem"
+
+# A bundle as older Windows exports them (RC2-40, `openssl pkcs12 -legacy`),
+# and a .cer (DER) next to it: into 9d.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$W/leg.key" \
+    -subj "/CN=Legacy Export" -out "$W/leg.csr" 2>/dev/null || cf_fail "legacy CSR"
+issue "$W/leg.csr" "$W/leg.pem" 20240101000000Z 20991231000000Z
+openssl pkcs12 -export -legacy -inkey "$W/leg.key" -in "$W/leg.pem" -passout "pass:$P12PASS" \
+    -out "$W/legacy.pfx" 2>/dev/null || cf_fail "openssl pkcs12 -legacy"
+sed "s/holder.p12/legacy.pfx/" "$W/p12.script" >"$W/leg.script"
+at_tty leg "$CLI" cert import --reader "$R0" --slot 9d "$W/legacy.pfx"
+[ "$CF_RC" = 0 ] || cf_fail "import legacy.pfx exited $CF_RC: $CF_OUT"
+[[ $(cf_state 0 key_9D) == "eccp384 "*" imported "* ]] ||
+    cf_fail "key_9D line: $(cf_state 0 key_9D | cut -c1-40)"
+openssl x509 -in "$W/leg.pem" -outform DER -out "$W/leg.cer"
+at_tty imp9a "$CLI" cert import --reader "$R0" --slot 9d "$W/leg.cer"
+[ "$CF_RC" = 0 ] || cf_fail "import leg.cer exited $CF_RC: $CF_OUT"
+cf_expect_run "yubico-piv-tool reads 9d" 0 ypt0 -a read-certificate -s 9d -o "$W/9d.read.pem"
+cf_expect_eq "9d byte for byte" "$(od -An -tx1 "$W/leg.cer")" \
+    "$(openssl x509 -in "$W/9d.read.pem" -outform DER | od -An -tx1)"
 
 # ---- delete and default -------------------------------------------------------------
 pin_and_key del

@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
 
 #include <cardforge/cert.h>
@@ -97,6 +98,11 @@ static int load_p12(const char *cmd, const char *path, const uint8_t *buf, size_
     X509 *x = NULL;
     STACK_OF(X509) *ca = NULL;
     int st = CF_EXIT_OK;
+    /* Bundles exported by older Windows and by `openssl pkcs12 -legacy`
+     * encrypt with RC2-40, which OpenSSL 3 keeps in its legacy provider;
+     * the default provider stays (retain_fallbacks). Only decryption uses
+     * it: nothing is encrypted here. */
+    (void)OSSL_PROVIDER_try_load(NULL, "legacy", 1);
     if (PKCS12_verify_mac(p12, cf_secret_str(pw), (int)cf_secret_len(pw)) != 1) {
         fprintf(stderr,
                 "%s: %s: wrong password (or a damaged file); nothing was sent to the "
@@ -104,8 +110,10 @@ static int load_p12(const char *cmd, const char *path, const uint8_t *buf, size_
                 cmd, path);
         st = CF_EXIT_FAIL;
     } else if (PKCS12_parse(p12, cf_secret_str(pw), &pk, &x, &ca) != 1) {
-        fprintf(stderr, "%s: %s: the PKCS#12 contents cannot be read; nothing was sent\n", cmd,
-                path);
+        fprintf(stderr,
+                "%s: %s: the PKCS#12 contents cannot be read (damaged, or encrypted with an "
+                "algorithm this OpenSSL does not offer); nothing was sent\n",
+                cmd, path);
         st = CF_EXIT_FAIL;
     } else if (pk == NULL) {
         fprintf(stderr,
