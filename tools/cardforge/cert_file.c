@@ -102,7 +102,7 @@ static int load_p12(const char *cmd, const char *path, const uint8_t *buf, size_
      * encrypt with RC2-40, which OpenSSL 3 keeps in its legacy provider;
      * the default provider stays (retain_fallbacks). Only decryption uses
      * it: nothing is encrypted here. */
-    (void)OSSL_PROVIDER_try_load(NULL, "legacy", 1);
+    OSSL_PROVIDER *legacy = OSSL_PROVIDER_try_load(NULL, "legacy", 1);
     if (PKCS12_verify_mac(p12, cf_secret_str(pw), (int)cf_secret_len(pw)) != 1) {
         fprintf(stderr,
                 "%s: %s: wrong password (or a damaged file); nothing was sent to the "
@@ -131,6 +131,8 @@ static int load_p12(const char *cmd, const char *path, const uint8_t *buf, size_
                 cmd, path);
         st = CF_EXIT_FAIL;
     }
+    if (legacy != NULL)
+        OSSL_PROVIDER_unload(legacy);
     ERR_clear_error();
     cf_secret_free(pw);
     if (st == CF_EXIT_OK)
