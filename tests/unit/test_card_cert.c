@@ -468,6 +468,30 @@ static void test_gids_import_and_refusals(void **state)
     fx_close(&f);
 }
 
+static void test_write_with_lost_answer_says_unknown(void **state)
+{
+    (void)state;
+    struct fx f;
+    open_card(&f, "yubikey");
+    login(&f, 1);
+    uint8_t *spki = NULL;
+    size_t sl = 0;
+    cf_keygen_t g = {.alg = CF_KEYALG_ECCP256};
+    assert_int_equal(cf_cert_generate(f.card, "9e", &g, &spki, &sl, NULL), CF_OK);
+    size_t dl = 0;
+    uint8_t *der = issue(spki, sl, -1, 30, &dl);
+    /* the card takes the PUT DATA, its answer never comes back */
+    assert_int_equal(cf_transport_sim_pull_after(f.t, 1, CF_SIM_PULL_ANSWER_LOST), CF_OK);
+    assert_int_equal(cf_cert_write(f.card, "9e", der, dl), CF_ERR_CARD_REMOVED);
+    assert_int_equal(cf_card_last_write(f.card), CF_WRITE_UNKNOWN);
+    assert_true(cf_card_errmsg(f.card)[0] != 0);
+    /* and nothing more is sent: the session is over */
+    assert_int_equal(cf_cert_delete(f.card, "9e", 0), CF_ERR_REFUSED);
+    free(der);
+    free(spki);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_parsers_refuse_malformed_bytes),
         cmocka_unit_test(test_gids_generate_write_sign_default_delete),
         cmocka_unit_test(test_gids_import_and_refusals),
+        cmocka_unit_test(test_write_with_lost_answer_says_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
