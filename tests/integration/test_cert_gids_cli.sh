@@ -8,7 +8,8 @@
 #     pkcs15-tool byte for byte;
 #   - list (text and JSON: the default container, the labels), show
 #     (fingerprints as openssl's), export DER;
-#   - default: the cmapfile's default flag moves to container 1;
+#   - default: the cmapfile's default flag moves to container 1, and the
+#     cardcf counts the change as OpenSC does (the minidriver's cache hint);
 #   - delete of the certificate (OpenSC no longer lists it, the key stays)
 #     and of a container with its key (the key file is gone);
 #   - refusals that leave the state file as it was: a certificate for
@@ -116,8 +117,12 @@ openssl x509 -in "$W/cert01.pem" -outform DER -out "$W/1.ref.der"
 cmp -s "$W/1.der" "$W/1.ref.der" || cf_fail "exported DER differs"
 
 # ---- default ---------------------------------------------------------------------------
+# cardcf's containers freshness (bytes 2-3, LE): the minidriver's cache hint
+fresh() { local c; c=$(sed -n 's/^do=A010:DF22://p' "$STATE"); echo $((0x${c:6:2}${c:4:2})); }
+before_fresh=$(fresh)
 at_tty pin "$CLI" cert default --reader "$R0" --slot 1
 [ "$CF_RC" = 0 ] || cf_fail "default 1: $CF_OUT"
+cf_expect_eq "cardcf containers freshness counted the change" $((before_fresh + 1)) "$(fresh)"
 cf_expect_eq "container 0 no longer default" 01 "$(cmap_flags 0)"
 cf_expect_eq "container 1 default" 03 "$(cmap_flags 1)"
 cf_expect_run "list --json" 0 "$CLI" cert list --reader "$R0" --json

@@ -27,6 +27,7 @@
 #define EF_CARDAPPS 0xA010
 #define DO_MASTERFILE 0xDF1F
 #define DO_KEYMAP 0xDF20
+#define DO_CARDCF 0xDF22
 #define DO_CMAPFILE 0xDF23
 #define DO_FIRST_CERT 0xDF24
 #define DO_LAST 0xDFFF
@@ -93,6 +94,31 @@ cf_err_t cf_gids_put_do_proven(cf_card_t *card, const char *what, uint16_t ef, u
         return cf_card_fail(card, CF_ERR_PROOF_FAILED, "%s: DO %04X does not read back as written",
                             what, tag);
     return CF_OK;
+}
+
+/* Tell the Windows minidriver (and OpenSC) that something changed, as
+ * OpenSC does after each change: cardcf (DO DF22 of EF A010, 6 bytes:
+ * version, PIN freshness, containers freshness LE16, files freshness
+ * LE16) gets its counters incremented. A card without a cardcf is left
+ * alone. */
+cf_err_t cf_gids_bump_cardcf(cf_card_t *card, const char *what, int files, int containers)
+{
+    uint8_t cf[8];
+    size_t len = 0;
+    cf_err_t err = cf_gids_get_do(card, what, EF_CARDAPPS, DO_CARDCF, cf, sizeof(cf), &len);
+    if (err != CF_OK || len != 6)
+        return err;
+    if (containers) {
+        unsigned v = (unsigned)(cf[2] | (cf[3] << 8)) + 1u;
+        cf[2] = (uint8_t)v;
+        cf[3] = (uint8_t)(v >> 8);
+    }
+    if (files) {
+        unsigned v = (unsigned)(cf[4] | (cf[5] << 8)) + 1u;
+        cf[4] = (uint8_t)v;
+        cf[5] = (uint8_t)(v >> 8);
+    }
+    return cf_gids_put_do_proven(card, what, EF_CARDAPPS, DO_CARDCF, cf, 6);
 }
 
 struct gids_view {
@@ -279,6 +305,8 @@ cf_err_t cf_gids_cert_write(cf_card_t *card, unsigned idx, const uint8_t *der, s
         ne->ef = EF_CARDAPPS;
         err = write_masterfile(card, what, v);
     }
+    if (err == CF_OK)
+        err = cf_gids_bump_cardcf(card, what, 1, 0);
     free(z);
     free(v);
     if (err == CF_OK)
@@ -346,8 +374,11 @@ cf_err_t cf_gids_delete(cf_card_t *card, unsigned idx, int with_key)
         if (err == CF_OK)
             err = put_do(card, what, gone.ef, gone.tag, NULL, 0);
     }
-    if (err == CF_OK && with_key && valid(v, idx))
+    int key = with_key && valid(v, idx);
+    if (err == CF_OK && key)
         err = delete_key_file(card, what, idx, v);
+    if (err == CF_OK)
+        err = cf_gids_bump_cardcf(card, what, e >= 0, key);
     free(v);
     if (err == CF_OK)
         cf_card_ok(card);
@@ -371,6 +402,8 @@ cf_err_t cf_gids_set_default(cf_card_t *card, unsigned idx)
         }
         err = cf_gids_put_do_proven(card, what, EF_CARDAPPS, DO_CMAPFILE, v->cmap, v->cmap_len);
     }
+    if (err == CF_OK)
+        err = cf_gids_bump_cardcf(card, what, 0, 1);
     free(v);
     if (err == CF_OK)
         cf_card_ok(card);

@@ -161,6 +161,8 @@ static cf_err_t new_container(cf_card_t *card, const char *what, const char *lab
                            "%s: key file B0%02X does not hold the imported key", what, ref);
     if (err == CF_OK)
         err = record_container(card, what, idx, cmap, clen, has_default, label);
+    if (err == CF_OK)
+        err = cf_gids_bump_cardcf(card, what, 0, 1);
     free(cmap);
     if (err != CF_OK) {
         free(pub);

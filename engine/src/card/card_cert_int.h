@@ -109,6 +109,8 @@ cf_err_t cf_gids_get_do(cf_card_t *card, const char *what, uint16_t ef, uint16_t
                         size_t cap, size_t *len);
 cf_err_t cf_gids_put_do_proven(cf_card_t *card, const char *what, uint16_t ef, uint16_t tag,
                                const uint8_t *val, size_t len);
+/* Count a change in the minidriver's cardcf (files and/or containers). */
+cf_err_t cf_gids_bump_cardcf(cf_card_t *card, const char *what, int files, int containers);
 cf_err_t cf_gids_slots(cf_card_t *card, cf_key_slot_t *out, size_t cap, size_t *n);
 cf_err_t cf_gids_cert_read(cf_card_t *card, unsigned idx, uint8_t **der, size_t *len);
 cf_err_t cf_gids_cert_write(cf_card_t *card, unsigned idx, const uint8_t *der, size_t len);
