@@ -70,6 +70,11 @@ static void inflate(const uint8_t *p, size_t n)
             abort();
         free(der);
     }
+    if (cf_cert_gunzip(p, n, &der, &dl) == 0) {
+        if (dl == 0 || dl > CF_CERT_MAX_READ)
+            abort();
+        free(der);
+    }
     uint8_t *z = NULL;
     size_t zl = 0;
     if (n > 0 && n <= CF_CERT_MAX_DER && cf_gids_cert_deflate(p, n, &z, &zl) == 0) {

@@ -247,6 +247,22 @@ at_tty del "$CLI" cert delete --reader "$R0" --slot 9c
 [ "$CF_RC" = 0 ] || cf_fail "delete 9c: $CF_OUT"
 cf_expect_run "yubico-piv-tool finds no 9c certificate" nonzero ypt0 -a read-certificate -s 9c
 [[ $(cf_state 0 key_9C) == "rsa2048 "* ]] || cf_fail "the 9c key went with the certificate"
+# A certificate written compressed (CertInfo 01, gzip, as a YubiKey tool
+# with --compress stores it; Debian's ykman has no such option, so
+# yubico-piv-tool writes the object) is read inflated.
+openssl x509 -in "$W/p12.pem" -outform DER | python3 -c '
+import gzip, sys
+z = gzip.compress(sys.stdin.buffer.read())
+L = lambda n: bytes([n]) if n < 128 else (bytes([0x81, n]) if n < 256 else bytes([0x82, n >> 8, n & 255]))
+sys.stdout.buffer.write(b"\x70" + L(len(z)) + z + b"\x71\x01\x01\xfe\x00")' >"$W/9e.obj"
+cf_expect_run "yubico-piv-tool writes a compressed certificate object for 9e" 0 ypt0 \
+    --key="$DEF_KEY" -a write-object --id $((0x5FC101)) -f binary -i "$W/9e.obj"
+[[ $(cf_state 0 obj_5FC101) == *"710101FE00"* ]] || cf_fail "obj_5FC101 is not the compressed object"
+cf_expect_run "show of the compressed certificate" 0 "$CLI" cert show --reader "$R0" --slot 9e
+cf_expect_out "compressed: SHA-256 of the DER" \
+    "SHA-256:            $(openssl x509 -in "$W/p12.pem" -noout -fingerprint -sha256 | sed 's/.*=//')"
+cf_expect_run "list" 0 "$CLI" cert list --reader "$R0"
+cf_expect_out "list: 9e with no key" "slot 9e: RSA-2048, private key on card: no"
 cf_expect_run "delete --with-key on PIV: refused before any prompt" 1 \
     python3 "$DRIVE" /dev/null -- "$CLI" cert delete --reader "$R0" --slot 9a --with-key
 cf_expect_out "delete --with-key said" "has no command that deletes a key"

@@ -77,8 +77,17 @@ int cf_gids_cert_inflate(const uint8_t *buf, size_t len, uint8_t **der, size_t *
 /* The reverse, for writing. 0, or -1. */
 int cf_gids_cert_deflate(const uint8_t *der, size_t dlen, uint8_t **out, size_t *olen);
 
-/* 0 when der[0..len) is exactly one X.509 certificate, -1 otherwise. */
+/* 0 when der[0..len) is exactly one X.509 certificate of at most
+ * CF_CERT_MAX_DER bytes (what we write), -1 otherwise. */
 int cf_cert_der_check(const uint8_t *der, size_t len);
+/* The same with another limit (what we read: CF_CERT_MAX_READ). */
+#define CF_CERT_MAX_READ 16384
+int cf_cert_der_check_max(const uint8_t *der, size_t len, size_t max);
+
+/* A gzip stream (a PIV certificate object with CertInfo 01, as ykman
+ * --compress writes it) inflated into a malloc'd buffer of at most
+ * CF_CERT_MAX_READ bytes. 0, or -1. */
+int cf_cert_gunzip(const uint8_t *buf, size_t len, uint8_t **der, size_t *dlen);
 
 /* The key algorithm of a certificate's public key; UNKNOWN when another. */
 cf_key_alg_t cf_cert_der_alg(const uint8_t *der, size_t len);

@@ -238,6 +238,48 @@ int cf_gids_cert_deflate(const uint8_t *der, size_t dlen, uint8_t **out, size_t 
     return 0;
 }
 
+int cf_cert_gunzip(const uint8_t *buf, size_t len, uint8_t **der, size_t *dlen)
+{
+    *der = NULL;
+    *dlen = 0;
+    if (len == 0 || len > UINT32_MAX)
+        return -1;
+    uint8_t *out = malloc(CF_CERT_MAX_READ);
+    if (out == NULL)
+        return -1;
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+        free(out);
+        return -1;
+    }
+    z.next_in = (Bytef *)(uintptr_t)buf;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = CF_CERT_MAX_READ;
+    int r = inflate(&z, Z_FINISH);
+    size_t got = CF_CERT_MAX_READ - z.avail_out;
+    inflateEnd(&z);
+    if (r != Z_STREAM_END || got == 0) {
+        free(out);
+        return -1; /* damaged, or larger than any certificate we read */
+    }
+    *der = out;
+    *dlen = got;
+    return 0;
+}
+
+int cf_cert_der_check_max(const uint8_t *der, size_t len, size_t max)
+{
+    if (der == NULL || len == 0 || len > max)
+        return -1;
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    int ok = x != NULL && p == der + len;
+    X509_free(x);
+    return ok ? 0 : -1;
+}
+
 int cf_cert_der_check(const uint8_t *der, size_t len)
 {
     if (der == NULL || len == 0 || len > CF_CERT_MAX_DER)

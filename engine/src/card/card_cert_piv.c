@@ -99,21 +99,29 @@ cf_err_t cf_piv_cert_read(cf_card_t *card, uint8_t ref, uint8_t **der, size_t *l
     if (k < 0)
         return cf_card_fail(card, CF_ERR_BAD_RESPONSE,
                             "read certificate: the object of slot %02x is malformed", ref);
-    if (compressed)
-        return cf_card_fail(card, CF_ERR_UNSUPPORTED,
-                            "read certificate: the certificate of slot %02x is compressed "
-                            "(CertInfo 01), which this version does not read",
+    uint8_t *plain = NULL;
+    size_t pl = 0;
+    if (compressed && cf_cert_gunzip(d, dl, &plain, &pl) != 0)
+        return cf_card_fail(card, CF_ERR_BAD_RESPONSE,
+                            "read certificate: slot %02x: the compressed certificate (CertInfo "
+                            "01) does not inflate",
                             ref);
-    if (cf_cert_der_check(d, dl) != 0)
+    if (!compressed) {
+        plain = malloc(dl);
+        if (plain == NULL)
+            return CF_ERR_NOMEM;
+        memcpy(plain, d, dl);
+        pl = dl;
+    }
+    if (cf_cert_der_check_max(plain, pl, CF_CERT_MAX_READ) != 0) {
+        free(plain);
         return cf_card_fail(card, CF_ERR_BAD_RESPONSE,
                             "read certificate: slot %02x holds bytes that are not one DER "
                             "certificate",
                             ref);
-    *der = malloc(dl);
-    if (*der == NULL)
-        return CF_ERR_NOMEM;
-    memcpy(*der, d, dl);
-    *len = dl;
+    }
+    *der = plain;
+    *len = pl;
     cf_card_ok(card);
     return CF_OK;
 }
