@@ -276,10 +276,15 @@ cf_expect_state_is 0 before-default
 # ---- the standard piv card: 9c proven by a signature ----------------------------------
 cf_expect_run "generate 9c on piv" 0 ypt1 -a generate -s 9c -A ECCP256 -o "$W/p9c.pub"
 openssl req -new -key "$W/other.key" -subj "/CN=placeholder" -out "$W/p9c.req" 2>/dev/null
+cat >"$W/p9c.ext" <<'EOF'
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = clientAuth, msSmartcardLogin, emailProtection
+subjectAltName = email:signer@corp.example, otherName:msUPN;UTF8:signer@corp.example
+EOF
 # a certificate for the card's key: the CA signs a CSR made with another key,
 # with the card's public key forced in
 openssl x509 -req -in "$W/p9c.req" -force_pubkey "$W/p9c.pub" -CA "$W/ca.pem" -CAkey "$W/ca.key" \
-    -set_serial 77 -subj "/CN=PIV Signer" -days 30 -out "$W/p9c.pem" 2>/dev/null ||
+    -set_serial 77 -subj "/CN=PIV Signer" -days 30 -extfile "$W/p9c.ext" -out "$W/p9c.pem" 2>/dev/null ||
     cf_fail "certificate for the piv card's key"
 cf_state_snapshot 1 before-piv
 at_tty imp9a "$CLI" cert import --reader "$R1" --slot 9c "$W/other.pem"
@@ -297,3 +302,12 @@ cf_expect_out "pkcs11-tool: certificate object" "Certificate Object"
 cf_expect_run "pkcs15-tool reads it" 0 pkcs15-tool --reader "$N1" --read-certificate 02 -o "$W/p9c.p15.pem"
 cf_expect_eq "piv 9c byte for byte" "$(openssl x509 -in "$W/p9c.pem" -outform DER | od -An -tx1)" \
     "$(openssl x509 -in "$W/p9c.p15.pem" -outform DER | od -An -tx1)"
+# show names what openssl names: key usage, extended key usage, the UPN
+cf_expect_run "show on piv" 0 "$CLI" cert show --reader "$R1" --slot 9c
+cf_expect_out "show: key usage" "key usage:          digitalSignature, nonRepudiation"
+cf_expect_out "show: extended key usage" \
+    "extended key usage: TLS Web Client Authentication, Microsoft Smartcard Login, E-mail Protection"
+cf_expect_out "show: SAN with the UPN" \
+    "subject alt names:  email:signer@corp.example, UPN:signer@corp.example"
+cf_expect_out "show: ECC key" "key:                ECC P-256 (256 bits)"
+cf_note "ok: import, list, show, export, delete, default and every refusal judged on yubikey and piv"

@@ -62,3 +62,4 @@ cf_run python3 "$DRIVE" "$W/pin.script" -- "$CLI" cert import --reader "$R0" --s
 cf_expect_eq "wrong master key: exit status" 1 "$CF_RC"
 cf_expect_out "wrong management key said" "management key: admin key authentication: wrong admin key"
 cf_expect_state_is 0 before
+cf_note "ok: full card and derived management key"

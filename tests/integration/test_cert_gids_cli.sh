@@ -165,3 +165,4 @@ cf_expect_run "pkcs11-tool signs with the imported key" 0 p11 --login --pin "$PI
     --id 00 -m SHA256-RSA-PKCS -i "$W/1.der" -o "$W/sig0"
 cf_expect_run "openssl verifies it with the .p12's certificate" 0 openssl dgst -sha256 \
     -verify <(openssl x509 -in "$W/ca.pem" -pubkey -noout) -signature "$W/sig0" "$W/1.der"
+cf_note "ok: the GIDS certificate tab judged by OpenSC, openssl and the state file"
