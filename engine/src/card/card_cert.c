@@ -189,7 +189,7 @@ cf_err_t cf_cert_read(cf_card_t *card, const char *slot, uint8_t **der, size_t *
         return CF_ERR_ARG;
     *der = NULL;
     *len = 0;
-    unsigned s;
+    unsigned s = 0;
     cf_err_t err = start(card, "read certificate", slot, &s);
     if (err != CF_OK)
         return err;
@@ -202,7 +202,7 @@ cf_err_t cf_cert_write(cf_card_t *card, const char *slot, const uint8_t *der, si
     const char *what = "write certificate";
     if (card == NULL || der == NULL)
         return CF_ERR_ARG;
-    unsigned s;
+    unsigned s = 0;
     cf_err_t err = start(card, what, slot, &s);
     if (err != CF_OK)
         return err;
@@ -222,7 +222,7 @@ cf_err_t cf_cert_delete(cf_card_t *card, const char *slot, int with_key)
     const char *what = "delete certificate";
     if (card == NULL)
         return CF_ERR_ARG;
-    unsigned s;
+    unsigned s = 0;
     cf_err_t err = start(card, what, slot, &s);
     if (err != CF_OK)
         return err;
@@ -244,7 +244,7 @@ cf_err_t cf_cert_public_key(cf_card_t *card, const char *slot, uint8_t **spki, s
         return CF_ERR_ARG;
     *spki = NULL;
     *len = 0;
-    unsigned s;
+    unsigned s = 0;
     cf_err_t err = start(card, "read public key", slot, &s);
     if (err != CF_OK)
         return err;
@@ -357,8 +357,8 @@ cf_err_t cf_cert_generate(cf_card_t *card, const char *slot, const cf_keygen_t *
         return err;
     if ((g->pin_policy || g->touch_policy) && card->p->keys != CF_KEYS_PIV_YUBIKEY)
         return cf_card_fail(card, CF_ERR_UNSUPPORTED,
-                            "%s: a %s card has no PIN or touch policy per key (nothing sent)",
-                            what, card->p->name);
+                            "%s: a %s card has no PIN or touch policy per key (nothing sent)", what,
+                            card->p->name);
     if (g->pin_policy > 3 || g->touch_policy > 3)
         return cf_card_fail(card, CF_ERR_ARG, "%s: policy out of range", what);
     err = cf_cert_need_auth(card, what, is_piv(card));
@@ -371,7 +371,6 @@ cf_err_t cf_cert_generate(cf_card_t *card, const char *slot, const cf_keygen_t *
         snprintf(used, CF_CERT_SLOT_NAME, "%02x", s);
     return err;
 }
-
 
 cf_err_t cf_cert_sign(cf_card_t *card, const char *slot, const char *md, const uint8_t *digest,
                       size_t dlen, uint8_t **sig, size_t *siglen)
@@ -387,7 +386,7 @@ static cf_err_t sign_hinted(cf_card_t *card, const char *slot, cf_key_alg_t hint
         return CF_ERR_ARG;
     *sig = NULL;
     *siglen = 0;
-    unsigned s;
+    unsigned s = 0;
     cf_err_t err = start(card, what, slot, &s);
     if (err != CF_OK)
         return err;
@@ -465,7 +464,7 @@ cf_err_t cf_cert_set_default(cf_card_t *card, const char *slot)
                             "purpose: 9a authentication, 9c signature, 9d key management, 9e "
                             "card authentication); nothing sent",
                             what);
-    unsigned s;
+    unsigned s = 0;
     err = slot_of(card, what, slot, &s);
     if (err == CF_OK)
         err = cf_cert_need_auth(card, what, 0);

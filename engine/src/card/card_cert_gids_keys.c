@@ -104,7 +104,7 @@ static cf_err_t record_container(cf_card_t *card, const char *what, unsigned idx
     char def[24];
     snprintf(def, sizeof(def), "cardforge-%u", idx);
     const char *l = label && label[0] ? label : def;
-    for (size_t i = 0; l[i] != 0 && i < 39; i++)
+    for (size_t i = 0; i < 39 && l[i] != 0; i++)
         rec[2 * i] = (uint8_t)((unsigned char)l[i] < 0x80 ? l[i] : '?');
     rec[80] = (uint8_t)(has_default ? 0x01 : 0x03);
     rec[84] = 0x00; /* key exchange key: 2048 bits, little-endian */

@@ -310,7 +310,7 @@ cf_err_t cf_piv_generate(cf_card_t *card, uint8_t ref, const cf_keygen_t *g, uin
     cf_key_alg_t ka;
     err = cf_piv_public_key(card, ref, &now, &nl, &ka);
     if (err != CF_ERR_UNSUPPORTED &&
-        (err != CF_OK || nl != pl || memcmp(now, pub, pl) != 0 || ka != g->alg)) {
+        (err != CF_OK || now == NULL || nl != pl || memcmp(now, pub, pl) != 0 || ka != g->alg)) {
         free(now);
         free(pub);
         return cf_card_fail(card, CF_ERR_PROOF_FAILED,
@@ -494,7 +494,7 @@ cf_err_t cf_piv_import(cf_card_t *card, uint8_t ref, const cf_secret_t *pkcs8,
         size_t nl = 0;
         cf_key_alg_t ka;
         cf_err_t e = cf_piv_public_key(card, ref, &now, &nl, &ka);
-        if (e != CF_OK || nl != (size_t)wl || memcmp(now, want, nl) != 0)
+        if (e != CF_OK || now == NULL || nl != (size_t)wl || memcmp(now, want, nl) != 0)
             err =
                 cf_card_fail(card, CF_ERR_PROOF_FAILED,
                              "%s: slot %02x does not hold the imported key afterwards", what, ref);
