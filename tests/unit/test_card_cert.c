@@ -492,6 +492,68 @@ static void test_write_with_lost_answer_says_unknown(void **state)
     fx_close(&f);
 }
 
+/* The production line's four steps (issue 19 item 3 builds on them): a
+ * key made on the card, a PKCS#10 request whose signature the card makes,
+ * a certificate from a CA for it, written and proven by a signature. */
+static void production_flow(struct fx *f, const char *slot, cf_key_alg_t alg, const char *sigalg)
+{
+    uint8_t *spki = NULL;
+    size_t sl = 0;
+    char used[CF_CERT_SLOT_NAME];
+    cf_keygen_t g = {.alg = alg};
+    assert_int_equal(cf_cert_generate(f->card, slot, &g, &spki, &sl, used), CF_OK);
+    const unsigned char *p = spki;
+    EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)sl);
+    X509_REQ *req = X509_REQ_new();
+    assert_non_null(pub);
+    X509_REQ_set_version(req, 0);
+    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"Line Holder", -1, -1, 0);
+    X509_REQ_set_pubkey(req, pub);
+    X509_ALGOR *algo = X509_ALGOR_new();
+    X509_ALGOR_set0(algo, OBJ_txt2obj(sigalg, 0),
+                    strcmp(sigalg, "sha256WithRSAEncryption") == 0 ? V_ASN1_NULL : V_ASN1_UNDEF,
+                    NULL);
+    X509_REQ_set1_signature_algo(req, algo);
+    unsigned char *tbs = NULL;
+    int tl = i2d_re_X509_REQ_tbs(req, &tbs);
+    assert_true(tl > 0);
+    uint8_t dg[32], *sig = NULL;
+    size_t sgl = 0;
+    SHA256(tbs, (size_t)tl, dg);
+    assert_int_equal(cf_card_verify_pin(f->card, fx_s(f, cf_secret_str(f->secrets[0]))), CF_OK);
+    assert_int_equal(cf_cert_sign(f->card, used, "sha256", dg, sizeof(dg), &sig, &sgl), CF_OK);
+    ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
+    ASN1_BIT_STRING_set(bs, sig, (int)sgl);
+    X509_REQ_set0_signature(req, bs);
+    assert_int_equal(X509_REQ_verify(req, pub), 1); /* OpenSSL accepts the card's signature */
+    size_t dl = 0;
+    uint8_t *der = issue(spki, sl, -1, 365, &dl);
+    assert_int_equal(cf_cert_write(f->card, used, der, dl), CF_OK);
+    assert_int_equal(cf_card_verify_pin(f->card, fx_s(f, cf_secret_str(f->secrets[0]))), CF_OK);
+    assert_int_equal(cf_cert_check_pair(f->card, used, der, dl), CF_OK);
+    free(der);
+    free(sig);
+    OPENSSL_free(tbs);
+    X509_ALGOR_free(algo);
+    X509_REQ_free(req);
+    EVP_PKEY_free(pub);
+    free(spki);
+}
+
+static void test_production_flow_on_yubikey_and_gids(void **state)
+{
+    (void)state;
+    struct fx f;
+    open_card(&f, "yubikey");
+    login(&f, 1); /* f.secrets[0] is the PIN */
+    production_flow(&f, "9c", CF_KEYALG_ECCP256, "ecdsa-with-SHA256");
+    fx_close(&f);
+    open_gids(&f);
+    production_flow(&f, NULL, CF_KEYALG_RSA2048, "sha256WithRSAEncryption");
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_gids_generate_write_sign_default_delete),
         cmocka_unit_test(test_gids_import_and_refusals),
         cmocka_unit_test(test_write_with_lost_answer_says_unknown),
+        cmocka_unit_test(test_production_flow_on_yubikey_and_gids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
