@@ -155,8 +155,16 @@ cf_expect_run "pkcs11-tool still signs with container 1" 0 p11 --login --pin "$P
     --id 01 -m SHA256-RSA-PKCS -i "$W/1.der" -o "$W/sig"
 
 # ---- a .p12 into the freed container: key and certificate, as OpenSC sees them ----
-at_tty p12 "$CLI" cert import --reader "$R0" "$W/ca.p12"
+at_tty p12 "$CLI" cert import --reader "$R0" "$W/ca.p12" --trace "$W/p12.trace"
 [ "$CF_RC" = 0 ] || cf_fail "import ca.p12: $CF_OUT"
+# The key went out in a chained PUT DATA: the trace shows ** where it was,
+# and none of its private numbers (the first prime, as hex).
+grep -q '\*\*' "$W/p12.trace" || cf_fail "the import trace redacts nothing"
+prime=$(openssl rsa -in "$W/ca.key" -text -noout 2>/dev/null | sed -n '/^prime1:/,/^prime2:/p' |
+    sed '1d;$d' | tr -d ' :\n' | sed 's/^00//' | tr a-f A-F)
+[ ${#prime} -ge 250 ] || cf_fail "no prime from openssl"
+flat=$(tr -d ' :\r\n' <"$W/p12.trace" | tr a-f A-F)
+[[ $flat != *"${prime:0:32}"* ]] || cf_fail "the private key's prime is in the trace"
 cf_expect_out ".p12 key into container 0" "slot 0: private key imported and proven"
 cf_expect_no_out "the .p12 password is not echoed" "pw-4711"
 cf_expect_run "pkcs15-tool reads the imported certificate" 0 p15 --read-certificate 00
