@@ -10,6 +10,7 @@ PACKAGES=(
   libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd
   libpq-dev postgresql
   libmicrohttpd-dev curl chromium chromium-driver python3-selenium
+  zlib1g-dev
   clang libclang-rt-14-dev
   yubico-piv-tool opensc opensc-pkcs11 yubikey-manager
   iproute2 util-linux procps python3 groff-base xxd openssl

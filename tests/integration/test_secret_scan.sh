@@ -1,6 +1,7 @@
 # test_secret_scan.sh - secret hygiene across the commands: run every
 # cardforge command that touches secrets with known, distinctive values
-# (PINs, PUKs, card keys, a master key, derived keys, unblock responses),
+# (PINs, PUKs, card keys, a master key, derived keys, unblock responses, a
+# .p12 password and the private key it holds),
 # collect everything they leave behind (stdout, stderr, APDU traces, the
 # batch journal, reports, the card daemons' logs, a terminal transcript) and
 # scan it for each secret as text, as hex (either case, with or without
@@ -95,6 +96,33 @@ python3 "$DRIVE" "$CF_TMP/change.script" -- "$CLI" pin change --reader "$(cf_rea
 grep -qx "pin=$(printf %s $PIV_NEW_PIN | od -An -tx1 | tr -d ' \n' | tr a-f A-F)" \
     "$(cf_state_file 0)" || cf_fail "pin change did not reach the card"
 
+# The certificate tab: a .p12 (password and private key are secrets) into
+# 9a of card 0 through a terminal, with a trace; then list, show, export.
+P12_PASS=P12-Scan-Pass-6655
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$CF_TMP/p12.key" \
+    -subj /CN=scan-holder -days 5 -out "$CF_TMP/p12.pem" 2>/dev/null || cf_fail "p12 certificate"
+openssl pkcs12 -export -inkey "$CF_TMP/p12.key" -in "$CF_TMP/p12.pem" -passout "pass:$P12_PASS" \
+    -out "$CF_TMP/holder.p12" || cf_fail "openssl pkcs12"
+P12_PRIV=$(openssl pkey -in "$CF_TMP/p12.key" -text -noout |
+    sed -n '/^priv:/,/^pub:/p' | sed '1d;$d' | tr -d ' :\n' | tr a-f A-F)
+[ ${#P12_PRIV} -ge 62 ] || cf_fail "no private scalar from openssl"
+cat >"$CF_TMP/cert.script" <<EOF
+expect Password of .*holder.p12 \(not shown\):
+send $P12_PASS
+expect PIN \(not shown\):
+send $PIV_NEW_PIN
+expect Management key, hex \(not shown\):
+send $PIV_KEY
+eof
+EOF
+python3 "$DRIVE" "$CF_TMP/cert.script" -- "$CLI" cert import --reader "$(cf_reader_name 0)" \
+    --slot 9a "$CF_TMP/holder.p12" --trace "$OUT/trace-cert.txt" >"$OUT/cert-import.transcript" 2>&1 ||
+    cf_fail "cert import: $(cat "$OUT/cert-import.transcript")"
+run cert-list "$CLI" cert list --reader "$(cf_reader_name 0)" --json || cf_fail "cert list"
+run cert-show "$CLI" cert show --reader "$(cf_reader_name 0)" --slot 9a || cf_fail "cert show"
+run cert-export "$CLI" cert export --reader "$(cf_reader_name 0)" --slot 9a || cf_fail "cert export"
+grep -q '\*\*' "$OUT/trace-cert.txt" || cf_fail "the cert import trace redacts nothing"
+
 # The helpdesk: derived key from the key file, and a key typed on stdin.
 SERIAL1=$(sed -n 's/^serial *//p' "$OUT/status-gids.stdout")
 [ -n "$SERIAL1" ] || cf_fail "no serial in pin status: $(cat "$OUT/status-gids.stdout")"
@@ -166,7 +194,8 @@ grep -q "^response *$(echo "$RESPONSE" | sed 's/..../& /g; s/ $//')" "$OUT/helpd
     cf_fail "the token's helpdesk response differs from the key file's"
 secrets=("$PIV_PIN" "$PIV_NEW_PIN" "$PIV_PUK" "$GIDS_PIN" "$PIV_KEY" "$MASTER" "$DERIVED"
     "$P11_PIN" "$P11_SO_PIN" "$(hexof "$P11_PIN")"
-    "$(hexof $PIV_PIN)" "$(hexof $PIV_NEW_PIN)" "$(hexof $PIV_PUK)" "$(hexof $GIDS_PIN)")
+    "$(hexof $PIV_PIN)" "$(hexof $PIV_NEW_PIN)" "$(hexof $PIV_PUK)" "$(hexof $GIDS_PIN)"
+    "$P12_PASS" "$(hexof $P12_PASS)" "$P12_PRIV")
 found=0
 for f in "$OUT"/*; do
     flat=$(tr -d ' :\r\n-' <"$f" | tr a-f A-F)

@@ -37,5 +37,6 @@ int cmd_audit(int argc, char **argv);
 /* `helpdesk operator` and `helpdesk serve` (helpdesk_*.c), reached from cmd_helpdesk. */
 int cmd_helpdesk_operator(int argc, char **argv);
 int cmd_helpdesk_serve(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
 
 #endif

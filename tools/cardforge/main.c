@@ -23,6 +23,8 @@ static const struct cf_command commands[] = {
     {"report", "summarise a batch journal: counts, failures by reason, throughput", cmd_report},
     {"export", "one row per card of a journal (CSV or JSON), for a card management system",
      cmd_export},
+    {"cert", "the certificate tab of one card: list, show, export, import, delete, default",
+     cmd_cert},
     {"order",
      "orders shared by several stations in PostgreSQL: init, load, list, status, release, void",
      cmd_order},

@@ -231,8 +231,10 @@ cf_err_t cf_card_cmd(cf_card_t *card, const char *what, const cf_prof_cmd_t *cmd
         card->last_write = CF_WRITE_DONE;
     OPENSSL_cleanse(data, sizeof(data));
     if (err != CF_OK) {
-        if (err == CF_ERR_CARD_RESET || err == CF_ERR_CARD_REMOVED)
+        if (err == CF_ERR_CARD_RESET || err == CF_ERR_CARD_REMOVED) {
             cf_card_session_ended(card);
+            card->pin_ok = 0;
+        }
         card->last_read_len = 0;
         if (err == CF_ERR_CARD_RESET)
             return cf_card_fail(card, err, "%s: %s (the card was reset: reselect it)", what,

@@ -49,6 +49,7 @@ struct cf_card {
     char errmsg[384];
     uint16_t last_sw;
     int admin_auth; /* admin authenticated in this session (as far as we know) */
+    int pin_ok;     /* the PIN verified in this session (cf_card_verify_pin succeeded) */
     struct cf_cred_state cred[CF_CRED_COUNT];
     int ext_pending; /* a challenge from cf_card_get_challenge awaits its answer */
     uint8_t ext_challenge[CF_CARD_MAX_CHALLENGE];

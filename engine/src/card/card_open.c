@@ -432,6 +432,7 @@ cf_err_t cf_card_reselect(cf_card_t *card)
     if (card == NULL)
         return CF_ERR_ARG;
     cf_card_session_ended(card);
+    card->pin_ok = 0;
     card->last_read_len = 0; /* a reset or a new SELECT: the card answers anew */
     if (card->p->reselect == CF_RESELECT_RESET) {
         cf_err_t err = cf_transport_reset(card->t);

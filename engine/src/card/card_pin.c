@@ -102,7 +102,11 @@ cf_err_t cf_card_verify_pin(cf_card_t *card, const cf_secret_t *pin)
                        .cred = CF_CRED_PIN,
                        .old = pin,
                        .old_ph = CF_PH_PIN};
-    return run_pin_op(card, &o);
+    cf_err_t err = run_pin_op(card, &o);
+    /* The certificate operations (cert.h) require it; a failed VERIFY
+     * ends the verified state on PIV and GIDS cards. */
+    card->pin_ok = err == CF_OK;
+    return err;
 }
 
 cf_err_t cf_card_change_pin(cf_card_t *card, const cf_secret_t *old_pin, const cf_secret_t *new_pin)

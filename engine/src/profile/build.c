@@ -18,9 +18,9 @@
 
 #define B CF_PH_BIT
 
-static const char *const top_keys[] = {"extends",   "family",     "description", "identify",
-                                       "serial",    "version",    "pin",         "puk",
-                                       "admin_key", "operations", "reselect",    NULL};
+static const char *const top_keys[] = {
+    "extends", "family",    "description", "identify", "serial", "version", "pin",
+    "puk",     "admin_key", "operations",  "reselect", "keys",   NULL};
 
 /* Placeholders every command may use: the references of the credentials
  * the card has, and the admin key's algorithm. */
@@ -532,6 +532,8 @@ static void read_ops(cf_sctx_t *s, cf_profile_t *p, const cf_ynode_t *n)
 
 static const char *const family_names[] = {"piv", "gids", NULL};
 static const char *const reselect_names[] = {"select", "reset", NULL};
+/* In the order of cf_keys_scheme_t after CF_KEYS_NONE. */
+static const char *const keys_names[] = {"piv", "yubikey", "gids-minidriver", NULL};
 
 size_t cf_prof_build(cf_profile_t *p, const cf_ynode_t *tree, cf_diag_list_t *diags)
 {
@@ -579,6 +581,9 @@ size_t cf_prof_build(cf_profile_t *p, const cf_ynode_t *tree, cf_diag_list_t *di
         if (p->reselect == CF_RESELECT_SELECT && !p->select.present)
             cf_s_err(&s, v, "reselect: 'select' needs identify.select");
     }
+    p->keys = CF_KEYS_NONE;
+    if ((v = cf_s_get(tree, "keys")) != NULL && cf_s_enum(&s, v, "keys", keys_names, &k) == 0)
+        p->keys = (cf_keys_scheme_t)(k + 1);
     return s.errors;
 }
 

@@ -126,6 +126,16 @@ typedef enum cf_reselect_how {
     CF_RESELECT_RESET = 1,  /* warm reset, then SELECT (cards that keep state on SELECT) */
 } cf_reselect_how_t;
 
+/* How the card keeps asymmetric keys and their certificates (the
+ * operations of cert.h): the byte layouts of each scheme are C, in
+ * engine/src/card/card_cert_*.c, like the admin-key schemes' crypto. */
+typedef enum cf_keys_scheme {
+    CF_KEYS_NONE = 0,    /* no `keys:`: certificate operations are unsupported */
+    CF_KEYS_PIV,         /* SP 800-73-4: GENERATE, GENERAL AUTHENTICATE, certificate objects */
+    CF_KEYS_PIV_YUBIKEY, /* the above plus IMPORT (FE), GET METADATA (F7), PIN/touch policies */
+    CF_KEYS_GIDS,        /* GIDS key files + the minidriver files OpenSC writes */
+} cf_keys_scheme_t;
+
 /* The operations of card.h, by template. */
 typedef enum cf_op {
     CF_OP_VERIFY_PIN = 0,
@@ -163,6 +173,7 @@ struct cf_profile {
     cf_prof_admin_t admin;
     cf_prof_cmd_t ops[CF_OP_COUNT];
     cf_reselect_how_t reselect;
+    cf_keys_scheme_t keys;
 };
 
 /* The profile of credential c (pin, puk); NULL for the admin key. */
