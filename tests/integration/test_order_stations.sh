@@ -30,7 +30,12 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/cf-order-stations.XXXXXX")
 keep=0
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
+    # (errexit holds in a trap: a station already gone must not skip the
+    # server's stop)
+    for p in "${pids[@]}"; do
+        kill -CONT "$p" 2>/dev/null || true
+        kill -KILL "$p" 2>/dev/null || true
+    done
     cf_pg_cleanup
     [ $keep = 1 ] || rm -rf "$tmp"
 }
