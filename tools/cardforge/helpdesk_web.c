@@ -401,6 +401,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     /* MHD's own messages (TLS handshake failures, limits): kept, they carry
