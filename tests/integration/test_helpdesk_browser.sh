@@ -80,7 +80,7 @@ EOS
 out=$(python3 "$DRIVE" "$T/unblock.script" -- "$CLI" pin unblock --challenge \
   --reader "$(cf_reader_name 0)" 2>&1) ||
   cf_fail "pin unblock --challenge with the web page failed: $out $(cat "$T/browser.err")"
-echo "$out" | grep -q "PIN unblocked and set; the new PIN verifies" || cf_fail "no success: $out"
+grep -q "PIN unblocked and set; the new PIN verifies" <<<"$out" || cf_fail "no success: $out"
 for p in login mismatch unblock response; do
   [ -s "$ART/$p.png" ] || cf_fail "no screenshot of the $p page"
 done

@@ -29,7 +29,7 @@ expect_err() { grep -q -- "$1" "$tmp/err" || fail "stderr lacks '$1': $(cat "$tm
 # --- add with --password-stdin creates the file 0600 ------------------------
 feed "$PW1" 0 add alice --operators "$ops" --password-stdin
 [ "$(stat -c %a "$ops")" = 600 ] || fail "operators file mode $(stat -c %a "$ops"), expected 600"
-head -1 "$ops" | grep -qx '# cardforge helpdesk operators 1' || fail "no header: $(cat "$ops")"
+head -n 1 "$ops" | grep -x >/dev/null '# cardforge helpdesk operators 1' || fail "no header: $(cat "$ops")"
 grep -Eq '^alice active scrypt 15 8 1 [0-9A-F]{32} [0-9A-F]{64}$' "$ops" || fail "entry: $(cat "$ops")"
 
 # --- add on a terminal: asked twice, not echoed ----------------------------

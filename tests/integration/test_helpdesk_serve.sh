@@ -38,7 +38,9 @@ done
 # which would look like growth to the burst check below: the server runs
 # without it there. ASan still finds overflows and uses of freed memory not
 # yet reused, and LeakSanitizer the leaks at exit.
-if ldd "$CLI" | grep -q libasan; then
+asan=0
+if ldd "$CLI" | grep >/dev/null libasan; then
+  asan=1
   HD_SRV_ENV=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0")
 fi
 srv_start() { # extra args
@@ -205,7 +207,7 @@ burst() {
     pids+=($!)
   done
   for i in "${pids[@]}"; do wait "$i" || cf_fail "a request of the burst failed"; done
-  cat "$T"/burst.* | sort | uniq -c | grep -qx ' *30 200' ||
+  cat "$T"/burst.* | sort | uniq -c | grep -x >/dev/null ' *30 200' ||
     cf_fail "burst: $(cat "$T"/burst.* | sort | uniq -c)"
   rm -f "$T"/burst.*
 }
@@ -214,7 +216,13 @@ rss1=$(rss)
 burst
 burst
 rss2=$(rss)
-[ $((rss2 - rss1)) -lt 4096 ] || cf_fail "memory grew by $((rss2 - rss1)) kB over two bursts"
+# Under ASan the resident size is its allocator's (per-thread caches, size
+# classes filled by 30 concurrent connections: 47 MB seen on a fresh
+# machine), not the server's: there LeakSanitizer judges leaks at the
+# server's exit (its log is checked for sanitizer reports below).
+if [ $asan = 0 ]; then
+  [ $((rss2 - rss1)) -lt 4096 ] || cf_fail "memory grew by $((rss2 - rss1)) kB over two bursts"
+fi
 
 # --- lockout: 5 failures lock the name, even the right password then -------
 for i in 1 2 3 4 5; do
