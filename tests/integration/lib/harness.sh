@@ -36,7 +36,8 @@
 #   cf_harness_readers N  only pcscd with N readers (no cards); waits for the readers.
 #   cf_card_start I ARGS  start a card daemon on reader I with your own arguments
 #                         (--port, --control and -v are added); does not wait.
-#   cf_card_stop I        SIGTERM card I and wait for it to exit (its status in CF_LAST_RC).
+#   cf_card_stop I        SIGTERM card I, wait for it to exit (its status in CF_LAST_RC)
+#                         and, with pcscd up, until pcscd sees reader I empty.
 #   cf_card_pull I        take card I out (control socket), wait until pcscd sees no card.
 #   cf_card_insert I      put it back (feeder: the next card), wait until pcscd sees it.
 #   cf_card_ctl I CMD     send remove|insert|status to card I, print the reply.
@@ -317,6 +318,11 @@ cf_card_stop() { # I
     # shellcheck disable=SC2034 # read by the tests
     CF_LAST_RC=$?
     CF_CARD_PIDS[$1]=""
+    # pcscd polls the reader: until it has seen the card go, it still says
+    # "Yes", and a card started next would be "seen" before it is there.
+    if [ -n "$CF_PCSCD_PID" ] && kill -0 "$CF_PCSCD_PID" 2>/dev/null; then
+        cf_wait_no_card "$1"
+    fi
 }
 
 cf_card_ctl() { # I CMD
