@@ -33,6 +33,7 @@
 
 #include "commands.h"
 #include "desk_audit.h"
+#include "journal_key.h"
 #include "tty_secret.h"
 
 #define KEY_LINE_MAX 256
@@ -261,59 +262,16 @@ static int response_options(int argc, char **argv, struct response_args *a)
     return CF_EXIT_OK;
 }
 
-/* What the journal says about a card's admin key: the last record of the
- * serial whose rotate-admin-key step installed a derived key. */
-struct journal_find {
-    const char *serial; /* normalized */
-    char key[CF_KEYS_NAME_MAX + 1];
-    unsigned version;
-    unsigned long line;
-    int unknown; /* the last such step may or may not have reached the card */
-};
-
-static cf_err_t journal_visit(void *user, const cf_journal_entry_t *e)
-{
-    struct journal_find *f = user;
-    char norm[CF_KEYS_SERIAL_MAX + 1];
-    if (e->kind != CF_JOURNAL_CARD ||
-        cf_keys_serial_normalize(e->card.serial, norm, sizeof(norm)) != CF_OK ||
-        strcmp(norm, f->serial) != 0)
-        return CF_OK;
-    for (size_t i = 0; i < e->card.n_steps; i++) {
-        const cf_journal_step_t *st = &e->card.steps[i];
-        if (strcmp(st->step, "rotate-admin-key") != 0 || strcmp(st->reached, "no") == 0)
-            continue;
-        if (strcmp(st->source, "derived") != 0 || st->master_key[0] == 0 ||
-            strlen(st->master_key) > CF_KEYS_NAME_MAX)
-            continue;
-        snprintf(f->key, sizeof(f->key), "%s", st->master_key);
-        f->version = st->master_version;
-        f->line = e->lineno;
-        f->unknown = strcmp(st->reached, "yes") != 0 || strcmp(st->outcome, "failed") == 0;
-    }
-    return CF_OK;
-}
-
 /* The master key name and version of serial's admin key from the journal.
  * CF_EXIT_* status; messages on stderr. */
-static int key_from_journal(const struct response_args *a, const char *serial,
-                            struct journal_find *f)
+static int key_from_journal(const struct response_args *a, const char *serial, journal_key_t *f)
 {
-    memset(f, 0, sizeof(*f));
-    f->serial = serial;
-    cf_diag_list_t *diags = cf_diag_list_new();
-    if (diags == NULL)
-        return CF_EXIT_FAIL;
-    cf_journal_info_t info;
-    cf_err_t e = cf_journal_scan(a->journal, journal_visit, f, NULL, &info, diags);
+    char err[512];
+    cf_err_t e = journal_key_find(&a->journal, 1, serial, f, err, sizeof(err));
     if (e != CF_OK) {
-        size_t n = cf_diag_count(diags);
-        fprintf(stderr, "cardforge: %s: %s\n", a->journal,
-                n > 0 ? cf_diag_message(diags, n - 1) : cf_strerror(e));
-        cf_diag_list_free(diags);
-        return CF_EXIT_USAGE;
+        fprintf(stderr, "cardforge: %s\n", err[0] ? err : cf_strerror(e));
+        return e == CF_ERR_NOMEM ? CF_EXIT_FAIL : CF_EXIT_USAGE;
     }
-    cf_diag_list_free(diags);
     if (f->line == 0) {
         fprintf(stderr,
                 "cardforge: %s has no card %s whose admin key was derived from a master key;\n"
@@ -348,7 +306,7 @@ static int derive_admin_key(const struct response_args *a, const char *serial,
 {
     const char *name = a->key;
     unsigned version = a->key_version;
-    struct journal_find jf;
+    journal_key_t jf;
     if (a->journal != NULL) {
         int status = key_from_journal(a, serial, &jf);
         if (status != CF_EXIT_OK)
