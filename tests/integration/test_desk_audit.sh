@@ -13,6 +13,10 @@
 #     each write exactly one event: operator = the user running the test
 #     (id -un), the card serial, the master key and version where one was
 #     used, the outcome and reason;
+#   - pin unblock --challenge on a GIDS card, the helpdesk's response
+#     computed meanwhile by `helpdesk response` with its own log (the
+#     holder's log is locked by the running unblock: one writer per log),
+#     writes one event in each log;
 #   - Ctrl-C at a PIN prompt writes nothing and leaves the log sealed;
 #   - `cardforge audit verify` exits 0 on the log, and 1 once a byte of it
 #     is changed;
@@ -25,11 +29,12 @@ TTYRUN="$CF_SOURCE/tests/integration/lib/tty_run.py"
 for tool in openssl python3; do
     command -v "$tool" >/dev/null || cf_fail "'$tool' not installed: run scripts/setup.sh"
 done
-cf_harness_start 2 yubikey,yubikey
+cf_harness_start 3 yubikey,yubikey,gids default,default,gemalto
 R0=$(cf_reader_name 0)
 R1=$(cf_reader_name 1)
 S0=$CF_SERIAL_BASE
 S1=$((CF_SERIAL_BASE + 1))
+LOG2="$CF_TMP/helpdesk-audit.log"
 ME=$(id -un)
 LOG="$CF_TMP/desk-audit.log"
 AK="$CF_TMP/audit.key"
@@ -43,6 +48,7 @@ printf 'desk-admin 1 aes128 00112233445566778899AABBCCDDEEFF\ndesk-admin 2 aes12
 chmod 600 "$KF"
 DEF_KEY=010203040506070801020304050607080102030405060708
 PIN1=246810 WRONG=999999 PIN0=654321 PIN0B=24681357 PUK=12345678 P12_PASS=Desk-P12-Pass-4242
+PIN2=11223344 PIN2B=20406080
 
 hexof() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n' | tr a-f A-F; }
 pin_of() { sed -n 's/^pin=//p' "$(cf_state_file "$1")"; }
@@ -182,6 +188,59 @@ rc=0
     --keyfile "$KF" --key desk-admin "${AUD[@]}" >/dev/null 2>&1 || rc=$?
 cf_expect_eq "a check value mismatch: exit status" 2 "$rc"
 
+# 11. personalize the GIDS card 2: admin key derived from desk-admin version 1,
+# challenge-response unblock on, PIN blocked
+cat >"$CF_TMP/gids.ini" <<EOF
+[Description]
+SetPIN=true
+PIN=#$PIN2
+CardManagerKey=#000000000000000000000000000000000000000000000000
+NewCardManagerKey=@derive:desk-admin:1
+InitCRKey=true
+UseCardManagerKey=true
+[Application_B]
+BlockCard=true
+EOF
+out=$("$CLI" personalize "$CF_TMP/gids.ini" --reader "$(cf_reader_name 2)" --keyfile "$KF" \
+    "${AUD[@]}" 2>&1 </dev/null) || cf_fail "personalize gids: $out"
+grep -qx "pin_tries=0" "$(cf_state_file 2)" || cf_fail "card 2: PIN not blocked"
+S2=$(sed -n 's/^card: .*, serial \([0-9A-F]*\), reader .*/\1/p' <<<"$out")
+[ -n "$S2" ] || cf_fail "no serial for card 2 in: $out"
+
+# 12. pin unblock --challenge on card 2; the helpdesk answers meanwhile with
+# its own log (r: the response, c: its check value)
+# (asked once: the answer is kept for the check value)
+cat >"$CF_TMP/helpdesk.sh" <<EOF
+[ -s "$CF_TMP/answer" ] || "$CLI" helpdesk response --serial "\$CAP_SERIAL" \\
+    --challenge "\$CAP_CH" --check "\$CAP_CHK" --keyfile "$KF" --key desk-admin \\
+    --key-version 1 --audit "$LOG2" --audit-key "$AK" >"$CF_TMP/answer" || exit 1
+line=\$(grep '^response ' "$CF_TMP/answer")
+if [ "\$1" = r ]; then echo "\$line" | sed 's/^response *//; s/ *check.*//' | tr -d ' '
+else echo "\${line##* }"; fi
+EOF
+cat >"$CF_TMP/challenge.script" <<EOF
+expect new PIN \(not shown\):
+send $PIN2B
+expect new PIN again:
+send $PIN2B
+capture SERIAL serial +([0-9A-Fa-f][0-9A-Fa-f ]*[0-9A-Fa-f]) +check
+capture CH challenge +([0-9A-F][0-9A-F ]*[0-9A-F]) +check
+capture CHK challenge +[0-9A-F ]+ +check (\d\d)
+expect response from the helpdesk
+sendcmd bash "$CF_TMP/helpdesk.sh" r
+expect its check value
+sendcmd bash "$CF_TMP/helpdesk.sh" c
+eof
+EOF
+at_tty challenge "$CLI" pin unblock --challenge --reader "$(cf_reader_name 2)" "${AUD[@]}"
+cf_expect_eq "pin unblock --challenge: exit status ($OUT)" 0 "$RC"
+grep -qx "pin=$(hexof $PIN2B)" "$(cf_state_file 2)" || cf_fail "card 2: the new PIN is not set"
+# the helpdesk's log: its one response event, verified
+out=$("$CLI" audit verify "$LOG2" --pubkey "$AK.pub" 2>&1) || cf_fail "verify helpdesk log: $out"
+cf_expect_eq "events in the helpdesk's log" 1 "$(grep -vc '"event":"checkpoint"' "$LOG2")"
+grep -q "\"event\":\"response\",\"operator\":\"$ME\",\"client\":\"cli\",\"serial\":\"$S2\",\"key_name\":\"desk-admin\",\"key_version\":1,\"outcome\":\"ok\"" \
+    "$LOG2" || cf_fail "the helpdesk's event: $(cat "$LOG2")"
+
 # ---- the log ------------------------------------------------------------------
 out=$("$CLI" audit verify "$LOG" --pubkey "$AK.pub" 2>&1) || cf_fail "verify: $out"
 grep -q "intact" <<<"$out" || cf_fail "verify says: $out"
@@ -199,6 +258,8 @@ want = [
     ("cert_default", "$S1", None, 0, "failed", r"^slot 9c; CF_ERR_"),
     ("response", "$S1", "desk-admin", 2, "ok", None),
     ("response", "$S1", None, 0, "refused", r"check value mismatch; no response given"),
+    ("personalize", "$S2", "desk-admin", 1, "ok", None),
+    ("pin_unblock_challenge", "$S2", None, 0, "ok", None),
 ]
 got = [json.loads(l) for l in open(log)]
 events = [e for e in got if e["event"] != "checkpoint"]
@@ -224,18 +285,18 @@ EOF
 
 # No secret in the log: every field but the hashes and signatures, as text
 # and as hex, either case, separators removed.
-python3 - "$LOG" "$WRONG" "$PIN1" "$PIN0" "$PIN0B" "$PUK" "$P12_PASS" "$DEF_KEY" "$MASTER" \
-    "$RESPONSE" <<'EOF' || cf_fail "a secret is in the audit log (above)"
+python3 - "$LOG" "$LOG2" "$WRONG" "$PIN1" "$PIN0" "$PIN0B" "$PUK" "$P12_PASS" "$DEF_KEY" \
+    "$MASTER" "$RESPONSE" "$PIN2" "$PIN2B" <<'EOF' || cf_fail "a secret is in the audit logs (above)"
 import json, sys
 text = ""
-for l in open(sys.argv[1]):
+for l in open(sys.argv[1]).readlines() + open(sys.argv[2]).readlines():
     e = json.loads(l)
     for k in ("prev", "sig", "key"):
         e.pop(k, None)
     text += json.dumps(e)
 flat = "".join(c for c in text.upper() if c not in " :-\r\n")
 found = False
-for s in sys.argv[2:]:
+for s in sys.argv[3:]:
     for form in (s.upper(), s.encode().hex().upper()):
         if form in flat:
             print("secret of %d characters found" % len(s))
