@@ -9,7 +9,8 @@
  * from the terminal without echo, or the key from a key file), checks what
  * it can before the card is touched (the file, its password, the validity
  * dates), and says what the card did. Every refusal leaves the card as it
- * was and says so.
+ * was and says so. With --audit, each change writes one event
+ * (desk_audit.h).
  */
 #include <getopt.h>
 #include <stdio.h>

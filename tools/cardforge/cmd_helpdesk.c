@@ -14,7 +14,8 @@
  * journal (--journal): the card's record names the master key and version
  * of its admin key, so the helpdesk never guesses and never spends one of
  * the card's tries on a wrong version. --key-version stays for a desk
- * without the journal.
+ * without the journal. With --audit, who answered which card with which
+ * key version is logged (desk_audit.h) before the response is shown.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,8 +28,6 @@
 
 #include <openssl/crypto.h>
 
-#include <cardforge/diag.h>
-#include <cardforge/journal.h>
 #include <cardforge/keys.h>
 
 #include "commands.h"

@@ -15,6 +15,9 @@
  * type of the card in the reader (identified first, then released while
  * the person types): a value that does not fit is refused at once with the
  * rule it breaks, and asked again, a few times at most.
+ *
+ * With --audit the run writes one event (desk_audit.h): the log is opened
+ * once the description and key file are known good, before any card.
  */
 #include <getopt.h>
 #include <stdio.h>

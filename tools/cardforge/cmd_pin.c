@@ -8,7 +8,8 @@
  * as soon as it is typed (and asked again when it does not fit), new PINs
  * are asked twice, all before the card is asked: a typo never costs a try. The
  * offline unblock keeps one card session from the challenge to the new
- * PIN: a GIDS challenge dies on reset or re-select.
+ * PIN: a GIDS challenge dies on reset or re-select. With --audit, change
+ * and unblock write one event each (desk_audit.h).
  */
 #include <getopt.h>
 #include <stdio.h>
