@@ -233,11 +233,13 @@ static int authorize(struct desk_card *dc, const struct cert_opts *o, unsigned f
     if (cf_card_tries(dc->card, CF_CRED_PIN, &t) == CF_OK && t.kind == CF_TRIES_KNOWN &&
         t.left <= 1) {
         if (t.left == 0) {
+            card_refusal = CF_ERR_BLOCKED;
             fprintf(stderr, CMD ": the PIN is blocked; unblock it first (cardforge pin unblock); "
                                 "nothing was sent\n");
             return CF_EXIT_FAIL;
         }
         if (!(flags & CF_OP_ALLOW_LAST_TRY)) {
+            card_refusal = CF_ERR_LAST_TRY;
             fprintf(stderr, CMD ": the PIN has 1 try left: a mistyped PIN would block the card. "
                                 "Check the PIN with the holder, then use --allow-last-try; nothing "
                                 "was sent\n");
