@@ -18,6 +18,9 @@
 #     holder's log is locked by the running unblock: one writer per log),
 #     writes one event in each log;
 #   - Ctrl-C at a PIN prompt writes nothing and leaves the log sealed;
+#   - a log in use by a command waiting at its prompt refuses a second
+#     command (status 2, no response given); three PINs the policy refuses
+#     end the first with nothing sent, logged as failed;
 #   - `cardforge audit verify` exits 0 on the log, and 1 once a byte of it
 #     is changed;
 #   - no PIN, PUK, key, .p12 password or response is in the log.
@@ -140,6 +143,35 @@ cf_expect_eq "lines after an interrupted pin change" "$before" "$(lines)"
 "$CLI" audit verify "$LOG" --pubkey "$AK.pub" >/dev/null ||
     cf_fail "the log is not sealed after an interrupt: $("$CLI" audit verify "$LOG" --pubkey "$AK.pub")"
 
+# 4b. One writer per log: while pin change waits at its prompt, the log is
+# locked, and a helpdesk response on the same log is refused before it
+# answers. Three PINs the policy refuses then end the pin change with
+# nothing sent to the card: logged as failed.
+cat >"$CF_TMP/lockcheck.sh" <<EOF
+rc=0
+"$CLI" helpdesk response --serial 1 --challenge 0102030405060708 --keyfile "$KF" \\
+    --key desk-admin --audit "$LOG" --audit-key "$AK" >"$CF_TMP/lock.out" 2>&1 || rc=\$?
+echo \$rc >"$CF_TMP/lock.rc"
+echo 1
+EOF
+cat >"$CF_TMP/lock.script" <<'EOF'
+expect current PIN \(not shown\):
+sendcmd bash "$CF_TMP/lockcheck.sh"
+expect type it again\s+current PIN \(not shown\):
+send 1
+expect (?s)type it again.*type it again\s+current PIN \(not shown\):
+send 1
+eof
+EOF
+sed -i "s|\$CF_TMP|$CF_TMP|" "$CF_TMP/lock.script"
+at_tty lock "$CLI" pin change --reader "$R0" "${AUD[@]}"
+cf_expect_eq "pin change with three refused PINs: exit status ($OUT)" 2 "$RC"
+cf_expect_eq "helpdesk response on a locked log: exit status ($(cat "$CF_TMP/lock.out"))" 2 \
+    "$(cat "$CF_TMP/lock.rc")"
+grep -q "the audit log is in use by another process" "$CF_TMP/lock.out" ||
+    cf_fail "no reason for the refusal: $(cat "$CF_TMP/lock.out")"
+grep -q "^response" "$CF_TMP/lock.out" && cf_fail "a response was given on a locked log"
+
 # 5. pin unblock with the PUK
 cat >"$CF_TMP/unblock.script" <<EOF
 expect PUK \(not shown\):
@@ -252,6 +284,7 @@ want = [
     ("personalize", "$S1", "desk-admin", 2, "ok", None),
     ("pin_change", "$S0", None, 0, "refused", r"^CF_ERR_WRONG_SECRET; tries left: pin 2"),
     ("pin_change", "$S0", None, 0, "ok", None),
+    ("pin_change", "$S0", None, 0, "failed", r"^stopped before the card was changed$"),
     ("pin_unblock", "$S0", None, 0, "ok", None),
     ("cert_import", "$S1", "desk-admin", 2, "ok", r"^slot 9c$"),
     ("cert_delete", "$S1", "desk-admin", 2, "ok", r"^slot 9c$"),
