@@ -28,6 +28,19 @@ PGresult *pq_exec_params(struct cf_order_db *db, const char *what, const char *s
 /* Run sql that returns nothing; CF_OK or CF_ERR_DATABASE. */
 cf_err_t pq_run(struct cf_order_db *db, const char *what, const char *sql, cf_diag_list_t *diags);
 
+/* The statements of one transaction: CF_OK to commit, anything else to
+ * roll back (that error is what pq_transaction returns). */
+typedef cf_err_t (*pq_tx_body)(struct cf_order_db *db, void *user);
+
+/* BEGIN, body, then COMMIT when body returned CF_OK and ROLLBACK when not:
+ * the one place a transaction of the order database is opened and closed,
+ * so that no path out of one leaves it open on the connection. Returns
+ * body's error, or CF_ERR_DATABASE when BEGIN or COMMIT failed, with
+ * "WHAT: the server's message" in why (left as it is otherwise: body
+ * reports its own failures). */
+cf_err_t pq_transaction(struct cf_order_db *db, const char *what, pq_tx_body body, void *user,
+                        char *why, size_t cap);
+
 /* The schema version found: 0 when there is no schema. CF_ERR_DATABASE. */
 cf_err_t order_schema_version(struct cf_order_db *db, unsigned *version, cf_diag_list_t *diags);
 

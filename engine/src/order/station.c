@@ -101,23 +101,27 @@ static cf_err_t check_order(cf_station_t *st, const cf_station_opts_t *o, cf_dia
     return e;
 }
 
-/* Register (or re-register) the station: a new token and lease; its
- * number is kept from the first join. */
-static cf_err_t register_station(cf_station_t *st, char *why, size_t cap)
+/* What the statements of a transaction need of their caller. */
+struct tx {
+    cf_station_t *st;
+    const cf_journal_card_t *card; /* result_tx */
+    int given_up;
+    char *why;
+    size_t cap;
+};
+
+/* Stations joining at once take numbers one after the other: the order's
+ * row is locked for the numbering. */
+static cf_err_t number_tx(struct cf_order_db *db, void *user)
 {
-    /* Stations joining at once take numbers one after the other: the
-     * order's row is locked for the numbering. */
+    (void)db;
+    struct tx *t = user;
+    cf_station_t *st = t->st;
     const char *o[1] = {st->order_id};
-    PGresult *r = run(st, "registering the station", "BEGIN", 0, NULL, why, cap);
+    PGresult *r = run(st, "registering the station",
+                      "SELECT 1 FROM cf_order WHERE id = $1 FOR UPDATE", 1, o, t->why, t->cap);
     if (r == NULL)
         return CF_ERR_DATABASE;
-    PQclear(r);
-    r = run(st, "registering the station", "SELECT 1 FROM cf_order WHERE id = $1 FOR UPDATE", 1, o,
-            why, cap);
-    if (r == NULL) {
-        PQclear(PQexec(st->db->conn, "ROLLBACK"));
-        return CF_ERR_DATABASE;
-    }
     PQclear(r);
     const char *v[3] = {st->order_id, st->name, st->lease};
     r = run(st, "registering the station",
@@ -127,25 +131,30 @@ static cf_err_t register_station(cf_station_t *st, char *why, size_t cap)
             "ON CONFLICT (order_id, station) DO UPDATE SET fence = nextval('cf_fence'), "
             "lease_until = EXCLUDED.lease_until, started = now() "
             "RETURNING number, fence",
-            3, v, why, cap);
-    if (r == NULL) {
-        PQclear(PQexec(st->db->conn, "ROLLBACK"));
+            3, v, t->why, t->cap);
+    if (r == NULL)
         return CF_ERR_DATABASE;
-    }
     st->number = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
     snprintf(st->fence, sizeof(st->fence), "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
-    r = run(st, "registering the station", "COMMIT", 0, NULL, why, cap);
-    if (r == NULL)
-        return CF_ERR_DATABASE;
-    PQclear(r);
+    return CF_OK;
+}
+
+/* Register (or re-register) the station: a new token and lease; its
+ * number is kept from the first join. */
+static cf_err_t register_station(cf_station_t *st, char *why, size_t cap)
+{
+    struct tx t = {.st = st, .why = why, .cap = cap};
+    cf_err_t e = pq_transaction(st->db, "registering the station", number_tx, &t, why, cap);
+    if (e != CF_OK)
+        return e;
     /* This station's claims move to the new token; those no intent binds
      * to a card go back to the order. */
     const char *w[3] = {st->order_id, st->name, st->fence};
-    r = run(st, "taking over the station's claims",
-            "UPDATE cf_record SET fence = $3 WHERE order_id = $1 AND station = $2 "
-            "AND state = 'claimed'",
-            3, w, why, cap);
+    PGresult *r = run(st, "taking over the station's claims",
+                      "UPDATE cf_record SET fence = $3 WHERE order_id = $1 AND station = $2 "
+                      "AND state = 'claimed'",
+                      3, w, why, cap);
     if (r == NULL)
         return CF_ERR_DATABASE;
     PQclear(r);
@@ -330,9 +339,15 @@ static const char *status_word(cf_card_status_t s)
 }
 
 /* The result row and, for the station holding the record, its state. */
-static cf_err_t result_tx(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
-                          size_t cap)
+static cf_err_t result_tx(struct cf_order_db *db, void *user)
 {
+    (void)db;
+    struct tx *t = user;
+    cf_station_t *st = t->st;
+    const cf_journal_card_t *c = t->card;
+    int given_up = t->given_up;
+    char *why = t->why;
+    size_t cap = t->cap;
     char a[24], rec[24];
     snprintf(a, sizeof(a), "%llu", (unsigned long long)c->attempt);
     snprintf(rec, sizeof(rec), "%llu", (unsigned long long)c->record);
@@ -409,19 +424,8 @@ static cf_err_t result_tx(cf_station_t *st, const cf_journal_card_t *c, int give
 static cf_err_t result_locked(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
                               size_t cap)
 {
-    PGresult *r = run(st, "recording the card's result", "BEGIN", 0, NULL, why, cap);
-    if (r == NULL)
-        return CF_ERR_DATABASE;
-    PQclear(r);
-    cf_err_t e = result_tx(st, c, given_up, why, cap);
-    if (e == CF_OK) {
-        r = run(st, "recording the card's result", "COMMIT", 0, NULL, why, cap);
-        e = r != NULL ? CF_OK : CF_ERR_DATABASE;
-        PQclear(r);
-    } else {
-        PQclear(PQexec(st->db->conn, "ROLLBACK"));
-    }
-    return e;
+    struct tx t = {.st = st, .card = c, .given_up = given_up, .why = why, .cap = cap};
+    return pq_transaction(st->db, "recording the card's result", result_tx, &t, why, cap);
 }
 
 cf_err_t cf_station_result(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
