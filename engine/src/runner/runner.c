@@ -23,6 +23,7 @@
 #include <cardforge/version.h>
 
 #include "journal/put_aside.h"
+#include "order/station.h"
 #include "runner/runner_int.h"
 #include "util/file.h"
 #include "util/hex.h"
@@ -430,6 +431,9 @@ cf_err_t cf_runner_run(cf_runner_t *r)
             .max_attempts = r->o.max_attempts,
             .version = cf_version(),
             .pid = (long)getpid(),
+            .order = r->station != NULL ? r->o.order_name : NULL,
+            .station = r->station != NULL ? r->o.station : NULL,
+            .station_number = r->station != NULL ? cf_station_number(r->station) : 0,
         };
         cf_err_t e = cf_journal_write_run(r->journal, &run);
         if (e == CF_OK)
