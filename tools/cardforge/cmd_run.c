@@ -82,7 +82,10 @@ static void usage(FILE *out)
             "  -m, --max-attempts N   failed cards per record before it is given up (3)\n"
             "  -n, --dry-run          identify the card in each reader and check the plan\n"
             "                         against it with the next record, once; change\n"
-            "                         nothing, write no journal, end\n"
+            "                         nothing, write no journal, end; with --order,\n"
+            "                         also check the order and the batch's SHA-256 and\n"
+            "                         show its counts and what this station would claim\n"
+            "                         (nothing is claimed or written to the database)\n"
             "      --wait             PC/SC readers: wait for a reader --readers names to\n"
             "                         appear (else the run ends naming the readers there\n"
             "                         are)\n"
@@ -531,8 +534,7 @@ int cmd_run(int argc, char **argv)
             break;
         case OPT_LEASE:
             if (parse_attempts(optarg, &o.order_lease_s) != 0 || o.order_lease_s < 2) {
-                fprintf(stderr, CMD ": --order-lease must be 2 to 100 seconds, not '%s'\n",
-                        optarg);
+                fprintf(stderr, CMD ": --order-lease must be 2 to 100 seconds, not '%s'\n", optarg);
                 return CF_EXIT_USAGE;
             }
             break;

@@ -53,4 +53,15 @@ cf_err_t order_schema_check(struct cf_order_db *db, cf_diag_list_t *diags);
  * reason in diags. */
 int order_name_ok(const char *name, cf_diag_list_t *diags);
 
+/* The order a station's copy belongs to: CF_OK with the order's id in id
+ * when the order exists and the batch's and the description's SHA-256 are
+ * the order's; else CF_ERR_INVALID (no such order, another file) or
+ * CF_ERR_DATABASE, with the reason in diags. */
+cf_err_t order_check_copy(struct cf_order_db *db, const char *order, const char *batch_sha256,
+                          const char *description_sha256, char id[24], cf_diag_list_t *diags);
+
+/* The key of the session advisory lock a station holds on its name in an
+ * order while it runs (63 bits of a SHA-256 of both, as a decimal). */
+void order_station_lock_key(const char *order_id, const char *name, char out[24]);
+
 #endif

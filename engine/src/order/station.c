@@ -35,8 +35,7 @@ static PGresult *run(cf_station_t *st, const char *what, const char *sql, int n,
     return NULL;
 }
 
-/* A 63-bit key for pg_advisory_lock from the order and the name. */
-static void lock_key(const char *order_id, const char *name, char out[24])
+void order_station_lock_key(const char *order_id, const char *name, char out[24])
 {
     unsigned char md[32];
     unsigned int n = 0;
@@ -71,34 +70,8 @@ static cf_err_t take_name(cf_station_t *st, char *why, size_t cap)
 
 static cf_err_t check_order(cf_station_t *st, const cf_station_opts_t *o, cf_diag_list_t *diags)
 {
-    const char *v[1] = {o->order};
-    PGresult *r = pq_exec_params(st->db, "reading the order",
-                                 "SELECT id, batch_sha256, description_sha256 FROM cf_order "
-                                 "WHERE name = $1",
-                                 1, v, diags);
-    if (r == NULL)
-        return CF_ERR_DATABASE;
-    cf_err_t e = CF_OK;
-    if (PQntuples(r) != 1) {
-        cf_diag_add(diags, CF_SEV_ERROR, st->db->where, 0, "no order named '%s'", o->order);
-        e = CF_ERR_INVALID; /* a document that is wrong, not a file missing */
-    } else if (strcmp(PQgetvalue(r, 0, 1), o->batch_sha256) != 0) {
-        cf_diag_add(diags, CF_SEV_ERROR, st->db->where, 0,
-                    "this batch file is not order '%s''s (sha256 %.16s..., the order's "
-                    "%.16s...): each station runs a copy of the very file loaded",
-                    o->order, o->batch_sha256, PQgetvalue(r, 0, 1));
-        e = CF_ERR_INVALID;
-    } else if (strcmp(PQgetvalue(r, 0, 2), o->description_sha256) != 0) {
-        cf_diag_add(diags, CF_SEV_ERROR, st->db->where, 0,
-                    "this description is not the one order '%s' was loaded with (sha256 "
-                    "%.16s..., the order's %.16s...)",
-                    o->order, o->description_sha256, PQgetvalue(r, 0, 2));
-        e = CF_ERR_INVALID;
-    } else {
-        snprintf(st->order_id, sizeof(st->order_id), "%s", PQgetvalue(r, 0, 0));
-    }
-    PQclear(r);
-    return e;
+    return order_check_copy(st->db, o->order, o->batch_sha256, o->description_sha256, st->order_id,
+                            diags);
 }
 
 /* What the statements of a transaction need of their caller. */
@@ -200,7 +173,7 @@ cf_err_t cf_station_join(const cf_station_opts_t *o, cf_diag_list_t *diags, cf_s
         e = check_order(st, o, diags);
     char why[512] = "";
     if (e == CF_OK) {
-        lock_key(st->order_id, st->name, st->lock_key);
+        order_station_lock_key(st->order_id, st->name, st->lock_key);
         e = take_name(st, why, sizeof(why));
     }
     if (e == CF_OK)

@@ -162,7 +162,8 @@ static void *feeder(void *arg)
     return NULL;
 }
 
-cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
+/* The station as the run's options and files make it. */
+static cf_station_opts_t station_opts(const struct cf_runner *r)
 {
     cf_station_opts_t so = {
         .conninfo = r->o.order_db,
@@ -172,6 +173,12 @@ cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
         .description_sha256 = r->desc_sha,
         .lease_s = r->o.order_lease_s,
     };
+    return so;
+}
+
+cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
+{
+    cf_station_opts_t so = station_opts(r);
     cf_err_t e = cf_station_join(&so, diags, &r->station);
     if (e != CF_OK)
         return e;
@@ -196,6 +203,59 @@ cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
         r->o.sim_serial_base = cf_station_number(r->station) * 16777216u + 1u;
     pthread_cond_init(&r->order_cv, NULL);
     r->order_cv_init = 1;
+    return CF_OK;
+}
+
+/* "a, b, c" of up to 8 records, with "..." when there are more. */
+static void list_records(const uint64_t *rec, size_t n, uint64_t total, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && o < cap; i++)
+        o +=
+            (size_t)snprintf(out + o, cap - o, "%s%llu", i ? ", " : "", (unsigned long long)rec[i]);
+    if (total > n && o < cap)
+        snprintf(out + o, cap - o, ", ...");
+}
+
+cf_err_t cf_runner_order_preview(struct cf_runner *r, cf_diag_list_t *diags)
+{
+    cf_station_opts_t so = station_opts(r);
+    cf_station_preview_t p;
+    cf_err_t e = cf_station_preview(&so, &p, diags);
+    if (e != CF_OK)
+        return e;
+    cf_runner_log(r,
+                  "dry run: order '%s': %llu records: %llu pending, %llu claimed, %llu done, "
+                  "%llu failed",
+                  r->o.order_name, (unsigned long long)p.records, (unsigned long long)p.pending,
+                  (unsigned long long)p.claimed, (unsigned long long)p.done,
+                  (unsigned long long)p.failed);
+    char who[160];
+    if (p.number != 0)
+        snprintf(who, sizeof(who), "station '%s' (number %u%s)", r->o.station, p.number,
+                 p.running ? ", running now in another process: a run would be refused" : "");
+    else
+        snprintf(who, sizeof(who),
+                 "station '%s' (not in the order yet; it would join as number %u)", r->o.station,
+                 p.next_number);
+    char list[160];
+    if (p.held > 0) {
+        list_records(p.held_first, p.n_held_first, p.held, list, sizeof(list));
+        cf_runner_log(r,
+                      "dry run: %s holds %llu claim%s bound to a card by an open intent "
+                      "(records %s): it would finish them first",
+                      who, (unsigned long long)p.held, p.held == 1 ? "" : "s", list);
+    }
+    if (p.claimable > 0) {
+        list_records(p.next, p.n_next, p.claimable, list, sizeof(list));
+        cf_runner_log(r,
+                      "dry run: %s would claim from %llu claimable record%s, lowest first: %s "
+                      "(one per reader ahead of its cards); nothing is claimed now",
+                      who, (unsigned long long)p.claimable, p.claimable == 1 ? "" : "s", list);
+    } else {
+        cf_runner_log(r, "dry run: %s would find nothing to claim", who);
+    }
     return CF_OK;
 }
 

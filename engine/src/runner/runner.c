@@ -368,7 +368,8 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
     e = cf_sched_new(r->plan, &r->batch, r->st, r->o.max_attempts, &r->sched, diags);
     if (e != CF_OK)
         goto fail;
-    if (r->o.order_name != NULL && !r->o.dry_run && (e = cf_runner_order_join(r, diags)) != CF_OK)
+    if (r->o.order_name != NULL && (e = r->o.dry_run ? cf_runner_order_preview(r, diags)
+                                                     : cf_runner_order_join(r, diags)) != CF_OK)
         goto fail;
     if (r->o.trace != NULL && (e = cf_trace_new(r->o.trace, &r->trace)) != CF_OK)
         goto fail;
