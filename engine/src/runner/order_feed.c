@@ -28,6 +28,18 @@
 #define RETRY_MS_MAX 8000
 #define DRY_POLL_MS 1000
 
+/* The database calls a station makes, timed for its summary line. */
+enum coord { COORD_CLAIM, COORD_HEARTBEAT, COORD_INTENT, COORD_RESULT };
+
+static void spent(struct cf_runner *r, enum coord k, double since)
+{
+    double ms = cf_runner_mono_ms() - since;
+    pthread_mutex_lock(&r->mu);
+    r->coord_calls[k]++;
+    r->coord_ms[k] += ms;
+    pthread_mutex_unlock(&r->mu);
+}
+
 static void wait_ms(struct cf_runner *r, unsigned ms)
 {
     struct timespec ts;
@@ -108,7 +120,9 @@ static void *feeder(void *arg)
             continue;
         }
         if (cf_runner_mono_ms() >= next_beat) {
+            double t0 = cf_runner_mono_ms();
             cf_err_t e = cf_station_heartbeat(r->station, why, sizeof(why));
+            spent(r, COORD_HEARTBEAT, t0);
             if (e == CF_ERR_REFUSED) {
                 /* Another process took the name: it holds the claims now. */
                 pthread_mutex_lock(&r->mu);
@@ -134,7 +148,9 @@ static void *feeder(void *arg)
             continue;
         }
         uint64_t rec = 0;
+        double t0 = cf_runner_mono_ms();
         int rc = cf_station_claim(r->station, &rec, why, sizeof(why));
+        spent(r, COORD_CLAIM, t0);
         if (rc < 0) {
             go_down(r, why);
             continue;
@@ -269,6 +285,26 @@ void cf_runner_order_start(struct cf_runner *r)
         go_down(r, "cannot start the claims thread");
 }
 
+/* One line: what the database cost this station, call by call (the
+ * figures bench/stations.sh reads; docs/performance.md). */
+static void log_coordination(struct cf_runner *r)
+{
+    static const char *const names[4] = {"claims", "heartbeats", "intents", "results"};
+    char line[400];
+    size_t o = 0;
+    pthread_mutex_lock(&r->mu);
+    double total = 0;
+    for (int k = 0; k < 4; k++) {
+        double each = r->coord_calls[k] ? r->coord_ms[k] / (double)r->coord_calls[k] : 0.0;
+        o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%llu %s %.1f ms (%.2f ms each)",
+                              k ? ", " : "", (unsigned long long)r->coord_calls[k], names[k],
+                              r->coord_ms[k], each);
+        total += r->coord_ms[k];
+    }
+    pthread_mutex_unlock(&r->mu);
+    cf_runner_log(r, "order database: time spent: %s; %.1f ms in all", line, total);
+}
+
 void cf_runner_order_stop(struct cf_runner *r)
 {
     if (r->station == NULL)
@@ -306,6 +342,7 @@ void cf_runner_order_stop(struct cf_runner *r)
             r->fatal = CF_ERR_DATABASE; /* the order does not know all this station did */
         pthread_mutex_unlock(&r->mu);
     }
+    log_coordination(r);
     uint64_t counts[4];
     cf_err_t ce = cf_station_counts(r->station, counts);
     pthread_mutex_lock(&r->mu);
@@ -328,7 +365,9 @@ void cf_runner_order_free(struct cf_runner *r)
 cf_err_t cf_runner_order_intent(struct cf_runner *r, uint64_t attempt, uint64_t record,
                                 const char *serial, const char *reader, char *why, size_t cap)
 {
+    double t0 = cf_runner_mono_ms();
     cf_err_t e = cf_station_intent(r->station, attempt, record, serial, reader, why, cap);
+    spent(r, COORD_INTENT, t0);
     if (e == CF_ERR_DATABASE)
         go_down(r, why);
     return e;
@@ -337,7 +376,9 @@ cf_err_t cf_runner_order_intent(struct cf_runner *r, uint64_t attempt, uint64_t 
 void cf_runner_order_result(struct cf_runner *r, const cf_journal_card_t *c, int given_up)
 {
     char why[512];
+    double t0 = cf_runner_mono_ms();
     cf_err_t e = cf_station_result(r->station, c, given_up, why, sizeof(why));
+    spent(r, COORD_RESULT, t0);
     if (e == CF_ERR_DATABASE)
         go_down(r, why);
     else if (e != CF_OK)

@@ -89,6 +89,11 @@ struct cf_runner {
     pthread_cond_t order_cv;  /* wakes the feeder (with mu) */
     int order_known;          /* order_counts were read at the end */
     uint64_t order_counts[4]; /* records, done, claimed, failed */
+    /* Time the station spent in the database, as its callers waited for
+     * it (the station's lock included), per kind of call (enum in
+     * order_feed.c: claim, heartbeat, intent, result); with mu. */
+    uint64_t coord_calls[4];
+    double coord_ms[4];
 
     /* PC/SC */
     cf_pcsc_t *pcsc;
