@@ -27,7 +27,10 @@
 #     over the personalized cards; as a share of card time: over the mean
 #     card time of the journals (`ms` of the card lines). The intent and
 #     result part alone is what a card waits for; claims and heartbeats run
-#     beside the cards.
+#     beside the cards;
+#   - end replay: at its end each station sends its whole journal again
+#     (idempotent: what the database missed); the longest of the stations,
+#     in the wall time but not in the cards' span.
 # BENCH_STATION_CARDS (records per station, default 200), BENCH_READERS
 # (simulated readers per station, default 4), BENCH_STATIONS (default
 # "1 2 4 8") scale it; BENCH_LATENCY (default contact) is the latency model.
@@ -100,16 +103,18 @@ coordination() { # LOG...: the four kinds of call summed over the stations: ms a
     python3 - "$@" <<'PY'
 import re, sys
 tot = {"claims": [0, 0.0], "heartbeats": [0, 0.0], "intents": [0, 0.0], "results": [0, 0.0]}
+replay = 0.0
 for path in sys.argv[1:]:
     for line in open(path):
-        m = re.search(r"order database: time spent: (.*); ", line)
+        m = re.search(r"order database: time spent: (.*); [\d.]+ ms in all; the journal sent again at the end: ([\d.]+) ms", line)
         if not m:
             continue
+        replay = max(replay, float(m.group(2)))
         for part in m.group(1).split(", "):
             c, kind, ms = re.match(r"(\d+) (\w+) ([\d.]+) ms", part).groups()
             tot[kind][0] += int(c)
             tot[kind][1] += float(ms)
-print(" ".join(f"{tot[k][0]} {tot[k][1]:.1f}" for k in ("claims", "heartbeats", "intents", "results")))
+print(" ".join(f"{tot[k][0]} {tot[k][1]:.1f}" for k in ("claims", "heartbeats", "intents", "results")), f"{replay:.1f}")
 PY
 }
 
@@ -136,27 +141,28 @@ for n in $counts; do
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     [ "$failed" = 0 ] || echo "(N=$n: $failed station(s) ended with a non-zero status; see the figures)"
     read -r cards span rate card_ms < <(summarise "$n" "$wall" "$work/$name"-s*.jsonl)
-    read -r c_claim ms_claim c_beat ms_beat c_int ms_int c_res ms_res < <(coordination "$work/$name"-s*.out)
+    read -r c_claim ms_claim c_beat ms_beat c_int ms_int c_res ms_res replay < <(coordination "$work/$name"-s*.out)
     [ -n "$one_rate" ] || one_rate=$rate
     rows+=("$(python3 - "$n" "$cards" "$records" "$wall" "$span" "$rate" "$one_rate" "$card_ms" \
-        "$c_claim" "$ms_claim" "$c_beat" "$ms_beat" "$c_int" "$ms_int" "$c_res" "$ms_res" <<'PY'
+        "$c_claim" "$ms_claim" "$c_beat" "$ms_beat" "$c_int" "$ms_int" "$c_res" "$ms_res" "$replay" <<'PY'
 import sys
 n, cards, records = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 wall, span, rate, one, card_ms = map(float, sys.argv[4:9])
 c = list(map(float, sys.argv[9:17]))
+replay = float(sys.argv[17])
 claim, beat, intent, result = c[1], c[3], c[5], c[7]
 per_card = (claim + beat + intent + result) / cards
 path = (intent + result) / cards
 vs = "-" if n == 1 else f"{rate / (n * one):.2f}"
 print(f"| {n} | {cards}/{records} | {wall:.1f} | {span:.1f} | {rate:,.0f} | {vs} | {card_ms:.1f} "
       f"| {claim / max(c[0], 1):.2f} / {intent / max(c[4], 1):.2f} / {result / max(c[6], 1):.2f} "
-      f"| {per_card:.2f} | {100 * per_card / card_ms:.2f} % | {100 * path / card_ms:.2f} % |")
+      f"| {per_card:.2f} | {100 * per_card / card_ms:.2f} % | {100 * path / card_ms:.2f} % | {replay:.0f} |")
 PY
 )")
 done
 
-echo "| stations | cards/records | wall s | cards span s | cards/min | vs N x 1 | card ms | claim / intent / result ms each | coordination ms/card | share of card time | on the card's path |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| stations | cards/records | wall s | cards span s | cards/min | vs N x 1 | card ms | claim / intent / result ms each | coordination ms/card | share of card time | on the card's path | end replay ms |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

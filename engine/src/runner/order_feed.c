@@ -287,7 +287,7 @@ void cf_runner_order_start(struct cf_runner *r)
 
 /* One line: what the database cost this station, call by call (the
  * figures bench/stations.sh reads; docs/performance.md). */
-static void log_coordination(struct cf_runner *r)
+static void log_coordination(struct cf_runner *r, double replay_ms)
 {
     static const char *const names[4] = {"claims", "heartbeats", "intents", "results"};
     char line[400];
@@ -302,7 +302,10 @@ static void log_coordination(struct cf_runner *r)
         total += r->coord_ms[k];
     }
     pthread_mutex_unlock(&r->mu);
-    cf_runner_log(r, "order database: time spent: %s; %.1f ms in all", line, total);
+    cf_runner_log(r,
+                  "order database: time spent: %s; %.1f ms in all; the journal sent again at "
+                  "the end: %.1f ms",
+                  line, total, replay_ms);
 }
 
 void cf_runner_order_stop(struct cf_runner *r)
@@ -319,6 +322,7 @@ void cf_runner_order_stop(struct cf_runner *r)
     /* Whatever did not reach the database during the run: sent now, the
      * connection made again if it went away at the very end (a few tries,
      * about 8 s in all). */
+    double t_replay = cf_runner_mono_ms();
     cf_err_t re = CF_ERR_DATABASE;
     unsigned backoff = RETRY_MS_FIRST;
     for (int i = 0; i < 5 && re != CF_OK; i++) {
@@ -342,7 +346,7 @@ void cf_runner_order_stop(struct cf_runner *r)
             r->fatal = CF_ERR_DATABASE; /* the order does not know all this station did */
         pthread_mutex_unlock(&r->mu);
     }
-    log_coordination(r);
+    log_coordination(r, cf_runner_mono_ms() - t_replay);
     uint64_t counts[4];
     cf_err_t ce = cf_station_counts(r->station, counts);
     pthread_mutex_lock(&r->mu);
