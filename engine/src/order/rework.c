@@ -96,8 +96,9 @@ static cf_err_t release_tx(cf_order_db_t *db, void *user)
                        "UPDATE cf_record SET state = 'pending', station = NULL, fence = NULL, "
                        "claimed = NULL WHERE order_id = $1 AND record = $2",
                        2, v, diags);
+    e = r != NULL ? CF_OK : CF_ERR_DATABASE;
     PQclear(r);
-    return r != NULL ? CF_OK : CF_ERR_DATABASE;
+    return e;
 }
 
 cf_err_t cf_order_release(cf_order_db_t *db, const char *name, uint64_t record,
