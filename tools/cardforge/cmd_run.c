@@ -534,7 +534,8 @@ int cmd_run(int argc, char **argv)
             break;
         case OPT_LEASE:
             if (parse_attempts(optarg, &o.order_lease_s) != 0 || o.order_lease_s < 2) {
-                fprintf(stderr, CMD ": --order-lease must be 2 to 100 seconds, not '%s'\n", optarg);
+                fprintf(stderr, CMD ": --order-lease must be 2 to 100 seconds, not '%s'\n",
+                        optarg);
                 return CF_EXIT_USAGE;
             }
             break;
