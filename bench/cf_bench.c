@@ -370,7 +370,8 @@ static int write_journal(const char *path, unsigned long n, const char *batch_sh
         return -1;
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     cf_journal_run_t run = {
-        1700000000000, "piv-job.ini", desc_sha, "batch.csv", batch_sha, n, "sim:16", 3, "bench", 1};
+        1700000000000, "piv-job.ini", desc_sha, "batch.csv", batch_sha, n, "sim:16", 3, "bench", 1,
+        NULL,          NULL,          0};
     char *buf = malloc(CF_JOURNAL_MAX_LINE);
     cf_jbuf b;
     cf_jbuf_init(&b, buf, CF_JOURNAL_MAX_LINE);

@@ -151,8 +151,8 @@ static cf_journal_intent_t intent(uint64_t attempt, uint64_t record, const char 
 
 static cf_journal_run_t run_rec(void)
 {
-    cf_journal_run_t r = {1700000000000, "d.ini", "aa11",  "b.csv", "bb22", 10,
-                          "sim:2",       3,       "0.1.0", 42};
+    cf_journal_run_t r = {1700000000000, "d.ini", "aa11", "b.csv", "bb22", 10, "sim:2", 3,
+                          "0.1.0",       42,      NULL,   NULL,    0};
     return r;
 }
 
@@ -713,7 +713,7 @@ static void test_cut_off_card_set_aside_later_is_no_longer_just_cut_off(void **s
     assert_int_equal(cf_journal_close(j), CF_OK);
     st = reread(f, NULL);
     assert_true(cf_journal_state_open_intent(st, "66", &o)); /* still changed: rework */
-    assert_true(o.final_written);                             /* but looked at and set aside */
+    assert_true(o.final_written);                            /* but looked at and set aside */
     assert_int_equal(o.attempt, 1);
     cf_journal_state_free(st);
 }
@@ -1332,10 +1332,10 @@ static void test_hand_edited_attempt_that_would_wrap_is_damage(void **state)
 {
     cf_journal_step_t ok1[1] = {step_done};
     char line[4096];
-    assert_hand_edit_is_damage(*state,
-                               card_line(card(UINT64_MAX, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1),
-                                         line, sizeof(line)),
-                               "out of range");
+    assert_hand_edit_is_damage(
+        *state,
+        card_line(card(UINT64_MAX, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1), line, sizeof(line)),
+        "out of range");
 }
 
 static void test_hand_edited_duplicate_key_is_damage(void **state)
@@ -1483,11 +1483,109 @@ static void test_state_memory_per_card_with_a_history_is_small(void **state)
     cf_journal_state_free(st);
 }
 
+/* ---- the run record of a station of an order ----------------------------- */
+
+struct seen_run {
+    int runs;
+    char order[64], station[64];
+    unsigned number;
+    int has_order;
+};
+
+static cf_err_t see_run(void *user, const cf_journal_entry_t *e)
+{
+    struct seen_run *s = user;
+    if (e->kind != CF_JOURNAL_RUN)
+        return CF_OK;
+    s->runs++;
+    s->has_order = e->run.order != NULL;
+    snprintf(s->order, sizeof(s->order), "%s", e->run.order ? e->run.order : "");
+    snprintf(s->station, sizeof(s->station), "%s", e->run.station ? e->run.station : "");
+    s->number = e->run.station_number;
+    return CF_OK;
+}
+
+/* Write r as a journal's only line, read it back into seen; the file's
+ * text returned (the caller frees it). */
+static char *written_run(struct fx *f, const cf_journal_run_t *r, struct seen_run *seen)
+{
+    cf_journal_t *j = open_ok(f, NULL);
+    assert_int_equal(cf_journal_write_run(j, r), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    size_t len;
+    char *text = slurp(f->path, &len);
+    text[len] = '\0';
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_int_equal(cf_journal_scan(f->path, see_run, seen, st, NULL, f->diags), CF_OK);
+    cf_journal_state_free(st);
+    assert_int_equal(seen->runs, 1);
+    return text;
+}
+
+static void test_station_run_record_names_order_and_station_and_reads_back(void **state)
+{
+    cf_journal_run_t r = run_rec();
+    r.order = "2026-12-bank-a";
+    r.station = "west-2";
+    r.station_number = 3;
+    struct seen_run seen = {0};
+    char *text = written_run(*state, &r, &seen);
+    assert_non_null(strstr(text,
+                           "\"max_attempts\":3,\"order\":\"2026-12-bank-a\",\"station\":\"west-2\","
+                           "\"station_number\":3}\n"));
+    free(text);
+    assert_true(seen.has_order);
+    assert_string_equal(seen.order, "2026-12-bank-a");
+    assert_string_equal(seen.station, "west-2");
+    assert_int_equal(seen.number, 3);
+}
+
+static void test_run_record_without_order_is_written_as_before_orders(void **state)
+{
+    cf_journal_run_t r = run_rec();
+    struct seen_run seen = {0};
+    char *text = written_run(*state, &r, &seen);
+    /* The line a journal held before orders existed, byte for byte. */
+    assert_non_null(strstr(text, ",\"readers\":\"sim:2\",\"max_attempts\":3}\n"));
+    assert_null(strstr(text, "order"));
+    assert_null(strstr(text, "station"));
+    free(text);
+    assert_false(seen.has_order);
+    assert_int_equal(seen.number, 0);
+}
+
+static void test_run_record_with_half_an_order_is_damage(void **state)
+{
+    struct fx *f = *state;
+    static const char *const bad[] = {
+        /* a station without its name, a number out of range, a name not a string */
+        "\"order\":\"o\",\"station_number\":1",
+        "\"order\":\"o\",\"station\":\"a\",\"station_number\":0",
+        "\"order\":\"o\",\"station\":\"a\",\"station_number\":256",
+        "\"order\":7,\"station\":\"a\",\"station_number\":1",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char line[512];
+        int n = snprintf(line, sizeof(line),
+                         "{\"type\":\"run\",\"v\":1,\"batch_sha256\":\"bb\","
+                         "\"description_sha256\":\"aa\",\"records\":3,%s}\n",
+                         bad[i]);
+        cf_journal_state_t *st = cf_journal_state_new();
+        assert_int_equal(cf_journal_scan_mem("j.jsonl", (const uint8_t *)line, (size_t)n, NULL,
+                                             NULL, st, NULL, f->diags),
+                         CF_ERR_PARSE);
+        cf_journal_state_free(st);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_escaper_escapes_quotes_backslashes_and_controls),
+        T(test_station_run_record_names_order_and_station_and_reads_back),
+        T(test_run_record_without_order_is_written_as_before_orders),
+        T(test_run_record_with_half_an_order_is_damage),
         T(test_escaper_keeps_utf8_and_replaces_invalid_bytes),
         T(test_escaper_never_writes_past_capacity),
         T(test_escaped_string_parses_back_to_the_same_bytes),

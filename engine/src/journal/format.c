@@ -55,6 +55,13 @@ void cf_journal_fmt_run(cf_jbuf *b, const cf_journal_run_t *r)
     cf_jbuf_kv_u64(b, "records", r->records);
     cf_jbuf_kv_str(b, "readers", r->readers);
     cf_jbuf_kv_u64(b, "max_attempts", r->max_attempts);
+    if (r->order != NULL) {
+        /* Only a station's run names them: a run of its own keeps the
+         * record it always had. */
+        cf_jbuf_kv_str(b, "order", r->order);
+        cf_jbuf_kv_str(b, "station", r->station);
+        cf_jbuf_kv_u64(b, "station_number", r->station_number);
+    }
     end_line(b);
 }
 
