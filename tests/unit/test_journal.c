@@ -93,10 +93,10 @@ static int has_diag(const cf_diag_list_t *d, cf_severity_t sev, unsigned long li
 }
 
 static const cf_journal_step_t step_done = {
-    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5, 3, "", "", "field", "", 0};
+    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5, 3, "", "", "field", "", 0, NULL};
 static const cf_journal_step_t step_rot = {
     "rotate-admin-key", "done", "yes",     CF_OK,          0x9000, 40.0, 6,
-    "A1B2C3",           "",     "derived", "bureau-admin", 2};
+    "A1B2C3",           "",     "derived", "bureau-admin", 2,      NULL};
 static const cf_journal_step_t step_lost = {"rotate-admin-key",
                                             "failed",
                                             "unknown",
@@ -108,12 +108,13 @@ static const cf_journal_step_t step_lost = {"rotate-admin-key",
                                             "reader 'sim 1': card removed",
                                             "literal",
                                             "",
-                                            0};
-static const cf_journal_step_t step_notrun = {"block-pin", "not-run", "no", CF_OK, 0,  0,
-                                              0,           "",        "",   "",    "", 0};
+                                            0,
+                                            NULL};
+static const cf_journal_step_t step_notrun = {"block-pin", "not-run", "no", CF_OK, 0, 0,   0,
+                                              "",          "",        "",   "",    0, NULL};
 static const cf_journal_step_t step_refused = {
     "set-pin-by-puk", "refused", "no", CF_ERR_POLICY, 0, 0.1, 0, "", "PIN too short",
-    "field",          "",        0};
+    "field",          "",        0,    NULL};
 
 static cf_journal_card_t card(uint64_t attempt, uint64_t record, const char *serial,
                               cf_card_status_t status, const cf_journal_step_t *steps, size_t n)
@@ -359,6 +360,7 @@ static void test_card_record_round_trips_through_its_line(void **state)
 {
     (void)state;
     cf_journal_step_t steps[3] = {step_done, step_rot, step_lost};
+    steps[0].guid = "0123456789abcdef4123856789abcdef"; /* as write-chuid records it */
     cf_journal_card_t c = card(7, 3, "1000003", CF_STATUS_FAILED, steps, 3);
     c.id = "Doe, \"Jane\"";
     c.message = "card removed\tduring rotate-admin-key";
@@ -389,6 +391,9 @@ static void test_card_record_round_trips_through_its_line(void **state)
     assert_int_equal(r->tries[2], 2);
     assert_int_equal(r->n_steps, 3);
     assert_string_equal(r->steps[1].kcv, "A1B2C3");
+    assert_string_equal(r->steps[0].guid, "0123456789abcdef4123856789abcdef");
+    assert_true(r->steps[1].guid == NULL || r->steps[1].guid[0] == 0); /* none written */
+    assert_null(strstr(line, "\"kcv\":\"A1B2C3\",\"guid\""));          /* only where there is one */
     assert_string_equal(r->steps[1].source, "derived");
     assert_string_equal(r->steps[1].master_key, "bureau-admin");
     assert_int_equal(r->steps[1].master_version, 2);
@@ -713,7 +718,7 @@ static void test_cut_off_card_set_aside_later_is_no_longer_just_cut_off(void **s
     assert_int_equal(cf_journal_close(j), CF_OK);
     st = reread(f, NULL);
     assert_true(cf_journal_state_open_intent(st, "66", &o)); /* still changed: rework */
-    assert_true(o.final_written);                             /* but looked at and set aside */
+    assert_true(o.final_written);                            /* but looked at and set aside */
     assert_int_equal(o.attempt, 1);
     cf_journal_state_free(st);
 }
@@ -1332,10 +1337,10 @@ static void test_hand_edited_attempt_that_would_wrap_is_damage(void **state)
 {
     cf_journal_step_t ok1[1] = {step_done};
     char line[4096];
-    assert_hand_edit_is_damage(*state,
-                               card_line(card(UINT64_MAX, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1),
-                                         line, sizeof(line)),
-                               "out of range");
+    assert_hand_edit_is_damage(
+        *state,
+        card_line(card(UINT64_MAX, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1), line, sizeof(line)),
+        "out of range");
 }
 
 static void test_hand_edited_duplicate_key_is_damage(void **state)

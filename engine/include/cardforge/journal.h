@@ -126,6 +126,7 @@ typedef struct cf_journal_step {
     const char *source;
     const char *master_key;
     unsigned master_version; /* 0: none */
+    const char *guid;        /* write-chuid: the GUID written (32 hex digits); NULL or "" else */
 } cf_journal_step_t;
 
 typedef struct cf_journal_card {
@@ -186,7 +187,7 @@ typedef struct cf_journal_state cf_journal_state_t;
  * So every card that may hold a record's values stays listed. */
 typedef struct cf_journal_open {
     char serial[CF_JOURNAL_SERIAL_MAX + 1];
-    uint64_t record;   /* the record it was opened for */
+    uint64_t record; /* the record it was opened for */
     unsigned long line;
     uint64_t attempt;  /* the attempt that opened it */
     char step[32];     /* the last step with an intent */
@@ -326,8 +327,8 @@ typedef struct cf_journal cf_journal_t;
  * a file that is not regular, or not empty and not beginning with a run
  * record (CF_ERR_INVALID). Reads it first into a new resume state (see
  * cf_journal_scan) and removes a torn last line. A journal this call
- * created is removed again by cf_journal_close if nothing was written. On CF_OK the caller owns *out
- * and closes it with cf_journal_close; the state belongs to the journal
+ * created is removed again by cf_journal_close if nothing was written. On CF_OK the caller owns
+ * *out and closes it with cf_journal_close; the state belongs to the journal
  * (cf_journal_get_state). On error *out is NULL and the reason is in diags. */
 cf_err_t cf_journal_open(const char *path, unsigned flags, cf_journal_t **out,
                          cf_journal_info_t *info, cf_diag_list_t *diags);
