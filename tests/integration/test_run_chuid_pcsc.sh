@@ -8,7 +8,9 @@
 #     differs, and each GUID is the one the journal recorded for that card;
 #   - OpenSC (pkcs15-tool on the card) reads the same GUID as the token's
 #     serial number;
-#   - each card's state file holds the bytes the tool printed.
+#   - each card's state file holds the bytes the tool printed;
+#   - the piv card, whose serial is its CHUID's GUID, is known as done under
+#     the new GUID when a later run identifies it again.
 source "$2/tests/integration/lib/harness.sh" "$@"
 
 CLI="$CF_BUILD/tools/cardforge"
@@ -114,5 +116,15 @@ done
     cf_fail "CCC card identifiers repeat: ${ids[*]}"
 # the standard card's factory CHUID (GUID "CFPIV" + serial) is gone
 case "${guids[2]}" in 4346504956*) cf_fail "the piv card kept its factory GUID" ;; esac
+
+# Identified again (a reader coming back, a resumed run), the piv card
+# answers with its new GUID as its serial: still a personalized card, never
+# given the next record.
+timeout 60 "$CLI" run "$CF_TMP/job.ini" --batch "$CF_TMP/batch.csv" --journal "$J" \
+    --readers CardForge --dry-run >"$CF_TMP/dry.out" 2>&1 || true
+grep -q "card ${guids[2]} is already personalized" "$CF_TMP/dry.out" ||
+    { cat "$CF_TMP/dry.out"; cf_fail "the piv card's new serial is not known as done"; }
+grep -q "could be personalized" "$CF_TMP/dry.out" && grep -q " 0 could be personalized" "$CF_TMP/dry.out" ||
+    { cat "$CF_TMP/dry.out"; cf_fail "a personalized card was offered the next record"; }
 
 cf_note "ok: $N cards, GUIDs ${guids[*]}, judged by yubico-piv-tool and pkcs15-tool"

@@ -356,6 +356,31 @@ static void test_u64map_matches_a_reference_under_random_puts_and_deletes(void *
 
 /* ---- records ------------------------------------------------------------ */
 
+/* A standard PIV card's serial is its CHUID's GUID: the GUID a
+ * personalized card's write-chuid step wrote names a done card too. */
+static void test_personalized_card_is_done_under_the_guid_its_chuid_step_wrote(void **state)
+{
+    (void)state;
+    static const char old_guid[] = "43465049560000000000ff0001000001";
+    static const char new_guid[] = "0123456789ab4def8123456789abcdef";
+    cf_journal_step_t steps[2] = {step_done, step_done};
+    steps[1].step = "write-chuid";
+    steps[1].guid = new_guid;
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_non_null(st);
+    cf_journal_card_t c = card(1, 1, old_guid, CF_STATUS_FAILED, steps, 2);
+    assert_int_equal(cf_journal_state_apply_card(st, &c), CF_OK);
+    assert_false(cf_journal_state_serial_done(st, new_guid)); /* failed: not done */
+    c = card(2, 1, old_guid, CF_STATUS_PERSONALIZED, steps, 2);
+    assert_int_equal(cf_journal_state_apply_card(st, &c), CF_OK);
+    assert_true(cf_journal_state_serial_done(st, old_guid));
+    assert_true(cf_journal_state_serial_done(st, new_guid));
+    cf_journal_totals_t t;
+    cf_journal_state_totals(st, &t);
+    assert_int_equal(t.serial_repeats, 0);
+    cf_journal_state_free(st);
+}
+
 static void test_card_record_round_trips_through_its_line(void **state)
 {
     (void)state;
@@ -1502,6 +1527,7 @@ int main(void)
         T(test_time_format_parses_back),
         T(test_u64map_matches_a_reference_under_random_puts_and_deletes),
         T(test_card_record_round_trips_through_its_line),
+        T(test_personalized_card_is_done_under_the_guid_its_chuid_step_wrote),
         T(test_card_record_with_too_many_steps_is_refused),
         T(test_card_record_that_does_not_fit_is_not_cut),
         T(test_bad_lines_say_which_field),
