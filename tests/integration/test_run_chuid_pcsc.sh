@@ -6,6 +6,7 @@
 #     parse as SP 800-73-4 lays them out (FASC-N, GUID, expiry, empty
 #     signature, FE; CCC card identifier with the GSC-RID), every card's GUID
 #     differs, and each GUID is the one the journal recorded for that card;
+#   - ykman piv info prints the same CHUID and CCC (the yubikey cards);
 #   - OpenSC (pkcs15-tool on the card) reads the same GUID as the token's
 #     serial number;
 #   - each card's state file holds the bytes the tool printed;
@@ -103,6 +104,15 @@ for ((i = 0; i < N; i++)); do
         "$(sed -n 's/^obj_5FC102=//p' "$(cf_state_file "$i")" | tr a-f A-F)"
     cf_expect_eq "reader $i CCC in the state file" "${ccc^^}" \
         "$(sed -n 's/^obj_5FC107=//p' "$(cf_state_file "$i")" | tr a-f A-F)"
+    # ykman (yubikey cards: it needs GET VERSION) prints both objects too
+    if [ "$i" -lt 2 ]; then
+        yk=$(ykman --reader "$(cf_reader_name "$i")" piv info 2>&1) ||
+            cf_fail "ykman piv info on reader $i: $yk"
+        cf_expect_eq "reader $i CHUID as ykman prints it" "${chuid,,}" \
+            "$(sed -n 's/^CHUID:[[:space:]]*//p' <<<"$yk" | tr A-F a-f)"
+        cf_expect_eq "reader $i CCC as ykman prints it" "${ccc,,}" \
+            "$(sed -n 's/^CCC:[[:space:]]*//p' <<<"$yk" | tr A-F a-f)"
+    fi
     # OpenSC takes the token serial from the CHUID's GUID
     ser=$(pkcs15-tool --reader "$(cf_opensc_reader "$i")" --list-info 2>&1 | sed -n 's/^[[:space:]]*Serial number[[:space:]]*:[[:space:]]*//p')
     cf_expect_eq "reader $i serial as OpenSC reads it" "$guid" "${ser,,}"
@@ -127,4 +137,4 @@ grep -q "card ${guids[2]} is already personalized" "$CF_TMP/dry.out" ||
 grep -q "could be personalized" "$CF_TMP/dry.out" && grep -q " 0 could be personalized" "$CF_TMP/dry.out" ||
     { cat "$CF_TMP/dry.out"; cf_fail "a personalized card was offered the next record"; }
 
-cf_note "ok: $N cards, GUIDs ${guids[*]}, judged by yubico-piv-tool and pkcs15-tool"
+cf_note "ok: $N cards, GUIDs ${guids[*]}, judged by yubico-piv-tool, ykman and pkcs15-tool"
