@@ -273,6 +273,7 @@ static void test_write_refused_by_the_card_reports_nothing_reached(void **state)
     assert_int_equal(c->sw, 0x6A80);
     assert_non_null(strstr(c->message, "6A80"));
     assert_int_equal(step_of(&r, CF_STEP_WRITE_CCC)->outcome, CF_OUTCOME_NOT_RUN);
+    assert_string_equal(c->guid, ""); /* no GUID to record: none reached the card */
     uint8_t v[256];
     assert_int_equal(card_object("5FC102", v, sizeof(v)), 0); /* the card has none */
     assert_int_equal(put_count, 0);

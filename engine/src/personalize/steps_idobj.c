@@ -81,10 +81,12 @@ cf_err_t pers_step_write_chuid(struct pers *ps, const cf_step_t *st, cf_step_res
     }
     guid[6] = (uint8_t)((guid[6] & 0x0F) | 0x40); /* RFC 4122: version 4 */
     guid[8] = (uint8_t)((guid[8] & 0x3F) | 0x80); /* RFC 4122 variant */
-    /* Recorded before the write: a failed or lost write still says which
-     * GUID the card may now carry. */
+    /* Recorded before the write: a lost write, or one that reads back
+     * otherwise, still says which GUID the card may now carry. */
     hex(guid, sizeof(guid), r->guid);
     e = write_once(ps, st, r, put_chuid, guid, expiry, "write the CHUID");
+    if (e != CF_OK && r->reached == CF_REACHED_NO)
+        r->guid[0] = 0; /* refused or never sent: the card does not carry it */
     if (e != CF_OK)
         return e;
     pers_msg(r, "CHUID written and read back: GUID %s, expiry %s", r->guid, expiry);
