@@ -385,10 +385,19 @@ static int write_journal(const char *path, unsigned long n, const char *batch_sh
         snprintf(id, sizeof(id), "%lu", 100000 + i);
         cf_journal_step_t steps[5];
         for (int k = 0; k < 5; k++)
-            steps[k] = (cf_journal_step_t){
-                names[k], "done", k ? "yes" : "no",       CF_OK, 0x9000,
-                12.5,     6,      k == 3 ? "A1B2C3" : "", "",    k == 0 || k == 4 ? "" : "field",
-                "",       0};
+            steps[k] = (cf_journal_step_t){names[k],
+                                           "done",
+                                           k ? "yes" : "no",
+                                           CF_OK,
+                                           0x9000,
+                                           12.5,
+                                           6,
+                                           k == 3 ? "A1B2C3" : "",
+                                           "",
+                                           k == 0 || k == 4 ? "" : "field",
+                                           "",
+                                           0,
+                                           NULL};
         cf_journal_card_t c;
         memset(&c, 0, sizeof(c));
         c.attempt = i;

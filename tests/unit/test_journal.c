@@ -93,10 +93,10 @@ static int has_diag(const cf_diag_list_t *d, cf_severity_t sev, unsigned long li
 }
 
 static const cf_journal_step_t step_done = {
-    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5, 3, "", "", "field", "", 0};
+    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5, 3, "", "", "field", "", 0, NULL};
 static const cf_journal_step_t step_rot = {
     "rotate-admin-key", "done", "yes",     CF_OK,          0x9000, 40.0, 6,
-    "A1B2C3",           "",     "derived", "bureau-admin", 2};
+    "A1B2C3",           "",     "derived", "bureau-admin", 2,      NULL};
 static const cf_journal_step_t step_lost = {"rotate-admin-key",
                                             "failed",
                                             "unknown",
@@ -108,12 +108,13 @@ static const cf_journal_step_t step_lost = {"rotate-admin-key",
                                             "reader 'sim 1': card removed",
                                             "literal",
                                             "",
-                                            0};
-static const cf_journal_step_t step_notrun = {"block-pin", "not-run", "no", CF_OK, 0,  0,
-                                              0,           "",        "",   "",    "", 0};
+                                            0,
+                                            NULL};
+static const cf_journal_step_t step_notrun = {"block-pin", "not-run", "no", CF_OK, 0, 0,   0,
+                                              "",          "",        "",   "",    0, NULL};
 static const cf_journal_step_t step_refused = {
     "set-pin-by-puk", "refused", "no", CF_ERR_POLICY, 0, 0.1, 0, "", "PIN too short",
-    "field",          "",        0};
+    "field",          "",        0,    NULL};
 
 static cf_journal_card_t card(uint64_t attempt, uint64_t record, const char *serial,
                               cf_card_status_t status, const cf_journal_step_t *steps, size_t n)
@@ -355,10 +356,36 @@ static void test_u64map_matches_a_reference_under_random_puts_and_deletes(void *
 
 /* ---- records ------------------------------------------------------------ */
 
+/* A standard PIV card's serial is its CHUID's GUID: the GUID a
+ * personalized card's write-chuid step wrote names a done card too. */
+static void test_personalized_card_is_done_under_the_guid_its_chuid_step_wrote(void **state)
+{
+    (void)state;
+    static const char old_guid[] = "43465049560000000000ff0001000001";
+    static const char new_guid[] = "0123456789ab4def8123456789abcdef";
+    cf_journal_step_t steps[2] = {step_done, step_done};
+    steps[1].step = "write-chuid";
+    steps[1].guid = new_guid;
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_non_null(st);
+    cf_journal_card_t c = card(1, 1, old_guid, CF_STATUS_FAILED, steps, 2);
+    assert_int_equal(cf_journal_state_apply_card(st, &c), CF_OK);
+    assert_false(cf_journal_state_serial_done(st, new_guid)); /* failed: not done */
+    c = card(2, 1, old_guid, CF_STATUS_PERSONALIZED, steps, 2);
+    assert_int_equal(cf_journal_state_apply_card(st, &c), CF_OK);
+    assert_true(cf_journal_state_serial_done(st, old_guid));
+    assert_true(cf_journal_state_serial_done(st, new_guid));
+    cf_journal_totals_t t;
+    cf_journal_state_totals(st, &t);
+    assert_int_equal(t.serial_repeats, 0);
+    cf_journal_state_free(st);
+}
+
 static void test_card_record_round_trips_through_its_line(void **state)
 {
     (void)state;
     cf_journal_step_t steps[3] = {step_done, step_rot, step_lost};
+    steps[0].guid = "0123456789abcdef4123856789abcdef"; /* as write-chuid records it */
     cf_journal_card_t c = card(7, 3, "1000003", CF_STATUS_FAILED, steps, 3);
     c.id = "Doe, \"Jane\"";
     c.message = "card removed\tduring rotate-admin-key";
@@ -389,6 +416,9 @@ static void test_card_record_round_trips_through_its_line(void **state)
     assert_int_equal(r->tries[2], 2);
     assert_int_equal(r->n_steps, 3);
     assert_string_equal(r->steps[1].kcv, "A1B2C3");
+    assert_string_equal(r->steps[0].guid, "0123456789abcdef4123856789abcdef");
+    assert_true(r->steps[1].guid == NULL || r->steps[1].guid[0] == 0); /* none written */
+    assert_null(strstr(line, "\"kcv\":\"A1B2C3\",\"guid\""));          /* only where there is one */
     assert_string_equal(r->steps[1].source, "derived");
     assert_string_equal(r->steps[1].master_key, "bureau-admin");
     assert_int_equal(r->steps[1].master_version, 2);
@@ -1595,6 +1625,7 @@ int main(void)
         T(test_time_format_parses_back),
         T(test_u64map_matches_a_reference_under_random_puts_and_deletes),
         T(test_card_record_round_trips_through_its_line),
+        T(test_personalized_card_is_done_under_the_guid_its_chuid_step_wrote),
         T(test_card_record_with_too_many_steps_is_refused),
         T(test_card_record_that_does_not_fit_is_not_cut),
         T(test_bad_lines_say_which_field),

@@ -132,6 +132,7 @@ typedef struct cf_journal_step {
     const char *source;
     const char *master_key;
     unsigned master_version; /* 0: none */
+    const char *guid;        /* write-chuid: the GUID written (32 hex digits); NULL or "" else */
 } cf_journal_step_t;
 
 typedef struct cf_journal_card {

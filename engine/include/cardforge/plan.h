@@ -12,15 +12,16 @@
  *
  * Step order, always: authenticate with the card manager key, set the PIN,
  * change the PUK, rotate the card manager key, install the challenge-response
- * key, block the PIN. The challenge-response key IS the card manager key the
- * card ends with: NewCardManagerKey when the key is rotated, else
- * CardManagerKey. Blocking comes last so that every earlier step can still
- * prove itself with the PIN. docs/encoding-description.md has the details.
+ * key, write the CHUID, write the CCC, block the PIN. The challenge-response key IS the card
+ * manager key the card ends with: NewCardManagerKey when the key is rotated, else CardManagerKey.
+ * Blocking comes last so that every earlier step can still prove itself with the PIN.
+ * docs/encoding-description.md has the details.
  */
 #ifndef CARDFORGE_PLAN_H
 #define CARDFORGE_PLAN_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <cardforge/batch.h>
 #include <cardforge/diag.h>
@@ -64,6 +65,8 @@ typedef enum cf_step_kind {
     CF_STEP_ROTATE_ADMIN_KEY, /* CardManagerKey -> NewCardManagerKey */
     CF_STEP_INSTALL_CR_KEY,   /* challenge-response key := final admin key */
     CF_STEP_BLOCK_PIN,        /* spend the PIN tries until blocked */
+    CF_STEP_WRITE_CHUID,      /* a CHUID with a fresh GUID, under the admin key (PIV) */
+    CF_STEP_WRITE_CCC,        /* a CCC with a fresh card identifier, likewise */
 } cf_step_kind_t;
 
 typedef struct cf_step {
@@ -85,8 +88,8 @@ cf_err_t cf_plan_compile(const char *path, cf_diag_list_t *diags, cf_plan_t **ou
 
 /* The same from memory; name is used in messages. data need not be
  * NUL-terminated and is not kept. */
-cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len,
-                             cf_diag_list_t *diags, cf_plan_t **out);
+cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len, cf_diag_list_t *diags,
+                             cf_plan_t **out);
 
 void cf_plan_free(cf_plan_t *plan); /* wipes literal secrets; NULL is fine */
 
@@ -111,6 +114,12 @@ const char *cf_param_name(cf_param_t p);
 const char *cf_step_kind_name(cf_step_kind_t k); /* "set-pin-by-puk", ... */
 /* One line for a person: "set the PIN with the PUK (InitialPUK -> PIN)". */
 const char *cf_step_kind_summary(cf_step_kind_t k);
+
+/* The expiry date the plan gives a CHUID written at time now, as YYYYMMDD
+ * and a NUL in out: the description's CHUIDExpiry date, or now (UTC) plus
+ * its number of years (5 when the description names none). CF_ERR_NOT_FOUND
+ * when the plan writes no CHUID. */
+cf_err_t cf_plan_chuid_expiry(const cf_plan_t *plan, time_t now, char out[9]);
 
 /* Fields the plan uses (declared in [Fields] and referenced). */
 size_t cf_plan_field_count(const cf_plan_t *plan);
@@ -175,8 +184,7 @@ typedef const char *(*cf_field_lookup_fn)(void *ctx, const char *field, size_t *
 /* Asks the operator for dialog n (for parameter p); the callee owns nothing
  * afterwards: *out is handed over. NULL prompt function: prompts resolve to
  * no value (used by validation, which must not ask anything). */
-typedef cf_err_t (*cf_prompt_fn)(void *ctx, unsigned dialog, cf_param_t p,
-                                 cf_secret_t **out);
+typedef cf_err_t (*cf_prompt_fn)(void *ctx, unsigned dialog, cf_param_t p, cf_secret_t **out);
 
 /* Resolve every parameter for one card. Problems (an empty cell with no
  * default, a key that is not 16/24/32 bytes of hex, a PIN too long) are
@@ -185,8 +193,7 @@ typedef cf_err_t (*cf_prompt_fn)(void *ctx, unsigned dialog, cf_param_t p,
  * the values are only checked, never copied (batch validation). */
 cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void *lookup_ctx,
                          cf_prompt_fn prompt, void *prompt_ctx, const char *where_file,
-                         unsigned long where_line, cf_diag_list_t *diags,
-                         cf_card_values_t **out);
+                         unsigned long where_line, cf_diag_list_t *diags, cf_card_values_t **out);
 
 /* Check a batch file against the plan before any card is touched: every
  * needed field is a column or has a default (reported once, on the header

@@ -16,13 +16,13 @@
 struct plan_param {
     cf_source_t src;
     unsigned long line;
-    char *field;          /* CF_SOURCE_FIELD */
-    unsigned dialog;      /* CF_SOURCE_PROMPT */
-    cf_secret_t *literal; /* CF_SOURCE_LITERAL: text, or key bytes */
-    char *master;         /* CF_SOURCE_DERIVED: master key name */
-    unsigned version;     /* CF_SOURCE_DERIVED: 0 = the newest */
+    char *field;                 /* CF_SOURCE_FIELD */
+    unsigned dialog;             /* CF_SOURCE_PROMPT */
+    cf_secret_t *literal;        /* CF_SOURCE_LITERAL: text, or key bytes */
+    char *master;                /* CF_SOURCE_DERIVED: master key name */
+    unsigned version;            /* CF_SOURCE_DERIVED: 0 = the newest */
     cf_card_key_type_t key_type; /* DERIVED/RANDOM key */
-    size_t digits;        /* DERIVED/RANDOM PIN or PUK */
+    size_t digits;               /* DERIVED/RANDOM PIN or PUK */
 };
 
 struct plan_field {
@@ -38,6 +38,10 @@ struct cf_plan {
     struct plan_param params[CF_PARAM_COUNT];
     cf_step_t steps[CF_PLAN_MAX_STEPS];
     size_t nsteps;
+    /* CHUID=generate: the expiry as YYYYMMDD, or "" and a number of years
+     * counted from the day the CHUID is written. */
+    char chuid_expiry[9];
+    unsigned chuid_years;
     struct plan_field *fields; /* every declared field */
     size_t nfields;
 };
@@ -57,7 +61,7 @@ struct cf_card_values {
 /* Check a value for parameter p given as text; on success *out holds the
  * value in its card form (keys decoded from hex). On failure a message
  * (without the value) is in msg and *out is NULL. */
-int cf_plan_check_value(cf_param_t p, const char *text, size_t len, cf_secret_t **out,
-                        char *msg, size_t msglen);
+int cf_plan_check_value(cf_param_t p, const char *text, size_t len, cf_secret_t **out, char *msg,
+                        size_t msglen);
 
 #endif

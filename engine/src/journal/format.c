@@ -91,6 +91,8 @@ static void fmt_step(cf_jbuf *b, const cf_journal_step_t *s)
     cf_jbuf_kv_ms(b, "ms", s->ms);
     cf_jbuf_kv_u64(b, "apdus", s->apdus);
     cf_jbuf_kv_str(b, "kcv", s->kcv);
+    if (s->guid != NULL && s->guid[0] != 0) /* only write-chuid has one */
+        cf_jbuf_kv_str(b, "guid", s->guid);
     cf_jbuf_kv_str(b, "source", s->source);
     cf_jbuf_kv_str(b, "master_key", s->master_key);
     kv_u64_or_null(b, "master_key_version", s->master_version);

@@ -255,6 +255,7 @@ static int parse_steps(struct ctx *c, cf_journal_parser *p, cf_journal_card_t *c
         uint64_t a = opt_u64(c, s, "apdus");
         st->apdus = a > UINT32_MAX ? UINT32_MAX : (unsigned)a;
         st->kcv = opt_str(c, s, "kcv");
+        st->guid = opt_str(c, s, "guid");
         st->source = opt_str(c, s, "source");
         st->master_key = opt_str(c, s, "master_key");
         uint64_t mv = opt_u64(c, s, "master_key_version");

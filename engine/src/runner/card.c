@@ -207,6 +207,7 @@ static void fill_steps(struct card_rec *rec, const cf_personalize_result_t *res)
             .ms = s->ms,
             .apdus = s->apdus,
             .kcv = s->kcv,
+            .guid = s->guid,
             .message = s->message,
         };
     }
