@@ -19,13 +19,13 @@
 #include <unistd.h>
 
 #include <ini.h>
-#include <openssl/evp.h>
 
 #include "desc/desc_gen.h"
 #include "desc/desc_idobj.h"
 #include "desc/desc_int.h"
 #include "desc/desc_lines.h"
 #include "util/file.h"
+#include "util/digest.h"
 
 /* A description is small; this bounds memory on hostile input. */
 #define MAX_DESC_BYTES (1024 * 1024)
@@ -578,23 +578,6 @@ static void free_settings(struct compile *c)
     }
 }
 
-/* SHA-256 of the description's bytes, taken from the very bytes compiled so
- * that a run's journal names what it ran, not a later copy of the file. */
-static cf_err_t fingerprint(const char *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md))
-        return CF_ERR_CRYPTO;
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < sizeof(md); i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 15];
-    }
-    out[64] = '\0';
-    return CF_OK;
-}
-
 cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len, cf_diag_list_t *diags,
                              cf_plan_t **out)
 {
@@ -640,7 +623,7 @@ cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len, cf_
         cf_plan_free(c.plan);
         return CF_ERR_INVALID;
     }
-    if (fingerprint(data, len, c.plan->sha256) != CF_OK) {
+    if (cf_sha256_hex(data, len, c.plan->sha256) != CF_OK) {
         cf_plan_free(c.plan);
         return CF_ERR_CRYPTO;
     }

@@ -16,12 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include <cardforge/batch.h>
 #include <cardforge/secret.h>
 
 #include "order/order_int.h"
+#include "util/digest.h"
 #include "util/file.h"
 
 /* Big enough for some millions of records; a file over it is refused
@@ -84,13 +84,8 @@ static cf_err_t read_batch(const char *path, struct batch_bytes *b, cf_diag_list
                     "the file changed while it was read: leave the batch alone while it loads");
         e = CF_ERR_IO;
     }
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    if (e == CF_OK &&
-        (EVP_Digest(b->data, b->len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32))
-        e = CF_ERR_CRYPTO;
-    for (unsigned i = 0; e == CF_OK && i < 32; i++)
-        snprintf(b->sha256 + 2 * i, 3, "%02x", md[i]);
+    if (e == CF_OK)
+        e = cf_sha256_hex(b->data, b->len, b->sha256);
     if (e != CF_OK)
         batch_bytes_free(b);
     return e;

@@ -12,7 +12,6 @@
 #include "batch/csv_internal.h"
 #include "runner/batch_src.h"
 #include "util/file.h"
-#include "util/hex.h"
 
 cf_err_t cf_batch_src_open(const char *path, cf_batch_src_t *src, cf_diag_list_t *diags)
 {
@@ -75,17 +74,4 @@ cf_err_t cf_batch_src_csv(const cf_batch_src_t *src, cf_batch_cursor_t *cur, EVP
     cur->md = md;
     cur->cancel = cancel;
     return cf_csv_open_reader(src->path, cursor_read, cur, CF_CSV_IOBUF_SIZE, diags, out);
-}
-
-cf_err_t cf_batch_digest_hex(EVP_MD_CTX *ctx, char out[72])
-{
-    unsigned char dig[32];
-    unsigned dlen = 0;
-    if (EVP_DigestFinal_ex(ctx, dig, &dlen) != 1 || dlen != sizeof(dig))
-        return CF_ERR_CRYPTO;
-    cf_hex_encode(dig, sizeof(dig), out);
-    for (char *p = out; *p; p++)
-        if (*p >= 'A' && *p <= 'F')
-            *p = (char)(*p - 'A' + 'a');
-    return CF_OK;
 }

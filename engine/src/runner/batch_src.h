@@ -51,7 +51,5 @@ void cf_batch_src_close(cf_batch_src_t *src);
 cf_err_t cf_batch_src_csv(const cf_batch_src_t *src, cf_batch_cursor_t *cur, EVP_MD_CTX *md,
                           const int *cancel, cf_diag_list_t *diags, cf_csv_t **out);
 
-/* The SHA-256 digest of ctx as lower-case hex (the journal's form). */
-cf_err_t cf_batch_digest_hex(EVP_MD_CTX *ctx, char out[72]);
 
 #endif

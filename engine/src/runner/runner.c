@@ -27,6 +27,7 @@
 #include "runner/runner_int.h"
 #include "util/file.h"
 #include "util/hex.h"
+#include "util/digest.h"
 
 #define DEFAULT_MAX_ATTEMPTS 3u
 
@@ -212,7 +213,7 @@ static cf_err_t check_batch(struct cf_runner *r, cf_diag_list_t *diags, size_t *
         e = CF_ERR_IO;
     }
     if (e == CF_OK)
-        e = cur.md_failed ? CF_ERR_CRYPTO : cf_batch_digest_hex(ctx, r->batch_sha);
+        e = cur.md_failed ? CF_ERR_CRYPTO : cf_sha256_final_hex(ctx, r->batch_sha);
     if (e == CF_OK)
         r->batch.sha256 = r->batch_sha;
 out:

@@ -16,6 +16,7 @@
 
 #include "journal/u64map.h"
 #include "runner/sched.h"
+#include "util/digest.h"
 
 #define GIVEN_UP_KEEP 1000u
 
@@ -263,7 +264,7 @@ static void stream_check(cf_sched_t *s)
         return;
     char hex[72];
     if (s->cursor.off != s->batch->size || s->cursor.md_failed ||
-        cf_batch_digest_hex(s->md, hex) != CF_OK || strcmp(hex, s->batch->sha256) != 0)
+        cf_sha256_final_hex(s->md, hex) != CF_OK || strcmp(hex, s->batch->sha256) != 0)
         s->changed = 1;
     EVP_MD_CTX_free(s->md);
     s->md = NULL;
