@@ -23,8 +23,10 @@
 #include <stddef.h>
 
 #include <cardforge/batch.h>
+#include <cardforge/cert.h>
 #include <cardforge/diag.h>
 #include <cardforge/error.h>
+#include <cardforge/issue.h>
 #include <cardforge/keys.h>
 #include <cardforge/secret.h>
 
@@ -64,6 +66,8 @@ typedef enum cf_step_kind {
     CF_STEP_ROTATE_ADMIN_KEY, /* CardManagerKey -> NewCardManagerKey */
     CF_STEP_INSTALL_CR_KEY,   /* challenge-response key := final admin key */
     CF_STEP_BLOCK_PIN,        /* spend the PIN tries until blocked */
+    CF_STEP_ISSUE_CERT,       /* generate a key, have the CA certify it, write the
+                                 certificate ([Certificate_<Name>]; runs before block-pin) */
 } cf_step_kind_t;
 
 typedef struct cf_step {
@@ -71,6 +75,7 @@ typedef struct cf_step {
     unsigned long line;    /* description line that asked for the step */
     cf_param_t credential; /* secret the step authenticates with, or NONE */
     cf_param_t new_value;  /* secret the step installs, or NONE */
+    unsigned cert;         /* CF_STEP_ISSUE_CERT: which certificate section (0-based) */
 } cf_step_t;
 
 /* Longest PIN or PUK any card type cardforge knows accepts (GIDS: 16).
@@ -85,8 +90,8 @@ cf_err_t cf_plan_compile(const char *path, cf_diag_list_t *diags, cf_plan_t **ou
 
 /* The same from memory; name is used in messages. data need not be
  * NUL-terminated and is not kept. */
-cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len,
-                             cf_diag_list_t *diags, cf_plan_t **out);
+cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len, cf_diag_list_t *diags,
+                             cf_plan_t **out);
 
 void cf_plan_free(cf_plan_t *plan); /* wipes literal secrets; NULL is fine */
 
@@ -119,6 +124,31 @@ const char *cf_plan_field_name(const cf_plan_t *plan, size_t i);
 int cf_plan_field_has_default(const cf_plan_t *plan, size_t i);
 /* 1 when the plan has a parameter of CF_SOURCE_PROMPT. */
 int cf_plan_has_prompts(const cf_plan_t *plan);
+
+/* ---- certificate sections ----
+ *
+ * [Certificate_<Name>] sections (docs/encoding-description.md): a key pair
+ * generated on the card and a certificate issued for it, one
+ * issue-certificate step each, in the order of the file. */
+
+#define CF_PLAN_MAX_CERTS 4
+#define CF_PLAN_CERT_NAME 32
+#define CF_PLAN_CERT_MAX_RDN 8
+
+typedef struct cf_plan_cert {
+    const char *name;   /* <Name> */
+    unsigned long line; /* the section header's line */
+    const char *slot;   /* "9a", "9c", "9d", "9e"; "" = the first free GIDS container */
+    cf_keygen_t keygen; /* algorithm and policies (label NULL) */
+    unsigned validity_days;
+    int ca_command; /* 1: CACommand; 0: local CA (CACert, CAKey) */
+    const char *ca_cert, *ca_key, *ca_command_line;
+    unsigned ca_timeout_ms;
+} cf_plan_cert_t;
+
+size_t cf_plan_cert_count(const cf_plan_t *plan);
+/* Section i (borrowed from plan), 0 when i is out of range. */
+int cf_plan_cert(const cf_plan_t *plan, size_t i, cf_plan_cert_t *out);
 
 /* ---- derived and random values ----
  *
@@ -175,8 +205,7 @@ typedef const char *(*cf_field_lookup_fn)(void *ctx, const char *field, size_t *
 /* Asks the operator for dialog n (for parameter p); the callee owns nothing
  * afterwards: *out is handed over. NULL prompt function: prompts resolve to
  * no value (used by validation, which must not ask anything). */
-typedef cf_err_t (*cf_prompt_fn)(void *ctx, unsigned dialog, cf_param_t p,
-                                 cf_secret_t **out);
+typedef cf_err_t (*cf_prompt_fn)(void *ctx, unsigned dialog, cf_param_t p, cf_secret_t **out);
 
 /* Resolve every parameter for one card. Problems (an empty cell with no
  * default, a key that is not 16/24/32 bytes of hex, a PIN too long) are
@@ -185,8 +214,7 @@ typedef cf_err_t (*cf_prompt_fn)(void *ctx, unsigned dialog, cf_param_t p,
  * the values are only checked, never copied (batch validation). */
 cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void *lookup_ctx,
                          cf_prompt_fn prompt, void *prompt_ctx, const char *where_file,
-                         unsigned long where_line, cf_diag_list_t *diags,
-                         cf_card_values_t **out);
+                         unsigned long where_line, cf_diag_list_t *diags, cf_card_values_t **out);
 
 /* Check a batch file against the plan before any card is touched: every
  * needed field is a column or has a default (reported once, on the header
@@ -235,6 +263,14 @@ cf_source_t cf_card_values_origin(const cf_card_values_t *v, cf_param_t p, const
                                   unsigned *version);
 
 void cf_card_values_free(cf_card_values_t *v); /* wipes; NULL is fine */
+
+/* The names certificate section i gives this card: its subject (attribute
+ * names from the plan, values expanded from the batch record; into dn,
+ * which must hold CF_PLAN_CERT_MAX_RDN entries), UPN and email. Everything
+ * borrowed from plan and v. CF_ERR_ARG when i is out of range or v has not
+ * been resolved for it. */
+cf_err_t cf_card_values_cert_names(const cf_plan_t *plan, const cf_card_values_t *v, size_t i,
+                                   cf_dn_entry_t *dn, cf_issue_names_t *out);
 
 #ifdef __cplusplus
 }

@@ -142,6 +142,8 @@ static step_fn step_executor(cf_step_kind_t k)
         return pers_step_install_cr_key;
     case CF_STEP_BLOCK_PIN:
         return pers_step_block_pin;
+    case CF_STEP_ISSUE_CERT:
+        return pers_step_issue_cert;
     }
     return NULL;
 }
