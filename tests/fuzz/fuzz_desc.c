@@ -70,17 +70,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (e == CF_OK) {
         if (cf_diag_errors(d) != 0 || cf_plan_step_count(p) == 0)
             abort();
+        /* The fixed order; issue-certificate (one per section, numbered
+         * after block-pin) runs before block-pin. */
         int last = -1;
         for (size_t i = 0; i < cf_plan_step_count(p); i++) {
             const cf_step_t *s = cf_plan_step(p, i);
-            if ((int)s->kind <= last)
+            int rank =
+                s->kind == CF_STEP_ISSUE_CERT ? 2 * (int)CF_STEP_BLOCK_PIN - 1 : 2 * (int)s->kind;
+            if (rank < last || (rank == last && s->kind != CF_STEP_ISSUE_CERT))
                 abort();
-            last = (int)s->kind;
+            if (s->kind == CF_STEP_ISSUE_CERT && s->cert >= cf_plan_cert_count(p))
+                abort();
+            last = rank;
             if (s->credential != CF_PARAM_NONE &&
                 cf_plan_source(p, s->credential) == CF_SOURCE_NONE)
                 abort();
-            if (s->new_value != CF_PARAM_NONE &&
-                cf_plan_source(p, s->new_value) == CF_SOURCE_NONE)
+            if (s->new_value != CF_PARAM_NONE && cf_plan_source(p, s->new_value) == CF_SOURCE_NONE)
                 abort();
         }
         cf_card_values_t *v = NULL;
