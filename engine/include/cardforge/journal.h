@@ -128,6 +128,21 @@ typedef struct cf_journal_step {
     unsigned master_version; /* 0: none */
 } cf_journal_step_t;
 
+/* What an issue-certificate step left on the card, written inside that
+ * step as "certificate": where the card stands, the slot, the key
+ * algorithm and, once the CA's certificate passed its checks, its public
+ * facts. Never a private key or a PIN. */
+typedef struct cf_journal_cert {
+    unsigned step;     /* index of the step in the card's steps (0-based) */
+    const char *state; /* "done", "key-generated", ... (cf_issue_state_name) */
+    const char *slot;  /* "9a", "0"; "" when no key was generated */
+    const char *algorithm;
+    const char *serial;    /* hex; "" until a certificate passed its checks */
+    const char *sha256;    /* of the DER, lower-case hex; "" likewise */
+    const char *issuer;    /* RFC 2253; "" likewise */
+    const char *not_after; /* "2027-12-05T13:38:56Z"; "" likewise */
+} cf_journal_cert_t;
+
 typedef struct cf_journal_card {
     uint64_t attempt;
     uint64_t recovers; /* the attempt whose open intent this one finishes, 0: none */
@@ -156,6 +171,9 @@ typedef struct cf_journal_card {
      * each cf_param_t p (plan.h; the executor's CF_PARAM_BIT), written as
      * the parameters' names. Bits of no parameter are not written. */
     unsigned refused;
+    /* The issue-certificate steps' facts (NULL and 0 when none). */
+    const cf_journal_cert_t *certs;
+    size_t n_certs;
 } cf_journal_card_t;
 
 typedef struct cf_journal_end {
@@ -186,7 +204,7 @@ typedef struct cf_journal_state cf_journal_state_t;
  * So every card that may hold a record's values stays listed. */
 typedef struct cf_journal_open {
     char serial[CF_JOURNAL_SERIAL_MAX + 1];
-    uint64_t record;   /* the record it was opened for */
+    uint64_t record; /* the record it was opened for */
     unsigned long line;
     uint64_t attempt;  /* the attempt that opened it */
     char step[32];     /* the last step with an intent */
@@ -326,8 +344,8 @@ typedef struct cf_journal cf_journal_t;
  * a file that is not regular, or not empty and not beginning with a run
  * record (CF_ERR_INVALID). Reads it first into a new resume state (see
  * cf_journal_scan) and removes a torn last line. A journal this call
- * created is removed again by cf_journal_close if nothing was written. On CF_OK the caller owns *out
- * and closes it with cf_journal_close; the state belongs to the journal
+ * created is removed again by cf_journal_close if nothing was written. On CF_OK the caller owns
+ * *out and closes it with cf_journal_close; the state belongs to the journal
  * (cf_journal_get_state). On error *out is NULL and the reason is in diags. */
 cf_err_t cf_journal_open(const char *path, unsigned flags, cf_journal_t **out,
                          cf_journal_info_t *info, cf_diag_list_t *diags);

@@ -37,6 +37,7 @@
 struct card_rec {
     cf_journal_card_t c;
     cf_journal_step_t steps[CF_PERSONALIZE_MAX_STEPS];
+    cf_journal_cert_t certs[CF_PERSONALIZE_MAX_STEPS];
     char masters[CF_PERSONALIZE_MAX_STEPS][CF_KEYS_NAME_MAX + 1];
     char serial[CF_JOURNAL_SERIAL_MAX + 1];
     char atr[2 * CF_ATR_MAX + 1];
@@ -191,8 +192,24 @@ static void fill_origins(struct card_rec *rec, const cf_plan_t *plan,
     }
 }
 
+/* An issue-certificate step's facts (borrowed from the result, which
+ * outlives the record as the step's message does). */
+static void journal_cert(cf_journal_cert_t *j, unsigned step, const cf_issue_result_t *is)
+{
+    int cert = is->have_cert;
+    j->step = step;
+    j->state = cf_issue_state_name(is->state);
+    j->slot = is->slot;
+    j->algorithm = is->state != CF_ISSUE_UNTOUCHED ? cf_key_alg_name(is->alg) : "";
+    j->serial = cert ? is->cert.serial : "";
+    j->sha256 = cert ? is->cert.sha256 : "";
+    j->issuer = cert ? is->cert.issuer : "";
+    j->not_after = cert ? is->cert.not_after : "";
+}
+
 static void fill_steps(struct card_rec *rec, const cf_personalize_result_t *res)
 {
+    rec->c.n_certs = 0;
     size_t n = res->n_steps;
     if (n > CF_PERSONALIZE_MAX_STEPS)
         n = CF_PERSONALIZE_MAX_STEPS;
@@ -209,9 +226,12 @@ static void fill_steps(struct card_rec *rec, const cf_personalize_result_t *res)
             .kcv = s->kcv,
             .message = s->message,
         };
+        if (s->kind == CF_STEP_ISSUE_CERT)
+            journal_cert(&rec->certs[rec->c.n_certs++], (unsigned)i, &s->issue);
     }
     rec->c.steps = rec->steps;
     rec->c.n_steps = n;
+    rec->c.certs = rec->c.n_certs > 0 ? rec->certs : NULL;
     for (int c = 0; c < 3 && c < CF_CRED_COUNT; c++)
         rec->c.tries[c] = res->tries[c].kind == CF_TRIES_KNOWN ? (int)res->tries[c].left : -1;
 }
