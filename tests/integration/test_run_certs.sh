@@ -7,9 +7,10 @@
 # key (from the same state file) makes a signature openssl verifies with
 # the certificate. The journal records slot, algorithm, serial, SHA-256,
 # issuer and not-after, matching the certificate on the card. The external
-# CA path (a script around `openssl x509 -req`) runs on GIDS cards, and a
-# CA command that refuses leaves each card "key-generated" in the journal,
-# failed, its PIN not blocked. No PIN and no private key reaches the
+# CA path (a script around `openssl x509 -req`) runs on GIDS cards; at a
+# terminal the live panel shows the reader on issue-certificate while the
+# CA works; a CA command that refuses leaves each card "key-generated" in
+# the journal, failed, its PIN not blocked. No PIN and no private key reaches the
 # journal or the output.
 set -euo pipefail
 build=$1 src=$2
@@ -150,6 +151,30 @@ rc=0
 [ "$rc" -eq 0 ] || fail "GIDS run: exit $rc: $(tail -n 20 "$tmp/out")"
 [ "$(grep -c '"certificate":{"state":"done","slot":"0","algorithm":"RSA-2048","serial":"[0-9A-F]\+","sha256":"[0-9a-f]\{64\}","issuer":"CN=Line CA","not_after":"20[0-9-]*T' \
     "$tmp/gids.jsonl")" -eq 4 ] || fail "GIDS journal: not 4 certificates done"
+
+# ---- at a terminal: the live panel shows the reader on issue-certificate ----
+# The CA answers only once the panel has shown the step (tty_run touches
+# $tmp/go when it sees it); if the panel never shows it, the CA gives up
+# after its own deadline and the card fails.
+cat >"$tmp/slow-ca.sh" <<SH
+#!/bin/sh
+end=\$((\$(date +%s) + 30))
+while [ ! -e "$tmp/go" ]; do
+    [ "\$(date +%s)" -lt "\$end" ] || exit 7
+    sleep 0.1
+done
+exec "$tmp/ca.sh"
+SH
+chmod 700 "$tmp/slow-ca.sh"
+gids_job "$tmp/slow-ca.sh" >"$tmp/slow.ini"
+head -n 2 "$tmp/b.csv" >"$tmp/one.csv"
+printf 'expect issue-certificate\ntouch %s\nexit\n' "$tmp/go" >"$tmp/tty.script"
+rc=0
+python3 "$src/tests/integration/lib/tty_run.py" "$tmp/tty.out" "$tmp/tty.script" -- \
+    "$cf" run "$tmp/slow.ini" --batch "$tmp/one.csv" --journal "$tmp/slow.jsonl" \
+    --readers sim:1:gids:gemalto --max-attempts 1 || rc=$?
+[ "$rc" -eq 0 ] || fail "live panel: exit $rc: $(tail -c 1500 "$tmp/tty.out")"
+grep -q '"certificate":{"state":"done"' "$tmp/slow.jsonl" || fail "live panel: no certificate"
 
 # ---- a CA that refuses: every card is failed, key generated, no certificate ----
 printf '#!/bin/sh\ncat >/dev/null\necho "CA policy: no certificates today" >&2\nexit 1\n' \

@@ -101,6 +101,10 @@ static cf_err_t hook_intent(void *user, const cf_card_t *card, const cf_step_t *
     pthread_mutex_lock(&h->r->mu);
     if (e == CF_OK)
         e = cf_journal_state_apply_intent(h->r->st, &in);
+    /* The progress shows the step the card is on: a key generated on the
+     * card and a CA's answer take seconds, and the reader is busy with it. */
+    if (e == CF_OK)
+        snprintf(h->rd->pub.step, sizeof(h->rd->pub.step), "%s", in.step);
     if (e != CF_OK) {
         /* The journal cannot account for changes any more: stop the run. */
         if (h->r->fatal == CF_OK)
