@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -224,6 +225,35 @@ static void test_certificate_rules_report_their_line(void **state)
                  6, "needs the management key: give CardManagerKey");
 }
 
+static void test_batch_without_a_template_column_names_the_section(void **state)
+{
+    (void)state;
+    const char *text = HEAD "[Certificate_Logon]\nSlot=9a\nAlgorithm=p256\n"
+                            "Subject=/CN=${HOLDER}\nUPN=${UPN}\nCA=command\nCACommand=true\n";
+    cf_diag_list_t *d;
+    cf_plan_t *p = compile(text, &d);
+    assert_non_null(p);
+    char path[] = "/tmp/cf-plan-cert-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char csv[] = "ID,UPN\n1,a@example.org\n";
+    assert_int_equal(write(fd, csv, sizeof(csv) - 1), (ssize_t)(sizeof(csv) - 1));
+    close(fd);
+    size_t records = 0;
+    assert_int_equal(cf_plan_check_batch(p, path, d, &records), CF_ERR_INVALID);
+    unlink(path);
+    int found = 0;
+    for (size_t i = 0; i < cf_diag_count(d); i++)
+        found |= strstr(cf_diag_message(d, i), "column HOLDER is missing and the field has no "
+                                               "default (needed by [Certificate_Logon] in "
+                                               "/srv/jobs/t.ini:10)") != NULL;
+    if (!found)
+        cf_diag_print(d, stderr);
+    assert_true(found);
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+}
+
 static void test_gids_section_needs_no_management_key(void **state)
 {
     (void)state;
@@ -252,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_templates_expand_per_record_and_keep_any_character),
         cmocka_unit_test(test_certificate_rules_report_their_line),
         cmocka_unit_test(test_gids_section_needs_no_management_key),
+        cmocka_unit_test(test_batch_without_a_template_column_names_the_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

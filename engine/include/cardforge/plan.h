@@ -149,6 +149,8 @@ typedef struct cf_plan_cert {
 size_t cf_plan_cert_count(const cf_plan_t *plan);
 /* Section i (borrowed from plan), 0 when i is out of range. */
 int cf_plan_cert(const cf_plan_t *plan, size_t i, cf_plan_cert_t *out);
+/* 1 when a template (Subject, UPN, Email) of section i names ${field}. */
+int cf_plan_cert_uses_field(const cf_plan_t *plan, size_t i, const char *field);
 
 /* ---- derived and random values ----
  *

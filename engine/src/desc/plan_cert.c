@@ -149,6 +149,28 @@ int cf_desc_cert_resolve(const cf_plan_t *plan, cf_card_values_t *v, cf_field_lo
     return bad ? -1 : 0;
 }
 
+static int tmpl_names(const struct plan_tmpl *t, const char *field)
+{
+    if (t->text == NULL)
+        return 0;
+    size_t fl = strlen(field);
+    for (const char *p = strstr(t->text, "${"); p != NULL; p = strstr(p + 2, "${"))
+        if (strncmp(p + 2, field, fl) == 0 && p[2 + fl] == '}')
+            return 1;
+    return 0;
+}
+
+int cf_plan_cert_uses_field(const cf_plan_t *plan, size_t i, const char *field)
+{
+    if (plan == NULL || i >= plan->ncerts || field == NULL)
+        return 0;
+    const struct plan_cert *pc = &plan->certs[i];
+    for (size_t j = 0; j < pc->n_subject; j++)
+        if (tmpl_names(&pc->subject[j], field))
+            return 1;
+    return tmpl_names(&pc->upn, field) || tmpl_names(&pc->email, field);
+}
+
 static void free_text(char *s)
 {
     if (s != NULL) {
