@@ -54,6 +54,10 @@ INI
 } >"$tmp/piv.ini"
 
 # ---- PIV, local CA, two readers ----
+"$cf" plan "$tmp/piv.ini" >"$tmp/plan.out" 2>&1 || fail "plan: $(cat "$tmp/plan.out")"
+grep -q "issue-certificate generate a key on the card" "$tmp/plan.out" || fail "plan: no step"
+grep -q "key  \[Certificate_Logon\] slot 9a, ECC P-256, local CA" "$tmp/plan.out" ||
+    fail "plan: the section is not shown: $(cat "$tmp/plan.out")"
 rc=0
 "$cf" run "$tmp/piv.ini" --batch "$tmp/b.csv" --journal "$tmp/piv.jsonl" \
     --readers sim:2:yubikey --sim-keep "$tmp/cards" >"$tmp/out" 2>&1 || rc=$?

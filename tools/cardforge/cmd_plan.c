@@ -205,6 +205,11 @@ int cmd_plan(int argc, char **argv)
         const cf_step_t *s = cf_plan_step(plan, i);
         printf("  %zu. %-17s %s (line %lu)\n", i + 1, cf_step_kind_name(s->kind),
                cf_step_kind_summary(s->kind), s->line);
+        cf_plan_cert_t pc;
+        if (s->kind == CF_STEP_ISSUE_CERT && cf_plan_cert(plan, s->cert, &pc))
+            printf("       key  [Certificate_%s] %s %s, %s, %s\n", pc.name,
+                   pc.slot[0] ? "slot" : "container", pc.slot[0] ? pc.slot : "auto",
+                   cf_key_alg_name(pc.keygen.alg), pc.ca_command ? "CA command" : "local CA");
         char src[200];
         if (s->credential != CF_PARAM_NONE) {
             describe_source(plan, s->credential, src, sizeof(src));
