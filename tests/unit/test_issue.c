@@ -473,6 +473,37 @@ static void test_command_ca_refusal_is_reported_with_its_words(void **state)
     drop_ca(&tca);
 }
 
+static void test_command_ca_inherits_no_descriptor_but_its_three(void **state)
+{
+    (void)state;
+    struct test_ca tca;
+    make_ca(&tca);
+    /* a descriptor the caller left inheritable (no O_CLOEXEC) */
+    int fd = open(tca.cert, O_RDONLY);
+    assert_true(fd > 2);
+    char body[200], needle[32];
+    snprintf(body, sizeof(body),
+             "cat >/dev/null; [ -e /proc/$$/fd/%d ] && echo 'inherited %d' >&2; exit 4", fd, fd);
+    snprintf(needle, sizeof(needle), "inherited %d", fd);
+    char err[512] = "";
+    struct cmd_result r;
+    const uint8_t in[] = "request";
+    assert_int_equal(cf_issue_run_command(body, 10000, in, sizeof(in), 1024, &r, err, sizeof(err)),
+                     CF_OK);
+    assert_int_equal(r.exited, 1);
+    assert_int_equal(r.status, 4);
+    assert_null(strstr(r.err, needle));
+    free(r.out);
+    /* the check can see one: the same command with the descriptor given on purpose */
+    snprintf(body, sizeof(body), "[ -e /proc/$$/fd/1 ] && echo 'inherited 1' >&2; exit 4");
+    assert_int_equal(cf_issue_run_command(body, 10000, in, sizeof(in), 1024, &r, err, sizeof(err)),
+                     CF_OK);
+    assert_non_null(strstr(r.err, "inherited 1"));
+    free(r.out);
+    close(fd);
+    drop_ca(&tca);
+}
+
 static void test_command_ca_garbage_and_oversize_are_refused(void **state)
 {
     (void)state;
@@ -615,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_command_ca_openssl_x509_req_issues_for_gids_and_piv),
         cmocka_unit_test(test_command_ca_refusal_is_reported_with_its_words),
         cmocka_unit_test(test_command_ca_garbage_and_oversize_are_refused),
+        cmocka_unit_test(test_command_ca_inherits_no_descriptor_but_its_three),
         cmocka_unit_test(test_command_ca_that_hangs_is_killed_with_its_group),
         cmocka_unit_test(test_command_exiting_early_leaving_a_child_is_not_waited_for),
         cmocka_unit_test(test_ca_output_parser_takes_exactly_one_certificate),

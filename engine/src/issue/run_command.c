@@ -9,7 +9,8 @@
  * monotonic deadline moves the bytes. At the deadline, or when the output
  * outgrows its bound, the whole group is killed. When the command exits,
  * whatever it left in its group is killed too, before the zombie is reaped
- * so its process id cannot have been reused.
+ * so its process id cannot have been reused. The command inherits no
+ * descriptor of ours beyond its three.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -118,6 +119,9 @@ static cf_err_t spawn(const char *command, int in_fd, int out_fd, int err_fd, pi
     int rc = posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
     rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
     rc = rc ? rc : posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+    /* Nothing else of ours reaches the command: not the journal, not a
+     * reader's connection, whatever a caller opened without O_CLOEXEC. */
+    rc = rc ? rc : posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     rc = rc ? rc
             : posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                                 POSIX_SPAWN_SETSIGDEF);
