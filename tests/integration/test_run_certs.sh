@@ -58,6 +58,15 @@ INI
 grep -q "issue-certificate generate a key on the card" "$tmp/plan.out" || fail "plan: no step"
 grep -q "key  \[Certificate_Logon\] slot 9a, ECC P-256, local CA" "$tmp/plan.out" ||
     fail "plan: the section is not shown: $(cat "$tmp/plan.out")"
+"$cf" plan "$tmp/piv.ini" --json >"$tmp/plan.json" 2>&1 || fail "plan --json"
+python3 - "$tmp/plan.json" <<'PY' || fail "plan --json: $(cat "$tmp/plan.json")"
+import json, sys
+steps = json.load(open(sys.argv[1]))["steps"]
+c = [s for s in steps if s["kind"] == "issue-certificate"]
+assert len(c) == 1 and c[0]["certificate"] == {"section": "Logon", "slot": "9a",
+    "algorithm": "ECC P-256", "ca": "local", "validity_days": 365}, c
+assert all("certificate" not in s for s in steps if s["kind"] != "issue-certificate")
+PY
 rc=0
 "$cf" run "$tmp/piv.ini" --batch "$tmp/b.csv" --journal "$tmp/piv.jsonl" \
     --readers sim:2:yubikey --sim-keep "$tmp/cards" >"$tmp/out" 2>&1 || rc=$?
