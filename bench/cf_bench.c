@@ -370,7 +370,8 @@ static int write_journal(const char *path, unsigned long n, const char *batch_sh
         return -1;
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     cf_journal_run_t run = {
-        1700000000000, "piv-job.ini", desc_sha, "batch.csv", batch_sha, n, "sim:16", 3, "bench", 1};
+        1700000000000, "piv-job.ini", desc_sha, "batch.csv", batch_sha, n, "sim:16", 3, "bench", 1,
+        NULL,          NULL,          0};
     char *buf = malloc(CF_JOURNAL_MAX_LINE);
     cf_jbuf b;
     cf_jbuf_init(&b, buf, CF_JOURNAL_MAX_LINE);
@@ -384,10 +385,19 @@ static int write_journal(const char *path, unsigned long n, const char *batch_sh
         snprintf(id, sizeof(id), "%lu", 100000 + i);
         cf_journal_step_t steps[5];
         for (int k = 0; k < 5; k++)
-            steps[k] = (cf_journal_step_t){
-                names[k], "done", k ? "yes" : "no",       CF_OK, 0x9000,
-                12.5,     6,      k == 3 ? "A1B2C3" : "", "",    k == 0 || k == 4 ? "" : "field",
-                "",       0};
+            steps[k] = (cf_journal_step_t){names[k],
+                                           "done",
+                                           k ? "yes" : "no",
+                                           CF_OK,
+                                           0x9000,
+                                           12.5,
+                                           6,
+                                           k == 3 ? "A1B2C3" : "",
+                                           "",
+                                           k == 0 || k == 4 ? "" : "field",
+                                           "",
+                                           0,
+                                           NULL};
         cf_journal_card_t c;
         memset(&c, 0, sizeof(c));
         c.attempt = i;

@@ -1,12 +1,15 @@
 /*
  * fuzz_card_responses.c - the card layer against a card that answers
  * anything: identification, serial, retry counters, admin authentication
- * (both mutual schemes), the external challenge, PIN operations, through
- * the scripted transport.
+ * (both mutual schemes), the external challenge, PIN operations, the
+ * CHUID and CCC writes (past a mutual authentication only when the
+ * scripted card happens to answer it right; the parser of what a card
+ * reads back has its own target, fuzz_idobj), through the scripted
+ * transport.
  *
  * Input: byte 0 chooses the profile (bit 0: a PIV profile that accepts the
  * scripted ATR; else identification, which finds the GIDS profiles) and the
- * operations (bits 1-4); then the card's answers, each a length byte and
+ * operations (bits 1-5); then the card's answers, each a length byte and
  * that many bytes (data + SW). Once they run out the reader fails, as a
  * pulled card does. Beyond not crashing: an opened card has a serial, a
  * known counter has left <= 255, a guard refusal never comes with a
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include <cardforge/card.h>
+#include <cardforge/idobj.h>
 
 #include "transport/script.h"
 
@@ -94,6 +98,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_guard(t, before, e);
         if (e == CF_OK && (mode & 16))
             check_ok(card, cf_card_set_admin_key(card, key));
+        if (mode & 32) {
+            static const uint8_t id[CF_CHUID_GUID_LEN] = {0x40};
+            before = cf_transport_apdu_count(t);
+            e = cf_card_write_chuid(card, id, "20300101");
+            check_ok(card, e);
+            /* refused without the admin key: nothing sent */
+            if (e == CF_ERR_REFUSED && cf_card_last_write(card) == CF_WRITE_NONE &&
+                cf_transport_apdu_count(t) != before)
+                abort();
+            check_ok(card, cf_card_write_ccc(card, id));
+        }
         if (mode & 4) {
             uint8_t ch[32];
             size_t chlen = 0;

@@ -70,14 +70,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (e == CF_OK) {
         if (cf_diag_errors(d) != 0 || cf_plan_step_count(p) == 0)
             abort();
-        /* The fixed order; issue-certificate (one per section, numbered
-         * after block-pin) runs before block-pin. */
+        /* The fixed order (docs/encoding-description.md); the kinds added
+         * later are numbered after block-pin but run before it, and
+         * issue-certificate once per section. */
+        static const cf_step_kind_t order[] = {CF_STEP_AUTH_ADMIN,       CF_STEP_SET_PIN_BY_PUK,
+                                               CF_STEP_CHANGE_PUK,       CF_STEP_SET_PIN_BY_ADMIN,
+                                               CF_STEP_ROTATE_ADMIN_KEY, CF_STEP_INSTALL_CR_KEY,
+                                               CF_STEP_WRITE_CHUID,      CF_STEP_WRITE_CCC,
+                                               CF_STEP_ISSUE_CERT,       CF_STEP_BLOCK_PIN};
         int last = -1;
         for (size_t i = 0; i < cf_plan_step_count(p); i++) {
             const cf_step_t *s = cf_plan_step(p, i);
-            int rank =
-                s->kind == CF_STEP_ISSUE_CERT ? 2 * (int)CF_STEP_BLOCK_PIN - 1 : 2 * (int)s->kind;
-            if (rank < last || (rank == last && s->kind != CF_STEP_ISSUE_CERT))
+            int rank = -1;
+            for (int k = 0; k < (int)(sizeof(order) / sizeof(order[0])); k++)
+                if (order[k] == s->kind)
+                    rank = k;
+            if (rank < 0 || rank < last || (rank == last && s->kind != CF_STEP_ISSUE_CERT))
                 abort();
             if (s->kind == CF_STEP_ISSUE_CERT && s->cert >= cf_plan_cert_count(p))
                 abort();

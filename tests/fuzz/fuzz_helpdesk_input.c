@@ -1,13 +1,15 @@
 /*
  * fuzz_helpdesk_input.c - libFuzzer target for the helpdesk server's parsers
- * of untrusted input: form bodies from the network (web_form_parse) and the
- * operators file (ops_parse).
+ * of untrusted input: form bodies from the network (web_form_parse), the
+ * form's master-key choice (web_key_choice) and the operators file
+ * (ops_parse).
  *
  * Both live in the cardforge program, not the engine, so their sources are
  * compiled into this target directly. The first input byte picks the
- * parser. A form that parses must give back every field it lists, each a
- * C string within the body's length; an operators file that parses must
- * hold only valid names, each once.
+ * parser. A key choice that parses names a prefix of the input, 1 to
+ * CF_KEYS_NAME_MAX bytes long, and a version of at most 6 digits. A form that parses must give back
+ * every field it lists, each a C string within the body's length; an operators file that parses
+ * must hold only valid names, each once.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +29,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
+    if (data[0] & 2) {
+        char text0[512], name[CF_KEYS_NAME_MAX + 1];
+        unsigned version;
+        size_t n = len < sizeof(text0) - 1 ? len : sizeof(text0) - 1;
+        memcpy(text0, text, n);
+        text0[n] = 0;
+        if (web_key_choice(text0, name, &version) == 0 &&
+            (name[0] == 0 || strlen(name) > CF_KEYS_NAME_MAX ||
+             strncmp(name, text0, strlen(name)) != 0 || version > 999999))
+            abort();
+        return 0;
+    }
     if (data[0] & 1) {
         if (web_form_parse(&form, text, len) == 0) {
             if (form.n > WEB_MAX_FIELDS)

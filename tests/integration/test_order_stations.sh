@@ -4,7 +4,8 @@
 # simulated readers, its own copy of the batch and its own journal:
 #  1. three stations at once: every record personalized exactly once, no
 #     serial twice (each station's simulated cards in a range of its own),
-#     the database's attempts are the union of the journals;
+#     the database's attempts are the union of the journals; each journal's
+#     run line names the order and its station (and `report` shows them);
 #  2. one station killed with SIGKILL mid-batch and started again: its card
 #     cut off in a reader is finished on the same card, the others go on;
 #  3. refusals, nothing claimed: a batch file that is not the order's, an
@@ -107,6 +108,19 @@ for s in A B C; do
     grep -q "^summary: order: [0-9]* of 45 records done" "$tmp/one-$s.out" ||
         fail "station $s's summary: $(grep summary "$tmp/one-$s.out")"
     [ "$(grep -c ': personalized (' "$tmp/one-$s.out")" -gt 0 ] || fail "station $s did nothing"
+done
+# Each journal's run line names the order and the station, with the
+# station's number in the order; `cardforge report JOURNAL` shows them.
+oid=$(cf_pg_psql "SELECT id FROM cf_order WHERE name = 'one'")
+for s in A B C; do
+    n=$(cf_pg_psql "SELECT number FROM cf_station WHERE order_id = $oid AND station = '$s'")
+    grep -q "^{\"type\":\"run\",.*,\"order\":\"one\",\"station\":\"$s\",\"station_number\":$n}\$" \
+        "$tmp/one-$s.jsonl" || fail "station $s's run line: $(grep '"type":"run"' "$tmp/one-$s.jsonl")"
+    "$cf" report "$tmp/one-$s.jsonl" | grep >/dev/null "^order     one, as station $s (number $n)\$" ||
+        fail "report of station $s's journal: $("$cf" report "$tmp/one-$s.jsonl" | head -n 5)"
+    "$cf" report --json "$tmp/one-$s.jsonl" | python3 -c "import json, sys
+o = json.load(sys.stdin)['order']
+assert o == {'name': 'one', 'station': '$s', 'station_number': $n}, o" || fail "report --json of station $s"
 done
 "$cf" order status --db "$CF_PG" --name one | grep >/dev/null "one: 45 records: 45 done, 0 claimed, 0 pending, 0 failed" ||
     fail "order status: $("$cf" order status --db "$CF_PG" --name one)"

@@ -192,17 +192,41 @@ grep -q 'given up (every attempt failed): 1 record: 1' "$tmp/out" || fail "give 
     fail "expected two policy rejections of record 1"
 grep -q '"record":2,.*"status":"personalized"' "$tmp/policy.jsonl" || fail "record 2 not done"
 # ---- two signals: the cards in flight stop at a safe point and say so ----
-# Slow cards (9600 baud, about a second each), signalled 0.3 s after the
-# first cards are done: the next cards are then in their early steps, far
-# from the last one, whatever the machine's speed.
+# Slow cards (9600 baud, about a second each). The signals go when the
+# journal shows a card whose first irreversible step (set-pin-by-puk) has
+# begun and not ended: three steps remain, so a safe point lies ahead of it
+# however slow the machine. The second SIGINT goes once the first has been
+# taken (its message is out), so the two are never merged into one.
 "$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/stop.jsonl" --readers sim:3:yubikey \
     --sim-latency contact-9600 --sim-keep "$tmp/stopcards" >"$tmp/stop.out" 2>&1 &
 pid=$!
-for _ in $(seq 6000); do grep -q '"type":"card"' "$tmp/stop.jsonl" 2>/dev/null && break; sleep 0.01; done
-grep -q '"type":"card"' "$tmp/stop.jsonl" || fail "no card done in 60 s: $(tail -n 5 "$tmp/stop.out")"
-sleep 0.3
+python3 - "$tmp/stop.jsonl" <<'PY' || fail "no card began set-pin-by-puk in 60 s: $(tail -n 5 "$tmp/stop.out")"
+import json, sys, time
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    begun, ended = set(), set()
+    try:
+        with open(sys.argv[1]) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        try:
+            r = json.loads(line)
+        except ValueError:  # the line being written
+            continue
+        if r.get("type") == "intent" and r.get("step") == "set-pin-by-puk":
+            begun.add(r["attempt"])
+        elif r.get("type") == "card":
+            ended.add(r.get("attempt"))
+    if begun - ended:
+        sys.exit(0)
+    time.sleep(0.01)
+sys.exit(1)
+PY
 kill -INT "$pid"
-sleep 0.01
+for _ in $(seq 600); do grep -q 'interrupt: finishing the cards in flight' "$tmp/stop.out" && break; sleep 0.05; done
+grep -q 'interrupt: finishing the cards in flight' "$tmp/stop.out" || fail "no first stop message in 30 s"
 kill -INT "$pid"
 rc=0
 wait "$pid" || rc=$?

@@ -3,7 +3,8 @@
 # (PINs, PUKs, card keys, a master key, derived keys, unblock responses, a
 # .p12 password and the private key it holds, a CA's private key),
 # collect everything they leave behind (stdout, stderr, APDU traces, the
-# batch journal, reports, the card daemons' logs, a terminal transcript) and
+# batch journal, reports, the desk commands' audit log, the card daemons'
+# logs, a terminal transcript) and
 # scan it for each secret as text, as hex (either case, with or without
 # separators) and as the derived key's hex.
 #
@@ -27,6 +28,13 @@ FACTORY_MGM=010203040506070801020304050607080102030405060708
 GEMALTO=000000000000000000000000000000000000000000000000
 
 cf_harness_start 3 yubikey,gids,yubikey default,gemalto,default
+
+# The desk commands write an audit log; its fields are scanned with the
+# rest (below), without the hashes and signatures: hex that any short
+# secret could turn up in by chance.
+AUDIT_LOG="$CF_TMP/desk-audit.log"
+AUD=(--audit "$AUDIT_LOG" --audit-key "$CF_TMP/audit.key")
+"$CLI" audit keygen --out "$CF_TMP/audit.key" >/dev/null || cf_fail "audit keygen"
 
 KF="$CF_TMP/keys"
 printf 'scan-master 1 aes128 %s\n' "$MASTER" >"$KF"
@@ -68,14 +76,14 @@ run validate-gids "$CLI" validate "$CF_TMP/gids.ini" --keyfile "$KF" || cf_fail 
 run plan-piv "$CLI" plan "$CF_TMP/piv.ini" || cf_fail "plan"
 run plan-gids "$CLI" plan "$CF_TMP/gids.ini" || cf_fail "plan gids"
 run personalize-piv "$CLI" personalize "$CF_TMP/piv.ini" --reader "$(cf_reader_name 0)" \
-    --field PIN=$PIV_PIN --trace "$OUT/trace-piv.txt" ||
+    --field PIN=$PIV_PIN --trace "$OUT/trace-piv.txt" "${AUD[@]}" ||
     cf_fail "personalize piv: $(cat "$OUT/personalize-piv.stderr")"
 run personalize-gids "$CLI" personalize "$CF_TMP/gids.ini" --reader "$(cf_reader_name 1)" \
-    --keyfile "$KF" --trace "$OUT/trace-gids.txt" ||
+    --keyfile "$KF" --trace "$OUT/trace-gids.txt" "${AUD[@]}" ||
     cf_fail "personalize gids: $(cat "$OUT/personalize-gids.stderr")"
 # A failing run prints the card's state: refused because the PIN is too short.
 run personalize-refused "$CLI" personalize "$CF_TMP/piv.ini" --reader "$(cf_reader_name 2)" \
-    --field PIN=12 --trace "$OUT/trace-refused.txt" && cf_fail "a 2-digit PIV PIN was accepted"
+    --field PIN=12 --trace "$OUT/trace-refused.txt" "${AUD[@]}" && cf_fail "a 2-digit PIV PIN was accepted"
 run status-piv "$CLI" pin status --reader "$(cf_reader_name 0)" --trace "$OUT/trace-status.txt" ||
     cf_fail "pin status"
 run status-gids "$CLI" pin status --reader "$(cf_reader_name 1)" || cf_fail "pin status gids"
@@ -91,7 +99,7 @@ send $PIV_NEW_PIN
 eof
 EOF
 python3 "$DRIVE" "$CF_TMP/change.script" -- "$CLI" pin change --reader "$(cf_reader_name 0)" \
-    --trace "$OUT/trace-change.txt" >"$OUT/pin-change.transcript" 2>&1 ||
+    --trace "$OUT/trace-change.txt" "${AUD[@]}" >"$OUT/pin-change.transcript" 2>&1 ||
     cf_fail "pin change: $(cat "$OUT/pin-change.transcript")"
 grep -qx "pin=$(printf %s $PIV_NEW_PIN | od -An -tx1 | tr -d ' \n' | tr a-f A-F)" \
     "$(cf_state_file 0)" || cf_fail "pin change did not reach the card"
@@ -116,7 +124,8 @@ send $PIV_KEY
 eof
 EOF
 python3 "$DRIVE" "$CF_TMP/cert.script" -- "$CLI" cert import --reader "$(cf_reader_name 0)" \
-    --slot 9a "$CF_TMP/holder.p12" --trace "$OUT/trace-cert.txt" >"$OUT/cert-import.transcript" 2>&1 ||
+    --slot 9a "$CF_TMP/holder.p12" --trace "$OUT/trace-cert.txt" "${AUD[@]}" \
+    >"$OUT/cert-import.transcript" 2>&1 ||
     cf_fail "cert import: $(cat "$OUT/cert-import.transcript")"
 run cert-list "$CLI" cert list --reader "$(cf_reader_name 0)" --json || cf_fail "cert list"
 run cert-show "$CLI" cert show --reader "$(cf_reader_name 0)" --slot 9a || cf_fail "cert show"
@@ -127,9 +136,10 @@ grep -q '\*\*' "$OUT/trace-cert.txt" || cf_fail "the cert import trace redacts n
 SERIAL1=$(sed -n 's/^serial *//p' "$OUT/status-gids.stdout")
 [ -n "$SERIAL1" ] || cf_fail "no serial in pin status: $(cat "$OUT/status-gids.stdout")"
 run helpdesk-derived "$CLI" helpdesk response --serial "$SERIAL1" --challenge 0102030405060708 \
-    --keyfile "$KF" --key scan-master || cf_fail "helpdesk: $(cat "$OUT/helpdesk-derived.stderr")"
+    --keyfile "$KF" --key scan-master "${AUD[@]}" ||
+    cf_fail "helpdesk: $(cat "$OUT/helpdesk-derived.stderr")"
 echo "$PIV_KEY" | "$CLI" helpdesk response --serial 1 --challenge 0102030405060708 \
-    --admin-key-stdin >"$OUT/helpdesk-stdin.stdout" 2>"$OUT/helpdesk-stdin.stderr" ||
+    --admin-key-stdin "${AUD[@]}" >"$OUT/helpdesk-stdin.stdout" 2>"$OUT/helpdesk-stdin.stderr" ||
     cf_fail "helpdesk stdin"
 
 # The batch line: journal, trace, progress output and reports (simulated
@@ -180,7 +190,7 @@ run run-token "$CLI" run "$CF_TMP/gids.ini" --batch "$CF_TMP/piv.csv" \
     --journal "$OUT/journal-token.jsonl" --readers sim:1:gids:gemalto --keyfile "$tmp/token.keys" \
     --trace "$OUT/trace-run-token.txt" || cf_fail "run token: $(cat "$OUT/run-token.stderr")"
 run helpdesk-token "$CLI" helpdesk response --serial "$SERIAL1" --challenge 0102030405060708 \
-    --keyfile "$tmp/token.keys" --key scan-master ||
+    --keyfile "$tmp/token.keys" --key scan-master "${AUD[@]}" ||
     cf_fail "helpdesk token: $(cat "$OUT/helpdesk-token.stderr")"
 run helpdesk-token-wrong "$CLI" helpdesk response --serial "$SERIAL1" \
     --challenge 0102030405060708 --keyfile "$tmp/wrong.keys" --key scan-master &&
@@ -189,6 +199,7 @@ run validate-token "$CLI" validate "$CF_TMP/gids.ini" --keyfile "$tmp/token.keys
     cf_fail "validate token"
 
 cp "$CF_TMP"/card-*.log "$OUT/" 2>/dev/null
+sed 's/"prev":"[0-9A-F]*"//; s/"sig":"[0-9A-F]*"//' "$AUDIT_LOG" >"$OUT/desk-audit.fields"
 # CF_SCAN_SELFTEST=1 plants a leak, to show the scan finds one.
 if [ "${CF_SCAN_SELFTEST:-0}" = 1 ]; then echo "debug: pin $PIV_PUK" >"$OUT/planted.log"; fi
 
@@ -230,4 +241,14 @@ done
 # PUT DATA were not redacted. Its check value may appear; the key may not.
 grep -q '\*\*' "$OUT/trace-gids.txt" || cf_fail "the gids trace redacts nothing"
 [ $found -eq 0 ] || cf_fail "secrets found in the outputs (see above)"
+# The audit log: every desk command above wrote its event (the refused
+# personalize too), the log verifies, and the helpdesk's response (shown on
+# its stdout, so not in the list above) is not in it.
+cf_expect_eq "events in the desk audit log" 8 "$(grep -vc '"event":"checkpoint"' "$AUDIT_LOG")"
+"$CLI" audit verify "$AUDIT_LOG" --pubkey "$CF_TMP/audit.key.pub" >/dev/null ||
+    cf_fail "the desk audit log does not verify"
+grep -q '"event":"personalize".*"outcome":"refused"' "$AUDIT_LOG" ||
+    cf_fail "the refused personalize is not in the audit log: $(cat "$AUDIT_LOG")"
+tr -d ' :\r\n-' <"$OUT/desk-audit.fields" | grep -qF "$RESPONSE" &&
+    cf_fail "the helpdesk's response is in the audit log"
 cf_note "ok: $(ls "$OUT" | wc -l) outputs scanned for ${#secrets[@]} secret forms, none found"

@@ -93,10 +93,10 @@ static int has_diag(const cf_diag_list_t *d, cf_severity_t sev, unsigned long li
 }
 
 static const cf_journal_step_t step_done = {
-    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5, 3, "", "", "field", "", 0};
+    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5, 3, "", "", "field", "", 0, NULL};
 static const cf_journal_step_t step_rot = {
     "rotate-admin-key", "done", "yes",     CF_OK,          0x9000, 40.0, 6,
-    "A1B2C3",           "",     "derived", "bureau-admin", 2};
+    "A1B2C3",           "",     "derived", "bureau-admin", 2,      NULL};
 static const cf_journal_step_t step_lost = {"rotate-admin-key",
                                             "failed",
                                             "unknown",
@@ -108,12 +108,13 @@ static const cf_journal_step_t step_lost = {"rotate-admin-key",
                                             "reader 'sim 1': card removed",
                                             "literal",
                                             "",
-                                            0};
-static const cf_journal_step_t step_notrun = {"block-pin", "not-run", "no", CF_OK, 0,  0,
-                                              0,           "",        "",   "",    "", 0};
+                                            0,
+                                            NULL};
+static const cf_journal_step_t step_notrun = {"block-pin", "not-run", "no", CF_OK, 0, 0,   0,
+                                              "",          "",        "",   "",    0, NULL};
 static const cf_journal_step_t step_refused = {
     "set-pin-by-puk", "refused", "no", CF_ERR_POLICY, 0, 0.1, 0, "", "PIN too short",
-    "field",          "",        0};
+    "field",          "",        0,    NULL};
 
 static cf_journal_card_t card(uint64_t attempt, uint64_t record, const char *serial,
                               cf_card_status_t status, const cf_journal_step_t *steps, size_t n)
@@ -151,8 +152,8 @@ static cf_journal_intent_t intent(uint64_t attempt, uint64_t record, const char 
 
 static cf_journal_run_t run_rec(void)
 {
-    cf_journal_run_t r = {1700000000000, "d.ini", "aa11",  "b.csv", "bb22", 10,
-                          "sim:2",       3,       "0.1.0", 42};
+    cf_journal_run_t r = {1700000000000, "d.ini", "aa11", "b.csv", "bb22", 10, "sim:2", 3,
+                          "0.1.0",       42,      NULL,   NULL,    0};
     return r;
 }
 
@@ -355,10 +356,36 @@ static void test_u64map_matches_a_reference_under_random_puts_and_deletes(void *
 
 /* ---- records ------------------------------------------------------------ */
 
+/* A standard PIV card's serial is its CHUID's GUID: the GUID a
+ * personalized card's write-chuid step wrote names a done card too. */
+static void test_personalized_card_is_done_under_the_guid_its_chuid_step_wrote(void **state)
+{
+    (void)state;
+    static const char old_guid[] = "43465049560000000000ff0001000001";
+    static const char new_guid[] = "0123456789ab4def8123456789abcdef";
+    cf_journal_step_t steps[2] = {step_done, step_done};
+    steps[1].step = "write-chuid";
+    steps[1].guid = new_guid;
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_non_null(st);
+    cf_journal_card_t c = card(1, 1, old_guid, CF_STATUS_FAILED, steps, 2);
+    assert_int_equal(cf_journal_state_apply_card(st, &c), CF_OK);
+    assert_false(cf_journal_state_serial_done(st, new_guid)); /* failed: not done */
+    c = card(2, 1, old_guid, CF_STATUS_PERSONALIZED, steps, 2);
+    assert_int_equal(cf_journal_state_apply_card(st, &c), CF_OK);
+    assert_true(cf_journal_state_serial_done(st, old_guid));
+    assert_true(cf_journal_state_serial_done(st, new_guid));
+    cf_journal_totals_t t;
+    cf_journal_state_totals(st, &t);
+    assert_int_equal(t.serial_repeats, 0);
+    cf_journal_state_free(st);
+}
+
 static void test_card_record_round_trips_through_its_line(void **state)
 {
     (void)state;
     cf_journal_step_t steps[3] = {step_done, step_rot, step_lost};
+    steps[0].guid = "0123456789abcdef4123856789abcdef"; /* as write-chuid records it */
     cf_journal_card_t c = card(7, 3, "1000003", CF_STATUS_FAILED, steps, 3);
     c.id = "Doe, \"Jane\"";
     c.message = "card removed\tduring rotate-admin-key";
@@ -389,6 +416,9 @@ static void test_card_record_round_trips_through_its_line(void **state)
     assert_int_equal(r->tries[2], 2);
     assert_int_equal(r->n_steps, 3);
     assert_string_equal(r->steps[1].kcv, "A1B2C3");
+    assert_string_equal(r->steps[0].guid, "0123456789abcdef4123856789abcdef");
+    assert_true(r->steps[1].guid == NULL || r->steps[1].guid[0] == 0); /* none written */
+    assert_null(strstr(line, "\"kcv\":\"A1B2C3\",\"guid\""));          /* only where there is one */
     assert_string_equal(r->steps[1].source, "derived");
     assert_string_equal(r->steps[1].master_key, "bureau-admin");
     assert_int_equal(r->steps[1].master_version, 2);
@@ -713,7 +743,7 @@ static void test_cut_off_card_set_aside_later_is_no_longer_just_cut_off(void **s
     assert_int_equal(cf_journal_close(j), CF_OK);
     st = reread(f, NULL);
     assert_true(cf_journal_state_open_intent(st, "66", &o)); /* still changed: rework */
-    assert_true(o.final_written);                             /* but looked at and set aside */
+    assert_true(o.final_written);                            /* but looked at and set aside */
     assert_int_equal(o.attempt, 1);
     cf_journal_state_free(st);
 }
@@ -1332,10 +1362,10 @@ static void test_hand_edited_attempt_that_would_wrap_is_damage(void **state)
 {
     cf_journal_step_t ok1[1] = {step_done};
     char line[4096];
-    assert_hand_edit_is_damage(*state,
-                               card_line(card(UINT64_MAX, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1),
-                                         line, sizeof(line)),
-                               "out of range");
+    assert_hand_edit_is_damage(
+        *state,
+        card_line(card(UINT64_MAX, 2, "2", CF_STATUS_PERSONALIZED, ok1, 1), line, sizeof(line)),
+        "out of range");
 }
 
 static void test_hand_edited_duplicate_key_is_damage(void **state)
@@ -1483,11 +1513,109 @@ static void test_state_memory_per_card_with_a_history_is_small(void **state)
     cf_journal_state_free(st);
 }
 
+/* ---- the run record of a station of an order ----------------------------- */
+
+struct seen_run {
+    int runs;
+    char order[64], station[64];
+    unsigned number;
+    int has_order;
+};
+
+static cf_err_t see_run(void *user, const cf_journal_entry_t *e)
+{
+    struct seen_run *s = user;
+    if (e->kind != CF_JOURNAL_RUN)
+        return CF_OK;
+    s->runs++;
+    s->has_order = e->run.order != NULL;
+    snprintf(s->order, sizeof(s->order), "%s", e->run.order ? e->run.order : "");
+    snprintf(s->station, sizeof(s->station), "%s", e->run.station ? e->run.station : "");
+    s->number = e->run.station_number;
+    return CF_OK;
+}
+
+/* Write r as a journal's only line, read it back into seen; the file's
+ * text returned (the caller frees it). */
+static char *written_run(struct fx *f, const cf_journal_run_t *r, struct seen_run *seen)
+{
+    cf_journal_t *j = open_ok(f, NULL);
+    assert_int_equal(cf_journal_write_run(j, r), CF_OK);
+    assert_int_equal(cf_journal_close(j), CF_OK);
+    size_t len;
+    char *text = slurp(f->path, &len);
+    text[len] = '\0';
+    cf_journal_state_t *st = cf_journal_state_new();
+    assert_int_equal(cf_journal_scan(f->path, see_run, seen, st, NULL, f->diags), CF_OK);
+    cf_journal_state_free(st);
+    assert_int_equal(seen->runs, 1);
+    return text;
+}
+
+static void test_station_run_record_names_order_and_station_and_reads_back(void **state)
+{
+    cf_journal_run_t r = run_rec();
+    r.order = "2026-12-bank-a";
+    r.station = "west-2";
+    r.station_number = 3;
+    struct seen_run seen = {0};
+    char *text = written_run(*state, &r, &seen);
+    assert_non_null(strstr(text,
+                           "\"max_attempts\":3,\"order\":\"2026-12-bank-a\",\"station\":\"west-2\","
+                           "\"station_number\":3}\n"));
+    free(text);
+    assert_true(seen.has_order);
+    assert_string_equal(seen.order, "2026-12-bank-a");
+    assert_string_equal(seen.station, "west-2");
+    assert_int_equal(seen.number, 3);
+}
+
+static void test_run_record_without_order_is_written_as_before_orders(void **state)
+{
+    cf_journal_run_t r = run_rec();
+    struct seen_run seen = {0};
+    char *text = written_run(*state, &r, &seen);
+    /* The line a journal held before orders existed, byte for byte. */
+    assert_non_null(strstr(text, ",\"readers\":\"sim:2\",\"max_attempts\":3}\n"));
+    assert_null(strstr(text, "order"));
+    assert_null(strstr(text, "station"));
+    free(text);
+    assert_false(seen.has_order);
+    assert_int_equal(seen.number, 0);
+}
+
+static void test_run_record_with_half_an_order_is_damage(void **state)
+{
+    struct fx *f = *state;
+    static const char *const bad[] = {
+        /* a station without its name, a number out of range, a name not a string */
+        "\"order\":\"o\",\"station_number\":1",
+        "\"order\":\"o\",\"station\":\"a\",\"station_number\":0",
+        "\"order\":\"o\",\"station\":\"a\",\"station_number\":256",
+        "\"order\":7,\"station\":\"a\",\"station_number\":1",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char line[512];
+        int n = snprintf(line, sizeof(line),
+                         "{\"type\":\"run\",\"v\":1,\"batch_sha256\":\"bb\","
+                         "\"description_sha256\":\"aa\",\"records\":3,%s}\n",
+                         bad[i]);
+        cf_journal_state_t *st = cf_journal_state_new();
+        assert_int_equal(cf_journal_scan_mem("j.jsonl", (const uint8_t *)line, (size_t)n, NULL,
+                                             NULL, st, NULL, f->diags),
+                         CF_ERR_PARSE);
+        cf_journal_state_free(st);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_escaper_escapes_quotes_backslashes_and_controls),
+        T(test_station_run_record_names_order_and_station_and_reads_back),
+        T(test_run_record_without_order_is_written_as_before_orders),
+        T(test_run_record_with_half_an_order_is_damage),
         T(test_escaper_keeps_utf8_and_replaces_invalid_bytes),
         T(test_escaper_never_writes_past_capacity),
         T(test_escaped_string_parses_back_to_the_same_bytes),
@@ -1497,6 +1625,7 @@ int main(void)
         T(test_time_format_parses_back),
         T(test_u64map_matches_a_reference_under_random_puts_and_deletes),
         T(test_card_record_round_trips_through_its_line),
+        T(test_personalized_card_is_done_under_the_guid_its_chuid_step_wrote),
         T(test_card_record_with_too_many_steps_is_refused),
         T(test_card_record_that_does_not_fit_is_not_cut),
         T(test_bad_lines_say_which_field),

@@ -16,23 +16,37 @@
 
 #include "journal/journal_int.h"
 
-static const cf_journal_step_t pin_step = {
-    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 12.5, 3, "", "", "literal", "", 0};
+static const cf_journal_step_t pin_step = {.step = "set-pin-by-puk",
+                                           .outcome = "done",
+                                           .reached = "yes",
+                                           .sw = 0x9000,
+                                           .ms = 12.5,
+                                           .apdus = 3,
+                                           .kcv = "",
+                                           .message = "",
+                                           .source = "literal",
+                                           .master_key = ""};
 static const cf_journal_step_t cert_step = {
-    "issue-certificate",
-    "failed",
-    "yes",
-    CF_ERR_TIMEOUT,
-    0,
-    700.0,
-    9,
-    "",
-    "CA command did not finish within 700 ms; card state: key-generated (slot 9c)",
-    "",
-    "",
-    0};
-static const cf_journal_step_t cert_done = {
-    "issue-certificate", "done", "yes", CF_OK, 0x9000, 1900.0, 40, "", "slot 9a ...", "", "", 0};
+    .step = "issue-certificate",
+    .outcome = "failed",
+    .reached = "yes",
+    .err = CF_ERR_TIMEOUT,
+    .ms = 700.0,
+    .apdus = 9,
+    .kcv = "",
+    .message = "CA command did not finish within 700 ms; card state: key-generated (slot 9c)",
+    .source = "",
+    .master_key = ""};
+static const cf_journal_step_t cert_done = {.step = "issue-certificate",
+                                            .outcome = "done",
+                                            .reached = "yes",
+                                            .sw = 0x9000,
+                                            .ms = 1900.0,
+                                            .apdus = 40,
+                                            .kcv = "",
+                                            .message = "slot 9a ...",
+                                            .source = "",
+                                            .master_key = ""};
 
 static void round_trip(const cf_journal_card_t *c, cf_journal_parser *p, cf_journal_entry_t *e)
 {

@@ -254,6 +254,26 @@ static void test_batch_without_a_template_column_names_the_section(void **state)
     cf_diag_list_free(d);
 }
 
+static void test_certificates_come_after_the_identity_objects_and_before_block(void **state)
+{
+    (void)state;
+    const char *text = HEAD "[Certificate_Logon]\nSlot=9a\nAlgorithm=p256\nSubject=/CN=x\n"
+                            "CA=command\nCACommand=true\n"
+                            "[Application_PIV]\nCHUID=generate\nCCC=generate\nBlockCard=true\n";
+    cf_diag_list_t *d;
+    cf_plan_t *p = compile(text, &d);
+    if (p == NULL)
+        cf_diag_print(d, stderr);
+    assert_non_null(p);
+    cf_step_kind_t k[] = {CF_STEP_AUTH_ADMIN, CF_STEP_SET_PIN_BY_PUK, CF_STEP_WRITE_CHUID,
+                          CF_STEP_WRITE_CCC,  CF_STEP_ISSUE_CERT,     CF_STEP_BLOCK_PIN};
+    assert_int_equal(cf_plan_step_count(p), 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(cf_plan_step(p, i)->kind, k[i]);
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+}
+
 static void test_gids_section_needs_no_management_key(void **state)
 {
     (void)state;
@@ -282,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_templates_expand_per_record_and_keep_any_character),
         cmocka_unit_test(test_certificate_rules_report_their_line),
         cmocka_unit_test(test_gids_section_needs_no_management_key),
+        cmocka_unit_test(test_certificates_come_after_the_identity_objects_and_before_block),
         cmocka_unit_test(test_batch_without_a_template_column_names_the_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

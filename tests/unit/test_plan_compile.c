@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,9 +532,77 @@ static void test_fingerprint_is_sha256_of_compiled_bytes(void **state)
     cf_diag_list_free(d);
 }
 
+/* ---- [Application_PIV] identity objects ---------------------------------- */
+
+static void test_chuid_and_ccc_outside_application_piv_are_errors_at_their_line(void **state)
+{
+    (void)state;
+    expect_error("[Description]\n[Application_GIDS]\nCHUID=generate\n", 3,
+                 "CHUID is a PIV data object: it belongs in [Application_PIV], not "
+                 "[Application_GIDS]");
+    expect_error("[Application_B]\nBlockCard=true\nCCC=generate\n", 3,
+                 "belongs in [Application_PIV]");
+    expect_error("[Application_PIV]\nCHUID=yes\n", 2, "CHUID must be 'generate'");
+    expect_error("[Application_PIV]\nCHUID=generate\nchuid=generate\n", 3,
+                 "duplicate key chuid (first at line 2)");
+    expect_error("[Application_PIV]\nCCC=generate\nCHUIDExpiry=5\n", 3,
+                 "CHUIDExpiry needs CHUID=generate");
+    expect_error("[Application_PIV]\nCHUID=generate\nCHUIDExpiry=20310230\n", 3,
+                 "is not a date from 20000101 to 20991231");
+    expect_error("[Application_PIV]\nCHUID=generate\nCHUIDExpiry=21\n", 3,
+                 "a number of years from 1 to 20");
+    expect_error("[Application_PIV]\nCHUID=generate\nCHUIDExpiry=2031-01-01\n", 3,
+                 "must be a date YYYYMMDD");
+    expect_error("[Application_PIV]\nLock=1\n", 2, "also CHUID, CHUIDExpiry, CCC");
+}
+
+static void test_chuid_without_card_manager_key_warns_of_the_factory_key(void **state)
+{
+    (void)state;
+    cf_diag_list_t *d;
+    cf_plan_t *p = compile("[Application_PIV]\nCHUID=generate\nCCC=generate\n", &d);
+    assert_non_null(p);
+    assert_true(has_diag(d, CF_SEV_WARNING, 2, "factory management key"));
+    cf_step_kind_t k[] = {CF_STEP_WRITE_CHUID, CF_STEP_WRITE_CCC};
+    expect_kinds(p, k, 2);
+    assert_int_equal(cf_plan_step(p, 0)->credential, CF_PARAM_NONE);
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+}
+
+static void test_chuid_expiry_is_the_date_or_years_from_the_day_of_writing(void **state)
+{
+    (void)state;
+    cf_diag_list_t *d;
+    char out[9];
+    time_t leap_day = 1709164800; /* 2024-02-29 00:00 UTC */
+    cf_plan_t *p = compile("[Application_PIV]\nCHUID=generate\nCHUIDExpiry=3\n", &d);
+    assert_int_equal(cf_plan_chuid_expiry(p, leap_day, out), CF_OK);
+    assert_string_equal(out, "20270228"); /* no 29 February in 2027 */
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+    p = compile("[Application_PIV]\nCHUID=generate\n", &d);
+    assert_int_equal(cf_plan_chuid_expiry(p, leap_day, out), CF_OK);
+    assert_string_equal(out, "20290228"); /* the default: 5 years */
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+    p = compile("[Application_PIV]\nCHUID=generate\nCHUIDExpiry=20320229\n", &d);
+    assert_int_equal(cf_plan_chuid_expiry(p, leap_day, out), CF_OK);
+    assert_string_equal(out, "20320229");
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+    p = compile("[Application_PIV]\nCCC=generate\n", &d);
+    assert_int_equal(cf_plan_chuid_expiry(p, leap_day, out), CF_ERR_NOT_FOUND);
+    cf_plan_free(p);
+    cf_diag_list_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chuid_and_ccc_outside_application_piv_are_errors_at_their_line),
+        cmocka_unit_test(test_chuid_without_card_manager_key_warns_of_the_factory_key),
+        cmocka_unit_test(test_chuid_expiry_is_the_date_or_years_from_the_day_of_writing),
         cmocka_unit_test(test_set_pin_with_puk_and_new_puk),
         cmocka_unit_test(test_admin_key_rotation_with_cr_key_uses_new_key),
         cmocka_unit_test(test_pin_by_puk_with_key_rotation_sets_pin_with_puk),

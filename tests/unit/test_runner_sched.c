@@ -224,11 +224,11 @@ static void expect_assign(struct fx *f, const char *serial, cf_assign_t want, cf
 }
 
 static const cf_journal_step_t s_yes = {
-    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 1, 1, "", "", "field", "", 0};
+    "set-pin-by-puk", "done", "yes", CF_OK, 0x9000, 1, 1, "", "", "field", "", 0, NULL};
 static const cf_journal_step_t s_lost = {
-    "change-puk", "failed", "unknown", CF_ERR_CARD_REMOVED, 0, 1, 1, "", "", "field", "", 0};
+    "change-puk", "failed", "unknown", CF_ERR_CARD_REMOVED, 0, 1, 1, "", "", "field", "", 0, NULL};
 static const cf_journal_step_t s_no = {
-    "set-pin-by-puk", "failed", "no", CF_ERR_CARD_REMOVED, 0, 1, 1, "", "", "field", "", 0};
+    "set-pin-by-puk", "failed", "no", CF_ERR_CARD_REMOVED, 0, 1, 1, "", "", "field", "", 0, NULL};
 
 /* Record the end of a card in the state (as the runner does, with what the
  * executor's result res says the card refused; NULL: nothing), then

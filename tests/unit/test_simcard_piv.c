@@ -1219,6 +1219,61 @@ static void test_put_data_needs_admin(void **st)
     cf_simcard_free(c);
 }
 
+static void test_put_data_of_chuid_ccc_and_key_history_needs_admin(void **st)
+{
+    (void)st;
+    static const char *const puts[] = {
+        "00 DB 3F FF 0A 5C 03 5F C1 02 53 03 01 02 03",                /* CHUID */
+        "00 DB 3F FF 0A 5C 03 5F C1 07 53 03 F0 01 00",                /* CCC */
+        "00 DB 3F FF 0F 5C 03 5F C1 0C 53 08 C1 01 00 C2 01 00 FE 00", /* key history */
+    };
+    for (int yk = 0; yk < 2; yk++) {
+        cf_simcard_t *c = NULL;
+        assert_int_equal(cf_simcard_new(yk ? "yubikey" : "piv", NULL, SERIAL, &c), CF_OK);
+        cf_simcard_power_on(c);
+        assert_int_equal(tx_hex(c, SELECT_PIV), 0x9000);
+        assert_int_equal(tx_hex(c, VERIFY_123456), 0x9000); /* the PIN is not enough */
+        for (size_t i = 0; i < 3; i++)
+            assert_int_equal(tx_hex(c, puts[i]), 0x6982);
+        auth_default(c);
+        for (size_t i = 0; i < 3; i++)
+            assert_int_equal(tx_hex(c, puts[i]), 0x9000);
+        assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 07"), 0x9000);
+        assert_true(tx_data_is("53 03 F0 01 00"));
+        cf_simcard_free(c);
+    }
+}
+
+static void test_key_history_counts_the_retired_certificates_on_a_piv_card(void **st)
+{
+    (void)st;
+    cf_simcard_t *c = NULL;
+    assert_int_equal(cf_simcard_new("piv", NULL, SERIAL, &c), CF_OK);
+    cf_simcard_power_on(c);
+    assert_int_equal(tx_hex(c, SELECT_PIV), 0x9000);
+    /* SP 800-73-4: C1 keysWithOnCardCerts, C2 keysWithOffCardCerts, FE */
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 0C"), 0x9000);
+    assert_true(tx_data_is("53 08 C1 01 00 C2 01 00 FE 00"));
+    auth_default(c);
+    /* certificates for 82 and 83, then one for 85 after a gap: 2 count */
+    assert_int_equal(tx_hex(c, "00 DB 3F FF 0A 5C 03 5F C1 0D 53 03 70 01 00"), 0x9000);
+    assert_int_equal(tx_hex(c, "00 DB 3F FF 0A 5C 03 5F C1 0E 53 03 70 01 00"), 0x9000);
+    assert_int_equal(tx_hex(c, "00 DB 3F FF 0A 5C 03 5F C1 10 53 03 70 01 00"), 0x9000);
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 0C"), 0x9000);
+    assert_true(tx_data_is("53 08 C1 01 02 C2 01 00 FE 00"));
+    /* a written key history is the card's from then on */
+    assert_int_equal(tx_hex(c, "00 DB 3F FF 0F 5C 03 5F C1 0C 53 08 C1 01 01 C2 01 00 FE 00"),
+                     0x9000);
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 0C"), 0x9000);
+    assert_true(tx_data_is("53 08 C1 01 01 C2 01 00 FE 00"));
+    cf_simcard_free(c);
+
+    /* the yubikey card has none, as a real YubiKey */
+    c = new_card();
+    assert_int_equal(tx_hex(c, "00 CB 3F FF 05 5C 03 5F C1 0C"), 0x6A82);
+    cf_simcard_free(c);
+}
+
 static void test_put_data_writes_replaces_and_deletes(void **st)
 {
     (void)st;
@@ -1653,6 +1708,8 @@ static void test_load_accepts_hand_written_file_in_any_order(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_put_data_of_chuid_ccc_and_key_history_needs_admin),
+        T(test_key_history_counts_the_retired_certificates_on_a_piv_card),
         T(test_atr_is_yubikey5_usb_offering_t1),
         T(test_unknown_factory_state_is_not_found),
         T(test_select_full_and_truncated_aids_answer_the_apt),

@@ -9,7 +9,8 @@
  * from the terminal without echo, or the key from a key file), checks what
  * it can before the card is touched (the file, its password, the validity
  * dates), and says what the card did. Every refusal leaves the card as it
- * was and says so.
+ * was and says so. With --audit, each change writes one event
+ * (desk_audit.h).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "cert_file.h"
 #include "cert_view.h"
 #include "commands.h"
+#include "desk_audit.h"
 #include "desk_card.h"
 #include "out.h"
 #include "tty_secret.h"
@@ -80,6 +82,13 @@ static void usage(FILE *out)
                  "  --trace FILE        write an APDU trace, every secret byte shown as **\n"
                  "  --allow-last-try    allow a PIN or admin-key attempt that could spend the\n"
                  "                      last try (refused by default)\n" DESK_WAIT_HELP
+                 "  --audit FILE        import, delete, default: write what was done to this\n"
+                 "                      audit log, one event, never the PIN, key or password\n"
+                 "                      (created 0600, or continued; the operator is the OS\n"
+                 "                      user)\n"
+                 "  --audit-key FILE    the Ed25519 key signing the log (`cardforge audit\n"
+                 "                      keygen`; owned by you, mode 0600 or 0400); both or\n"
+                 "                      neither\n"
                  "  -h, --help          this help\n\n"
                  "Every change (import, delete, default) asks for the card's PIN, and on a PIV\n"
                  "card for the management key (hex), at the terminal without echo; there is\n"
@@ -90,6 +99,13 @@ static void usage(FILE *out)
                  "or an unreadable or malformed file.\n");
 }
 
+/* What a change came to, for the audit event: the master key the
+ * management key was derived from (a copy: the key file is freed). */
+struct cert_audit {
+    struct desk_audit_what what;
+    char key_name_buf[80];
+};
+
 struct cert_opts {
     const char *slot;
     const char *out;
@@ -99,10 +115,15 @@ struct cert_opts {
     const char *key_type;
     int json, der, force, with_key;
     cf_keygen_t policy;
+    struct cert_audit *audit; /* filled as the change goes */
 };
+
+/* Why the card (or a guard before it) last said no, for the audit event. */
+static cf_err_t card_refusal;
 
 static int card_failed(struct desk_card *dc, const char *what, cf_err_t e)
 {
+    card_refusal = e;
     const char *m = cf_card_errmsg(dc->card);
     fprintf(stderr, CMD ": %s: %s\n", what, m && m[0] ? m : cf_strerror(e));
     return CF_EXIT_FAIL;
@@ -159,6 +180,11 @@ static int admin_from_keyfile(struct desk_card *dc, const struct cert_opts *o, c
         return CF_EXIT_USAGE;
     }
     const cf_master_key_t *mk = cf_keyfile_find(kf, name, version);
+    if (mk != NULL && o->audit != NULL) {
+        snprintf(o->audit->key_name_buf, sizeof(o->audit->key_name_buf), "%s", name);
+        o->audit->what.key_name = o->audit->key_name_buf;
+        o->audit->what.key_version = cf_master_key_version(mk);
+    }
     cf_err_t e = mk ? cf_keys_derive(mk, CF_KEY_PURPOSE_ADMIN, cf_card_serial(dc->card), type, out)
                     : CF_ERR_NOT_FOUND;
     cf_keyfile_free(kf);
@@ -207,11 +233,13 @@ static int authorize(struct desk_card *dc, const struct cert_opts *o, unsigned f
     if (cf_card_tries(dc->card, CF_CRED_PIN, &t) == CF_OK && t.kind == CF_TRIES_KNOWN &&
         t.left <= 1) {
         if (t.left == 0) {
+            card_refusal = CF_ERR_BLOCKED;
             fprintf(stderr, CMD ": the PIN is blocked; unblock it first (cardforge pin unblock); "
                                 "nothing was sent\n");
             return CF_EXIT_FAIL;
         }
         if (!(flags & CF_OP_ALLOW_LAST_TRY)) {
+            card_refusal = CF_ERR_LAST_TRY;
             fprintf(stderr, CMD ": the PIN has 1 try left: a mistyped PIN would block the card. "
                                 "Check the PIN with the holder, then use --allow-last-try; nothing "
                                 "was sent\n");
@@ -566,6 +594,7 @@ int cmd_cert(int argc, char **argv)
 {
     static const struct option opts[] = {
         DESK_LONG_OPTIONS,
+        DESK_AUDIT_LONG_OPTIONS,
         {"slot", required_argument, NULL, 's'},
         {"json", no_argument, NULL, 'j'},
         {"out", required_argument, NULL, 'o'},
@@ -598,7 +627,9 @@ int cmd_cert(int argc, char **argv)
         return CF_EXIT_USAGE;
     }
     struct desk_opts dopt = {0};
-    struct cert_opts o = {0};
+    struct desk_audit_opts aopt = {0};
+    struct cert_audit audit = {0};
+    struct cert_opts o = {.audit = &audit};
     int c, format_given = 0;
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
@@ -647,6 +678,8 @@ int cmd_cert(int argc, char **argv)
             usage(stdout);
             return CF_EXIT_OK;
         default: {
+            if (desk_audit_option(c, optarg, &aopt))
+                break;
             int d = desk_option(CMD, c, optarg, &dopt);
             if (d > 0)
                 break;
@@ -667,6 +700,13 @@ int cmd_cert(int argc, char **argv)
     if (check_combination(sub, &o, format_given) != 0)
         return CF_EXIT_USAGE;
     int changes = sub == SUB_IMPORT || sub == SUB_DELETE || sub == SUB_DEFAULT;
+    if (!changes && (aopt.log != NULL || aopt.key != NULL)) {
+        fprintf(stderr,
+                CMD ": --audit goes with import, delete and default (%s changes "
+                    "nothing)\n",
+                subs[sub]);
+        return CF_EXIT_USAGE;
+    }
     if (changes && !isatty(STDIN_FILENO)) {
         fprintf(stderr, CMD ": %s asks for the PIN at a terminal, and standard input is not one\n",
                 subs[sub]);
@@ -685,12 +725,26 @@ int cmd_cert(int argc, char **argv)
         }
     }
     unsigned flags = dopt.allow_last_try ? CF_OP_ALLOW_LAST_TRY : 0;
-    struct desk_card dc;
-    st = desk_open(CMD, &dopt, &dc);
+    /* The audit log before the card: one that cannot be written stops us. */
+    static const char *const events[] = {NULL,          NULL,          NULL,
+                                         "cert_import", "cert_delete", "cert_default"};
+    struct desk_audit da;
+    st = desk_audit_open(CMD, events[sub], &aopt, &da);
     if (st != CF_EXIT_OK) {
         cert_import_free(&ci);
         return st;
     }
+    char note[40];
+    snprintf(note, sizeof(note), "slot %s", o.slot ? o.slot : "(first free)");
+    audit.what.note = note;
+    struct desk_card dc;
+    st = desk_open(CMD, &dopt, &dc);
+    if (st != CF_EXIT_OK) {
+        cert_import_free(&ci);
+        desk_audit_record(&da, st, &audit.what);
+        return desk_audit_close(&da, st);
+    }
+    card_refusal = CF_OK;
     if (!cf_cert_supported(dc.card)) {
         fprintf(stderr, CMD ": card type %s has no key slots this tool knows\n",
                 cf_profile_name(cf_card_profile(dc.card)));
@@ -708,7 +762,11 @@ int cmd_cert(int argc, char **argv)
     } else {
         st = cert_default(&dc, &o, flags);
     }
+    audit.what.serial = cf_card_serial(dc.card);
+    audit.what.card = dc.card;
+    audit.what.err = card_refusal;
+    st = desk_audit_record(&da, st, &audit.what);
     desk_close(&dc);
     cert_import_free(&ci);
-    return st;
+    return desk_audit_close(&da, st);
 }

@@ -14,7 +14,8 @@
  * journal (--journal): the card's record names the master key and version
  * of its admin key, so the helpdesk never guesses and never spends one of
  * the card's tries on a wrong version. --key-version stays for a desk
- * without the journal.
+ * without the journal. With --audit, who answered which card with which
+ * key version is logged (desk_audit.h) before the response is shown.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,11 +28,11 @@
 
 #include <openssl/crypto.h>
 
-#include <cardforge/diag.h>
-#include <cardforge/journal.h>
 #include <cardforge/keys.h>
 
 #include "commands.h"
+#include "desk_audit.h"
+#include "journal_key.h"
 #include "tty_secret.h"
 
 #define KEY_LINE_MAX 256
@@ -53,7 +54,7 @@ static void response_usage(FILE *out)
     fprintf(out, "usage: cardforge helpdesk response --serial CSN --challenge HEX [--check CV]\n"
                  "         (--keyfile FILE (--journal JOURNAL | --key NAME [--key-version N])\n"
                  "          | --admin-key-stdin)\n"
-                 "         [--admin-key-type TYPE]\n\n"
+                 "         [--admin-key-type TYPE] [--audit FILE --audit-key FILE]\n\n"
                  "Compute the response to a card's offline unblock challenge: the challenge\n"
                  "encrypted under the card's admin key (8-byte challenge: 3DES, 16-byte: AES).\n"
                  "Serial, challenge and response are printed in groups of four with a check\n"
@@ -74,9 +75,17 @@ static void response_usage(FILE *out)
                  "                         instead; not echoed when typed at a terminal\n"
                  "  --admin-key-type TYPE  3des (default for 8-byte challenges), 3des2,\n"
                  "                         aes128 (default for 16-byte), aes192, aes256\n"
+                 "  --audit FILE           write who answered which card, with which master\n"
+                 "                         key and version, to this audit log (created 0600,\n"
+                 "                         or continued; the operator is the OS user), before\n"
+                 "                         the response is shown; a refusal is logged too\n"
+                 "  --audit-key FILE       the Ed25519 key signing the log (`cardforge audit\n"
+                 "                         keygen`; owned by you, mode 0600 or 0400); both\n"
+                 "                         or neither\n"
                  "  -h, --help             this help\n\n"
                  "The admin key is never printed, and there is deliberately no option to give\n"
-                 "it on the command line.\n"
+                 "it on the command line; the audit log never holds the challenge, the\n"
+                 "response or a key.\n"
                  "Exit status: 0 response printed; 2 invalid input (bad hex, wrong length,\n"
                  "check value mismatch, unknown key, key file refused) or usage error;\n"
                  "1 internal failure.\n");
@@ -135,6 +144,15 @@ struct response_args {
     const char *serial, *challenge, *check, *keyfile, *key, *key_type, *journal;
     unsigned key_version;
     int key_stdin;
+    struct desk_audit_opts audit;
+};
+
+/* What an answer came to, for the audit event (copies: the key file and
+ * the journal are gone by the time it is written). */
+struct response_audit {
+    struct desk_audit_what what;
+    char serial[CF_KEYS_SERIAL_MAX + 1];
+    char key[CF_KEYS_NAME_MAX + 1];
 };
 
 static int parse_version(const char *s, unsigned *out)
@@ -173,6 +191,7 @@ static int response_options(int argc, char **argv, struct response_args *a)
         {"admin-key-stdin", no_argument, NULL, O_STDIN},
         {"admin-key-type", required_argument, NULL, O_TYPE},
         {"journal", required_argument, NULL, O_JOURNAL},
+        DESK_AUDIT_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -213,6 +232,8 @@ static int response_options(int argc, char **argv, struct response_args *a)
             a->journal = optarg;
             break;
         default:
+            if (desk_audit_option(c, optarg, &a->audit))
+                break;
             response_usage(stderr);
             return CF_EXIT_USAGE;
         }
@@ -240,59 +261,16 @@ static int response_options(int argc, char **argv, struct response_args *a)
     return CF_EXIT_OK;
 }
 
-/* What the journal says about a card's admin key: the last record of the
- * serial whose rotate-admin-key step installed a derived key. */
-struct journal_find {
-    const char *serial; /* normalized */
-    char key[CF_KEYS_NAME_MAX + 1];
-    unsigned version;
-    unsigned long line;
-    int unknown; /* the last such step may or may not have reached the card */
-};
-
-static cf_err_t journal_visit(void *user, const cf_journal_entry_t *e)
-{
-    struct journal_find *f = user;
-    char norm[CF_KEYS_SERIAL_MAX + 1];
-    if (e->kind != CF_JOURNAL_CARD ||
-        cf_keys_serial_normalize(e->card.serial, norm, sizeof(norm)) != CF_OK ||
-        strcmp(norm, f->serial) != 0)
-        return CF_OK;
-    for (size_t i = 0; i < e->card.n_steps; i++) {
-        const cf_journal_step_t *st = &e->card.steps[i];
-        if (strcmp(st->step, "rotate-admin-key") != 0 || strcmp(st->reached, "no") == 0)
-            continue;
-        if (strcmp(st->source, "derived") != 0 || st->master_key[0] == 0 ||
-            strlen(st->master_key) > CF_KEYS_NAME_MAX)
-            continue;
-        snprintf(f->key, sizeof(f->key), "%s", st->master_key);
-        f->version = st->master_version;
-        f->line = e->lineno;
-        f->unknown = strcmp(st->reached, "yes") != 0 || strcmp(st->outcome, "failed") == 0;
-    }
-    return CF_OK;
-}
-
 /* The master key name and version of serial's admin key from the journal.
  * CF_EXIT_* status; messages on stderr. */
-static int key_from_journal(const struct response_args *a, const char *serial,
-                            struct journal_find *f)
+static int key_from_journal(const struct response_args *a, const char *serial, journal_key_t *f)
 {
-    memset(f, 0, sizeof(*f));
-    f->serial = serial;
-    cf_diag_list_t *diags = cf_diag_list_new();
-    if (diags == NULL)
-        return CF_EXIT_FAIL;
-    cf_journal_info_t info;
-    cf_err_t e = cf_journal_scan(a->journal, journal_visit, f, NULL, &info, diags);
+    char err[512];
+    cf_err_t e = journal_key_find(&a->journal, 1, serial, f, err, sizeof(err));
     if (e != CF_OK) {
-        size_t n = cf_diag_count(diags);
-        fprintf(stderr, "cardforge: %s: %s\n", a->journal,
-                n > 0 ? cf_diag_message(diags, n - 1) : cf_strerror(e));
-        cf_diag_list_free(diags);
-        return CF_EXIT_USAGE;
+        fprintf(stderr, "cardforge: %s\n", err[0] ? err : cf_strerror(e));
+        return e == CF_ERR_NOMEM ? CF_EXIT_FAIL : CF_EXIT_USAGE;
     }
-    cf_diag_list_free(diags);
     if (f->line == 0) {
         fprintf(stderr,
                 "cardforge: %s has no card %s whose admin key was derived from a master key;\n"
@@ -322,11 +300,12 @@ static int key_from_journal(const struct response_args *a, const char *serial,
 
 /* The card's admin key from the master key named in the arguments. */
 static int derive_admin_key(const struct response_args *a, const char *serial,
-                            cf_card_key_type_t type, cf_secret_t **out, char *source, size_t srclen)
+                            cf_card_key_type_t type, cf_secret_t **out, char *source, size_t srclen,
+                            struct response_audit *ra)
 {
     const char *name = a->key;
     unsigned version = a->key_version;
-    struct journal_find jf;
+    journal_key_t jf;
     if (a->journal != NULL) {
         int status = key_from_journal(a, serial, &jf);
         if (status != CF_EXIT_OK)
@@ -358,6 +337,9 @@ static int derive_admin_key(const struct response_args *a, const char *serial,
         cf_keyfile_free(kf);
         return CF_EXIT_USAGE;
     }
+    snprintf(ra->key, sizeof(ra->key), "%s", cf_master_key_name(mk));
+    ra->what.key_name = ra->key;
+    ra->what.key_version = cf_master_key_version(mk);
     snprintf(source, srclen, "derived from master key '%s' version %u (%s%s%s)",
              cf_master_key_name(mk), cf_master_key_version(mk), cf_card_key_type_name(type),
              cf_master_key_in_token(mk) ? ", in the token" : "",
@@ -396,15 +378,15 @@ static int choose_key_type(const char *name, size_t chlen, cf_card_key_type_t *t
     return CF_EXIT_OK;
 }
 
-static int helpdesk_response(int argc, char **argv)
+/* Compute and print the response; the audit event is written (into da,
+ * when asked for) before anything of the response is shown. */
+static int response_answer(const struct response_args *ap, struct desk_audit *da,
+                           struct response_audit *ra)
 {
-    struct response_args a;
-    int status = response_options(argc, argv, &a);
-    if (status != CF_EXIT_OK)
-        return status < 0 ? CF_EXIT_OK : status;
-
-    char serial[CF_KEYS_SERIAL_MAX + 1];
-    if (cf_keys_serial_normalize(a.serial, serial, sizeof(serial)) != CF_OK) {
+    const struct response_args a = *ap;
+    int status;
+    char *serial = ra->serial;
+    if (cf_keys_serial_normalize(a.serial, serial, sizeof(ra->serial)) != CF_OK) {
         fprintf(stderr,
                 "cardforge: the serial must be 1 to %d hex or decimal digits "
                 "(spaces and dashes allowed)\n",
@@ -428,6 +410,7 @@ static int helpdesk_response(int argc, char **argv)
                                    : "in between");
         return CF_EXIT_USAGE;
     }
+    ra->what.serial = serial;
     char ch_check[CF_KEYS_CHECK_SIZE];
     cf_keys_check_value_bytes(challenge, chlen, ch_check);
     if (a.check != NULL) {
@@ -438,6 +421,8 @@ static int helpdesk_response(int argc, char **argv)
             return CF_EXIT_USAGE;
         }
         if (e != CF_OK) {
+            ra->what.err = CF_ERR_INVALID;
+            ra->what.note = "challenge check value mismatch; no response given";
             fprintf(stderr,
                     "cardforge: check value mismatch: the challenge as typed has check value "
                     "%s, not %s.\n"
@@ -465,7 +450,7 @@ static int helpdesk_response(int argc, char **argv)
         snprintf(source, sizeof(source), "read from standard input (%zu bytes)",
                  cf_secret_len(admin));
     } else {
-        status = derive_admin_key(&a, serial, type, &admin, source, sizeof(source));
+        status = derive_admin_key(&a, serial, type, &admin, source, sizeof(source), ra);
     }
     if (status != CF_EXIT_OK) {
         cf_secret_free(admin);
@@ -496,6 +481,14 @@ static int helpdesk_response(int argc, char **argv)
     cf_keys_group_bytes(cf_secret_data(resp), chlen, resp_g, sizeof(resp_g));
     cf_keys_check_value_bytes(cf_secret_data(resp), chlen, resp_cv);
     cf_secret_free(resp);
+    /* Logged before it is shown: a response the log lacks is never given. */
+    ra->what.note = a.key_stdin ? "admin key typed, not derived" : NULL;
+    if (desk_audit_record(da, CF_EXIT_OK, &ra->what) != CF_EXIT_OK) {
+        OPENSSL_cleanse(resp_g, sizeof(resp_g));
+        OPENSSL_cleanse(resp_cv, sizeof(resp_cv));
+        fprintf(stderr, "cardforge: no response shown\n");
+        return CF_EXIT_FAIL;
+    }
     int w = (int)strlen(serial_g);
     if ((int)strlen(ch_g) > w)
         w = (int)strlen(ch_g);
@@ -507,6 +500,24 @@ static int helpdesk_response(int argc, char **argv)
     OPENSSL_cleanse(resp_g, sizeof(resp_g));
     OPENSSL_cleanse(resp_cv, sizeof(resp_cv));
     return ferror(stdout) ? CF_EXIT_FAIL : CF_EXIT_OK;
+}
+
+static int helpdesk_response(int argc, char **argv)
+{
+    struct response_args a;
+    int status = response_options(argc, argv, &a);
+    if (status != CF_EXIT_OK)
+        return status < 0 ? CF_EXIT_OK : status;
+    struct desk_audit da;
+    status = desk_audit_open("cardforge helpdesk response", "response", &a.audit, &da);
+    if (status != CF_EXIT_OK)
+        return status;
+    da.nothing_done = "no response given";
+    struct response_audit ra = {0};
+    status = response_answer(&a, &da, &ra);
+    /* A refusal or failure is logged as well (a success already is). */
+    status = desk_audit_record(&da, status, &ra.what);
+    return desk_audit_close(&da, status);
 }
 
 int cmd_helpdesk(int argc, char **argv)

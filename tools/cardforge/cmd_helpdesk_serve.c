@@ -28,15 +28,17 @@
 
 #include "commands.h"
 #include "helpdesk_web.h"
+#include "journal_key.h"
 
 #define PEM_MAX 65536
+#define MAX_JOURNALS 16
 
 static void serve_usage(FILE *out)
 {
     fprintf(out,
             "usage: cardforge helpdesk serve --listen ADDR:PORT --tls-cert FILE --tls-key FILE\n"
             "         --operators FILE --audit FILE --audit-key FILE --keyfile FILE\n"
-            "         [--session-idle SECONDS] [--lockout SECONDS]\n\n"
+            "         [--journal FILE ...] [--session-idle SECONDS] [--lockout SECONDS]\n\n"
             "Serve the helpdesk's unblock page over HTTPS (TLS 1.2 or 1.3 only) to the\n"
             "operators of the operators file; every login, failed login, lockout and\n"
             "response is written to the audit log, sealed by signed checkpoints.\n\n"
@@ -48,6 +50,10 @@ static void serve_usage(FILE *out)
             "  --audit FILE         the audit log (created 0600, or continued)\n"
             "  --audit-key FILE     the Ed25519 key signing it (`cardforge audit keygen`)\n"
             "  --keyfile FILE       the master-key file the responses are derived from\n"
+            "  --journal FILE       a run's journal (repeatable, up to %u): the card's\n"
+            "                       record names the master-key version of its admin key,\n"
+            "                       which the page then uses and names; a card without a\n"
+            "                       record gets the newest version, and the page says so\n"
             "  --session-idle S     a session unused for S seconds ends (default 900)\n"
             "  --lockout S          a name locked after %u failed logins stays locked S\n"
             "                       seconds (default 900)\n"
@@ -55,7 +61,7 @@ static void serve_usage(FILE *out)
             "Runs until SIGTERM or SIGINT, then closes the audit log with a final signed\n"
             "checkpoint. Exit status: 0 stopped by a signal; 1 the server failed; 2 usage\n"
             "error or a file refused. See docs/helpdesk-guide.md.\n",
-            WEB_LOCKOUT_FAILURES);
+            MAX_JOURNALS, WEB_LOCKOUT_FAILURES);
 }
 
 /* A PEM file read whole; private: checked like a key file. NULL after a
@@ -152,12 +158,25 @@ static int parse_seconds(const char *s, unsigned *out)
 
 struct serve_args {
     const char *listen, *cert, *key, *operators, *audit, *audit_key, *keyfile;
+    const char *journals[MAX_JOURNALS];
+    size_t n_journals;
     unsigned idle, lockout;
 };
 
 static int serve_options(int argc, char **argv, struct serve_args *a)
 {
-    enum { O_LISTEN = 256, O_CERT, O_KEY, O_OPS, O_AUDIT, O_AUDIT_KEY, O_KEYFILE, O_IDLE, O_LOCK };
+    enum {
+        O_LISTEN = 256,
+        O_CERT,
+        O_KEY,
+        O_OPS,
+        O_AUDIT,
+        O_AUDIT_KEY,
+        O_KEYFILE,
+        O_IDLE,
+        O_LOCK,
+        O_JOURNAL
+    };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"tls-cert", required_argument, NULL, O_CERT},
@@ -168,6 +187,7 @@ static int serve_options(int argc, char **argv, struct serve_args *a)
         {"keyfile", required_argument, NULL, O_KEYFILE},
         {"session-idle", required_argument, NULL, O_IDLE},
         {"lockout", required_argument, NULL, O_LOCK},
+        {"journal", required_argument, NULL, O_JOURNAL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -206,6 +226,12 @@ static int serve_options(int argc, char **argv, struct serve_args *a)
         case O_LOCK:
             if (parse_seconds(optarg, &a->lockout) != 0)
                 problem = "--lockout takes 1 to 86400 seconds";
+            break;
+        case O_JOURNAL:
+            if (a->n_journals == MAX_JOURNALS)
+                problem = "too many --journal files";
+            else
+                a->journals[a->n_journals++] = optarg;
             break;
         case 'h':
             serve_usage(stdout);
@@ -288,12 +314,22 @@ int cmd_helpdesk_serve(int argc, char **argv)
         fprintf(stderr, "cardforge: %s\n", err);
         goto out;
     }
+    /* The journals are read now, whole: one that cannot be read or parsed
+     * would refuse every response later. */
+    journal_key_t none;
+    if (a.n_journals > 0 &&
+        journal_key_find(a.journals, a.n_journals, "-", &none, err, sizeof(err)) != CF_OK) {
+        fprintf(stderr, "cardforge: %s\n", err);
+        goto out;
+    }
     if ((cert = read_pem(a.cert, 0)) == NULL || (key = read_pem(a.key, 1)) == NULL)
         goto out;
     memset(&w, 0, sizeof(w));
     pthread_mutex_init(&w.mu, NULL);
     w.ops = &ops;
     w.keys = kf;
+    w.journals = a.journals;
+    w.n_journals = a.n_journals;
     w.idle_seconds = a.idle;
     w.max_seconds = 8 * 3600;
     w.lockout_seconds = a.lockout;

@@ -15,6 +15,9 @@
  * type of the card in the reader (identified first, then released while
  * the person types): a value that does not fit is refused at once with the
  * rule it breaks, and asked again, a few times at most.
+ *
+ * With --audit the run writes one event (desk_audit.h): the log is opened
+ * once the description and key file are known good, before any card.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -29,6 +32,7 @@
 #include <cardforge/plan.h>
 
 #include "commands.h"
+#include "desk_audit.h"
 #include "desk_card.h"
 #include "tty_secret.h"
 
@@ -40,7 +44,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: cardforge personalize DESC (--reader NAME | --card SERIAL)\n"
                  "         [--field NAME=VALUE ...] [--profile NAME] [--profiles DIR]\n"
                  "         [--keyfile FILE] [--trace FILE] [--allow-last-try]\n"
-                 "         [--allow-factory-key] [--wait[=SECONDS]]\n\n"
+                 "         [--allow-factory-key] [--wait[=SECONDS]]\n"
+                 "         [--audit FILE --audit-key FILE]\n\n"
                  "Run the encoding description DESC on one card and prove every change.\n\n"
                  "  --reader NAME        the PC/SC reader (full name or a part naming one reader)\n"
                  "  --card SERIAL        the card with this serial, in whichever reader it is\n"
@@ -60,6 +65,12 @@ static void usage(FILE *out)
                  "                       the card with the serial to appear in any reader (up\n"
                  "                       to SECONDS, 1 to 86400; no limit without); Ctrl-C\n"
                  "                       ends the wait with status 1, no card touched\n"
+                 "  --audit FILE         write one event for this card to this audit log\n"
+                 "                       (created 0600, or continued): the OS user, the\n"
+                 "                       serial, the master key and version, the outcome\n"
+                 "  --audit-key FILE     the Ed25519 key signing the log (`cardforge audit\n"
+                 "                       keygen`; owned by you, mode 0600 or 0400); both or\n"
+                 "                       neither\n"
                  "  -h, --help           this help\n\n"
                  "Prompts (!FROM_USER_DIALOG_<n>_FIELD) are asked at the terminal without echo,\n"
                  "once the card is identified (and released while you type). Each value is\n"
@@ -292,6 +303,24 @@ static void print_state(const cf_card_t *card, const cf_personalize_result_t *re
     print_tries("admin key", card, CF_CRED_ADMIN, &res->tries[CF_CRED_ADMIN]);
 }
 
+/* The master key the card's keys are derived from, for the audit event:
+ * the new admin key's if it is derived, else the first derived value's;
+ * "the newest" resolved to the version the key file holds. */
+static void derived_from(const cf_plan_t *plan, const cf_keyfile_t *keys, struct desk_audit_what *w)
+{
+    for (int i = -1; i < CF_PARAM_COUNT && w->key_name == NULL; i++) {
+        cf_param_t p = i < 0 ? CF_PARAM_NEW_CARD_MANAGER_KEY : (cf_param_t)i;
+        if (cf_plan_source(plan, p) != CF_SOURCE_DERIVED)
+            continue;
+        w->key_name = cf_plan_param_master(plan, p);
+        w->key_version = cf_plan_param_master_version(plan, p);
+        const cf_master_key_t *mk =
+            keys != NULL ? cf_keyfile_find(keys, w->key_name, w->key_version) : NULL;
+        if (mk != NULL)
+            w->key_version = cf_master_key_version(mk);
+    }
+}
+
 /* The key file, when the plan derives anything: read and checked (every
  * master key named is there) before any card is looked for. 0, or -1
  * after the messages (usage: the officer named the wrong file or none). */
@@ -310,6 +339,7 @@ int cmd_personalize(int argc, char **argv)
 {
     static const struct option opts[] = {
         DESK_LONG_OPTIONS,
+        DESK_AUDIT_LONG_OPTIONS,
         {"field", required_argument, NULL, 'f'},
         {"keyfile", required_argument, NULL, 'k'},
         {"allow-factory-key", no_argument, NULL, 'F'},
@@ -317,6 +347,10 @@ int cmd_personalize(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct desk_opts dopt = {0};
+    struct desk_audit_opts aopt = {0};
+    struct desk_audit da = {0};
+    struct desk_audit_what aw = {0};
+    char aserial[128] = ""; /* the serial of the card reached, for the audit event */
     struct fields fields = {0};
     const char *keyfile = NULL;
     cf_keyfile_t *keys = NULL;
@@ -340,6 +374,8 @@ int cmd_personalize(int argc, char **argv)
             status = CF_EXIT_OK;
             goto out;
         default: {
+            if (desk_audit_option(c, optarg, &aopt))
+                break;
             int d = desk_option(CMD, c, optarg, &dopt);
             if (d > 0)
                 break;
@@ -373,6 +409,12 @@ int cmd_personalize(int argc, char **argv)
         goto out; /* usage: the description is what the officer typed */
     if (load_keys(plan, keyfile, &keys) != 0)
         goto out_plan;
+    /* The audit log before any card: one that cannot be written stops us. */
+    status = desk_audit_open(CMD, "personalize", &aopt, &da);
+    if (status != CF_EXIT_OK)
+        goto out_plan;
+    derived_from(plan, keys, &aw);
+    aw.note = "no card opened";
 
     /* Values typed at the terminal are checked against the card type as
      * they are typed, so the card is identified first, then released:
@@ -388,6 +430,8 @@ int cmd_personalize(int argc, char **argv)
         identified = 1;
         print_card(&dc);
         snprintf(typed_for, sizeof(typed_for), "%s", cf_card_serial(dc.card));
+        snprintf(aserial, sizeof(aserial), "%s", typed_for);
+        aw.note = NULL;
         pctx.profile = cf_card_profile(dc.card); /* borrowed from dc's profiles */
         desk_release(&dc);
     }
@@ -402,6 +446,7 @@ int cmd_personalize(int argc, char **argv)
     cf_diag_print(diags, stderr);
     cf_diag_list_free(diags);
     if (e != CF_OK) {
+        aw.err = e;
         status = e == CF_ERR_UNSUPPORTED || e == CF_ERR_INVALID ? CF_EXIT_USAGE : CF_EXIT_FAIL;
         if (identified)
             desk_close(&dc);
@@ -412,6 +457,8 @@ int cmd_personalize(int argc, char **argv)
     status = identified ? desk_reopen(CMD, &dopt, &dc) : desk_open(CMD, &dopt, &dc);
     if (status != CF_EXIT_OK)
         goto out_values;
+    aw.note = NULL;
+    snprintf(aserial, sizeof(aserial), "%s", cf_card_serial(dc.card));
     /* The values were typed for one card, and checked against its type: a
      * card swapped meanwhile gets none of them. */
     if (identified && strcmp(cf_card_serial(dc.card), typed_for) != 0) {
@@ -421,6 +468,7 @@ int cmd_personalize(int argc, char **argv)
                 cf_transport_reader(dc.t), typed_for, cf_card_serial(dc.card));
         desk_close(&dc);
         status = CF_EXIT_FAIL;
+        aw.note = "another card was put in while the values were typed; nothing sent";
         goto out_values;
     }
     if (!identified)
@@ -439,6 +487,7 @@ int cmd_personalize(int argc, char **argv)
         fprintf(stderr, CMD ": cannot make this card's values: %s; nothing was done\n",
                 cf_strerror(e));
         status = CF_EXIT_FAIL;
+        aw.err = e;
         desk_close(&dc);
         goto out_values;
     }
@@ -461,12 +510,21 @@ int cmd_personalize(int argc, char **argv)
         print_state(dc.card, &res);
         status = CF_EXIT_FAIL;
     }
+    aw.serial = aserial;
+    aw.card = dc.card;
+    aw.err = res.err;
+    status = desk_audit_record(&da, status, &aw);
     desk_close(&dc);
 out_values:
     cf_card_values_free(values);
 out_plan:
     cf_plan_free(plan);
 out:
+    /* Every way out after the log was opened writes the one event. */
+    aw.serial = aserial[0] ? aserial : NULL;
+    aw.card = NULL;
+    status = desk_audit_record(&da, status, &aw);
+    status = desk_audit_close(&da, status);
     cf_keyfile_free(keys);
     fields_free(&fields);
     return status;

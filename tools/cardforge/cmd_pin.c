@@ -8,7 +8,8 @@
  * as soon as it is typed (and asked again when it does not fit), new PINs
  * are asked twice, all before the card is asked: a typo never costs a try. The
  * offline unblock keeps one card session from the challenge to the new
- * PIN: a GIDS challenge dies on reset or re-select.
+ * PIN: a GIDS challenge dies on reset or re-select. With --audit, change
+ * and unblock write one event each (desk_audit.h).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <cardforge/keys.h>
 
 #include "commands.h"
+#include "desk_audit.h"
 #include "desk_card.h"
 #include "pin_status.h"
 #include "tty_secret.h"
@@ -46,7 +48,8 @@ static void usage(FILE *out)
             "  --profiles DIR      card profiles directory (default: the installed ones)\n"
             "  --trace FILE        write an APDU trace, every secret byte shown as **\n"
             "  --allow-last-try    allow a PUK or admin-key attempt that could spend the\n"
-            "                      last try (refused by default)\n" DESK_WAIT_HELP
+            "                      last try (refused by default)\n" DESK_WAIT_HELP DESK_AUDIT_HELP
+            "                      (change and unblock: one event each, never a secret)\n"
             "  --json              status only: one JSON object on stdout, {\"card_type\",\n"
             "                      \"description\", \"serial\", \"version\", \"reader\",\n"
             "                      \"tries\": {\"pin\", \"puk\", \"admin_key\"}, \"pin_policy\",\n"
@@ -136,8 +139,12 @@ static int ask_value(const cf_profile_t *p, cf_cred_t c, const char *what, int c
     return CF_EXIT_USAGE;
 }
 
+/* Why the card (or a guard before it) last said no, for the audit event. */
+static cf_err_t card_refusal;
+
 static int card_failed(struct desk_card *dc, const char *what, cf_err_t e)
 {
+    card_refusal = e;
     const char *m = cf_card_errmsg(dc->card);
     fprintf(stderr, CMD ": %s: %s\n", what, m && m[0] ? m : cf_strerror(e));
     if (e == CF_ERR_LAST_TRY)
@@ -320,12 +327,14 @@ int cmd_pin(int argc, char **argv)
 {
     static const struct option opts[] = {
         DESK_LONG_OPTIONS,
+        DESK_AUDIT_LONG_OPTIONS,
         {"challenge", no_argument, NULL, 'C'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct desk_opts dopt = {0};
+    struct desk_audit_opts aopt = {0};
     int c, challenge = 0, json = 0;
     unsigned flags = 0;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -346,6 +355,8 @@ int cmd_pin(int argc, char **argv)
             json = 1;
             break;
         default: {
+            if (desk_audit_option(c, optarg, &aopt))
+                break;
             int d = desk_option(CMD, c, optarg, &dopt);
             if (d > 0)
                 break;
@@ -375,6 +386,10 @@ int cmd_pin(int argc, char **argv)
         fprintf(stderr, CMD ": --json goes with status\n");
         return CF_EXIT_USAGE;
     }
+    if (which == 0 && (aopt.log != NULL || aopt.key != NULL)) {
+        fprintf(stderr, CMD ": --audit goes with change and unblock (status changes nothing)\n");
+        return CF_EXIT_USAGE;
+    }
     if (which != 0 && !isatty(STDIN_FILENO)) {
         fprintf(stderr, CMD ": %s reads PINs from a terminal, and standard input is not one\n",
                 sub);
@@ -382,10 +397,23 @@ int cmd_pin(int argc, char **argv)
     }
     if (dopt.allow_last_try)
         flags |= CF_OP_ALLOW_LAST_TRY;
-    struct desk_card dc;
-    int st = desk_open(CMD, &dopt, &dc);
+    /* The log before the card: one that cannot be written stops us here. */
+    struct desk_audit da;
+    const char *event = which == 0   ? NULL
+                        : which == 1 ? "pin_change"
+                        : challenge  ? "pin_unblock_challenge"
+                                     : "pin_unblock";
+    int st = desk_audit_open(CMD, event, &aopt, &da);
     if (st != CF_EXIT_OK)
         return st;
+    struct desk_card dc;
+    st = desk_open(CMD, &dopt, &dc);
+    if (st != CF_EXIT_OK) {
+        struct desk_audit_what none = {.note = "no card opened"};
+        desk_audit_record(&da, st, &none);
+        return desk_audit_close(&da, st);
+    }
+    card_refusal = CF_OK;
     if (which == 0)
         st = pin_status(&dc, json);
     else if (which == 1)
@@ -394,6 +422,9 @@ int cmd_pin(int argc, char **argv)
         st = pin_unblock_challenge(&dc, flags);
     else
         st = pin_unblock_puk(&dc, flags);
+    struct desk_audit_what w = {
+        .serial = cf_card_serial(dc.card), .card = dc.card, .err = card_refusal};
+    st = desk_audit_record(&da, st, &w);
     desk_close(&dc);
-    return st;
+    return desk_audit_close(&da, st);
 }

@@ -73,6 +73,10 @@ struct report {
     int64_t first_time, last_time;
     char batch[256];
     char batch_sha[72];
+    /* The order and station of the latest run that was a station's
+     * (run --order); order[0] == 0: no run was. */
+    char order[256], station[72];
+    unsigned station_number;
     double apdus_personalized;
     struct spent_row spent[MAX_SPENT];
     size_t n_spent;
@@ -199,6 +203,11 @@ static cf_err_t visit(void *user, const cf_journal_entry_t *e)
             copy_name(r->batch, sizeof(r->batch), e->run.batch);
             copy_name(r->batch_sha, sizeof(r->batch_sha), e->run.batch_sha256);
         }
+        if (e->run.order != NULL) {
+            copy_name(r->order, sizeof(r->order), e->run.order);
+            copy_name(r->station, sizeof(r->station), e->run.station);
+            r->station_number = e->run.station_number;
+        }
         r->run++;
         saw_time(r, e->run.time);
         break;
@@ -287,6 +296,9 @@ static void print_text(const struct report *r, const char *path, const cf_journa
     if (t.runs > 0)
         printf("batch     %s: %" PRIu64 " records (sha256 %.16s...)\n", shown(e1, r->batch),
                t.batch_records, shown(e2, r->batch_sha));
+    if (r->order[0])
+        printf("order     %s, as station %s (number %u)\n", shown(e1, r->order),
+               shown(e2, r->station), r->station_number);
     uint64_t remaining = t.batch_records > t.records_done ? t.batch_records - t.records_done : 0;
     printf("records   %" PRIu64 " personalized, %" PRIu64 " remaining\n", t.records_done,
            remaining);
@@ -387,6 +399,16 @@ static void print_json(const struct report *r, const char *path, const cf_journa
     cf_jbuf_kv_str(&b, "sha256", r->batch_sha);
     cf_jbuf_kv_u64(&b, "records", t.batch_records);
     cf_jbuf_close_obj(&b);
+    cf_jbuf_key(&b, "order");
+    if (r->order[0]) {
+        cf_jbuf_open_obj(&b);
+        cf_jbuf_kv_str(&b, "name", r->order);
+        cf_jbuf_kv_str(&b, "station", r->station);
+        cf_jbuf_kv_u64(&b, "station_number", r->station_number);
+        cf_jbuf_close_obj(&b);
+    } else {
+        cf_jbuf_raw(&b, "null", 4);
+    }
     cf_jbuf_key(&b, "records");
     cf_jbuf_open_obj(&b);
     cf_jbuf_kv_u64(&b, "personalized", t.records_done);

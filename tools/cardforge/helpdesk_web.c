@@ -237,6 +237,7 @@ static MHD_Result_t do_unblock(web_ctx_t *w, struct MHD_Connection *c, const web
         return unblock_page(w, c, *status, op, csrf, why);
     }
     ev.outcome = "given";
+    ev.detail = a.key_source; /* the version: from the journal, the newest, or as chosen */
     if (cf_audit_write(w->audit, &ev) != CF_OK) {
         OPENSSL_cleanse(&a, sizeof(a));
         fprintf(stderr, "helpdesk: cannot write the audit log: no response given\n");

@@ -45,6 +45,10 @@ typedef struct web_lock {
 typedef struct web_ctx {
     const ops_t *ops;
     const cf_keyfile_t *keys;
+    /* The runs' journals (--journal): where the card's record names the
+     * master-key version of its admin key. n_journals 0: none. */
+    const char *const *journals;
+    size_t n_journals;
     cf_audit_t *audit;
     unsigned idle_seconds;    /* a session unused this long ends */
     unsigned max_seconds;     /* and every session ends this long after login */
@@ -92,6 +96,10 @@ int web_form_parse(web_form_t *f, const char *body, size_t len);
 const char *web_form_get(const web_form_t *f, const char *key);
 /* Wipe the decoded copy (it may hold a password). */
 void web_form_wipe(web_form_t *f);
+/* The form's master-key choice: "NAME/VERSION" (VERSION 1 to 999999) or
+ * "NAME" alone (*version 0: the card's version, or the newest) into name
+ * (CF_KEYS_NAME_MAX + 1 bytes). 0, or -1 when malformed. */
+int web_key_choice(const char *sel, char *name, unsigned *version);
 
 /* ---- pages (helpdesk_web_pages.c) ---------------------------------------- */
 
@@ -119,6 +127,9 @@ typedef struct web_answer {
     char response_g[CF_KEYS_GROUPED_SIZE(16)], response_cv[CF_KEYS_CHECK_SIZE];
     char key_name[CF_KEYS_NAME_MAX + 1];
     unsigned key_version;
+    /* where the version came from, for the page: "from the journal record
+     * of <time>", "version unknown: the newest is used" or "as chosen" */
+    char key_source[96];
     char serial[CF_KEYS_SERIAL_MAX + 1];
 } web_answer_t;
 
@@ -131,8 +142,11 @@ extern const char web_app_css[];
 /* ---- the unblock computation (helpdesk_web_unblock.c) -------------------- */
 
 /* From the form: serial, serial_check, challenge, challenge_check, key
- * ("NAME/VERSION" of a key in w->keys). 0 with *a filled, or -1 with why
- * (a fixed sentence, never an echo of the input) and *http the status. */
+ * ("NAME/VERSION" of a key in w->keys, or "NAME": the version the card's
+ * journal record names, else the newest). A journal record naming another
+ * key or version than the one chosen, or a key change it cannot vouch
+ * for, refuses. 0 with *a filled, or -1 with why (a fixed sentence, never
+ * an echo of the input) and *http the status. */
 int web_unblock(const web_ctx_t *w, const web_form_t *f, web_answer_t *a, const char **why,
                 unsigned *http);
 

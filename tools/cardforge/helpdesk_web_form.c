@@ -8,6 +8,7 @@
  * character, a repeated key or more than WEB_MAX_FIELDS fields are refused
  * too, so a field read later is one plain C string the browser sent once.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -89,4 +90,25 @@ void web_form_wipe(web_form_t *f)
 {
     OPENSSL_cleanse(f->buf, sizeof(f->buf));
     f->n = 0;
+}
+
+int web_key_choice(const char *sel, char *name, unsigned *version)
+{
+    const char *slash = strrchr(sel, '/');
+    size_t nl = slash != NULL ? (size_t)(slash - sel) : strlen(sel);
+    if (nl == 0 || nl > CF_KEYS_NAME_MAX)
+        return -1;
+    memcpy(name, sel, nl);
+    name[nl] = 0;
+    *version = 0;
+    if (slash == NULL)
+        return 0;
+    if (slash[1] < '1' || slash[1] > '9' || strlen(slash + 1) > 6)
+        return -1;
+    char *end;
+    unsigned long v = strtoul(slash + 1, &end, 10);
+    if (*end != 0)
+        return -1;
+    *version = (unsigned)v;
+    return 0;
 }

@@ -152,6 +152,23 @@ void web_render_unblock(web_page_t *pg, const web_ctx_t *w, const char *operator
     pair(pg, "serial", "Card serial", "1234 5678");
     pair(pg, "challenge", "Challenge", "16 or 32 hex digits");
     web_put(pg, "<label>Master key <select name=\"key\" id=\"key\">");
+    /* First each name alone: the version the card's journal record names
+     * (with --journal), else the newest. */
+    for (size_t i = 0; i < cf_keyfile_count(w->keys); i++) {
+        const char *name = cf_master_key_name(cf_keyfile_key(w->keys, i));
+        size_t j = 0;
+        while (j < i && strcmp(cf_master_key_name(cf_keyfile_key(w->keys, j)), name) != 0)
+            j++;
+        if (j < i)
+            continue; /* listed already */
+        web_put(pg, "<option value=\"");
+        web_put_esc(pg, name);
+        web_put(pg, "\">");
+        web_put_esc(pg, name);
+        web_put(pg, w->n_journals > 0 ? ", the card's version (journal; else the newest)"
+                                      : ", the newest version");
+        web_put(pg, "</option>");
+    }
     for (size_t i = 0; i < cf_keyfile_count(w->keys); i++) {
         const cf_master_key_t *mk = cf_keyfile_key(w->keys, i);
         char v[CF_KEYS_NAME_MAX + 16];
@@ -192,8 +209,8 @@ static void row(web_page_t *pg, const char *id, const char *label, const char *v
 void web_render_answer(web_page_t *pg, const char *operator_name, const char *csrf,
                        const web_answer_t *a)
 {
-    char key[CF_KEYS_NAME_MAX + 32];
-    snprintf(key, sizeof(key), "%s version %u", a->key_name, a->key_version);
+    char key[CF_KEYS_NAME_MAX + 160];
+    snprintf(key, sizeof(key), "%s version %u (%s)", a->key_name, a->key_version, a->key_source);
     head(pg, "Response");
     whoami(pg, operator_name, csrf);
     web_put(pg, "<h2>Response</h2>\n<p>Read the challenge and its check value back to the "

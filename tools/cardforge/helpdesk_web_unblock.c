@@ -9,28 +9,65 @@
  * mismatch never yields a response. The reasons given back are fixed
  * sentences; nothing typed is echoed.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "helpdesk_web.h"
+#include "journal_key.h"
 
-/* "NAME/VERSION" of a key in the file, or NULL. */
-static const cf_master_key_t *pick_key(const cf_keyfile_t *kf, const char *sel)
+/* The master key for the card: as chosen, checked against the card's
+ * journal record; a name alone takes the record's version, or the newest
+ * when there is no record. NULL with why. */
+static const cf_master_key_t *pick_key(const web_ctx_t *w, const char *sel, const char *serial,
+                                       web_answer_t *a, const char **why, unsigned *http)
 {
-    const char *slash = sel != NULL ? strrchr(sel, '/') : NULL;
-    if (slash == NULL || slash == sel || (size_t)(slash - sel) > CF_KEYS_NAME_MAX ||
-        slash[1] < '1' || slash[1] > '9' || strlen(slash + 1) > 6)
-        return NULL;
     char name[CF_KEYS_NAME_MAX + 1];
-    memcpy(name, sel, (size_t)(slash - sel));
-    name[slash - sel] = 0;
-    char *end;
-    unsigned long v = strtoul(slash + 1, &end, 10);
-    if (*end != 0)
+    unsigned version;
+    if (web_key_choice(sel, name, &version) != 0) {
+        *why = "no such master key in the key file";
         return NULL;
-    return cf_keyfile_find(kf, name, (unsigned)v);
+    }
+    journal_key_t jk = {0};
+    if (w->n_journals > 0) {
+        char err[512];
+        if (journal_key_find(w->journals, w->n_journals, serial, &jk, err, sizeof(err)) != CF_OK) {
+            fprintf(stderr, "helpdesk: %s\n", err);
+            *http = 503;
+            *why = "the journal cannot be read: no response given";
+            return NULL;
+        }
+    }
+    if (jk.line != 0 && jk.unknown) {
+        *why = "the card's journal record says its admin key change may not have finished: "
+               "run its batch again before answering";
+        return NULL;
+    }
+    if (jk.line != 0 && (strcmp(jk.key, name) != 0 || (version != 0 && version != jk.version))) {
+        *why = "the card's journal record names another master key or version than the one "
+               "chosen: choose that one";
+        return NULL;
+    }
+    if (jk.line != 0)
+        version = jk.version;
+    const cf_master_key_t *mk = cf_keyfile_find(w->keys, name, version);
+    if (mk == NULL) {
+        *why = jk.line != 0 ? "the master key version the card's journal record names is not "
+                              "in the key file"
+                            : "no such master key in the key file";
+        return NULL;
+    }
+    if (jk.line != 0) {
+        char when[40];
+        journal_key_time(jk.time, when, sizeof(when));
+        snprintf(a->key_source, sizeof(a->key_source), "from the journal record of %s", when);
+    } else {
+        snprintf(a->key_source, sizeof(a->key_source), "%s",
+                 strchr(sel, '/') != NULL ? "as chosen" : "version unknown: the newest is used");
+    }
+    return mk;
 }
 
 int web_unblock(const web_ctx_t *w, const web_form_t *f, web_answer_t *a, const char **why,
@@ -77,11 +114,9 @@ int web_unblock(const web_ctx_t *w, const web_form_t *f, web_answer_t *a, const 
                "holder and type it again";
         return -1;
     }
-    const cf_master_key_t *mk = pick_key(w->keys, key);
-    if (mk == NULL) {
-        *why = "no such master key in the key file";
+    const cf_master_key_t *mk = pick_key(w, key, a->serial, a, why, http);
+    if (mk == NULL)
         return -1;
-    }
     cf_card_key_type_t type = chlen == 8 ? CF_CARD_KEY_3DES : CF_CARD_KEY_AES128;
     cf_secret_t *admin = NULL, *resp = NULL;
     e = cf_keys_derive(mk, CF_KEY_PURPOSE_ADMIN, a->serial, type, &admin);

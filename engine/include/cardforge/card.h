@@ -173,6 +173,8 @@ typedef enum cf_card_cap {
     CF_CAP_PIN_BY_ADMIN,  /* admin authentication, then RESET RETRY COUNTER */
     CF_CAP_SET_ADMIN_KEY, /* the admin key can be replaced */
     CF_CAP_EXTERNAL_AUTH, /* one-way challenge-response with the admin key */
+    CF_CAP_ID_OBJECTS,    /* PIV CHUID and CCC written by PUT DATA under the admin key
+                             (idobj.h) */
 } cf_card_cap_t;
 
 int cf_profile_can(const cf_profile_t *p, cf_card_cap_t cap);

@@ -96,6 +96,12 @@ typedef struct cf_journal_run {
     unsigned max_attempts;
     const char *version; /* cardforge version */
     long pid;
+    /* A station of an order (run --order): the order's name, the station's
+     * name and its number in the order. NULL / 0 without an order: the
+     * record then has none of the three fields, as before orders. */
+    const char *order;
+    const char *station;
+    unsigned station_number;
 } cf_journal_run_t;
 
 typedef struct cf_journal_intent {
@@ -126,6 +132,7 @@ typedef struct cf_journal_step {
     const char *source;
     const char *master_key;
     unsigned master_version; /* 0: none */
+    const char *guid;        /* write-chuid: the GUID written (32 hex digits); NULL or "" else */
 } cf_journal_step_t;
 
 /* What an issue-certificate step left on the card, written inside that

@@ -75,6 +75,7 @@ typedef struct cf_step_result {
     double ms;                /* wall time of the step */
     unsigned apdus;           /* APDUs the step sent */
     char kcv[7];              /* check value of the key the step installed, "" when none */
+    char guid[33];            /* write-chuid: the GUID it wrote (32 hex digits), else "" */
     char message[CF_MSG_MAX]; /* what happened, for people; never a secret */
     /* issue-certificate only: where the card stands (also after a failure),
      * the slot and algorithm, and the certificate's public facts once the

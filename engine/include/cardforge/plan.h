@@ -12,15 +12,16 @@
  *
  * Step order, always: authenticate with the card manager key, set the PIN,
  * change the PUK, rotate the card manager key, install the challenge-response
- * key, block the PIN. The challenge-response key IS the card manager key the
- * card ends with: NewCardManagerKey when the key is rotated, else
- * CardManagerKey. Blocking comes last so that every earlier step can still
- * prove itself with the PIN. docs/encoding-description.md has the details.
+ * key, write the CHUID, write the CCC, block the PIN. The challenge-response key IS the card
+ * manager key the card ends with: NewCardManagerKey when the key is rotated, else CardManagerKey.
+ * Blocking comes last so that every earlier step can still prove itself with the PIN.
+ * docs/encoding-description.md has the details.
  */
 #ifndef CARDFORGE_PLAN_H
 #define CARDFORGE_PLAN_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <cardforge/batch.h>
 #include <cardforge/cert.h>
@@ -66,6 +67,8 @@ typedef enum cf_step_kind {
     CF_STEP_ROTATE_ADMIN_KEY, /* CardManagerKey -> NewCardManagerKey */
     CF_STEP_INSTALL_CR_KEY,   /* challenge-response key := final admin key */
     CF_STEP_BLOCK_PIN,        /* spend the PIN tries until blocked */
+    CF_STEP_WRITE_CHUID,      /* a CHUID with a fresh GUID, under the admin key (PIV) */
+    CF_STEP_WRITE_CCC,        /* a CCC with a fresh card identifier, likewise */
     CF_STEP_ISSUE_CERT,       /* generate a key, have the CA certify it, write the
                                  certificate ([Certificate_<Name>]; runs before block-pin) */
 } cf_step_kind_t;
@@ -116,6 +119,12 @@ const char *cf_param_name(cf_param_t p);
 const char *cf_step_kind_name(cf_step_kind_t k); /* "set-pin-by-puk", ... */
 /* One line for a person: "set the PIN with the PUK (InitialPUK -> PIN)". */
 const char *cf_step_kind_summary(cf_step_kind_t k);
+
+/* The expiry date the plan gives a CHUID written at time now, as YYYYMMDD
+ * and a NUL in out: the description's CHUIDExpiry date, or now (UTC) plus
+ * its number of years (5 when the description names none). CF_ERR_NOT_FOUND
+ * when the plan writes no CHUID. */
+cf_err_t cf_plan_chuid_expiry(const cf_plan_t *plan, time_t now, char out[9]);
 
 /* Fields the plan uses (declared in [Fields] and referenced). */
 size_t cf_plan_field_count(const cf_plan_t *plan);

@@ -23,6 +23,7 @@
 
 #include "desc/desc_cert.h"
 #include "desc/desc_gen.h"
+#include "desc/desc_idobj.h"
 #include "desc/desc_int.h"
 #include "desc/desc_lines.h"
 #include "util/file.h"
@@ -69,6 +70,8 @@ struct compile {
     unsigned long app_block_line; /* BlockCard in the current section */
     unsigned long block_line;     /* first BlockCard=true */
     int block_count;
+    /* [Application_PIV] identity objects: the line of each key (0: absent) */
+    unsigned long chuid_line, expiry_line, ccc_line;
     struct desc_certs certs; /* [Certificate_<Name>] sections (desc_cert.c) */
     cf_plan_t *plan;
 };
@@ -233,11 +236,53 @@ static void handle_field(struct compile *c, const char *name, const char *value,
     plan->nfields++;
 }
 
+/* CHUID=generate, CHUIDExpiry=..., CCC=generate: PIV data objects, so only
+ * in [Application_PIV]. Returns 0 when name is none of them. */
+static int handle_idobj(struct compile *c, const char *section, const char *name, const char *value,
+                        unsigned long line)
+{
+    unsigned long *at;
+    if (strcasecmp(name, "CHUID") == 0)
+        at = &c->chuid_line;
+    else if (strcasecmp(name, "CCC") == 0)
+        at = &c->ccc_line;
+    else if (strcasecmp(name, "CHUIDExpiry") == 0)
+        at = &c->expiry_line;
+    else
+        return 0;
+    if (strcasecmp(section, "Application_PIV") != 0) {
+        err(c, line,
+            "%s is a PIV data object: it belongs in [Application_PIV], not [%s] (a GIDS card "
+            "has no CHUID or CCC)",
+            name, section);
+        return 1;
+    }
+    if (*at != 0) {
+        err(c, line, "duplicate key %s (first at line %lu)", name, *at);
+        return 1;
+    }
+    *at = line;
+    if (at == &c->expiry_line) {
+        char msg[160];
+        if (cf_desc_parse_expiry(value, c->plan->chuid_expiry, &c->plan->chuid_years, msg,
+                                 sizeof(msg)) != 0)
+            err(c, line, "%s", msg);
+    } else if (strcasecmp(value, "generate") != 0) {
+        err(c, line, "%s must be 'generate' (a new random identifier for every card)", name);
+    }
+    return 1;
+}
+
 static void handle_application(struct compile *c, const char *section, const char *name,
                                const char *value, unsigned long line)
 {
+    if (handle_idobj(c, section, name, value, line))
+        return;
     if (strcasecmp(name, "BlockCard") != 0) {
-        err(c, line, "unknown key '%s' in [%s] (known: BlockCard)", name, section);
+        err(c, line,
+            "unknown key '%s' in [%s] (known: BlockCard; in [Application_PIV] also "
+            "CHUID, CHUIDExpiry, CCC)",
+            name, section);
         return;
     }
     if (c->app_block_line != 0) {
@@ -417,6 +462,10 @@ static void add_step(struct compile *c, cf_step_kind_t kind, unsigned long line,
                      cf_param_t newv)
 {
     cf_plan_t *plan = c->plan;
+    if (plan->nsteps >= CF_PLAN_MAX_STEPS) { /* the rules allow at most 8 */
+        err(c, line, "internal: more than %d steps", CF_PLAN_MAX_STEPS);
+        return;
+    }
     cf_step_t *s = &plan->steps[plan->nsteps++];
     s->kind = kind;
     s->line = line;
@@ -465,7 +514,7 @@ static void apply_rules(struct compile *c)
      * authenticates the rotation and the challenge-response key (a PIV card
      * personalized by PUK that also gets a new management key). */
     if (has_cmk && (setpin == 0 || has_ipuk) && !given(c, CF_PARAM_NEW_CARD_MANAGER_KEY) &&
-        initcr == 0 && c->certs.n == 0)
+        initcr == 0 && c->chuid_line == 0 && c->ccc_line == 0 && c->certs.n == 0)
         warn(c, c->params[CF_PARAM_CARD_MANAGER_KEY].line,
              "CardManagerKey is given but no step uses it%s",
              has_ipuk ? " (with InitialPUK the PIN is set with the PUK)" : "");
@@ -488,6 +537,13 @@ static void apply_rules(struct compile *c)
         strcmp(a->field, b->field) == 0)
         warn(c, c->params[CF_PARAM_NEW_CARD_MANAGER_KEY].line,
              "NewCardManagerKey and CardManagerKey come from the same field");
+    if (c->expiry_line != 0 && c->chuid_line == 0)
+        err(c, c->expiry_line, "CHUIDExpiry needs CHUID=generate (it is the CHUID's date)");
+    int idobj = c->chuid_line != 0 || c->ccc_line != 0;
+    if (idobj && !has_cmk)
+        warn(c, c->chuid_line ? c->chuid_line : c->ccc_line,
+             "%s is written under the card's factory management key (no CardManagerKey given)",
+             c->chuid_line ? "CHUID" : "CCC");
     cf_desc_cert_finish(&c->certs, c->plan, setpin == 1 && given(c, CF_PARAM_PIN), has_cmk);
     size_t piv_certs = 0;
     for (size_t i = 0; i < c->plan->ncerts; i++)
@@ -505,7 +561,8 @@ static void apply_rules(struct compile *c)
     initcr = initcr == 1;
     const cf_param_t CMK = CF_PARAM_CARD_MANAGER_KEY, NCMK = CF_PARAM_NEW_CARD_MANAGER_KEY;
     int rotate = given(c, NCMK) && has_cmk;
-    int admin_needed = has_cmk && ((setpin && !has_ipuk) || rotate || initcr || piv_certs > 0);
+    int admin_needed =
+        has_cmk && ((setpin && !has_ipuk) || rotate || initcr || idobj || piv_certs > 0);
     if (admin_needed)
         add_step(c, CF_STEP_AUTH_ADMIN, c->params[CMK].line, CMK, CF_PARAM_NONE);
     if (setpin && has_ipuk) {
@@ -521,6 +578,14 @@ static void apply_rules(struct compile *c)
     if (initcr && has_cmk)
         add_step(c, CF_STEP_INSTALL_CR_KEY, c->bools[B_INITCR].line, CF_PARAM_NONE,
                  rotate ? NCMK : CMK);
+    /* The identity objects go under the admin key the card ends with;
+     * before the PIN is blocked, so a failure leaves a card that works. */
+    if (c->chuid_line != 0)
+        add_step(c, CF_STEP_WRITE_CHUID, c->chuid_line,
+                 has_cmk ? (rotate ? NCMK : CMK) : CF_PARAM_NONE, CF_PARAM_NONE);
+    if (c->ccc_line != 0)
+        add_step(c, CF_STEP_WRITE_CCC, c->ccc_line, has_cmk ? (rotate ? NCMK : CMK) : CF_PARAM_NONE,
+                 CF_PARAM_NONE);
     /* Certificates after every credential step (the PIN they need is set,
      * the admin key final) and before the PIN is blocked. */
     for (size_t i = 0; i < c->plan->ncerts; i++) {

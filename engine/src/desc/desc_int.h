@@ -64,6 +64,10 @@ struct cf_plan {
     struct plan_param params[CF_PARAM_COUNT];
     cf_step_t steps[CF_PLAN_MAX_STEPS];
     size_t nsteps;
+    /* CHUID=generate: the expiry as YYYYMMDD, or "" and a number of years
+     * counted from the day the CHUID is written. */
+    char chuid_expiry[9];
+    unsigned chuid_years;
     struct plan_field *fields; /* every declared field */
     size_t nfields;
     struct plan_cert certs[CF_PLAN_MAX_CERTS];

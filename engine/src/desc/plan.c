@@ -24,6 +24,8 @@ static const struct {
     [CF_STEP_ROTATE_ADMIN_KEY] = {"rotate-admin-key", "rotate the card manager key"},
     [CF_STEP_INSTALL_CR_KEY] = {"install-cr-key", "install the challenge-response unblock key"},
     [CF_STEP_BLOCK_PIN] = {"block-pin", "block the PIN"},
+    [CF_STEP_WRITE_CHUID] = {"write-chuid", "write a CHUID with a new GUID"},
+    [CF_STEP_WRITE_CCC] = {"write-ccc", "write a CCC with a new card identifier"},
     [CF_STEP_ISSUE_CERT] = {"issue-certificate",
                             "generate a key on the card and write its certificate from the CA"},
 };

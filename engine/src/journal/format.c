@@ -55,6 +55,13 @@ void cf_journal_fmt_run(cf_jbuf *b, const cf_journal_run_t *r)
     cf_jbuf_kv_u64(b, "records", r->records);
     cf_jbuf_kv_str(b, "readers", r->readers);
     cf_jbuf_kv_u64(b, "max_attempts", r->max_attempts);
+    if (r->order != NULL) {
+        /* Only a station's run names them: a run of its own keeps the
+         * record it always had. */
+        cf_jbuf_kv_str(b, "order", r->order);
+        cf_jbuf_kv_str(b, "station", r->station);
+        cf_jbuf_kv_u64(b, "station_number", r->station_number);
+    }
     end_line(b);
 }
 
@@ -99,6 +106,8 @@ static void fmt_step(cf_jbuf *b, const cf_journal_step_t *s, const cf_journal_ce
     cf_jbuf_kv_ms(b, "ms", s->ms);
     cf_jbuf_kv_u64(b, "apdus", s->apdus);
     cf_jbuf_kv_str(b, "kcv", s->kcv);
+    if (s->guid != NULL && s->guid[0] != 0) /* only write-chuid has one */
+        cf_jbuf_kv_str(b, "guid", s->guid);
     cf_jbuf_kv_str(b, "source", s->source);
     cf_jbuf_kv_str(b, "master_key", s->master_key);
     kv_u64_or_null(b, "master_key_version", s->master_version);

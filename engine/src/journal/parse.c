@@ -150,6 +150,26 @@ static uint16_t parse_sw(const char *s)
     return (uint16_t)v;
 }
 
+/* The order and station of a station's run: all three or none (a run
+ * without --order, or a journal older than orders). */
+static int parse_run_order(struct ctx *c, cf_journal_run_t *r)
+{
+    r->order = r->station = NULL;
+    r->station_number = 0;
+    if (cf_json_get(c->d, c->obj, "order") == NULL)
+        return 0;
+    uint64_t n;
+    if (req_str(c, "order", &r->order) != 0 || req_str(c, "station", &r->station) != 0 ||
+        req_u64(c, "station_number", 0, &n) != 0)
+        return -1;
+    if (n == 0 || n > 255) { /* an order takes at most 255 stations */
+        c->why = "station_number";
+        return -1;
+    }
+    r->station_number = (unsigned)n;
+    return 0;
+}
+
 static int parse_run(struct ctx *c, cf_journal_run_t *r)
 {
     uint64_t v;
@@ -170,7 +190,7 @@ static int parse_run(struct ctx *c, cf_journal_run_t *r)
     r->batch = opt_str(c, c->obj, "batch");
     r->readers = opt_str(c, c->obj, "readers");
     r->max_attempts = (unsigned)opt_u64(c, c->obj, "max_attempts");
-    return 0;
+    return parse_run_order(c, r);
 }
 
 static int parse_intent(struct ctx *c, cf_journal_intent_t *in)
@@ -236,6 +256,7 @@ static int parse_steps(struct ctx *c, cf_journal_parser *p, cf_journal_card_t *c
         uint64_t a = opt_u64(c, s, "apdus");
         st->apdus = a > UINT32_MAX ? UINT32_MAX : (unsigned)a;
         st->kcv = opt_str(c, s, "kcv");
+        st->guid = opt_str(c, s, "guid");
         st->source = opt_str(c, s, "source");
         st->master_key = opt_str(c, s, "master_key");
         uint64_t mv = opt_u64(c, s, "master_key_version");

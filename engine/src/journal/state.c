@@ -228,8 +228,7 @@ static uint64_t hist_pack(unsigned puk, unsigned admin, unsigned refused)
 }
 
 /* Add what the card refused in attempt c to its serial's history. */
-static cf_err_t add_history(cf_journal_state_t *st, const char *serial,
-                            const cf_journal_card_t *c)
+static cf_err_t add_history(cf_journal_state_t *st, const char *serial, const cf_journal_card_t *c)
 {
     if (c->spent_puk == 0 && c->spent_admin == 0 && c->refused == 0)
         return CF_OK;
@@ -303,6 +302,16 @@ cf_err_t cf_journal_state_apply_card(cf_journal_state_t *st, const cf_journal_ca
                     return err;
                 st->totals.records_done++;
             }
+        }
+        /* A standard PIV card's serial is its CHUID's GUID: once a step
+         * wrote a new one, the card answers with it. That serial is done
+         * too, or a card left in a reader and identified again would look
+         * fresh. (A YubiKey's decimal serial never has this form.) */
+        for (size_t i = 0; i < c->n_steps; i++) {
+            const char *g = c->steps[i].guid;
+            if (g != NULL && g[0] != '\0' && strcmp(g, serial) != 0 &&
+                cf_u64map_put(&st->serials, cf_u64map_hash_str(g), 1) != 0)
+                return CF_ERR_NOMEM;
         }
         if (serial[0]) {
             uint64_t h = cf_u64map_hash_str(serial);

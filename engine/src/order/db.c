@@ -128,6 +128,36 @@ cf_err_t pq_run(struct cf_order_db *db, const char *what, const char *sql, cf_di
     return r != NULL ? CF_OK : CF_ERR_DATABASE;
 }
 
+/* A statement with no result to read, its failure as "WHAT: message". */
+static int tx_statement(struct cf_order_db *db, const char *what, const char *sql, char *why,
+                        size_t cap)
+{
+    PGresult *r = PQexec(db->conn, sql);
+    /* A COMMIT of a transaction the server had aborted answers ROLLBACK. */
+    int ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), sql) == 0;
+    if (!ok) {
+        char msg[512];
+        one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn), msg, sizeof(msg));
+        snprintf(why, cap, "%s: %s", what, msg[0] ? msg : "the database did not answer");
+    }
+    PQclear(r);
+    return ok;
+}
+
+cf_err_t pq_transaction(struct cf_order_db *db, const char *what, pq_tx_body body, void *user,
+                        char *why, size_t cap)
+{
+    if (!tx_statement(db, what, "BEGIN", why, cap))
+        return CF_ERR_DATABASE;
+    cf_err_t e = body(db, user);
+    if (e == CF_OK)
+        return tx_statement(db, what, "COMMIT", why, cap) ? CF_OK : CF_ERR_DATABASE;
+    /* A ROLLBACK that fails leaves nothing to undo: the server ends a
+     * transaction whose connection it lost. */
+    PQclear(PQexec(db->conn, "ROLLBACK"));
+    return e;
+}
+
 int order_name_ok(const char *name, cf_diag_list_t *diags)
 {
     size_t n = name ? strlen(name) : 0;

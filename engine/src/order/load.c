@@ -201,6 +201,39 @@ static cf_err_t copy_records(struct cf_order_db *db, const char *order_id, const
     return e;
 }
 
+/* The order's row and its records, in one transaction. */
+struct load_tx {
+    const char *const *vals; /* the order's row: name .. record count */
+    const char *name;
+    const cf_plan_t *plan;
+    const struct batch_bytes *b;
+    const char *batch_path;
+    cf_diag_list_t *diags;
+};
+
+static cf_err_t load_tx(struct cf_order_db *db, void *user)
+{
+    struct load_tx *t = user;
+    PGresult *r = pq_exec_params(db, "creating the order",
+                                 "INSERT INTO cf_order (name, description_name, "
+                                 "description_sha256, batch_name, batch_sha256, records) VALUES "
+                                 "($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING "
+                                 "RETURNING id",
+                                 6, t->vals, t->diags);
+    cf_err_t e;
+    if (r == NULL) {
+        e = CF_ERR_DATABASE;
+    } else if (PQntuples(r) != 1) {
+        cf_diag_add(t->diags, CF_SEV_ERROR, db->where, 0,
+                    "an order named '%s' exists already: give the new one its own name", t->name);
+        e = CF_ERR_ALREADY_DONE;
+    } else {
+        e = copy_records(db, PQgetvalue(r, 0, 0), t->plan, t->b, t->batch_path, t->diags);
+    }
+    PQclear(r);
+    return e;
+}
+
 cf_err_t cf_order_load(cf_order_db_t *db, const char *name, const cf_plan_t *plan,
                        const char *batch_path, cf_diag_list_t *diags, size_t *records_out)
 {
@@ -230,33 +263,18 @@ cf_err_t cf_order_load(cf_order_db_t *db, const char *name, const cf_plan_t *pla
     snprintf(count, sizeof(count), "%zu", records);
     const char *vals[6] = {name,       cf_plan_name(plan), cf_plan_sha256(plan),
                            batch_path, b.sha256,           count};
-    PGresult *r = NULL;
-    if (pq_run(db, "starting the load", "BEGIN", diags) != CF_OK) {
-        e = CF_ERR_DATABASE;
-        goto out;
-    }
-    r = pq_exec_params(db, "creating the order",
-                       "INSERT INTO cf_order (name, description_name, description_sha256, "
-                       "batch_name, batch_sha256, records) VALUES ($1, $2, $3, $4, $5, $6) "
-                       "ON CONFLICT (name) DO NOTHING RETURNING id",
-                       6, vals, diags);
-    if (r == NULL) {
-        e = CF_ERR_DATABASE;
-    } else if (PQntuples(r) != 1) {
-        cf_diag_add(diags, CF_SEV_ERROR, db->where, 0,
-                    "an order named '%s' exists already: give the new one its own name", name);
-        e = CF_ERR_ALREADY_DONE;
-    } else {
-        e = copy_records(db, PQgetvalue(r, 0, 0), plan, &b, batch_path, diags);
-    }
-    PQclear(r);
-    if (e == CF_OK && pq_run(db, "committing the order", "COMMIT", diags) != CF_OK)
-        e = CF_ERR_DATABASE;
-    if (e != CF_OK)
-        PQclear(PQexec(db->conn, "ROLLBACK"));
-    else if (records_out)
+    struct load_tx t = {.vals = vals,
+                        .name = name,
+                        .plan = plan,
+                        .b = &b,
+                        .batch_path = batch_path,
+                        .diags = diags};
+    char why[512] = "";
+    e = pq_transaction(db, "loading the order", load_tx, &t, why, sizeof(why));
+    if (why[0])
+        cf_diag_add(diags, CF_SEV_ERROR, db->where, 0, "%s", why);
+    if (e == CF_OK && records_out)
         *records_out = records;
-out:
     batch_bytes_free(&b);
     return e;
 }

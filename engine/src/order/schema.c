@@ -132,15 +132,23 @@ cf_err_t order_schema_check(struct cf_order_db *db, cf_diag_list_t *diags)
     return v > CF_ORDER_SCHEMA_VERSION ? CF_ERR_UNSUPPORTED : CF_ERR_INVALID;
 }
 
-cf_err_t cf_order_db_init(cf_order_db_t *db, unsigned *from, unsigned *to, cf_diag_list_t *diags)
+struct init_tx {
+    unsigned *from;
+    cf_diag_list_t *diags;
+};
+
+/* Two inits at once wait for each other on the advisory lock, which the
+ * transaction's end releases. */
+static cf_err_t init_tx(struct cf_order_db *db, void *user)
 {
-    unsigned v = 0;
-    *from = *to = 0;
-    if (pq_run(db, "starting the schema change",
-               "BEGIN; SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")", diags) != CF_OK)
+    struct init_tx *t = user;
+    cf_diag_list_t *diags = t->diags;
+    if (pq_run(db, "starting the schema change", "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")",
+               diags) != CF_OK)
         return CF_ERR_DATABASE;
+    unsigned v = 0;
     cf_err_t e = order_schema_version(db, &v, diags);
-    *from = *to = v;
+    *t->from = v;
     if (e == CF_OK && v > CF_ORDER_SCHEMA_VERSION) {
         cf_diag_add(diags, CF_SEV_ERROR, db->where, 0,
                     "the database's schema is version %u, newer than this cardforge knows (%u): "
@@ -156,12 +164,17 @@ cf_err_t cf_order_db_init(cf_order_db_t *db, unsigned *from, unsigned *to, cf_di
             pq_run(db, what, bump, diags) != CF_OK)
             e = CF_ERR_DATABASE;
     }
-    if (e != CF_OK) {
-        PQclear(PQexec(db->conn, "ROLLBACK"));
-        return e;
-    }
-    if (pq_run(db, "committing the schema change", "COMMIT", diags) != CF_OK)
-        return CF_ERR_DATABASE;
-    *to = CF_ORDER_SCHEMA_VERSION;
-    return CF_OK;
+    return e;
+}
+
+cf_err_t cf_order_db_init(cf_order_db_t *db, unsigned *from, unsigned *to, cf_diag_list_t *diags)
+{
+    *from = *to = 0;
+    struct init_tx t = {.from = from, .diags = diags};
+    char why[512] = "";
+    cf_err_t e = pq_transaction(db, "changing the schema", init_tx, &t, why, sizeof(why));
+    if (why[0])
+        cf_diag_add(diags, CF_SEV_ERROR, db->where, 0, "%s", why);
+    *to = e == CF_OK ? CF_ORDER_SCHEMA_VERSION : *from;
+    return e;
 }

@@ -35,8 +35,7 @@ static PGresult *run(cf_station_t *st, const char *what, const char *sql, int n,
     return NULL;
 }
 
-/* A 63-bit key for pg_advisory_lock from the order and the name. */
-static void lock_key(const char *order_id, const char *name, char out[24])
+void order_station_lock_key(const char *order_id, const char *name, char out[24])
 {
     unsigned char md[32];
     unsigned int n = 0;
@@ -71,53 +70,31 @@ static cf_err_t take_name(cf_station_t *st, char *why, size_t cap)
 
 static cf_err_t check_order(cf_station_t *st, const cf_station_opts_t *o, cf_diag_list_t *diags)
 {
-    const char *v[1] = {o->order};
-    PGresult *r = pq_exec_params(st->db, "reading the order",
-                                 "SELECT id, batch_sha256, description_sha256 FROM cf_order "
-                                 "WHERE name = $1",
-                                 1, v, diags);
-    if (r == NULL)
-        return CF_ERR_DATABASE;
-    cf_err_t e = CF_OK;
-    if (PQntuples(r) != 1) {
-        cf_diag_add(diags, CF_SEV_ERROR, st->db->where, 0, "no order named '%s'", o->order);
-        e = CF_ERR_INVALID; /* a document that is wrong, not a file missing */
-    } else if (strcmp(PQgetvalue(r, 0, 1), o->batch_sha256) != 0) {
-        cf_diag_add(diags, CF_SEV_ERROR, st->db->where, 0,
-                    "this batch file is not order '%s''s (sha256 %.16s..., the order's "
-                    "%.16s...): each station runs a copy of the very file loaded",
-                    o->order, o->batch_sha256, PQgetvalue(r, 0, 1));
-        e = CF_ERR_INVALID;
-    } else if (strcmp(PQgetvalue(r, 0, 2), o->description_sha256) != 0) {
-        cf_diag_add(diags, CF_SEV_ERROR, st->db->where, 0,
-                    "this description is not the one order '%s' was loaded with (sha256 "
-                    "%.16s..., the order's %.16s...)",
-                    o->order, o->description_sha256, PQgetvalue(r, 0, 2));
-        e = CF_ERR_INVALID;
-    } else {
-        snprintf(st->order_id, sizeof(st->order_id), "%s", PQgetvalue(r, 0, 0));
-    }
-    PQclear(r);
-    return e;
+    return order_check_copy(st->db, o->order, o->batch_sha256, o->description_sha256, st->order_id,
+                            diags);
 }
 
-/* Register (or re-register) the station: a new token and lease; its
- * number is kept from the first join. */
-static cf_err_t register_station(cf_station_t *st, char *why, size_t cap)
+/* What the statements of a transaction need of their caller. */
+struct tx {
+    cf_station_t *st;
+    const cf_journal_card_t *card; /* result_tx */
+    int given_up;
+    char *why;
+    size_t cap;
+};
+
+/* Stations joining at once take numbers one after the other: the order's
+ * row is locked for the numbering. */
+static cf_err_t number_tx(struct cf_order_db *db, void *user)
 {
-    /* Stations joining at once take numbers one after the other: the
-     * order's row is locked for the numbering. */
+    (void)db;
+    struct tx *t = user;
+    cf_station_t *st = t->st;
     const char *o[1] = {st->order_id};
-    PGresult *r = run(st, "registering the station", "BEGIN", 0, NULL, why, cap);
+    PGresult *r = run(st, "registering the station",
+                      "SELECT 1 FROM cf_order WHERE id = $1 FOR UPDATE", 1, o, t->why, t->cap);
     if (r == NULL)
         return CF_ERR_DATABASE;
-    PQclear(r);
-    r = run(st, "registering the station", "SELECT 1 FROM cf_order WHERE id = $1 FOR UPDATE", 1, o,
-            why, cap);
-    if (r == NULL) {
-        PQclear(PQexec(st->db->conn, "ROLLBACK"));
-        return CF_ERR_DATABASE;
-    }
     PQclear(r);
     const char *v[3] = {st->order_id, st->name, st->lease};
     r = run(st, "registering the station",
@@ -127,25 +104,30 @@ static cf_err_t register_station(cf_station_t *st, char *why, size_t cap)
             "ON CONFLICT (order_id, station) DO UPDATE SET fence = nextval('cf_fence'), "
             "lease_until = EXCLUDED.lease_until, started = now() "
             "RETURNING number, fence",
-            3, v, why, cap);
-    if (r == NULL) {
-        PQclear(PQexec(st->db->conn, "ROLLBACK"));
+            3, v, t->why, t->cap);
+    if (r == NULL)
         return CF_ERR_DATABASE;
-    }
     st->number = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
     snprintf(st->fence, sizeof(st->fence), "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
-    r = run(st, "registering the station", "COMMIT", 0, NULL, why, cap);
-    if (r == NULL)
-        return CF_ERR_DATABASE;
-    PQclear(r);
+    return CF_OK;
+}
+
+/* Register (or re-register) the station: a new token and lease; its
+ * number is kept from the first join. */
+static cf_err_t register_station(cf_station_t *st, char *why, size_t cap)
+{
+    struct tx t = {.st = st, .why = why, .cap = cap};
+    cf_err_t e = pq_transaction(st->db, "registering the station", number_tx, &t, why, cap);
+    if (e != CF_OK)
+        return e;
     /* This station's claims move to the new token; those no intent binds
      * to a card go back to the order. */
     const char *w[3] = {st->order_id, st->name, st->fence};
-    r = run(st, "taking over the station's claims",
-            "UPDATE cf_record SET fence = $3 WHERE order_id = $1 AND station = $2 "
-            "AND state = 'claimed'",
-            3, w, why, cap);
+    PGresult *r = run(st, "taking over the station's claims",
+                      "UPDATE cf_record SET fence = $3 WHERE order_id = $1 AND station = $2 "
+                      "AND state = 'claimed'",
+                      3, w, why, cap);
     if (r == NULL)
         return CF_ERR_DATABASE;
     PQclear(r);
@@ -191,7 +173,7 @@ cf_err_t cf_station_join(const cf_station_opts_t *o, cf_diag_list_t *diags, cf_s
         e = check_order(st, o, diags);
     char why[512] = "";
     if (e == CF_OK) {
-        lock_key(st->order_id, st->name, st->lock_key);
+        order_station_lock_key(st->order_id, st->name, st->lock_key);
         e = take_name(st, why, sizeof(why));
     }
     if (e == CF_OK)
@@ -330,9 +312,15 @@ static const char *status_word(cf_card_status_t s)
 }
 
 /* The result row and, for the station holding the record, its state. */
-static cf_err_t result_tx(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
-                          size_t cap)
+static cf_err_t result_tx(struct cf_order_db *db, void *user)
 {
+    (void)db;
+    struct tx *t = user;
+    cf_station_t *st = t->st;
+    const cf_journal_card_t *c = t->card;
+    int given_up = t->given_up;
+    char *why = t->why;
+    size_t cap = t->cap;
     char a[24], rec[24];
     snprintf(a, sizeof(a), "%llu", (unsigned long long)c->attempt);
     snprintf(rec, sizeof(rec), "%llu", (unsigned long long)c->record);
@@ -409,19 +397,8 @@ static cf_err_t result_tx(cf_station_t *st, const cf_journal_card_t *c, int give
 static cf_err_t result_locked(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
                               size_t cap)
 {
-    PGresult *r = run(st, "recording the card's result", "BEGIN", 0, NULL, why, cap);
-    if (r == NULL)
-        return CF_ERR_DATABASE;
-    PQclear(r);
-    cf_err_t e = result_tx(st, c, given_up, why, cap);
-    if (e == CF_OK) {
-        r = run(st, "recording the card's result", "COMMIT", 0, NULL, why, cap);
-        e = r != NULL ? CF_OK : CF_ERR_DATABASE;
-        PQclear(r);
-    } else {
-        PQclear(PQexec(st->db->conn, "ROLLBACK"));
-    }
-    return e;
+    struct tx t = {.st = st, .card = c, .given_up = given_up, .why = why, .cap = cap};
+    return pq_transaction(st->db, "recording the card's result", result_tx, &t, why, cap);
 }
 
 cf_err_t cf_station_result(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,

@@ -71,8 +71,8 @@ cf_err_t cf_station_intent(cf_station_t *st, uint64_t attempt, uint64_t record, 
  * its attempts (it becomes failed). CF_OK, CF_ERR_DATABASE (upload later
  * with cf_station_replay), CF_ERR_REFUSED (the database refused it: a serial
  * personalized twice in the order, or a record not this station's). */
-cf_err_t cf_station_result(cf_station_t *st, const cf_journal_card_t *c, int given_up,
-                           char *why, size_t cap);
+cf_err_t cf_station_result(cf_station_t *st, const cf_journal_card_t *c, int given_up, char *why,
+                           size_t cap);
 
 /* Extend the lease: CF_OK, CF_ERR_REFUSED (the lease was lost: another
  * process joined under this name), CF_ERR_DATABASE. */
@@ -86,6 +86,26 @@ cf_err_t cf_station_replay(cf_station_t *st, const char *journal, unsigned long 
 /* The order's records: total, done, claimed, failed. CF_OK or
  * CF_ERR_DATABASE. */
 cf_err_t cf_station_counts(cf_station_t *st, uint64_t counts[4]);
+
+/* What a station would find in its order, read without joining it. */
+typedef struct cf_station_preview {
+    uint64_t records, pending, claimed, done, failed; /* the order's records by state */
+    unsigned number;      /* the station's number in the order; 0: it never joined */
+    unsigned next_number; /* the number a first join would get now */
+    int running;          /* 1: a process runs as this station now */
+    uint64_t held;        /* its claims an open intent binds: taken up again */
+    uint64_t held_first[8];
+    size_t n_held_first;
+    uint64_t claimable; /* records it could claim now */
+    uint64_t next[8];   /* the first of them, in the order it would claim them */
+    size_t n_next;
+} cf_station_preview_t;
+
+/* Check the order and the fingerprints as cf_station_join does (the same
+ * errors), then read the preview, on a session the server holds read-only:
+ * nothing is claimed, registered or written. o->lease_s is not used. */
+cf_err_t cf_station_preview(const cf_station_opts_t *o, cf_station_preview_t *out,
+                            cf_diag_list_t *diags);
 
 /* Reconnect after a failure (the same token while the lease lasts). */
 cf_err_t cf_station_reconnect(cf_station_t *st, char *why, size_t cap);

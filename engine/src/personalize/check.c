@@ -41,6 +41,12 @@ static int step_need(cf_step_kind_t k, struct need *n)
                            "has no challenge-response unblock (its PIN is unblocked with "
                            "the PUK)"};
         return 1;
+    case CF_STEP_WRITE_CHUID:
+    case CF_STEP_WRITE_CCC:
+        *n = (struct need){CF_CAP_ID_OBJECTS,
+                           "keeps no PIV data objects to write under an admin key (CHUID and "
+                           "CCC are PIV objects)"};
+        return 1;
     default:
         return 0;
     }
@@ -78,6 +84,14 @@ cf_err_t pers_check(const cf_card_t *card, const cf_plan_t *plan, const cf_card_
         if (st->kind == CF_STEP_ISSUE_CERT &&
             pers_check_issue_cert(card, plan, st, cwhy, sizeof(cwhy)) != 0)
             return refuse(msg, msglen, CF_ERR_REFUSED, st, pname, cwhy);
+
+        /* A write under the admin key needs a key to authenticate with:
+         * the description's, or the card type's factory key. */
+        if ((st->kind == CF_STEP_WRITE_CHUID || st->kind == CF_STEP_WRITE_CCC) &&
+            st->credential == CF_PARAM_NONE && cf_profile_factory(pr, CF_CRED_ADMIN) == NULL)
+            return refuse(msg, msglen, CF_ERR_REFUSED, st, pname,
+                          "no CardManagerKey is given and the card type names no factory "
+                          "admin key to write with");
 
         /* Every value the step uses must be there (a prompt left
          * unanswered is the typical case). */

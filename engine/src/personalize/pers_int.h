@@ -73,6 +73,13 @@ void pers_read_tries(cf_card_t *card, cf_cred_t c, cf_tries_t *t);
 /* The same, always asking the card (a proof's "after"). */
 void pers_read_tries_now(cf_card_t *card, cf_cred_t c, cf_tries_t *t);
 
+/* After a write that returned e: 1 when the card refused it for want of
+ * authentication (6982 to a command it answered), so nothing was written
+ * and the admin session had ended (an earlier step logged it out); the
+ * session is then marked unauthenticated for the caller to authenticate
+ * again and write once more. 0 otherwise. */
+int pers_admin_session_lost(struct pers *ps, cf_err_t e);
+
 /* Before a change that needs the admin key's authority: authenticate when
  * the session lost it, then record the intent. */
 cf_err_t pers_begin_admin_change(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
@@ -119,6 +126,8 @@ cf_err_t pers_step_set_pin_by_admin(struct pers *ps, const cf_step_t *st, cf_ste
 cf_err_t pers_step_rotate_admin_key(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
 cf_err_t pers_step_install_cr_key(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
 cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+cf_err_t pers_step_write_chuid(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+cf_err_t pers_step_write_ccc(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
 cf_err_t pers_step_issue_cert(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
 
 /* Can this card type run issue-certificate step st (its slot kind, the

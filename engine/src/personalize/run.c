@@ -117,6 +117,15 @@ void pers_read_tries_now(cf_card_t *card, cf_cred_t c, cf_tries_t *t)
         t->kind = CF_TRIES_UNKNOWN;
 }
 
+int pers_admin_session_lost(struct pers *ps, cf_err_t e)
+{
+    if ((e != CF_ERR_CARD_STATUS && e != CF_ERR_REFUSED) || cf_card_last_sw(ps->card) != 0x6982 ||
+        cf_card_last_write(ps->card) != CF_WRITE_DONE)
+        return 0;
+    ps->admin_authed = 0;
+    return 1;
+}
+
 cf_err_t pers_begin_admin_change(struct pers *ps, const cf_step_t *st, cf_step_result_t *r)
 {
     cf_err_t e = pers_ensure_admin(ps, r);
@@ -142,6 +151,10 @@ static step_fn step_executor(cf_step_kind_t k)
         return pers_step_install_cr_key;
     case CF_STEP_BLOCK_PIN:
         return pers_step_block_pin;
+    case CF_STEP_WRITE_CHUID:
+        return pers_step_write_chuid;
+    case CF_STEP_WRITE_CCC:
+        return pers_step_write_ccc;
     case CF_STEP_ISSUE_CERT:
         return pers_step_issue_cert;
     }

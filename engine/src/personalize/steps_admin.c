@@ -94,12 +94,7 @@ cf_err_t pers_step_rotate_admin_key(struct pers *ps, const cf_step_t *st, cf_ste
     if (e != CF_OK)
         return e;
     e = cf_card_set_admin_key(ps->card, new_key);
-    if (e == CF_ERR_CARD_STATUS && cf_card_last_sw(ps->card) == 0x6982 &&
-        cf_card_last_write(ps->card) == CF_WRITE_DONE) {
-        /* Refused for want of authentication, so nothing was written: the
-         * card ended the admin session (an earlier step logged it out).
-         * Authenticate again and write once more. */
-        ps->admin_authed = 0;
+    if (pers_admin_session_lost(ps, e)) {
         e = pers_ensure_admin(ps, r);
         if (e != CF_OK)
             return e;

@@ -162,6 +162,9 @@ int cf_profile_can(const cf_profile_t *p, cf_card_cap_t cap)
         return p->ops[CF_OP_SET_ADMIN_KEY].present;
     case CF_CAP_EXTERNAL_AUTH:
         return p->admin.external.present;
+    case CF_CAP_ID_OBJECTS:
+        /* the PIV `keys:` schemes write data objects under the 9B key */
+        return p->keys == CF_KEYS_PIV || p->keys == CF_KEYS_PIV_YUBIKEY;
     default:
         return 0;
     }

@@ -228,6 +228,7 @@ static void fill_steps(struct card_rec *rec, const cf_personalize_result_t *res)
             .ms = s->ms,
             .apdus = s->apdus,
             .kcv = s->kcv,
+            .guid = s->guid,
             .message = s->message,
         };
         if (s->kind == CF_STEP_ISSUE_CERT)

@@ -28,6 +28,18 @@
 #define RETRY_MS_MAX 8000
 #define DRY_POLL_MS 1000
 
+/* The database calls a station makes, timed for its summary line. */
+enum coord { COORD_CLAIM, COORD_HEARTBEAT, COORD_INTENT, COORD_RESULT };
+
+static void spent(struct cf_runner *r, enum coord k, double since)
+{
+    double ms = cf_runner_mono_ms() - since;
+    pthread_mutex_lock(&r->mu);
+    r->coord_calls[k]++;
+    r->coord_ms[k] += ms;
+    pthread_mutex_unlock(&r->mu);
+}
+
 static void wait_ms(struct cf_runner *r, unsigned ms)
 {
     struct timespec ts;
@@ -108,7 +120,9 @@ static void *feeder(void *arg)
             continue;
         }
         if (cf_runner_mono_ms() >= next_beat) {
+            double t0 = cf_runner_mono_ms();
             cf_err_t e = cf_station_heartbeat(r->station, why, sizeof(why));
+            spent(r, COORD_HEARTBEAT, t0);
             if (e == CF_ERR_REFUSED) {
                 /* Another process took the name: it holds the claims now. */
                 pthread_mutex_lock(&r->mu);
@@ -134,7 +148,9 @@ static void *feeder(void *arg)
             continue;
         }
         uint64_t rec = 0;
+        double t0 = cf_runner_mono_ms();
         int rc = cf_station_claim(r->station, &rec, why, sizeof(why));
+        spent(r, COORD_CLAIM, t0);
         if (rc < 0) {
             go_down(r, why);
             continue;
@@ -162,7 +178,8 @@ static void *feeder(void *arg)
     return NULL;
 }
 
-cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
+/* The station as the run's options and files make it. */
+static cf_station_opts_t station_opts(const struct cf_runner *r)
 {
     cf_station_opts_t so = {
         .conninfo = r->o.order_db,
@@ -172,6 +189,12 @@ cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
         .description_sha256 = r->desc_sha,
         .lease_s = r->o.order_lease_s,
     };
+    return so;
+}
+
+cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
+{
+    cf_station_opts_t so = station_opts(r);
     cf_err_t e = cf_station_join(&so, diags, &r->station);
     if (e != CF_OK)
         return e;
@@ -199,6 +222,59 @@ cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
     return CF_OK;
 }
 
+/* "a, b, c" of up to 8 records, with "..." when there are more. */
+static void list_records(const uint64_t *rec, size_t n, uint64_t total, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && o < cap; i++)
+        o +=
+            (size_t)snprintf(out + o, cap - o, "%s%llu", i ? ", " : "", (unsigned long long)rec[i]);
+    if (total > n && o < cap)
+        snprintf(out + o, cap - o, ", ...");
+}
+
+cf_err_t cf_runner_order_preview(struct cf_runner *r, cf_diag_list_t *diags)
+{
+    cf_station_opts_t so = station_opts(r);
+    cf_station_preview_t p;
+    cf_err_t e = cf_station_preview(&so, &p, diags);
+    if (e != CF_OK)
+        return e;
+    cf_runner_log(r,
+                  "dry run: order '%s': %llu records: %llu pending, %llu claimed, %llu done, "
+                  "%llu failed",
+                  r->o.order_name, (unsigned long long)p.records, (unsigned long long)p.pending,
+                  (unsigned long long)p.claimed, (unsigned long long)p.done,
+                  (unsigned long long)p.failed);
+    char who[160];
+    if (p.number != 0)
+        snprintf(who, sizeof(who), "station '%s' (number %u%s)", r->o.station, p.number,
+                 p.running ? ", running now in another process: a run would be refused" : "");
+    else
+        snprintf(who, sizeof(who),
+                 "station '%s' (not in the order yet; it would join as number %u)", r->o.station,
+                 p.next_number);
+    char list[160];
+    if (p.held > 0) {
+        list_records(p.held_first, p.n_held_first, p.held, list, sizeof(list));
+        cf_runner_log(r,
+                      "dry run: %s holds %llu claim%s bound to a card by an open intent "
+                      "(records %s): it would finish them first",
+                      who, (unsigned long long)p.held, p.held == 1 ? "" : "s", list);
+    }
+    if (p.claimable > 0) {
+        list_records(p.next, p.n_next, p.claimable, list, sizeof(list));
+        cf_runner_log(r,
+                      "dry run: %s would claim from %llu claimable record%s, lowest first: %s "
+                      "(one per reader ahead of its cards); nothing is claimed now",
+                      who, (unsigned long long)p.claimable, p.claimable == 1 ? "" : "s", list);
+    } else {
+        cf_runner_log(r, "dry run: %s would find nothing to claim", who);
+    }
+    return CF_OK;
+}
+
 void cf_runner_order_start(struct cf_runner *r)
 {
     if (r->station == NULL)
@@ -207,6 +283,29 @@ void cf_runner_order_start(struct cf_runner *r)
         r->order_thread_started = 1;
     else
         go_down(r, "cannot start the claims thread");
+}
+
+/* One line: what the database cost this station, call by call (the
+ * figures bench/stations.sh reads; docs/performance.md). */
+static void log_coordination(struct cf_runner *r, double replay_ms)
+{
+    static const char *const names[4] = {"claims", "heartbeats", "intents", "results"};
+    char line[400];
+    size_t o = 0;
+    pthread_mutex_lock(&r->mu);
+    double total = 0;
+    for (int k = 0; k < 4; k++) {
+        double each = r->coord_calls[k] ? r->coord_ms[k] / (double)r->coord_calls[k] : 0.0;
+        o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%llu %s %.1f ms (%.2f ms each)",
+                              k ? ", " : "", (unsigned long long)r->coord_calls[k], names[k],
+                              r->coord_ms[k], each);
+        total += r->coord_ms[k];
+    }
+    pthread_mutex_unlock(&r->mu);
+    cf_runner_log(r,
+                  "order database: time spent: %s; %.1f ms in all; the journal sent again at "
+                  "the end: %.1f ms",
+                  line, total, replay_ms);
 }
 
 void cf_runner_order_stop(struct cf_runner *r)
@@ -223,6 +322,7 @@ void cf_runner_order_stop(struct cf_runner *r)
     /* Whatever did not reach the database during the run: sent now, the
      * connection made again if it went away at the very end (a few tries,
      * about 8 s in all). */
+    double t_replay = cf_runner_mono_ms();
     cf_err_t re = CF_ERR_DATABASE;
     unsigned backoff = RETRY_MS_FIRST;
     for (int i = 0; i < 5 && re != CF_OK; i++) {
@@ -246,6 +346,7 @@ void cf_runner_order_stop(struct cf_runner *r)
             r->fatal = CF_ERR_DATABASE; /* the order does not know all this station did */
         pthread_mutex_unlock(&r->mu);
     }
+    log_coordination(r, cf_runner_mono_ms() - t_replay);
     uint64_t counts[4];
     cf_err_t ce = cf_station_counts(r->station, counts);
     pthread_mutex_lock(&r->mu);
@@ -268,7 +369,9 @@ void cf_runner_order_free(struct cf_runner *r)
 cf_err_t cf_runner_order_intent(struct cf_runner *r, uint64_t attempt, uint64_t record,
                                 const char *serial, const char *reader, char *why, size_t cap)
 {
+    double t0 = cf_runner_mono_ms();
     cf_err_t e = cf_station_intent(r->station, attempt, record, serial, reader, why, cap);
+    spent(r, COORD_INTENT, t0);
     if (e == CF_ERR_DATABASE)
         go_down(r, why);
     return e;
@@ -277,7 +380,9 @@ cf_err_t cf_runner_order_intent(struct cf_runner *r, uint64_t attempt, uint64_t 
 void cf_runner_order_result(struct cf_runner *r, const cf_journal_card_t *c, int given_up)
 {
     char why[512];
+    double t0 = cf_runner_mono_ms();
     cf_err_t e = cf_station_result(r->station, c, given_up, why, sizeof(why));
+    spent(r, COORD_RESULT, t0);
     if (e == CF_ERR_DATABASE)
         go_down(r, why);
     else if (e != CF_OK)

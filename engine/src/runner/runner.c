@@ -23,6 +23,7 @@
 #include <cardforge/version.h>
 
 #include "journal/put_aside.h"
+#include "order/station.h"
 #include "runner/runner_int.h"
 #include "util/file.h"
 #include "util/hex.h"
@@ -367,7 +368,8 @@ cf_err_t cf_runner_new(const cf_runner_opts_t *opts, cf_runner_t **out, cf_diag_
     e = cf_sched_new(r->plan, &r->batch, r->st, r->o.max_attempts, &r->sched, diags);
     if (e != CF_OK)
         goto fail;
-    if (r->o.order_name != NULL && !r->o.dry_run && (e = cf_runner_order_join(r, diags)) != CF_OK)
+    if (r->o.order_name != NULL && (e = r->o.dry_run ? cf_runner_order_preview(r, diags)
+                                                     : cf_runner_order_join(r, diags)) != CF_OK)
         goto fail;
     if (r->o.trace != NULL && (e = cf_trace_new(r->o.trace, &r->trace)) != CF_OK)
         goto fail;
@@ -430,6 +432,9 @@ cf_err_t cf_runner_run(cf_runner_t *r)
             .max_attempts = r->o.max_attempts,
             .version = cf_version(),
             .pid = (long)getpid(),
+            .order = r->station != NULL ? r->o.order_name : NULL,
+            .station = r->station != NULL ? r->o.station : NULL,
+            .station_number = r->station != NULL ? cf_station_number(r->station) : 0,
         };
         cf_err_t e = cf_journal_write_run(r->journal, &run);
         if (e == CF_OK)

@@ -89,6 +89,11 @@ struct cf_runner {
     pthread_cond_t order_cv;  /* wakes the feeder (with mu) */
     int order_known;          /* order_counts were read at the end */
     uint64_t order_counts[4]; /* records, done, claimed, failed */
+    /* Time the station spent in the database, as its callers waited for
+     * it (the station's lock included), per kind of call (enum in
+     * order_feed.c: claim, heartbeat, intent, result); with mu. */
+    uint64_t coord_calls[4];
+    double coord_ms[4];
 
     /* PC/SC */
     cf_pcsc_t *pcsc;
@@ -150,6 +155,11 @@ typedef enum cf_card_outcome {
  * intent: before a card's first change, outside mu: CF_OK or the reason
  * the card must not be touched; result: after its line is durable. */
 cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags);
+/* A dry run's look at the order instead of a join: the same checks (the
+ * order, the batch's and the description's SHA-256), then the order's
+ * counts and what this station would claim, logged; nothing is claimed or
+ * written to the database. */
+cf_err_t cf_runner_order_preview(struct cf_runner *r, cf_diag_list_t *diags);
 void cf_runner_order_start(struct cf_runner *r);
 void cf_runner_order_stop(struct cf_runner *r);
 void cf_runner_order_free(struct cf_runner *r);

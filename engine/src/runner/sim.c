@@ -242,10 +242,26 @@ static void return_card(struct cf_runner *r, cf_simcard_t *card, uint32_t serial
                       strerror(errno));
 }
 
+/* A card put back from an earlier run with an open intent that no reader
+ * has taken yet: it is in a reader and must be finished there, even when
+ * the batch is otherwise complete (a reader thread slow to start on a busy
+ * machine would otherwise find the run over before it looked). Called
+ * with mu held. */
+static int putback_open_waiting(struct cf_runner *r)
+{
+    for (size_t i = r->i_putback; i < r->n_putback; i++) {
+        char serial[16];
+        snprintf(serial, sizeof(serial), "%lu", (unsigned long)r->putback[i]);
+        if (cf_journal_state_open_intent(r->st, serial, NULL))
+            return 1;
+    }
+    return 0;
+}
+
 static int keep_going(struct cf_runner *r, struct rdr *rd)
 {
-    return r->stop_level == 0 && r->fatal == CF_OK && !r->complete &&
-           rd->pub.state != CF_RSTATE_ASIDE;
+    return r->stop_level == 0 && r->fatal == CF_OK && rd->pub.state != CF_RSTATE_ASIDE &&
+           (!r->complete || putback_open_waiting(r));
 }
 
 static void *sim_worker(void *arg)
@@ -282,8 +298,17 @@ static void *sim_worker(void *arg)
         }
         cf_card_outcome_t out = cf_runner_handle_card(r, rd, t);
         return_card(r, card, serial, out == CF_CARD_STOPPED || out == CF_CARD_KEPT);
-        if (out != CF_CARD_HANDLED || r->o.dry_run)
+        if (r->o.dry_run || out == CF_CARD_STOPPED)
             break; /* a dry run checks the card in each reader once */
+        if (out != CF_CARD_HANDLED) {
+            /* Nothing left for new cards; a put-back card with an open
+             * intent still is (above). */
+            pthread_mutex_lock(&r->mu);
+            int more = putback_open_waiting(r);
+            pthread_mutex_unlock(&r->mu);
+            if (!more)
+                break;
+        }
     }
     pthread_mutex_lock(&r->mu);
     if (rd->pub.state != CF_RSTATE_ASIDE)

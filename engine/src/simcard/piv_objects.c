@@ -6,7 +6,10 @@
  * and rebuilds the 53 wrapper on reading. The discovery object is fixed (a
  * YubiKey's: PIV AID and PIN policy "PIV PIN only") and cannot be written.
  * The YubiKey objects 5FFF00-5FFF15 exist on the yubikey card only; a piv
- * card comes with a CHUID (piv_chuid_factory).
+ * card comes with a CHUID (piv_chuid_factory) and shows a key history
+ * object counting its retired certificates until one is written.
+ * Every PUT DATA (CHUID, CCC, key history, certificates) needs the
+ * management key authenticated.
  * Objects SP 800-73-4 protects with the PIN (fingerprints, facial image,
  * printed information, iris) answer 6982 until the PIN is verified, before
  * any check of whether they exist, as a real card leaks nothing about them.
@@ -62,6 +65,33 @@ int piv_chuid_factory(cf_simcard_t *card)
     return 0;
 }
 
+/* The key history object (5FC10C) a piv card shows until one is written:
+ * SP 800-73-4 part 1 (key history object): C1 keysWithOnCardCerts, C2
+ * keysWithOffCardCerts (one byte each), F3 offCardCertURL only when C2 is
+ * not zero, FE error detection code. The retired key management keys are
+ * numbered from 82 upwards with no gap, and readers (OpenSC) read the
+ * certificates of the first C1 of them, so C1 is the count of certificate
+ * objects present from 5FC10D on, stopping at the first absent one; C2 is
+ * 0 (the card knows of no certificates kept elsewhere). The yubikey card
+ * has none until written, as a real YubiKey. */
+#define KEY_HISTORY_OBJ 0x5FC10Cu
+#define RETIRED_CERT_FIRST 0x5FC10Du
+#define RETIRED_CERT_LAST 0x5FC120u
+
+static void key_history(const cf_simcard_t *card, cf_wcursor *resp)
+{
+    const struct piv_card *pc = piv_of((cf_simcard_t *)card);
+    uint8_t on_card = 0;
+    for (uint32_t id = RETIRED_CERT_FIRST; id <= RETIRED_CERT_LAST; id++) {
+        int idx = piv_card_obj_index(card, id);
+        if (idx < 0 || pc->nv.obj[idx].data == NULL)
+            break;
+        on_card++;
+    }
+    const uint8_t v[] = {0xC1, 0x01, on_card, 0xC2, 0x01, 0x00, 0xFE, 0x00};
+    cf_wc_tlv(resp, TAG_DATA, v, sizeof(v));
+}
+
 static int pin_protected(uint32_t id)
 {
     return id == 0x5FC103 || id == 0x5FC108 || id == 0x5FC109 || id == 0x5FC121;
@@ -102,6 +132,11 @@ uint16_t piv_get_data(cf_simcard_t *card, const cf_apdu_t *cmd, cf_wcursor *resp
     if (id == PIV_OBJ_ATTESTATION && idx >= 0 && pc->nv.obj[idx].data == NULL &&
         piv_attest_ensure(card) < 0)
         return SW_MEMORY_FAILURE;
+    if (id == KEY_HISTORY_OBJ && idx >= 0 && pc->nv.obj[idx].data == NULL &&
+        !piv_is_yubikey(card)) {
+        key_history(card, resp);
+        return SW_OK;
+    }
     if (idx < 0 || pc->nv.obj[idx].data == NULL)
         return cf_simcard_absent_sw(card, SW_FILE_NOT_FOUND);
     cf_wc_tlv(resp, TAG_DATA, pc->nv.obj[idx].data, pc->nv.obj[idx].len);
