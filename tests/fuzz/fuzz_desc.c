@@ -70,17 +70,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (e == CF_OK) {
         if (cf_diag_errors(d) != 0 || cf_plan_step_count(p) == 0)
             abort();
+        /* The fixed order (docs/encoding-description.md); the kinds added
+         * later are numbered after block-pin but run before it, and
+         * issue-certificate once per section. */
+        static const cf_step_kind_t order[] = {CF_STEP_AUTH_ADMIN,       CF_STEP_SET_PIN_BY_PUK,
+                                               CF_STEP_CHANGE_PUK,       CF_STEP_SET_PIN_BY_ADMIN,
+                                               CF_STEP_ROTATE_ADMIN_KEY, CF_STEP_INSTALL_CR_KEY,
+                                               CF_STEP_WRITE_CHUID,      CF_STEP_WRITE_CCC,
+                                               CF_STEP_ISSUE_CERT,       CF_STEP_BLOCK_PIN};
         int last = -1;
         for (size_t i = 0; i < cf_plan_step_count(p); i++) {
             const cf_step_t *s = cf_plan_step(p, i);
-            if ((int)s->kind <= last)
+            int rank = -1;
+            for (int k = 0; k < (int)(sizeof(order) / sizeof(order[0])); k++)
+                if (order[k] == s->kind)
+                    rank = k;
+            if (rank < 0 || rank < last || (rank == last && s->kind != CF_STEP_ISSUE_CERT))
                 abort();
-            last = (int)s->kind;
+            if (s->kind == CF_STEP_ISSUE_CERT && s->cert >= cf_plan_cert_count(p))
+                abort();
+            last = rank;
             if (s->credential != CF_PARAM_NONE &&
                 cf_plan_source(p, s->credential) == CF_SOURCE_NONE)
                 abort();
-            if (s->new_value != CF_PARAM_NONE &&
-                cf_plan_source(p, s->new_value) == CF_SOURCE_NONE)
+            if (s->new_value != CF_PARAM_NONE && cf_plan_source(p, s->new_value) == CF_SOURCE_NONE)
                 abort();
         }
         cf_card_values_t *v = NULL;

@@ -1,7 +1,7 @@
 # test_secret_scan.sh - secret hygiene across the commands: run every
 # cardforge command that touches secrets with known, distinctive values
 # (PINs, PUKs, card keys, a master key, derived keys, unblock responses, a
-# .p12 password and the private key it holds),
+# .p12 password and the private key it holds, a CA's private key),
 # collect everything they leave behind (stdout, stderr, APDU traces, the
 # batch journal, reports, the desk commands' audit log, the card daemons'
 # logs, a terminal transcript) and
@@ -152,6 +152,26 @@ run report-json "$CLI" report "$OUT/journal.jsonl" --json || cf_fail "report --j
 run run-gids "$CLI" run "$CF_TMP/gids.ini" --batch "$CF_TMP/piv.csv" --journal "$OUT/journal-gids.jsonl" \
     --readers sim:1:gids:gemalto --keyfile "$KF" --trace "$OUT/trace-run-gids.txt" ||
     cf_fail "run gids: $(cat "$OUT/run-gids.stderr")"
+# Certificates issued on the line (a key generated on the card, the local
+# CA): the journal's certificate facts, the trace and the report; the CA's
+# private key is a secret as well.
+(cd "$CF_TMP" && umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+    -nodes -keyout ca.key -out ca.pem -subj /CN=scan-ca -days 5 \
+    -addext basicConstraints=critical,CA:TRUE 2>/dev/null) || cf_fail "test CA"
+CA_PRIV=$(openssl pkey -in "$CF_TMP/ca.key" -text -noout |
+    sed -n '/^priv:/,/^pub:/p' | sed '1d;$d' | tr -d ' :\n' | tr a-f A-F)
+[ ${#CA_PRIV} -ge 62 ] || cf_fail "no private scalar of the CA"
+{
+    cat "$CF_TMP/piv.ini"
+    printf '[Certificate_Logon]\nSlot=9a\nAlgorithm=p256\nSubject=/CN=scan holder\n'
+    printf 'CA=local\nCACert=ca.pem\nCAKey=ca.key\n'
+} >"$CF_TMP/piv-cert.ini"
+run run-cert "$CLI" run "$CF_TMP/piv-cert.ini" --batch "$CF_TMP/piv.csv" \
+    --journal "$OUT/journal-cert.jsonl" --readers sim:1:yubikey --trace "$OUT/trace-run-cert.txt" ||
+    cf_fail "run cert: $(cat "$OUT/run-cert.stderr")"
+grep -q '"certificate":{"state":"done"' "$OUT/journal-cert.jsonl" ||
+    cf_fail "the certificate run issued nothing"
+run report-cert "$CLI" report "$OUT/journal-cert.jsonl" || cf_fail "report cert"
 
 # The same master key in a PKCS#11 token (SoftHSM2 made here): a run, the
 # helpdesk and a refused token PIN, with the token's PINs scanned for too.
@@ -206,7 +226,7 @@ grep -q "^response *$(echo "$RESPONSE" | sed 's/..../& /g; s/ $//')" "$OUT/helpd
 secrets=("$PIV_PIN" "$PIV_NEW_PIN" "$PIV_PUK" "$GIDS_PIN" "$PIV_KEY" "$MASTER" "$DERIVED"
     "$P11_PIN" "$P11_SO_PIN" "$(hexof "$P11_PIN")"
     "$(hexof $PIV_PIN)" "$(hexof $PIV_NEW_PIN)" "$(hexof $PIV_PUK)" "$(hexof $GIDS_PIN)"
-    "$P12_PASS" "$(hexof $P12_PASS)" "$P12_PRIV")
+    "$P12_PASS" "$(hexof $P12_PASS)" "$P12_PRIV" "$CA_PRIV")
 found=0
 for f in "$OUT"/*; do
     flat=$(tr -d ' :\r\n-' <"$f" | tr a-f A-F)

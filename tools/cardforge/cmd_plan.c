@@ -144,6 +144,20 @@ static void print_json(FILE *f, const void *ctx)
         fputc(',', f);
         out_json_key(f, "new_value");
         json_param_or_null(f, plan, s->new_value);
+        cf_plan_cert_t pc;
+        if (s->kind == CF_STEP_ISSUE_CERT && cf_plan_cert(plan, s->cert, &pc)) {
+            /* What the step makes; the CA's files and command are in the
+             * description itself. */
+            fputc(',', f);
+            out_json_key(f, "certificate");
+            fputc('{', f);
+            out_json_key(f, "section");
+            out_json_string(f, pc.name);
+            out_json_member(f, "slot", pc.slot[0] ? pc.slot : "auto");
+            out_json_member(f, "algorithm", cf_key_alg_name(pc.keygen.alg));
+            out_json_member(f, "ca", pc.ca_command ? "command" : "local");
+            fprintf(f, ",\"validity_days\":%u}", pc.validity_days);
+        }
         fputc('}', f);
     }
     fputs("],", f);
@@ -205,6 +219,11 @@ int cmd_plan(int argc, char **argv)
         const cf_step_t *s = cf_plan_step(plan, i);
         printf("  %zu. %-17s %s (line %lu)\n", i + 1, cf_step_kind_name(s->kind),
                cf_step_kind_summary(s->kind), s->line);
+        cf_plan_cert_t pc;
+        if (s->kind == CF_STEP_ISSUE_CERT && cf_plan_cert(plan, s->cert, &pc))
+            printf("       key  [Certificate_%s] %s %s, %s, %s\n", pc.name,
+                   pc.slot[0] ? "slot" : "container", pc.slot[0] ? pc.slot : "auto",
+                   cf_key_alg_name(pc.keygen.alg), pc.ca_command ? "CA command" : "local CA");
         char src[200];
         if (s->credential != CF_PARAM_NONE) {
             describe_source(plan, s->credential, src, sizeof(src));

@@ -195,8 +195,11 @@ static void draw_live(struct ui *u)
         const cf_runner_reader_t *rd = &rows[i];
         char what[96] = "";
         if (rd->state == CF_RSTATE_BUSY && rd->serial[0])
-            snprintf(what, sizeof(what), "card %.40s record %" PRIu64 " %.24s", rd->serial,
-                     rd->record, rd->step);
+            /* The step first: on an 80-column terminal only the start of
+             * the row shows, and a card's step (a key being generated, a CA
+             * being asked) is what says why the reader is busy. */
+            snprintf(what, sizeof(what), "%.24s%scard %.40s record %" PRIu64, rd->step,
+                     rd->step[0] ? "  " : "", rd->serial, rd->record);
         else if (rd->state == CF_RSTATE_ASIDE)
             snprintf(what, sizeof(what), "%.90s", rd->note);
         live_line(u, "  %-24.24s %-9s %5" PRIu64 " done %3" PRIu64 " failed  %.60s", rd->name,

@@ -149,6 +149,12 @@ cf_err_t cf_cert_generate(cf_card_t *card, const char *slot, const cf_keygen_t *
 cf_err_t cf_cert_sign(cf_card_t *card, const char *slot, const char *md, const uint8_t *digest,
                       size_t dlen, uint8_t **sig, size_t *siglen);
 
+/* cf_cert_sign for a caller that knows the key's algorithm (it generated
+ * the key): a standard PIV card cannot report it, and a slot whose
+ * certificate is not written yet cannot tell it either. */
+cf_err_t cf_cert_sign_as(cf_card_t *card, const char *slot, cf_key_alg_t alg, const char *md,
+                         const uint8_t *digest, size_t dlen, uint8_t **sig, size_t *siglen);
+
 /* Put a private key (DER PKCS#8 PrivateKeyInfo, a secret) into slot.
  * PIV: only where the card type imports (`keys: yubikey`); policy (may be
  * NULL) sets its policies. GIDS: RSA-2048 only, into the first free

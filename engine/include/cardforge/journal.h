@@ -135,6 +135,21 @@ typedef struct cf_journal_step {
     const char *guid;        /* write-chuid: the GUID written (32 hex digits); NULL or "" else */
 } cf_journal_step_t;
 
+/* What an issue-certificate step left on the card, written inside that
+ * step as "certificate": where the card stands, the slot, the key
+ * algorithm and, once the CA's certificate passed its checks, its public
+ * facts. Never a private key or a PIN. */
+typedef struct cf_journal_cert {
+    unsigned step;     /* index of the step in the card's steps (0-based) */
+    const char *state; /* "done", "key-generated", ... (cf_issue_state_name) */
+    const char *slot;  /* "9a", "0"; "" when no key was generated */
+    const char *algorithm;
+    const char *serial;    /* hex; "" until a certificate passed its checks */
+    const char *sha256;    /* of the DER, lower-case hex; "" likewise */
+    const char *issuer;    /* RFC 2253; "" likewise */
+    const char *not_after; /* "2027-12-05T13:38:56Z"; "" likewise */
+} cf_journal_cert_t;
+
 typedef struct cf_journal_card {
     uint64_t attempt;
     uint64_t recovers; /* the attempt whose open intent this one finishes, 0: none */
@@ -163,6 +178,9 @@ typedef struct cf_journal_card {
      * each cf_param_t p (plan.h; the executor's CF_PARAM_BIT), written as
      * the parameters' names. Bits of no parameter are not written. */
     unsigned refused;
+    /* The issue-certificate steps' facts (NULL and 0 when none). */
+    const cf_journal_cert_t *certs;
+    size_t n_certs;
 } cf_journal_card_t;
 
 typedef struct cf_journal_end {

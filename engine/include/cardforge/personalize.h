@@ -38,6 +38,7 @@
 
 #include <cardforge/card.h>
 #include <cardforge/error.h>
+#include <cardforge/issue.h>
 #include <cardforge/plan.h>
 
 #ifdef __cplusplus
@@ -76,9 +77,13 @@ typedef struct cf_step_result {
     char kcv[7];              /* check value of the key the step installed, "" when none */
     char guid[33];            /* write-chuid: the GUID it wrote (32 hex digits), else "" */
     char message[CF_MSG_MAX]; /* what happened, for people; never a secret */
+    /* issue-certificate only: where the card stands (also after a failure),
+     * the slot and algorithm, and the certificate's public facts once the
+     * CA's answer passed its checks (have_cert). */
+    cf_issue_result_t issue;
 } cf_step_result_t;
 
-#define CF_PERSONALIZE_MAX_STEPS 8
+#define CF_PERSONALIZE_MAX_STEPS 16 /* as many as a plan has */
 
 typedef struct cf_personalize_result {
     size_t n_steps;

@@ -24,8 +24,10 @@
 #include <time.h>
 
 #include <cardforge/batch.h>
+#include <cardforge/cert.h>
 #include <cardforge/diag.h>
 #include <cardforge/error.h>
+#include <cardforge/issue.h>
 #include <cardforge/keys.h>
 #include <cardforge/secret.h>
 
@@ -67,6 +69,8 @@ typedef enum cf_step_kind {
     CF_STEP_BLOCK_PIN,        /* spend the PIN tries until blocked */
     CF_STEP_WRITE_CHUID,      /* a CHUID with a fresh GUID, under the admin key (PIV) */
     CF_STEP_WRITE_CCC,        /* a CCC with a fresh card identifier, likewise */
+    CF_STEP_ISSUE_CERT,       /* generate a key, have the CA certify it, write the
+                                 certificate ([Certificate_<Name>]; runs before block-pin) */
 } cf_step_kind_t;
 
 typedef struct cf_step {
@@ -74,6 +78,7 @@ typedef struct cf_step {
     unsigned long line;    /* description line that asked for the step */
     cf_param_t credential; /* secret the step authenticates with, or NONE */
     cf_param_t new_value;  /* secret the step installs, or NONE */
+    unsigned cert;         /* CF_STEP_ISSUE_CERT: which certificate section (0-based) */
 } cf_step_t;
 
 /* Longest PIN or PUK any card type cardforge knows accepts (GIDS: 16).
@@ -128,6 +133,33 @@ const char *cf_plan_field_name(const cf_plan_t *plan, size_t i);
 int cf_plan_field_has_default(const cf_plan_t *plan, size_t i);
 /* 1 when the plan has a parameter of CF_SOURCE_PROMPT. */
 int cf_plan_has_prompts(const cf_plan_t *plan);
+
+/* ---- certificate sections ----
+ *
+ * [Certificate_<Name>] sections (docs/encoding-description.md): a key pair
+ * generated on the card and a certificate issued for it, one
+ * issue-certificate step each, in the order of the file. */
+
+#define CF_PLAN_MAX_CERTS 4
+#define CF_PLAN_CERT_NAME 32
+#define CF_PLAN_CERT_MAX_RDN 8
+
+typedef struct cf_plan_cert {
+    const char *name;   /* <Name> */
+    unsigned long line; /* the section header's line */
+    const char *slot;   /* "9a", "9c", "9d", "9e"; "" = the first free GIDS container */
+    cf_keygen_t keygen; /* algorithm and policies (label NULL) */
+    unsigned validity_days;
+    int ca_command; /* 1: CACommand; 0: local CA (CACert, CAKey) */
+    const char *ca_cert, *ca_key, *ca_command_line;
+    unsigned ca_timeout_ms;
+} cf_plan_cert_t;
+
+size_t cf_plan_cert_count(const cf_plan_t *plan);
+/* Section i (borrowed from plan), 0 when i is out of range. */
+int cf_plan_cert(const cf_plan_t *plan, size_t i, cf_plan_cert_t *out);
+/* 1 when a template (Subject, UPN, Email) of section i names ${field}. */
+int cf_plan_cert_uses_field(const cf_plan_t *plan, size_t i, const char *field);
 
 /* ---- derived and random values ----
  *
@@ -242,6 +274,14 @@ cf_source_t cf_card_values_origin(const cf_card_values_t *v, cf_param_t p, const
                                   unsigned *version);
 
 void cf_card_values_free(cf_card_values_t *v); /* wipes; NULL is fine */
+
+/* The names certificate section i gives this card: its subject (attribute
+ * names from the plan, values expanded from the batch record; into dn,
+ * which must hold CF_PLAN_CERT_MAX_RDN entries), UPN and email. Everything
+ * borrowed from plan and v. CF_ERR_ARG when i is out of range or v has not
+ * been resolved for it. */
+cf_err_t cf_card_values_cert_names(const cf_plan_t *plan, const cf_card_values_t *v, size_t i,
+                                   cf_dn_entry_t *dn, cf_issue_names_t *out);
 
 #ifdef __cplusplus
 }

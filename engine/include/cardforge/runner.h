@@ -154,7 +154,7 @@ typedef struct cf_runner_reader {
     cf_reader_state_t state;
     char serial[CF_JOURNAL_SERIAL_MAX + 1]; /* card in work, "" */
     uint64_t record;                        /* its record, 0 */
-    char step[32];                          /* last step reported, "" */
+    char step[32];                          /* step in progress or last reported, "" */
     uint64_t cards, personalized, failed, rejected;
     unsigned fails_in_row;
     double busy_ms;    /* from taking a card to releasing it, summed */

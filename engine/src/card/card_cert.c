@@ -378,6 +378,12 @@ cf_err_t cf_cert_sign(cf_card_t *card, const char *slot, const char *md, const u
     return sign_hinted(card, slot, CF_KEYALG_UNKNOWN, md, digest, dlen, sig, siglen);
 }
 
+cf_err_t cf_cert_sign_as(cf_card_t *card, const char *slot, cf_key_alg_t alg, const char *md,
+                         const uint8_t *digest, size_t dlen, uint8_t **sig, size_t *siglen)
+{
+    return sign_hinted(card, slot, alg, md, digest, dlen, sig, siglen);
+}
+
 static cf_err_t sign_hinted(cf_card_t *card, const char *slot, cf_key_alg_t hint, const char *md,
                             const uint8_t *digest, size_t dlen, uint8_t **sig, size_t *siglen)
 {

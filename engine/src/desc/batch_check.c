@@ -183,6 +183,15 @@ cf_err_t cf_plan_check_batch_csv(const cf_plan_t *plan, cf_csv_t *csv, cf_diag_l
             if (n > 0)
                 ulen += (size_t)n;
         }
+        for (size_t k = 0; k < cf_plan_cert_count(plan) && ulen < sizeof(users); k++) {
+            cf_plan_cert_t pc;
+            if (!cf_plan_cert_uses_field(plan, k, f) || !cf_plan_cert(plan, k, &pc))
+                continue;
+            int n = snprintf(users + ulen, sizeof(users) - ulen, "%s[Certificate_%s] in %s:%lu",
+                             ulen ? ", " : "", pc.name, cf_plan_name(plan), pc.line);
+            if (n > 0)
+                ulen += (size_t)n;
+        }
         cf_diag_add(diags, CF_SEV_ERROR, cf_csv_name(csv), 1,
                     "column %s is missing and the field has no default (needed by %s)", f, users);
         header_ok = 0;

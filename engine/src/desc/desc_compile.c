@@ -20,6 +20,7 @@
 
 #include <ini.h>
 
+#include "desc/desc_cert.h"
 #include "desc/desc_gen.h"
 #include "desc/desc_idobj.h"
 #include "desc/desc_int.h"
@@ -32,7 +33,14 @@
 #define MAX_FIELDS 256
 #define MAX_SECTIONS 64
 
-enum section_kind { SEC_NONE, SEC_DESCRIPTION, SEC_FIELDS, SEC_APPLICATION, SEC_UNKNOWN };
+enum section_kind {
+    SEC_NONE,
+    SEC_DESCRIPTION,
+    SEC_FIELDS,
+    SEC_APPLICATION,
+    SEC_CERTIFICATE,
+    SEC_UNKNOWN
+};
 
 enum bool_key { B_SETPIN, B_INITCR, B_USECMK, B_COUNT };
 static const char *const bool_names[B_COUNT] = {"SetPIN", "InitCRKey", "UseCardManagerKey"};
@@ -64,6 +72,7 @@ struct compile {
     int block_count;
     /* [Application_PIV] identity objects: the line of each key (0: absent) */
     unsigned long chuid_line, expiry_line, ccc_line;
+    struct desc_certs certs; /* [Certificate_<Name>] sections (desc_cert.c) */
     cf_plan_t *plan;
 };
 
@@ -93,6 +102,8 @@ static enum section_kind classify_section(const char *name, size_t len)
         return SEC_FIELDS;
     if (len > 12 && strncasecmp(name, "Application_", 12) == 0)
         return SEC_APPLICATION;
+    if (len > 12 && strncasecmp(name, "Certificate_", 12) == 0)
+        return SEC_CERTIFICATE;
     return SEC_UNKNOWN;
 }
 
@@ -101,10 +112,11 @@ static void on_section(void *ctx, const char *name, size_t len, unsigned long li
     struct compile *c = ctx;
     c->cur = classify_section(name, len);
     c->app_block_line = 0;
+    c->certs.current = -1;
     if (c->cur == SEC_UNKNOWN) {
         err(c, line,
-            "unknown section [%.*s] (expected [Description], [Fields] or "
-            "[Application_<name>])",
+            "unknown section [%.*s] (expected [Description], [Fields], "
+            "[Application_<name>] or [Certificate_<name>])",
             (int)(len > 60 ? 60 : len), name);
         return;
     }
@@ -122,6 +134,8 @@ static void on_section(void *ctx, const char *name, size_t len, unsigned long li
         s->name[len] = 0;
         s->line = line;
     }
+    if (c->cur == SEC_CERTIFICATE)
+        cf_desc_cert_section(&c->certs, name + 12, len - 12, line);
 }
 
 /* "true"/"false" in any case; -1 for anything else. */
@@ -302,6 +316,9 @@ static int on_setting(void *user, const char *section, const char *name, const c
         break;
     case SEC_APPLICATION:
         handle_application(c, section, name, value, line);
+        break;
+    case SEC_CERTIFICATE:
+        cf_desc_cert_setting(&c->certs, name, value, line);
         break;
     case SEC_UNKNOWN:
         break; /* the section was reported already */
@@ -497,7 +514,7 @@ static void apply_rules(struct compile *c)
      * authenticates the rotation and the challenge-response key (a PIV card
      * personalized by PUK that also gets a new management key). */
     if (has_cmk && (setpin == 0 || has_ipuk) && !given(c, CF_PARAM_NEW_CARD_MANAGER_KEY) &&
-        initcr == 0 && c->chuid_line == 0 && c->ccc_line == 0)
+        initcr == 0 && c->chuid_line == 0 && c->ccc_line == 0 && c->certs.n == 0)
         warn(c, c->params[CF_PARAM_CARD_MANAGER_KEY].line,
              "CardManagerKey is given but no step uses it%s",
              has_ipuk ? " (with InitialPUK the PIN is set with the PUK)" : "");
@@ -527,6 +544,10 @@ static void apply_rules(struct compile *c)
         warn(c, c->chuid_line ? c->chuid_line : c->ccc_line,
              "%s is written under the card's factory management key (no CardManagerKey given)",
              c->chuid_line ? "CHUID" : "CCC");
+    cf_desc_cert_finish(&c->certs, c->plan, setpin == 1 && given(c, CF_PARAM_PIN), has_cmk);
+    size_t piv_certs = 0;
+    for (size_t i = 0; i < c->plan->ncerts; i++)
+        piv_certs += c->plan->certs[i].slot[0] != '\0';
     cf_desc_generated_rules(c->plan, initcr == 1, c->block_count > 0 ? c->block_line : 0, c->file,
                             c->diags);
     for (size_t i = 0; i < c->plan->nfields; i++)
@@ -540,7 +561,8 @@ static void apply_rules(struct compile *c)
     initcr = initcr == 1;
     const cf_param_t CMK = CF_PARAM_CARD_MANAGER_KEY, NCMK = CF_PARAM_NEW_CARD_MANAGER_KEY;
     int rotate = given(c, NCMK) && has_cmk;
-    int admin_needed = has_cmk && ((setpin && !has_ipuk) || rotate || initcr || idobj);
+    int admin_needed =
+        has_cmk && ((setpin && !has_ipuk) || rotate || initcr || idobj || piv_certs > 0);
     if (admin_needed)
         add_step(c, CF_STEP_AUTH_ADMIN, c->params[CMK].line, CMK, CF_PARAM_NONE);
     if (setpin && has_ipuk) {
@@ -564,6 +586,12 @@ static void apply_rules(struct compile *c)
     if (c->ccc_line != 0)
         add_step(c, CF_STEP_WRITE_CCC, c->ccc_line, has_cmk ? (rotate ? NCMK : CMK) : CF_PARAM_NONE,
                  CF_PARAM_NONE);
+    /* Certificates after every credential step (the PIN they need is set,
+     * the admin key final) and before the PIN is blocked. */
+    for (size_t i = 0; i < c->plan->ncerts; i++) {
+        add_step(c, CF_STEP_ISSUE_CERT, c->plan->certs[i].line, CF_PARAM_NONE, CF_PARAM_NONE);
+        c->plan->steps[c->plan->nsteps - 1].cert = (unsigned)i;
+    }
     if (c->block_count > 0)
         add_step(c, CF_STEP_BLOCK_PIN, c->block_line, CF_PARAM_NONE, CF_PARAM_NONE);
 }
@@ -592,6 +620,9 @@ cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len, cf_
     struct compile c = {0};
     c.file = name;
     c.diags = diags;
+    c.certs.file = name;
+    c.certs.diags = diags;
+    c.certs.current = -1;
     c.plan = calloc(1, sizeof(cf_plan_t));
     if (c.plan == NULL || (c.plan->name = strdup(name)) == NULL) {
         free(c.plan);
@@ -618,6 +649,7 @@ cf_err_t cf_plan_compile_mem(const char *name, const char *data, size_t len, cf_
                         "the description asks for nothing to be done to the card");
     }
     free_settings(&c);
+    cf_desc_cert_raw_free(&c.certs);
     cf_diag_sort(diags);
     if (cf_diag_errors(diags) > errors_before || cf_diag_list_oom(diags)) {
         cf_plan_free(c.plan);

@@ -26,6 +26,8 @@ static const struct {
     [CF_STEP_BLOCK_PIN] = {"block-pin", "block the PIN"},
     [CF_STEP_WRITE_CHUID] = {"write-chuid", "write a CHUID with a new GUID"},
     [CF_STEP_WRITE_CCC] = {"write-ccc", "write a CCC with a new card identifier"},
+    [CF_STEP_ISSUE_CERT] = {"issue-certificate",
+                            "generate a key on the card and write its certificate from the CA"},
 };
 
 const char *cf_step_kind_name(cf_step_kind_t k)
@@ -96,6 +98,8 @@ void cf_plan_free(cf_plan_t *plan)
         cf_secret_free(plan->fields[i].def);
     }
     free(plan->fields);
+    for (size_t i = 0; i < plan->ncerts; i++)
+        cf_desc_cert_free(&plan->certs[i]);
     free(plan->name);
     free(plan);
 }
@@ -322,6 +326,9 @@ cf_err_t cf_plan_resolve(const cf_plan_t *plan, cf_field_lookup_fn lookup, void 
         }
         }
     }
+    if (cf_desc_cert_resolve(plan, out != NULL ? v : NULL, lookup, lookup_ctx, where_file,
+                             where_line, diags) != 0)
+        bad = 1;
     if (out == NULL)
         return bad ? CF_ERR_INVALID : CF_OK;
     if (bad) {
@@ -362,5 +369,6 @@ void cf_card_values_free(cf_card_values_t *v)
         return;
     for (int p = 0; p < CF_PARAM_COUNT; p++)
         cf_secret_free(v->v[p]);
+    cf_desc_cert_texts_free(v);
     free(v);
 }

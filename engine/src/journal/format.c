@@ -81,7 +81,22 @@ void cf_journal_fmt_intent(cf_jbuf *b, const cf_journal_intent_t *in)
     end_line(b);
 }
 
-static void fmt_step(cf_jbuf *b, const cf_journal_step_t *s)
+static void fmt_cert(cf_jbuf *b, const cf_journal_cert_t *ct)
+{
+    cf_jbuf_key(b, "certificate");
+    cf_jbuf_open_obj(b);
+    cf_jbuf_kv_str(b, "state", ct->state);
+    cf_jbuf_kv_str(b, "slot", ct->slot);
+    cf_jbuf_kv_str(b, "algorithm", ct->algorithm);
+    cf_jbuf_kv_str(b, "serial", ct->serial);
+    cf_jbuf_kv_str(b, "sha256", ct->sha256);
+    cf_jbuf_kv_str(b, "issuer", ct->issuer);
+    cf_jbuf_kv_str(b, "not_after", ct->not_after);
+    cf_jbuf_close_obj(b);
+}
+
+/* ct: the step's certificate facts, or NULL. */
+static void fmt_step(cf_jbuf *b, const cf_journal_step_t *s, const cf_journal_cert_t *ct)
 {
     cf_jbuf_open_obj(b);
     cf_jbuf_kv_str(b, "step", s->step);
@@ -98,6 +113,8 @@ static void fmt_step(cf_jbuf *b, const cf_journal_step_t *s)
     kv_u64_or_null(b, "master_key_version", s->master_version);
     cf_jbuf_kv_str(b, "error", cf_errname(s->err));
     cf_jbuf_kv_str(b, "message", s->message);
+    if (ct != NULL)
+        fmt_cert(b, ct);
     cf_jbuf_close_obj(b);
 }
 
@@ -163,8 +180,12 @@ void cf_journal_fmt_card(cf_jbuf *b, const cf_journal_card_t *c)
         n = 0;
     }
     for (size_t i = 0; i < n; i++) {
+        const cf_journal_cert_t *ct = NULL;
+        for (size_t k = 0; c->certs != NULL && k < c->n_certs; k++)
+            if (c->certs[k].step == i)
+                ct = &c->certs[k];
         cf_jbuf_elem(b);
-        fmt_step(b, &c->steps[i]);
+        fmt_step(b, &c->steps[i], ct);
     }
     cf_jbuf_close_arr(b);
     end_line(b);

@@ -33,6 +33,7 @@ void cf_journal_fmt_spent_refused(cf_jbuf *b, uint64_t puk, uint64_t admin, unsi
 typedef struct cf_journal_parser {
     cf_json_doc doc;
     cf_journal_step_t steps[CF_JOURNAL_MAX_STEPS];
+    cf_journal_cert_t certs[CF_JOURNAL_MAX_STEPS];
 } cf_journal_parser;
 
 int cf_journal_parser_init(cf_journal_parser *p);

@@ -232,6 +232,7 @@ static int parse_steps(struct ctx *c, cf_journal_parser *p, cf_journal_card_t *c
         return -1;
     }
     size_t i = 0;
+    card->n_certs = 0;
     for (const cf_json_node *s = cf_json_child(c->d, arr, 0); s != NULL;
          s = cf_json_next(c->d, s), i++) {
         if (s->type != CF_JSON_OBJ) {
@@ -262,7 +263,21 @@ static int parse_steps(struct ctx *c, cf_journal_parser *p, cf_journal_card_t *c
         st->master_version = mv > UINT32_MAX ? 0 : (unsigned)mv;
         st->err = cf_journal_err_from_name(opt_str(c, s, "error"));
         st->message = opt_str(c, s, "message");
+        /* issue-certificate's facts; absent on every other step. */
+        const cf_json_node *ct = cf_json_get(c->d, s, "certificate");
+        if (ct != NULL && ct->type == CF_JSON_OBJ) {
+            cf_journal_cert_t *jc = &p->certs[card->n_certs++];
+            jc->step = (unsigned)i;
+            jc->state = opt_str(c, ct, "state");
+            jc->slot = opt_str(c, ct, "slot");
+            jc->algorithm = opt_str(c, ct, "algorithm");
+            jc->serial = opt_str(c, ct, "serial");
+            jc->sha256 = opt_str(c, ct, "sha256");
+            jc->issuer = opt_str(c, ct, "issuer");
+            jc->not_after = opt_str(c, ct, "not_after");
+        }
     }
+    card->certs = card->n_certs > 0 ? p->certs : NULL;
     card->steps = p->steps;
     card->n_steps = i;
     return 0;

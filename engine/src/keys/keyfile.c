@@ -438,10 +438,8 @@ static cf_err_t open_checked(const char *path, const char *what, long max, int *
     return CF_OK;
 }
 
-/* Read a checked file of at most max bytes into a new buffer of max + 1
- * bytes (*buf, wiped and freed by the caller). */
-static cf_err_t read_checked(const char *path, const char *what, size_t max, char **buf,
-                             size_t *len, char *errbuf, size_t errlen)
+cf_err_t cf_keys_read_checked(const char *path, const char *what, size_t max, char **buf,
+                              size_t *len, char *errbuf, size_t errlen)
 {
     int fd;
     *buf = NULL;
@@ -483,7 +481,8 @@ static cf_err_t read_pin_file(const char *path, cf_secret_t **pin, char *errbuf,
     char *buf;
     size_t len;
     *pin = NULL;
-    cf_err_t err = read_checked(path, "PIN file", PIN_FILE_MAX_BYTES, &buf, &len, errbuf, errlen);
+    cf_err_t err =
+        cf_keys_read_checked(path, "PIN file", PIN_FILE_MAX_BYTES, &buf, &len, errbuf, errlen);
     if (err == CF_OK) {
         if (len > 0 && buf[len - 1] == '\n')
             len--;
@@ -551,7 +550,8 @@ cf_err_t cf_keyfile_load(const char *path, cf_keyfile_t **out, char *errbuf, siz
         return CF_ERR_ARG;
     char *buf;
     size_t len;
-    cf_err_t err = read_checked(path, "key file", KEYFILE_MAX_BYTES, &buf, &len, errbuf, errlen);
+    cf_err_t err =
+        cf_keys_read_checked(path, "key file", KEYFILE_MAX_BYTES, &buf, &len, errbuf, errlen);
     if (err == CF_OK)
         err = cf_keyfile_parse(path, buf, len, out, errbuf, errlen);
     if (buf != NULL)

@@ -53,6 +53,15 @@ cf_err_t cf_keys_kbkdf_counter(cf_keys_prf_fn prf, const void *ctx, const uint8_
 void cf_keys_errf(char *errbuf, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Read a file of secrets we may trust (what: "key file", "PIN file", "CA
+ * key file" for messages): a regular file, not a symbolic link, owned by
+ * the effective user, mode 0600 or 0400, at most max bytes. *buf is a new
+ * buffer of max + 1 bytes holding *len bytes, wiped and freed by the
+ * caller. CF_ERR_PERMISSION (link, owner, mode, not a regular file),
+ * CF_ERR_IO, CF_ERR_INVALID (too large), CF_ERR_NOMEM. */
+cf_err_t cf_keys_read_checked(const char *path, const char *what, size_t max, char **buf,
+                              size_t *len, char *errbuf, size_t errlen);
+
 /* 1 when name is 1..CF_KEYS_NAME_MAX characters of A-Z a-z 0-9 _ . - */
 int cf_keys_name_valid(const char *name, size_t len);
 

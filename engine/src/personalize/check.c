@@ -80,6 +80,10 @@ cf_err_t pers_check(const cf_card_t *card, const cf_plan_t *plan, const cf_card_
         struct need nd;
         if (step_need(st->kind, &nd) && !cf_profile_can(pr, nd.cap))
             return refuse(msg, msglen, CF_ERR_REFUSED, st, pname, nd.why);
+        char cwhy[160];
+        if (st->kind == CF_STEP_ISSUE_CERT &&
+            pers_check_issue_cert(card, plan, st, cwhy, sizeof(cwhy)) != 0)
+            return refuse(msg, msglen, CF_ERR_REFUSED, st, pname, cwhy);
 
         /* A write under the admin key needs a key to authenticate with:
          * the description's, or the card type's factory key. */

@@ -128,5 +128,11 @@ cf_err_t pers_step_install_cr_key(struct pers *ps, const cf_step_t *st, cf_step_
 cf_err_t pers_step_block_pin(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
 cf_err_t pers_step_write_chuid(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
 cf_err_t pers_step_write_ccc(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+cf_err_t pers_step_issue_cert(struct pers *ps, const cf_step_t *st, cf_step_result_t *r);
+
+/* Can this card type run issue-certificate step st (its slot kind, the
+ * key algorithm, policies)? 0, or -1 with the reason in why. */
+int pers_check_issue_cert(const cf_card_t *card, const cf_plan_t *plan, const cf_step_t *st,
+                          char *why, size_t whylen);
 
 #endif

@@ -155,6 +155,8 @@ static step_fn step_executor(cf_step_kind_t k)
         return pers_step_write_chuid;
     case CF_STEP_WRITE_CCC:
         return pers_step_write_ccc;
+    case CF_STEP_ISSUE_CERT:
+        return pers_step_issue_cert;
     }
     return NULL;
 }

@@ -37,6 +37,7 @@
 struct card_rec {
     cf_journal_card_t c;
     cf_journal_step_t steps[CF_PERSONALIZE_MAX_STEPS];
+    cf_journal_cert_t certs[CF_PERSONALIZE_MAX_STEPS];
     char masters[CF_PERSONALIZE_MAX_STEPS][CF_KEYS_NAME_MAX + 1];
     char serial[CF_JOURNAL_SERIAL_MAX + 1];
     char atr[2 * CF_ATR_MAX + 1];
@@ -100,6 +101,10 @@ static cf_err_t hook_intent(void *user, const cf_card_t *card, const cf_step_t *
     pthread_mutex_lock(&h->r->mu);
     if (e == CF_OK)
         e = cf_journal_state_apply_intent(h->r->st, &in);
+    /* The progress shows the step the card is on: a key generated on the
+     * card and a CA's answer take seconds, and the reader is busy with it. */
+    if (e == CF_OK)
+        snprintf(h->rd->pub.step, sizeof(h->rd->pub.step), "%s", in.step);
     if (e != CF_OK) {
         /* The journal cannot account for changes any more: stop the run. */
         if (h->r->fatal == CF_OK)
@@ -191,8 +196,24 @@ static void fill_origins(struct card_rec *rec, const cf_plan_t *plan,
     }
 }
 
+/* An issue-certificate step's facts (borrowed from the result, which
+ * outlives the record as the step's message does). */
+static void journal_cert(cf_journal_cert_t *j, unsigned step, const cf_issue_result_t *is)
+{
+    int cert = is->have_cert;
+    j->step = step;
+    j->state = cf_issue_state_name(is->state);
+    j->slot = is->slot;
+    j->algorithm = is->state != CF_ISSUE_UNTOUCHED ? cf_key_alg_name(is->alg) : "";
+    j->serial = cert ? is->cert.serial : "";
+    j->sha256 = cert ? is->cert.sha256 : "";
+    j->issuer = cert ? is->cert.issuer : "";
+    j->not_after = cert ? is->cert.not_after : "";
+}
+
 static void fill_steps(struct card_rec *rec, const cf_personalize_result_t *res)
 {
+    rec->c.n_certs = 0;
     size_t n = res->n_steps;
     if (n > CF_PERSONALIZE_MAX_STEPS)
         n = CF_PERSONALIZE_MAX_STEPS;
@@ -210,9 +231,12 @@ static void fill_steps(struct card_rec *rec, const cf_personalize_result_t *res)
             .guid = s->guid,
             .message = s->message,
         };
+        if (s->kind == CF_STEP_ISSUE_CERT)
+            journal_cert(&rec->certs[rec->c.n_certs++], (unsigned)i, &s->issue);
     }
     rec->c.steps = rec->steps;
     rec->c.n_steps = n;
+    rec->c.certs = rec->c.n_certs > 0 ? rec->certs : NULL;
     for (int c = 0; c < 3 && c < CF_CRED_COUNT; c++)
         rec->c.tries[c] = res->tries[c].kind == CF_TRIES_KNOWN ? (int)res->tries[c].left : -1;
 }

@@ -11,6 +11,7 @@ SCRIPT is a file of lines, each one action:
                        N different values: a live display that moves
     signal NAME        send the signal (INT, TERM, HUP, ...) to the command
     sleep S            wait S seconds, reading the output
+    touch PATH         create the file PATH (a signal to a helper of the test)
     hangup             close the terminal: the kernel sends SIGHUP to the
                        command, whose writes to the terminal then fail
     exit               wait (at most 60 s) for the command to end
@@ -95,6 +96,8 @@ def main():
             deadline = time.time() + float(arg)
             while time.time() < deadline:
                 pump(min(0.2, deadline - time.time()))
+        elif verb == "touch":
+            open(arg, "a").close()
         elif verb == "hangup":
             os.close(fd)
             open_fd[0] = False
