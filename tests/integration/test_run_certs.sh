@@ -123,7 +123,17 @@ for i in 0 1 2 3; do
         tr -d : | tr 'A-F' 'a-f')
     grep -q "\"serial\":\"$serial\",\"sha256\":\"$fp\",\"issuer\":\"CN=Line CA\"" \
         "$tmp/piv.jsonl" || fail "card $i: journal lacks serial $serial / sha256 $fp"
+    echo "9a $serial $fp" >>"$tmp/certs.want"
 done
+# `cardforge export` gives a card management system each card's certificate
+"$cf" export "$tmp/piv.jsonl" >"$tmp/export.csv" || fail "cardforge export failed"
+python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["status"] == "personalized":
+        print(r["cert_slots"], r["cert_serials"], r["cert_sha256"])' "$tmp/export.csv" |
+    sort >"$tmp/certs.got"
+sort "$tmp/certs.want" | cmp -s - "$tmp/certs.got" ||
+    fail "export's certificates differ from the cards': $(cat "$tmp/certs.got")"
 
 # No PIN of the batch and no private key in the journal or the output.
 for pin in 739146 582047 915372 461938; do

@@ -124,6 +124,13 @@ done
     cf_fail "GUIDs repeat: ${guids[*]}"
 [ "$(printf '%s\n' "${ids[@]}" | sort -u | wc -l)" -eq "$N" ] ||
     cf_fail "CCC card identifiers repeat: ${ids[*]}"
+# `cardforge export` gives a card management system each card's GUID
+"$CLI" export "$J" >"$CF_TMP/export.csv" || cf_fail "cardforge export failed"
+got=$(python3 -c 'import csv, sys
+print(" ".join(sorted(r["chuid_guid"] for r in csv.DictReader(open(sys.argv[1]))
+                      if r["status"] == "personalized")))' "$CF_TMP/export.csv")
+cf_expect_eq "the export's GUIDs = the cards' GUIDs" \
+    "$(printf '%s\n' "${guids[@]}" | sort | paste -sd' ')" "$got"
 # the standard card's factory CHUID (GUID "CFPIV" + serial) is gone
 case "${guids[2]}" in 4346504956*) cf_fail "the piv card kept its factory GUID" ;; esac
 

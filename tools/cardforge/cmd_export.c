@@ -31,8 +31,10 @@ static void usage(FILE *out)
                  "One row per card attempt of the journal: attempt, record, batch line and\n"
                  "ID, serial, reader, profile, status, error, end time, and the admin key\n"
                  "the card holds now as its check value (KCV) with, for a derived key, the\n"
-                 "master key's name and version. Rows are in journal order; the last row of\n"
-                 "a serial is that card's state. Nothing secret is in a journal.\n\n"
+                 "master key's name and version; the CHUID's GUID the card was given; and\n"
+                 "the certificates issued to it (slots, serials, SHA-256, not-after; each a\n"
+                 "';'-separated list). Rows are in journal order; the last row of a serial\n"
+                 "is that card's state. Nothing secret is in a journal.\n\n"
                  "  --format csv|json   RFC 4180 CSV with a header line (default), or a JSON\n"
                  "                      array of objects\n"
                  "  --out FILE          write there (created 0600) instead of standard output\n"
@@ -77,14 +79,46 @@ static void iso_time(int64_t ms, char out[64])
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
-static const char *const columns[] = {"attempt",    "record",
-                                      "line",       "id",
-                                      "serial",     "reader",
-                                      "profile",    "status",
-                                      "error",      "end",
-                                      "admin_kcv",  "admin_key_source",
-                                      "master_key", "master_key_version",
-                                      NULL};
+static const char *const columns[] = {"attempt",        "record",
+                                      "line",           "id",
+                                      "serial",         "reader",
+                                      "profile",        "status",
+                                      "error",          "end",
+                                      "admin_kcv",      "admin_key_source",
+                                      "master_key",     "master_key_version",
+                                      "chuid_guid",     "cert_slots",
+                                      "cert_serials",   "cert_sha256",
+                                      "cert_not_after", NULL};
+
+/* The certificates this attempt issued and proved (state "done"), each
+ * fact as a ';'-separated list in the journal's order, so a row stays one
+ * row however many certificates the card got. */
+struct cert_cols {
+    char slots[CF_JOURNAL_MAX_STEPS * 8];
+    char serials[CF_JOURNAL_MAX_STEPS * 48];
+    char sha256[CF_JOURNAL_MAX_STEPS * 72];
+    char not_after[CF_JOURNAL_MAX_STEPS * 32];
+};
+
+static void join(char *buf, size_t cap, const char *v)
+{
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s%s", len ? ";" : "", v ? v : "");
+}
+
+static void cert_columns(const cf_journal_card_t *c, struct cert_cols *cc)
+{
+    memset(cc, 0, sizeof(*cc));
+    for (size_t i = 0; i < c->n_certs; i++) {
+        const cf_journal_cert_t *k = &c->certs[i];
+        if (k->state == NULL || strcmp(k->state, "done") != 0)
+            continue;
+        join(cc->slots, sizeof(cc->slots), k->slot);
+        join(cc->serials, sizeof(cc->serials), k->serial);
+        join(cc->sha256, sizeof(cc->sha256), k->sha256);
+        join(cc->not_after, sizeof(cc->not_after), k->not_after);
+    }
+}
 
 static cf_err_t visit(void *user, const cf_journal_entry_t *e)
 {
@@ -96,8 +130,12 @@ static cf_err_t visit(void *user, const cf_journal_entry_t *e)
      * and reached the card (rotation, or the C/R proof of the same key). */
     const char *kcv = "", *source = "", *master = "";
     unsigned version = 0;
+    const char *guid = "";
     for (size_t i = 0; i < c->n_steps; i++) {
         const cf_journal_step_t *s = &c->steps[i];
+        /* The GUID the card holds: written and read back the same. */
+        if (strcmp(s->step, "write-chuid") == 0 && strcmp(s->outcome, "done") == 0 && s->guid)
+            guid = s->guid;
         if (s->kcv == NULL || s->kcv[0] == 0)
             continue;
         if (strcmp(s->outcome, "done") != 0 && strcmp(s->outcome, "already") != 0)
@@ -118,6 +156,8 @@ static cf_err_t visit(void *user, const cf_journal_entry_t *e)
     else
         num[3][0] = 0;
     iso_time(c->end, end);
+    struct cert_cols cc;
+    cert_columns(c, &cc);
     const char *v[] = {num[0],
                        num[1],
                        num[2],
@@ -131,7 +171,14 @@ static cf_err_t visit(void *user, const cf_journal_entry_t *e)
                        kcv,
                        source,
                        master,
-                       num[3]};
+                       num[3],
+                       guid,
+                       cc.slots,
+                       cc.serials,
+                       cc.sha256,
+                       cc.not_after};
+    _Static_assert(sizeof(v) / sizeof(v[0]) == sizeof(columns) / sizeof(columns[0]) - 1,
+                   "one value per column");
     if (x->json) {
         fprintf(x->out, "%s\n{", x->rows ? "," : "");
         for (size_t i = 0; columns[i]; i++)
