@@ -23,14 +23,14 @@
 #     the database, call by call (claims and heartbeats on its claims thread,
 #     ahead of the readers; intents and results on the reader threads, on
 #     the card's path), measured around each call (monotonic clock, the
-#     station's connection lock included). Per card: the sum of the four
+#     wait for a free connection of the station included). Per card: the sum of the four
 #     over the personalized cards; as a share of card time: over the mean
 #     card time of the journals (`ms` of the card lines). The intent and
 #     result part alone is what a card waits for; claims and heartbeats run
 #     beside the cards;
-#   - end replay: at its end each station sends its whole journal again
-#     (idempotent: what the database missed); the longest of the stations,
-#     in the wall time but not in the cards' span.
+#   - end replay: at its end each station asks the database which of its
+#     attempts it holds and sends the journal lines it lacks; the longest
+#     of the stations, in the wall time but not in the cards' span.
 # BENCH_STATION_CARDS (records per station, default 200), BENCH_READERS
 # (simulated readers per station, default 4), BENCH_STATIONS (default
 # "1 2 4 8") scale it; BENCH_LATENCY (default contact) is the latency model.

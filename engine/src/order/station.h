@@ -16,7 +16,10 @@
  *   - results are idempotent (one row per station and attempt number), and
  *     a result is taken only from the station holding the record, so a
  *     station that lost its claim never writes over another's.
- * Every call is safe from several threads (one connection, one lock).
+ * Every call is safe from several threads: the claims, heartbeats and
+ * replays share the control connection (which holds the name's lock), the
+ * intents and results take one of a few card connections each
+ * (station_conn.h), so a card never waits behind a claim.
  */
 #ifndef CF_ORDER_STATION_H
 #define CF_ORDER_STATION_H
@@ -37,6 +40,9 @@ typedef struct cf_station_opts {
     const char *batch_sha256;       /* the station's batch copy: must be the order's */
     const char *description_sha256; /* likewise */
     unsigned lease_s;               /* 0 = 30 */
+    unsigned card_connections;      /* opened at the join for intents and results
+                                       (one per reader that works at once; more are
+                                       opened while all are busy), 1..4; 0 = 4 */
 } cf_station_opts_t;
 
 /* Connect, check the order and the fingerprints, take the station's name
@@ -78,8 +84,10 @@ cf_err_t cf_station_result(cf_station_t *st, const cf_journal_card_t *c, int giv
  * process joined under this name), CF_ERR_DATABASE. */
 cf_err_t cf_station_heartbeat(cf_station_t *st, char *why, size_t cap);
 
-/* Send every intent and result of the journal the database may not have
- * (idempotent). CF_OK or CF_ERR_DATABASE; *sent counts the rows sent. */
+/* Send the journal's intents and results the database does not have (it
+ * says first which of the station's attempts it holds, and which of them
+ * are final; a re-sent line is idempotent all the same). CF_OK or
+ * CF_ERR_DATABASE; *sent counts the rows sent. */
 cf_err_t cf_station_replay(cf_station_t *st, const char *journal, unsigned long *sent,
                            cf_diag_list_t *diags);
 

@@ -188,6 +188,9 @@ static cf_station_opts_t station_opts(const struct cf_runner *r)
         .batch_sha256 = r->batch_sha,
         .description_sha256 = r->desc_sha,
         .lease_s = r->o.order_lease_s,
+        /* Simulated readers are known before the join; PC/SC readers come
+         * and go, so the station opens its most. */
+        .card_connections = r->spec.source == CF_READERS_SIM ? r->spec.sim_count : 0,
     };
     return so;
 }
