@@ -108,6 +108,10 @@ for s in A B C; do
     grep -q "^summary: order: [0-9]* of 45 records done" "$tmp/one-$s.out" ||
         fail "station $s's summary: $(grep summary "$tmp/one-$s.out")"
     [ "$(grep -c ': personalized (' "$tmp/one-$s.out")" -gt 0 ] || fail "station $s did nothing"
+    # every line reached the database during the run: the replays at the
+    # join and at the end send none again
+    ! grep "journal lines it lacked sent" "$tmp/one-$s.out" ||
+        fail "station $s sent journal lines again that the database had"
 done
 # Each journal's run line names the order and the station, with the
 # station's number in the order; `cardforge report JOURNAL` shows them.
@@ -252,6 +256,8 @@ grep -q "card $old_serial voided for rework; record 3 is pending again" "$tmp/si
 station six V --readers sim:1:yubikey || fail "station V after the void: status $?: $(tail -n 5 "$tmp/six-V.out")"
 new_serial=$(cf_pg_psql "SELECT serial FROM cf_record WHERE order_id = $oid AND record = 3 AND state = 'done'")
 [ -n "$new_serial" ] && [ "$new_serial" != "$old_serial" ] || fail "record 3 not made again on a new card: '$new_serial'"
+! grep "journal lines it lacked sent" "$tmp/six-V.out" ||
+    fail "station V's second run sent journal lines again that the database had"
 [ "$(cf_pg_psql "SELECT count(*) FROM cf_attempt WHERE order_id = $oid AND status = 'personalized' AND voided IS NULL")" = 6 ] ||
     fail "not one live personalized card per record after the rework"
 # A claim an open intent binds to a card is not released; voiding the card is the way.

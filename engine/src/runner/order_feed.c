@@ -206,6 +206,8 @@ cf_err_t cf_runner_order_join(struct cf_runner *r, cf_diag_list_t *diags)
     unsigned long sent = 0;
     if ((e = cf_station_replay(r->station, r->o.journal, &sent, diags)) != CF_OK)
         return e;
+    if (sent > 0)
+        cf_runner_log(r, "order database: %lu journal lines it lacked sent at the join", sent);
     cf_sched_use_claims(r->sched);
     uint64_t held[256];
     long n = cf_station_held(r->station, held, sizeof(held) / sizeof(held[0]));
@@ -334,6 +336,8 @@ void cf_runner_order_stop(struct cf_runner *r)
         unsigned long sent = 0;
         re = d != NULL ? cf_station_replay(r->station, r->o.journal, &sent, d) : CF_ERR_NOMEM;
         cf_diag_list_free(d);
+        if (re == CF_OK && sent > 0)
+            cf_runner_log(r, "order database: %lu journal lines it lacked sent at the end", sent);
         if (re == CF_OK || i == 4)
             break;
         struct timespec ts = {backoff / 1000, (long)(backoff % 1000) * 1000000L};
