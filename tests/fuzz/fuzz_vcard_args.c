@@ -33,6 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cf_vcard_fault_set_drop(&f, s, err, sizeof(err)) == CF_OK &&
         (f.drop_after < 1 || f.drop_after > CF_VCARD_FAULT_MAX_DROP))
         abort();
+    if (cf_vcard_fault_set_drop_ins(&f, s, err, sizeof(err)) == CF_OK &&
+        (strlen(s) != 2 || !f.drop_on))
+        abort();
+    (void)cf_vcard_fault_drop(&f, size, data, size);
     /* The same spec twice, then the input cut into 7-byte specs. */
     cf_vcard_fault_add_sw(&f, s, err, sizeof(err));
     if (cf_vcard_fault_add_sw(&f, s, err, sizeof(err)) == CF_OK)

@@ -44,6 +44,7 @@ usage_error "expected INS:SW in hex" --port 1 --type yubikey --fault-sw 24:65811
 usage_error "this INS already has a fault" --port 1 --type yubikey --fault-sw 24:6581 --fault-sw 24:6A80
 usage_error "expected a number of APDUs" --port 1 --type yubikey --fault-drop-after 0
 usage_error "expected a number of APDUs" --port 1 --type yubikey --fault-drop-after -3
+usage_error "expected an INS in hex" --port 1 --type yubikey --fault-drop-on 2G
 usage_error "unknown profile" --port 1 --type yubikey --latency-profile nope
 usage_error "--baud: expected 1200-10000000" --port 1 --type yubikey --baud 10
 usage_error "--ifs: expected 1-254" --port 1 --type yubikey --ifs 255

@@ -37,6 +37,29 @@ static void test_drop_after_rejects_zero_junk_and_overflow_with_a_message(void *
     assert_int_equal(f.drop_after, 7);
 }
 
+static void test_drop_on_ins_pulls_on_the_first_whole_command_with_that_ins(void **state)
+{
+    (void)state;
+    cf_vcard_faults_t f = {0};
+    char err[128] = "";
+    const uint8_t verify[] = {0x00, 0x20, 0x00, 0x80};
+    const uint8_t change[] = {0x00, 0x24, 0x00, 0x81, 0x00};
+    const uint8_t short_cmd[] = {0x00, 0x24};
+    assert_int_equal(cf_vcard_fault_drop(&f, 1, change, sizeof(change)), 0);
+    assert_int_equal(cf_vcard_fault_set_drop_ins(&f, "2x", err, sizeof(err)), CF_ERR_PARSE);
+    assert_non_null(strstr(err, "'2x': expected an INS in hex"));
+    assert_int_equal(cf_vcard_fault_set_drop_ins(&f, "024", NULL, 0), CF_ERR_PARSE);
+    assert_int_equal(cf_vcard_fault_set_drop_ins(&f, NULL, NULL, 0), CF_ERR_PARSE);
+    assert_int_equal(f.drop_on, 0);
+    assert_int_equal(cf_vcard_fault_set_drop_ins(&f, "24", NULL, 0), CF_OK);
+    assert_int_equal(cf_vcard_fault_drop(&f, 7, verify, sizeof(verify)), 0);
+    assert_int_equal(cf_vcard_fault_drop(&f, 8, short_cmd, sizeof(short_cmd)), 0);
+    assert_int_equal(cf_vcard_fault_drop(&f, 9, change, sizeof(change)), 1);
+    /* with a count as well, either one pulls */
+    assert_int_equal(cf_vcard_fault_set_drop(&f, "3", NULL, 0), CF_OK);
+    assert_int_equal(cf_vcard_fault_drop(&f, 3, verify, sizeof(verify)), 1);
+}
+
 static void test_sw_spec_is_two_and_four_hex_digits_any_case(void **state)
 {
     (void)state;
@@ -71,8 +94,8 @@ static void test_sw_must_be_a_real_status_word(void **state)
 {
     (void)state;
     cf_vcard_faults_t f = {0};
-    const char *bad[] = {"24:1234", "24:6081", "24:6000", "24:A000", "24:0000", "24:7000",
-                         "24:FFFF"};
+    const char *bad[] = {"24:1234", "24:6081", "24:6000", "24:A000",
+                         "24:0000", "24:7000", "24:FFFF"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char err[128] = "";
         assert_int_equal(cf_vcard_fault_add_sw(&f, bad[i], err, sizeof(err)), CF_ERR_INVALID);
@@ -126,6 +149,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_drop_after_accepts_1_to_a_billion),
         cmocka_unit_test(test_drop_after_rejects_zero_junk_and_overflow_with_a_message),
+        cmocka_unit_test(test_drop_on_ins_pulls_on_the_first_whole_command_with_that_ins),
         cmocka_unit_test(test_sw_spec_is_two_and_four_hex_digits_any_case),
         cmocka_unit_test(test_sw_spec_rejects_bad_shapes_and_leaves_the_table_alone),
         cmocka_unit_test(test_sw_must_be_a_real_status_word),

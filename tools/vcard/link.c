@@ -163,7 +163,7 @@ static int handle_apdu(struct vcard *v, const uint8_t *apdu, size_t len)
     uint64_t gen = v->conn_gen;
     uint8_t ins = len >= 2 ? apdu[1] : 0;
     v->apdus++;
-    if (o->faults.drop_after != 0 && !v->drop_fired && v->apdus == o->faults.drop_after) {
+    if (!v->drop_fired && cf_vcard_fault_drop(&o->faults, v->apdus, apdu, len)) {
         v->drop_fired = 1;
         vcard_log(1, "fault: card pulled on APDU %lu (INS %02X) before answering",
                   (unsigned long)v->apdus, ins);

@@ -35,6 +35,7 @@ enum {
     OPT_NV_MS,
     OPT_CRYPTO_MS,
     OPT_DROP_AFTER,
+    OPT_DROP_ON,
     OPT_FAULT_SW,
     OPT_NO_TUNING,
     OPT_VERSION,
@@ -59,6 +60,7 @@ static const struct option long_opts[] = {
     {"nv-write-ms", required_argument, NULL, OPT_NV_MS},
     {"crypto-ms", required_argument, NULL, OPT_CRYPTO_MS},
     {"fault-drop-after", required_argument, NULL, OPT_DROP_AFTER},
+    {"fault-drop-on", required_argument, NULL, OPT_DROP_ON},
     {"fault-sw", required_argument, NULL, OPT_FAULT_SW},
     {"no-socket-tuning", no_argument, NULL, OPT_NO_TUNING},
     {"verbose", no_argument, NULL, 'v'},
@@ -69,64 +71,63 @@ static const struct option long_opts[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: cardforge-vcard --port P --type TYPE [--factory STATE]\n"
-            "                       [--state FILE | --feed DIR] [--serial N]\n"
-            "                       [--control PATH] [latency and fault options] [-v]\n"
-            "       cardforge-vcard --control PATH --send remove|insert|status\n"
-            "       cardforge-vcard --type TYPE [--factory STATE] --print-atr\n"
-            "       cardforge-vcard --list-types\n"
-            "       cardforge-vcard --attestation-ca\n\n"
-            "Plugs one virtual card into a vpcd reader: connects to the vpcd driver at\n"
-            "127.0.0.1:P (the driver listens, the card connects) and answers it until\n"
-            "SIGTERM or SIGINT. WARNING: vpcd listens on every interface; anyone who\n"
-            "reaches the port can insert a card. Run demos inside `unshare -n` or on an\n"
-            "isolated machine.\n\n"
-            "card:\n"
-            "  --port P              vpcd port of the reader slot (1-65535)\n"
-            "  --type TYPE           card type BASE[+QUIRK...]: base piv (standard PIV),\n"
-            "                        yubikey or gids, each quirk an opt-in departure from\n"
-            "                        it, e.g. gids+admin-counter (needed unless --state\n"
-            "                        FILE exists; see --list-types)\n"
-            "  --factory STATE       factory state of a new card (default: the type's)\n"
-            "  --serial N            serial number of a new card (default 1); with --feed,\n"
-            "                        the first serial\n"
-            "  --state FILE          load the card from FILE if it exists, else create it;\n"
-            "                        saved atomically to FILE after every change\n"
-            "  --feed DIR            feeder: every insertion is a fresh card with the next\n"
-            "                        serial, kept in DIR/card-<serial>.state; insertions\n"
-            "                        and removals appended to DIR/events.log\n"
-            "  --print-atr           print the card's ATR in hex and exit\n"
-            "  --list-types          print every base and quirk with what it does, and exit\n"
-            "  --attestation-ca      print the test CA (PEM) that every yubikey card's\n"
-            "                        attestation certificate chains to, and exit\n\n"
-            "taking the card out and back (feeder: back = the next fresh card):\n"
-            "  SIGUSR1 removes the card, SIGUSR2 inserts it\n"
-            "  --control PATH        unix socket taking lines: remove, insert, status\n"
-            "  --send CMD            send CMD to the daemon at --control PATH, print the\n"
-            "                        reply, exit 0 if it starts with \"ok\"\n\n"
-            "latency model (off by default; any of these turns it on):\n"
-            "  --latency             use the \"contact\" profile\n"
-            "  --latency-profile P   one of:\n");
+    fprintf(out, "usage: cardforge-vcard --port P --type TYPE [--factory STATE]\n"
+                 "                       [--state FILE | --feed DIR] [--serial N]\n"
+                 "                       [--control PATH] [latency and fault options] [-v]\n"
+                 "       cardforge-vcard --control PATH --send remove|insert|status\n"
+                 "       cardforge-vcard --type TYPE [--factory STATE] --print-atr\n"
+                 "       cardforge-vcard --list-types\n"
+                 "       cardforge-vcard --attestation-ca\n\n"
+                 "Plugs one virtual card into a vpcd reader: connects to the vpcd driver at\n"
+                 "127.0.0.1:P (the driver listens, the card connects) and answers it until\n"
+                 "SIGTERM or SIGINT. WARNING: vpcd listens on every interface; anyone who\n"
+                 "reaches the port can insert a card. Run demos inside `unshare -n` or on an\n"
+                 "isolated machine.\n\n"
+                 "card:\n"
+                 "  --port P              vpcd port of the reader slot (1-65535)\n"
+                 "  --type TYPE           card type BASE[+QUIRK...]: base piv (standard PIV),\n"
+                 "                        yubikey or gids, each quirk an opt-in departure from\n"
+                 "                        it, e.g. gids+admin-counter (needed unless --state\n"
+                 "                        FILE exists; see --list-types)\n"
+                 "  --factory STATE       factory state of a new card (default: the type's)\n"
+                 "  --serial N            serial number of a new card (default 1); with --feed,\n"
+                 "                        the first serial\n"
+                 "  --state FILE          load the card from FILE if it exists, else create it;\n"
+                 "                        saved atomically to FILE after every change\n"
+                 "  --feed DIR            feeder: every insertion is a fresh card with the next\n"
+                 "                        serial, kept in DIR/card-<serial>.state; insertions\n"
+                 "                        and removals appended to DIR/events.log\n"
+                 "  --print-atr           print the card's ATR in hex and exit\n"
+                 "  --list-types          print every base and quirk with what it does, and exit\n"
+                 "  --attestation-ca      print the test CA (PEM) that every yubikey card's\n"
+                 "                        attestation certificate chains to, and exit\n\n"
+                 "taking the card out and back (feeder: back = the next fresh card):\n"
+                 "  SIGUSR1 removes the card, SIGUSR2 inserts it\n"
+                 "  --control PATH        unix socket taking lines: remove, insert, status\n"
+                 "  --send CMD            send CMD to the daemon at --control PATH, print the\n"
+                 "                        reply, exit 0 if it starts with \"ok\"\n\n"
+                 "latency model (off by default; any of these turns it on):\n"
+                 "  --latency             use the \"contact\" profile\n"
+                 "  --latency-profile P   one of:\n");
     for (size_t i = 0; cf_vcard_latency_profile_name(i) != NULL; i++)
         fprintf(out, "      %-14s %s\n", cf_vcard_latency_profile_name(i),
                 cf_vcard_latency_profile_summary(i));
-    fprintf(out,
-            "  --baud N              interface bit rate, 1200-10000000\n"
-            "  --ifs N               T=1 information field size, 1-254\n"
-            "  --nv-write-ms MS      per non-volatile write (0-60000, e.g. 2.5)\n"
-            "  --crypto-ms MS        per on-card cryptographic operation (0-60000)\n\n"
-            "faults:\n"
-            "  --fault-drop-after K  pull the card when the K-th APDU arrives, before\n"
-            "                        answering; it stays out until inserted (once)\n"
-            "  --fault-sw INS:SW     answer SW to every command with INS, e.g. 24:6581\n"
-            "                        (repeatable, at most 16)\n\n"
-            "other:\n"
-            "  -v, --verbose         log events to stderr; twice: also INS and SW of each\n"
-            "                        APDU (APDU data is never logged)\n"
-            "  --no-socket-tuning    plain TCP socket, for measuring its cost only\n"
-            "  -h, --help            this text\n\n"
-            "Exit status: 0 stopped cleanly, 1 failure, 2 usage error.\n");
+    fprintf(out, "  --baud N              interface bit rate, 1200-10000000\n"
+                 "  --ifs N               T=1 information field size, 1-254\n"
+                 "  --nv-write-ms MS      per non-volatile write (0-60000, e.g. 2.5)\n"
+                 "  --crypto-ms MS        per on-card cryptographic operation (0-60000)\n\n"
+                 "faults:\n"
+                 "  --fault-drop-after K  pull the card when the K-th APDU arrives, before\n"
+                 "                        answering; it stays out until inserted (once)\n"
+                 "  --fault-drop-on INS   the same on the first command with INS (hex, e.g. 24)\n"
+                 "  --fault-sw INS:SW     answer SW to every command with INS, e.g. 24:6581\n"
+                 "                        (repeatable, at most 16)\n\n"
+                 "other:\n"
+                 "  -v, --verbose         log events to stderr; twice: also INS and SW of each\n"
+                 "                        APDU (APDU data is never logged)\n"
+                 "  --no-socket-tuning    plain TCP socket, for measuring its cost only\n"
+                 "  -h, --help            this text\n\n"
+                 "Exit status: 0 stopped cleanly, 1 failure, 2 usage error.\n");
 }
 
 static void list_types(void)
@@ -285,18 +286,24 @@ int main(int argc, char **argv)
         case OPT_NV_MS:
             if (cf_vcard_parse_ms(optarg, 60000, &nv_us) != CF_OK)
                 return bad_usage("--nv-write-ms: expected milliseconds 0-60000 "
-                                 "(at most 3 decimals), got", optarg);
+                                 "(at most 3 decimals), got",
+                                 optarg);
             have_nv = 1;
             break;
         case OPT_CRYPTO_MS:
             if (cf_vcard_parse_ms(optarg, 60000, &crypto_us) != CF_OK)
                 return bad_usage("--crypto-ms: expected milliseconds 0-60000 "
-                                 "(at most 3 decimals), got", optarg);
+                                 "(at most 3 decimals), got",
+                                 optarg);
             have_crypto = 1;
             break;
         case OPT_DROP_AFTER:
             if (cf_vcard_fault_set_drop(&o.faults, optarg, msg, sizeof(msg)) != CF_OK)
                 return bad_value("--fault-drop-after", msg);
+            break;
+        case OPT_DROP_ON:
+            if (cf_vcard_fault_set_drop_ins(&o.faults, optarg, msg, sizeof(msg)) != CF_OK)
+                return bad_value("--fault-drop-on", msg);
             break;
         case OPT_FAULT_SW:
             if (cf_vcard_fault_add_sw(&o.faults, optarg, msg, sizeof(msg)) != CF_OK)

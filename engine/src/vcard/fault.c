@@ -17,8 +17,7 @@ static void say(char *err, size_t errlen, const char *spec, const char *msg)
         snprintf(err, errlen, "'%s': %s", spec, msg);
 }
 
-cf_err_t cf_vcard_fault_set_drop(cf_vcard_faults_t *f, const char *spec, char *err,
-                                 size_t errlen)
+cf_err_t cf_vcard_fault_set_drop(cf_vcard_faults_t *f, const char *spec, char *err, size_t errlen)
 {
     uint32_t k;
     cf_err_t e = cf_vcard_parse_u32(spec, 1, CF_VCARD_FAULT_MAX_DROP, &k);
@@ -45,8 +44,27 @@ static int hexn(const char *s, size_t n, unsigned *v)
     return 0;
 }
 
-cf_err_t cf_vcard_fault_add_sw(cf_vcard_faults_t *f, const char *spec, char *err,
-                               size_t errlen)
+cf_err_t cf_vcard_fault_set_drop_ins(cf_vcard_faults_t *f, const char *spec, char *err,
+                                     size_t errlen)
+{
+    unsigned ins;
+    if (spec == NULL || strlen(spec) != 2 || hexn(spec, 2, &ins) < 0) {
+        say(err, errlen, spec != NULL ? spec : "", "expected an INS in hex, e.g. 24");
+        return CF_ERR_PARSE;
+    }
+    f->drop_on = 1;
+    f->drop_ins = (uint8_t)ins;
+    return CF_OK;
+}
+
+int cf_vcard_fault_drop(const cf_vcard_faults_t *f, uint64_t n, const uint8_t *apdu, size_t len)
+{
+    if (f->drop_after != 0 && n == f->drop_after)
+        return 1;
+    return f->drop_on && len >= 4 && apdu[1] == f->drop_ins;
+}
+
+cf_err_t cf_vcard_fault_add_sw(cf_vcard_faults_t *f, const char *spec, char *err, size_t errlen)
 {
     if (spec == NULL)
         spec = "";
@@ -77,8 +95,7 @@ cf_err_t cf_vcard_fault_add_sw(cf_vcard_faults_t *f, const char *spec, char *err
     return CF_OK;
 }
 
-int cf_vcard_fault_sw(const cf_vcard_faults_t *f, const uint8_t *apdu, size_t len,
-                      uint16_t *sw)
+int cf_vcard_fault_sw(const cf_vcard_faults_t *f, const uint8_t *apdu, size_t len, uint16_t *sw)
 {
     if (len < 4)
         return 0;
