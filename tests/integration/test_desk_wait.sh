@@ -45,6 +45,24 @@ cf_expect_eq "probe --wait status once the card is in" 0 $?
 grep -q "^serial  *$CF_SERIAL_BASE\$" "$CF_TMP/a.out" || cf_fail "probe --wait: $(cat "$CF_TMP/a.out")"
 [ "$(grep -c waiting "$CF_TMP/a.err")" -eq 1 ] || cf_fail "waiting said more than once: $(cat "$CF_TMP/a.err")"
 
+# ---- by reader: another application holds the card; waited for, not refused ----
+mkfifo "$CF_TMP/hold.in"
+python3 "$CF_SOURCE/tests/integration/lib/hold_card.py" "$(cf_reader_name 2)" \
+    <"$CF_TMP/hold.in" >"$CF_TMP/hold.out" 2>&1 &
+hold=$!
+exec 8>"$CF_TMP/hold.in"
+wait_text "$CF_TMP/hold.out" "^held" 15 || cf_fail "could not hold the card: $(cat "$CF_TMP/hold.out")"
+"$CLI" probe --reader "$(cf_reader_name 2)" --wait=60 >"$CF_TMP/h.out" 2>"$CF_TMP/h.err" 8>&- &
+pid=$!
+wait_text "$CF_TMP/h.err" "is in use by another application; waiting until it is free" 15 ||
+    cf_fail "probe --wait on a held card: $(cat "$CF_TMP/h.err")"
+still_running "$pid" || cf_fail "probe --wait gave up on a held card: $(cat "$CF_TMP/h.err")"
+exec 8>&- # the other application lets go
+wait "$hold" || cf_fail "hold_card: $(cat "$CF_TMP/hold.out")"
+wait "$pid"
+cf_expect_eq "probe --wait status once the card is free" 0 $?
+grep -q "^profile  *gids " "$CF_TMP/h.out" || cf_fail "probe after the hold: $(cat "$CF_TMP/h.out")"
+
 # ---- by serial: the card appears in another reader ----
 serial=$((CF_SERIAL_BASE + 1))
 "$CLI" pin status --json --card "$serial" --wait >"$CF_TMP/b.json" 2>"$CF_TMP/b.err" &

@@ -39,14 +39,16 @@ static int load_profiles(const char *cmd, const struct desk_opts *o, struct desk
 }
 
 /* Connect to reader name and identify its card; quiet (for the serial scan)
- * or with messages. */
+ * or with messages; WAIT_QUIET_SHARING: with messages, except for a card
+ * another application holds (the caller waits for it). */
+#define WAIT_QUIET_SHARING 2
 static cf_err_t try_reader(const char *cmd, const struct desk_opts *o, struct desk_card *dc,
                            const char *name, int quiet)
 {
     char err[256] = "";
     cf_err_t e = cf_transport_open_pcsc(name, &dc->t, err, sizeof(err));
     if (e != CF_OK) {
-        if (!quiet)
+        if (!quiet || (quiet == WAIT_QUIET_SHARING && e != CF_ERR_SHARING))
             fprintf(stderr, "%s: %s\n", cmd, err[0] ? err : cf_strerror(e));
         return e;
     }
@@ -55,7 +57,7 @@ static cf_err_t try_reader(const char *cmd, const struct desk_opts *o, struct de
     /* cf_card_open waits out a reader still settling after an insertion. */
     e = cf_card_open(dc->t, dc->profiles, o->profile, &dc->card, err, sizeof(err));
     if (e != CF_OK) {
-        if (!quiet)
+        if (!quiet || (quiet == WAIT_QUIET_SHARING && e != CF_ERR_SHARING))
             fprintf(stderr, "%s: reader '%s': %s\n", cmd, name, err[0] ? err : cf_strerror(e));
         cf_transport_close(dc->t, CF_DISPOSE_LEAVE);
         dc->t = NULL;
@@ -121,6 +123,11 @@ struct search {
     struct looked looked[CF_DESK_MAX_READERS];
     size_t n_looked;
     size_t cards_seen;
+    /* --reader, waiting: the card is there but another application holds
+     * it (a smart-card service or a tool polling the reader); looked at
+     * again on the next tick rather than the next reader event, since its
+     * release need not be one. */
+    int busy, busy_said;
 };
 
 static int already_looked(struct search *sr, const cf_reader_info_t *ri)
@@ -145,7 +152,7 @@ static int already_looked(struct search *sr, const cf_reader_info_t *ri)
  * reader. Waiting, a reader not there yet or without a card is looked at
  * again; without, every problem is final and said. */
 static int look_reader(const char *cmd, const struct desk_opts *o, struct desk_card *dc,
-                       cf_pcsc_t *ctx)
+                       cf_pcsc_t *ctx, struct search *sr)
 {
     size_t n = cf_pcsc_reader_count(ctx), matches = 0;
     cf_reader_info_t pick = {0}, ri;
@@ -179,7 +186,20 @@ static int look_reader(const char *cmd, const struct desk_opts *o, struct desk_c
     }
     if (o->wait && !(pick.state & CF_READER_PRESENT))
         return LOOK_AGAIN;
-    return try_reader(cmd, o, dc, pick.name, 0) == CF_OK ? CF_EXIT_OK : CF_EXIT_FAIL;
+    sr->busy = 0;
+    if (!o->wait)
+        return try_reader(cmd, o, dc, pick.name, 0) == CF_OK ? CF_EXIT_OK : CF_EXIT_FAIL;
+    cf_err_t e = try_reader(cmd, o, dc, pick.name, WAIT_QUIET_SHARING);
+    if (e == CF_ERR_SHARING) {
+        if (!sr->busy_said)
+            fprintf(stderr,
+                    "%s: the card in reader '%s' is in use by another application; waiting "
+                    "until it is free\n",
+                    cmd, pick.name);
+        sr->busy = sr->busy_said = 1;
+        return LOOK_AGAIN;
+    }
+    return e == CF_OK ? CF_EXIT_OK : CF_EXIT_FAIL;
 }
 
 /* --card: every reader holding a card is asked for its serial (waiting:
@@ -260,8 +280,8 @@ static int find_card(const char *cmd, const struct desk_opts *o, struct desk_car
     for (;;) {
         if (wait_signal)
             break;
-        if (e == CF_OK)
-            st = o->reader ? look_reader(cmd, o, dc, ctx) : look_serial(o, dc, ctx, &sr);
+        if (e == CF_OK || (e == CF_ERR_TIMEOUT && sr.busy))
+            st = o->reader ? look_reader(cmd, o, dc, ctx, &sr) : look_serial(o, dc, ctx, &sr);
         else if (e != CF_ERR_TIMEOUT) {
             fprintf(stderr, "%s: %s\n", cmd, cf_pcsc_errmsg(ctx));
             st = CF_EXIT_FAIL;
