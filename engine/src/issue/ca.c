@@ -25,7 +25,7 @@ cf_err_t cf_ca_open_command(const char *command, unsigned timeout_ms, char *errb
 {
     *out = NULL;
     if (command == NULL || command[strspn(command, " \t")] == '\0') {
-        cf_issue_errf(errbuf, errlen, "CA command: empty");
+        cf_keys_errf(errbuf, errlen, "CA command: empty");
         return CF_ERR_ARG;
     }
     cf_ca_t *ca = calloc(1, sizeof(*ca));
@@ -76,15 +76,15 @@ cf_err_t cf_ca_issue_command(cf_ca_t *ca, X509_REQ *req, uint8_t **cert, size_t 
             snprintf(how, sizeof(how), "exited with status %d", r.status);
         else
             snprintf(how, sizeof(how), "was killed by signal %d", r.sig);
-        cf_issue_errf(errbuf, errlen, "CA command refused the request: it %s%s%s", how,
-                      r.err[0] ? "; it said: " : " and said nothing on standard error", r.err);
+        cf_keys_errf(errbuf, errlen, "CA command refused the request: it %s%s%s", how,
+                     r.err[0] ? "; it said: " : " and said nothing on standard error", r.err);
         free(r.out);
         return CF_ERR_REFUSED;
     }
     char why[200] = "";
     err = cf_issue_parse_ca_output(r.out, r.out_len, cert, cert_len, why, sizeof(why));
     if (err != CF_OK)
-        cf_issue_errf(errbuf, errlen, "CA command exited 0 but %s", why);
+        cf_keys_errf(errbuf, errlen, "CA command exited 0 but %s", why);
     free(r.out);
     return err;
 }
@@ -96,14 +96,14 @@ cf_err_t cf_ca_issue(cf_ca_t *ca, const uint8_t *csr, size_t csr_len, const cf_i
     *cert = NULL;
     *cert_len = 0;
     if (ca == NULL || csr == NULL || csr_len == 0 || csr_len > CF_ISSUE_MAX_OUTPUT) {
-        cf_issue_errf(errbuf, errlen, "issue: no CA or no request");
+        cf_keys_errf(errbuf, errlen, "issue: no CA or no request");
         return CF_ERR_ARG;
     }
     const unsigned char *p = csr;
     X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)csr_len);
     if (req == NULL || (size_t)(p - csr) != csr_len) {
         X509_REQ_free(req);
-        cf_issue_errf(errbuf, errlen, "issue: the request is not one DER PKCS#10 request");
+        cf_keys_errf(errbuf, errlen, "issue: the request is not one DER PKCS#10 request");
         return CF_ERR_PARSE;
     }
     cf_err_t err =

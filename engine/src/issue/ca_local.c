@@ -44,13 +44,13 @@ static X509 *load_cert(const char *path, char *errbuf, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        cf_issue_errf(errbuf, errlen, "%s: cannot open the CA certificate", path);
+        cf_keys_errf(errbuf, errlen, "%s: cannot open the CA certificate", path);
         return NULL;
     }
     X509 *x = PEM_read_X509(f, NULL, no_password, NULL);
     fclose(f);
     if (x == NULL)
-        cf_issue_errf(errbuf, errlen, "%s: not a PEM certificate", path);
+        cf_keys_errf(errbuf, errlen, "%s: not a PEM certificate", path);
     return x;
 }
 
@@ -62,7 +62,7 @@ static cf_err_t load_key(const char *path, EVP_PKEY **out, char *errbuf, size_t 
     cf_err_t err =
         cf_keys_read_checked(path, "CA key file", CA_KEY_MAX_BYTES, &buf, &len, why, sizeof(why));
     if (err != CF_OK) {
-        cf_issue_errf(errbuf, errlen, "%s", why);
+        cf_keys_errf(errbuf, errlen, "%s", why);
         if (buf != NULL)
             cf_wipe(buf, CA_KEY_MAX_BYTES + 1);
         free(buf);
@@ -74,10 +74,10 @@ static cf_err_t load_key(const char *path, EVP_PKEY **out, char *errbuf, size_t 
     cf_wipe(buf, CA_KEY_MAX_BYTES + 1);
     free(buf);
     if (*out == NULL) {
-        cf_issue_errf(errbuf, errlen,
-                      "%s: not an unencrypted PEM private key (an encrypted CA key is not "
-                      "supported: cardforge never prompts from the library)",
-                      path);
+        cf_keys_errf(errbuf, errlen,
+                     "%s: not an unencrypted PEM private key (an encrypted CA key is not "
+                     "supported: cardforge never prompts from the library)",
+                     path);
         return CF_ERR_PARSE;
     }
     return CF_OK;
@@ -88,7 +88,7 @@ cf_err_t cf_ca_open_local(const char *cert_path, const char *key_path, char *err
 {
     *out = NULL;
     if (cert_path == NULL || key_path == NULL) {
-        cf_issue_errf(errbuf, errlen, "local CA: the CA certificate and key files are needed");
+        cf_keys_errf(errbuf, errlen, "local CA: the CA certificate and key files are needed");
         return CF_ERR_ARG;
     }
     cf_ca_t *ca = calloc(1, sizeof(*ca));
@@ -103,16 +103,16 @@ cf_err_t cf_ca_open_local(const char *cert_path, const char *key_path, char *err
         err = load_key(key_path, &ca->key, errbuf, errlen);
     time_t now = time(NULL);
     if (err == CF_OK && X509_check_ca(ca->cert) == 0) {
-        cf_issue_errf(errbuf, errlen, "%s: not a CA certificate (basicConstraints CA:TRUE)",
-                      cert_path);
+        cf_keys_errf(errbuf, errlen, "%s: not a CA certificate (basicConstraints CA:TRUE)",
+                     cert_path);
         err = CF_ERR_INVALID;
     } else if (err == CF_OK && (X509_cmp_time(X509_get0_notAfter(ca->cert), &now) <= 0 ||
                                 X509_cmp_time(X509_get0_notBefore(ca->cert), &now) >= 0)) {
-        cf_issue_errf(errbuf, errlen, "%s: the CA certificate is not valid now", cert_path);
+        cf_keys_errf(errbuf, errlen, "%s: the CA certificate is not valid now", cert_path);
         err = CF_ERR_INVALID;
     } else if (err == CF_OK && X509_check_private_key(ca->cert, ca->key) != 1) {
-        cf_issue_errf(errbuf, errlen, "%s: the key is not the CA certificate's key (%s)", key_path,
-                      cert_path);
+        cf_keys_errf(errbuf, errlen, "%s: the key is not the CA certificate's key (%s)", key_path,
+                     cert_path);
         err = CF_ERR_INVALID;
     }
     if (err != CF_OK) {
@@ -176,13 +176,13 @@ cf_err_t cf_ca_issue_local(cf_ca_t *ca, X509_REQ *req, const cf_issue_names_t *n
                            size_t errlen)
 {
     if (validity_days == 0 || validity_days > MAX_VALIDITY_DAYS) {
-        cf_issue_errf(errbuf, errlen, "local CA: validity of %u days (1 to %d)", validity_days,
-                      MAX_VALIDITY_DAYS);
+        cf_keys_errf(errbuf, errlen, "local CA: validity of %u days (1 to %d)", validity_days,
+                     MAX_VALIDITY_DAYS);
         return CF_ERR_ARG;
     }
     EVP_PKEY *pub = X509_REQ_get0_pubkey(req);
     if (pub == NULL || X509_REQ_verify(req, pub) != 1) {
-        cf_issue_errf(errbuf, errlen, "local CA: the request's signature does not verify");
+        cf_keys_errf(errbuf, errlen, "local CA: the request's signature does not verify");
         return CF_ERR_INVALID;
     }
     X509 *x = X509_new();
@@ -201,7 +201,7 @@ cf_err_t cf_ca_issue_local(cf_ca_t *ca, X509_REQ *req, const cf_issue_names_t *n
     int dl = ok ? i2d_X509(x, &der) : -1;
     X509_free(x);
     if (dl <= 0) {
-        cf_issue_errf(errbuf, errlen, "local CA: cannot issue the certificate (OpenSSL failed)");
+        cf_keys_errf(errbuf, errlen, "local CA: cannot issue the certificate (OpenSSL failed)");
         return CF_ERR_CRYPTO;
     }
     cf_err_t err = cf_issue_copy(der, (size_t)dl, cert, cert_len);

@@ -6,7 +6,6 @@
  * exactly the bytes it occupies and fits a card slot comes out of here;
  * the checks against the card's key follow in cert_check.c.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +15,6 @@
 #include <openssl/x509.h>
 
 #include "issue/issue_int.h"
-
-void cf_issue_errf(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    if (errbuf == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
 
 cf_err_t cf_issue_copy(const void *p, size_t n, uint8_t **out, size_t *outlen)
 {
@@ -46,7 +35,7 @@ static int is_blank(uint8_t b)
 static cf_err_t der_exact(const uint8_t *p, size_t n, char *errbuf, size_t errlen)
 {
     if (n == 0 || n > CF_ISSUE_MAX_OUTPUT) {
-        cf_issue_errf(errbuf, errlen, "the CA returned %s", n == 0 ? "nothing" : "too much");
+        cf_keys_errf(errbuf, errlen, "the CA returned %s", n == 0 ? "nothing" : "too much");
         return CF_ERR_PARSE;
     }
     const unsigned char *q = p;
@@ -54,20 +43,20 @@ static cf_err_t der_exact(const uint8_t *p, size_t n, char *errbuf, size_t errle
     size_t used = x != NULL ? (size_t)(q - p) : 0;
     X509_free(x);
     if (x == NULL) {
-        cf_issue_errf(errbuf, errlen,
-                      "the CA's output is neither a PEM certificate nor a DER certificate");
+        cf_keys_errf(errbuf, errlen,
+                     "the CA's output is neither a PEM certificate nor a DER certificate");
         return CF_ERR_PARSE;
     }
     if (used != n) {
-        cf_issue_errf(errbuf, errlen,
-                      "the CA's certificate is followed by %zu bytes that are not part of it",
-                      n - used);
+        cf_keys_errf(errbuf, errlen,
+                     "the CA's certificate is followed by %zu bytes that are not part of it",
+                     n - used);
         return CF_ERR_PARSE;
     }
     if (n > CF_CERT_MAX_DER) {
-        cf_issue_errf(errbuf, errlen,
-                      "the CA's certificate is %zu bytes; a card slot takes at most %d", n,
-                      CF_CERT_MAX_DER);
+        cf_keys_errf(errbuf, errlen,
+                     "the CA's certificate is %zu bytes; a card slot takes at most %d", n,
+                     CF_CERT_MAX_DER);
         return CF_ERR_BUFFER;
     }
     return CF_OK;
@@ -82,7 +71,7 @@ static cf_err_t from_pem(const uint8_t *buf, size_t len, uint8_t **der, size_t *
     if (bio == NULL)
         return CF_ERR_NOMEM;
     cf_err_t err = CF_ERR_PARSE;
-    cf_issue_errf(errbuf, errlen, "the CA's PEM output holds no CERTIFICATE block");
+    cf_keys_errf(errbuf, errlen, "the CA's PEM output holds no CERTIFICATE block");
     for (int i = 0; i < 16; i++) {
         char *name = NULL, *header = NULL;
         unsigned char *data = NULL;
@@ -111,11 +100,11 @@ cf_err_t cf_issue_parse_ca_output(const uint8_t *buf, size_t len, uint8_t **der,
     *der = NULL;
     *dlen = 0;
     if (buf == NULL || len == 0) {
-        cf_issue_errf(errbuf, errlen, "the CA returned nothing");
+        cf_keys_errf(errbuf, errlen, "the CA returned nothing");
         return CF_ERR_PARSE;
     }
     if (len > CF_ISSUE_MAX_OUTPUT) {
-        cf_issue_errf(errbuf, errlen, "the CA returned more than %d bytes", CF_ISSUE_MAX_OUTPUT);
+        cf_keys_errf(errbuf, errlen, "the CA returned more than %d bytes", CF_ISSUE_MAX_OUTPUT);
         return CF_ERR_BUFFER;
     }
     size_t start = 0;

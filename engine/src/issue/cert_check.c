@@ -78,12 +78,12 @@ cf_err_t cf_issue_check_cert(const uint8_t *der, size_t len, const uint8_t *spki
                              time_t now, cf_cert_info_t *info, char *errbuf, size_t errlen)
 {
     if (der == NULL || spki == NULL || len == 0 || spki_len == 0) {
-        cf_issue_errf(errbuf, errlen, "check certificate: nothing to check");
+        cf_keys_errf(errbuf, errlen, "check certificate: nothing to check");
         return CF_ERR_ARG;
     }
     if (len > CF_CERT_MAX_DER) {
-        cf_issue_errf(errbuf, errlen, "check certificate: %zu bytes; a card slot takes at most %d",
-                      len, CF_CERT_MAX_DER);
+        cf_keys_errf(errbuf, errlen, "check certificate: %zu bytes; a card slot takes at most %d",
+                     len, CF_CERT_MAX_DER);
         return CF_ERR_BUFFER;
     }
     const unsigned char *p = der, *q = spki;
@@ -91,32 +91,32 @@ cf_err_t cf_issue_check_cert(const uint8_t *der, size_t len, const uint8_t *spki
     EVP_PKEY *card_key = d2i_PUBKEY(NULL, &q, (long)spki_len);
     cf_err_t err = CF_OK;
     if (x == NULL || (size_t)(p - der) != len) {
-        cf_issue_errf(errbuf, errlen, "check certificate: not exactly one DER certificate");
+        cf_keys_errf(errbuf, errlen, "check certificate: not exactly one DER certificate");
         err = CF_ERR_PARSE;
     } else if (card_key == NULL) {
-        cf_issue_errf(errbuf, errlen, "check certificate: the card's public key does not parse");
+        cf_keys_errf(errbuf, errlen, "check certificate: the card's public key does not parse");
         err = CF_ERR_ARG;
     } else if (X509_get0_pubkey(x) == NULL || EVP_PKEY_eq(X509_get0_pubkey(x), card_key) != 1) {
-        cf_issue_errf(errbuf, errlen,
-                      "check certificate: its public key is not the key generated on the card "
-                      "(the CA answered for another request)");
+        cf_keys_errf(errbuf, errlen,
+                     "check certificate: its public key is not the key generated on the card "
+                     "(the CA answered for another request)");
         err = CF_ERR_INVALID;
     } else {
         time_t early = now + CLOCK_SKEW_SECONDS;
         if (X509_cmp_time(X509_get0_notBefore(x), &early) >= 0) {
-            cf_issue_errf(errbuf, errlen,
-                          "check certificate: not valid yet (notBefore is later "
-                          "than now plus 5 minutes)");
+            cf_keys_errf(errbuf, errlen,
+                         "check certificate: not valid yet (notBefore is later "
+                         "than now plus 5 minutes)");
             err = CF_ERR_INVALID;
         } else if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
-            cf_issue_errf(errbuf, errlen, "check certificate: expired (notAfter has passed)");
+            cf_keys_errf(errbuf, errlen, "check certificate: expired (notAfter has passed)");
             err = CF_ERR_INVALID;
         }
     }
     if (err == CF_OK && info != NULL) {
         err = fill_info(x, der, len, info);
         if (err != CF_OK)
-            cf_issue_errf(errbuf, errlen, "check certificate: cannot read its serial or dates");
+            cf_keys_errf(errbuf, errlen, "check certificate: cannot read its serial or dates");
     }
     X509_free(x);
     EVP_PKEY_free(card_key);

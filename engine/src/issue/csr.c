@@ -27,28 +27,28 @@ static cf_err_t build_subject(X509_NAME *name, const cf_issue_names_t *names, ch
                               size_t errlen)
 {
     if (names->subject == NULL || names->n_subject == 0) {
-        cf_issue_errf(errbuf, errlen, "request: the subject is empty");
+        cf_keys_errf(errbuf, errlen, "request: the subject is empty");
         return CF_ERR_ARG;
     }
     for (size_t i = 0; i < names->n_subject; i++) {
         const cf_dn_entry_t *e = &names->subject[i];
         if (e->attr == NULL || OBJ_txt2nid(e->attr) == NID_undef) {
-            cf_issue_errf(errbuf, errlen, "request: unknown subject attribute '%.32s'",
-                          e->attr ? e->attr : "");
+            cf_keys_errf(errbuf, errlen, "request: unknown subject attribute '%.32s'",
+                         e->attr ? e->attr : "");
             return CF_ERR_ARG;
         }
         size_t vl = e->value ? strlen(e->value) : 0;
         if (vl == 0 || vl > MAX_DN_VALUE) {
-            cf_issue_errf(errbuf, errlen, "request: subject attribute %s is %s", e->attr,
-                          vl == 0 ? "empty" : "longer than 256 bytes");
+            cf_keys_errf(errbuf, errlen, "request: subject attribute %s is %s", e->attr,
+                         vl == 0 ? "empty" : "longer than 256 bytes");
             return CF_ERR_ARG;
         }
         if (X509_NAME_add_entry_by_txt(name, e->attr, MBSTRING_UTF8,
                                        (const unsigned char *)e->value, (int)vl, -1, 0) != 1) {
-            cf_issue_errf(errbuf, errlen,
-                          "request: subject attribute %s: value refused "
-                          "(not UTF-8, or too long for the attribute)",
-                          e->attr);
+            cf_keys_errf(errbuf, errlen,
+                         "request: subject attribute %s: value refused "
+                         "(not UTF-8, or too long for the attribute)",
+                         e->attr);
             return CF_ERR_ARG;
         }
     }
@@ -165,7 +165,7 @@ static cf_err_t card_sign(cf_card_t *card, const char *slot, cf_key_alg_t alg, X
     unsigned char *tbs = NULL;
     int tl = ok ? i2d_re_X509_REQ_tbs(req, &tbs) : -1;
     if (tl <= 0) {
-        cf_issue_errf(errbuf, errlen, "request: cannot encode the request info");
+        cf_keys_errf(errbuf, errlen, "request: cannot encode the request info");
         return CF_ERR_CRYPTO;
     }
     const char *md = cf_issue_md_name(alg);
@@ -179,8 +179,7 @@ static cf_err_t card_sign(cf_card_t *card, const char *slot, cf_key_alg_t alg, X
     size_t sl = 0;
     cf_err_t err = cf_cert_sign_as(card, slot, alg, md, digest, dl, &sig, &sl);
     if (err != CF_OK) {
-        cf_issue_errf(errbuf, errlen, "request: the card did not sign it: %s",
-                      cf_card_errmsg(card));
+        cf_keys_errf(errbuf, errlen, "request: the card did not sign it: %s", cf_card_errmsg(card));
         return err;
     }
     ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
@@ -208,9 +207,9 @@ cf_err_t cf_issue_csr(cf_card_t *card, const char *slot, cf_key_alg_t alg, const
     *csr_len = 0;
     if (card == NULL || slot == NULL || spki == NULL || names == NULL ||
         sig_nid(alg) == NID_undef) {
-        cf_issue_errf(errbuf, errlen,
-                      "request: no card, slot, key or names, or an unknown "
-                      "key algorithm");
+        cf_keys_errf(errbuf, errlen,
+                     "request: no card, slot, key or names, or an unknown "
+                     "key algorithm");
         return CF_ERR_ARG;
     }
     const unsigned char *p = spki;
@@ -218,7 +217,7 @@ cf_err_t cf_issue_csr(cf_card_t *card, const char *slot, cf_key_alg_t alg, const
     X509_REQ *req = X509_REQ_new();
     cf_err_t err = CF_OK;
     if (pub == NULL || (size_t)(p - spki) != spki_len) {
-        cf_issue_errf(errbuf, errlen, "request: the card's public key does not parse");
+        cf_keys_errf(errbuf, errlen, "request: the card's public key does not parse");
         err = CF_ERR_ARG;
     } else if (req == NULL || X509_REQ_set_version(req, 0) != 1 ||
                X509_REQ_set_pubkey(req, pub) != 1) {
@@ -227,7 +226,7 @@ cf_err_t cf_issue_csr(cf_card_t *card, const char *slot, cf_key_alg_t alg, const
     if (err == CF_OK)
         err = build_subject(X509_REQ_get_subject_name(req), names, errbuf, errlen);
     if (err == CF_OK && (err = add_san_request(req, names)) != CF_OK)
-        cf_issue_errf(errbuf, errlen, "request: cannot encode the subject alternative name");
+        cf_keys_errf(errbuf, errlen, "request: cannot encode the subject alternative name");
     if (err == CF_OK)
         err = card_sign(card, slot, alg, req, errbuf, errlen);
     unsigned char *der = NULL;
@@ -240,9 +239,9 @@ cf_err_t cf_issue_csr(cf_card_t *card, const char *slot, cf_key_alg_t alg, const
         X509_REQ *again = d2i_X509_REQ(NULL, &r, dl);
 
         if (again == NULL || X509_REQ_verify(again, pub) != 1) {
-            cf_issue_errf(errbuf, errlen,
-                          "request: the card's signature does not verify with "
-                          "the public key it generated");
+            cf_keys_errf(errbuf, errlen,
+                         "request: the card's signature does not verify with "
+                         "the public key it generated");
             err = CF_ERR_CRYPTO;
         }
         X509_REQ_free(again);

@@ -16,6 +16,8 @@
 
 #include <cardforge/issue.h>
 
+#include "keys/keys_int.h" /* cf_keys_errf, cf_keys_read_checked */
+
 enum ca_kind { CA_LOCAL = 1, CA_COMMAND = 2 };
 
 struct cf_ca {
@@ -26,10 +28,6 @@ struct cf_ca {
     unsigned timeout_ms; /* CA_COMMAND */
     char describe[160];
 };
-
-/* snprintf into errbuf (nothing when NULL or errlen 0). */
-void cf_issue_errf(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* *out := a malloc'd copy of the n bytes at p (the caller's), *outlen n.
  * CF_ERR_NOMEM (and *out NULL) when out of memory. */

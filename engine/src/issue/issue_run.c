@@ -46,8 +46,8 @@ static cf_err_t verify_pin(cf_card_t *card, const cf_secret_t *pin, char *errbuf
         return CF_OK;
     cf_err_t err = cf_card_verify_pin(card, pin);
     if (err != CF_OK)
-        cf_issue_errf(errbuf, errlen, "PIN verification before a signature: %s",
-                      cf_card_errmsg(card));
+        cf_keys_errf(errbuf, errlen, "PIN verification before a signature: %s",
+                     cf_card_errmsg(card));
     return err;
 }
 
@@ -66,7 +66,7 @@ static cf_err_t prove(cf_card_t *card, const char *slot, cf_key_alg_t alg, const
     size_t sl = 0;
     cf_err_t err = cf_cert_sign_as(card, slot, alg, md, digest, dl, &sig, &sl);
     if (err != CF_OK) {
-        cf_issue_errf(errbuf, errlen, "proof: the card did not sign: %s", cf_card_errmsg(card));
+        cf_keys_errf(errbuf, errlen, "proof: the card did not sign: %s", cf_card_errmsg(card));
         return err;
     }
     const unsigned char *p = der;
@@ -81,10 +81,10 @@ static cf_err_t prove(cf_card_t *card, const char *slot, cf_key_alg_t alg, const
     X509_free(x);
     free(sig);
     if (!ok) {
-        cf_issue_errf(errbuf, errlen,
-                      "proof: a signature by slot %s does not verify with the "
-                      "certificate's public key",
-                      slot);
+        cf_keys_errf(errbuf, errlen,
+                     "proof: a signature by slot %s does not verify with the "
+                     "certificate's public key",
+                     slot);
         return CF_ERR_PROOF_FAILED;
     }
     return CF_OK;
@@ -100,8 +100,8 @@ static cf_err_t write_and_prove(cf_card_t *card, const cf_issue_request_t *req,
         cf_card_write_t w = cf_card_last_write(card);
         /* Delivered but not proven, or lost in flight: only a read can tell. */
         res->state = w == CF_WRITE_NONE ? CF_ISSUE_KEY_GENERATED : CF_ISSUE_CERT_UNKNOWN;
-        cf_issue_errf(errbuf, errlen, "writing the certificate to slot %s: %s", res->slot,
-                      cf_card_errmsg(card));
+        cf_keys_errf(errbuf, errlen, "writing the certificate to slot %s: %s", res->slot,
+                     cf_card_errmsg(card));
         return err;
     }
     res->state = CF_ISSUE_CERT_WRITTEN;
@@ -111,18 +111,18 @@ static cf_err_t write_and_prove(cf_card_t *card, const cf_issue_request_t *req,
     if (err == CF_OK)
         err = cf_cert_read(card, res->slot, &back, &bl);
     if (err != CF_OK) {
-        cf_issue_errf(errbuf, errlen, "reading the certificate back from slot %s: %s", res->slot,
-                      cf_card_errmsg(card));
+        cf_keys_errf(errbuf, errlen, "reading the certificate back from slot %s: %s", res->slot,
+                     cf_card_errmsg(card));
         return err;
     }
     int same = bl == len && CRYPTO_memcmp(back, der, len) == 0;
     free(back);
     if (!same) {
         res->state = CF_ISSUE_CERT_UNKNOWN;
-        cf_issue_errf(errbuf, errlen,
-                      "slot %s does not hold the certificate written (read back "
-                      "%zu bytes, wrote %zu)",
-                      res->slot, bl, len);
+        cf_keys_errf(errbuf, errlen,
+                     "slot %s does not hold the certificate written (read back "
+                     "%zu bytes, wrote %zu)",
+                     res->slot, bl, len);
         return CF_ERR_PROOF_FAILED;
     }
     err = verify_pin(card, req->pin, errbuf, errlen);
@@ -138,7 +138,7 @@ cf_err_t cf_issue_run(cf_card_t *card, const cf_issue_request_t *req, cf_ca_t *c
 {
     memset(res, 0, sizeof(*res));
     if (card == NULL || req == NULL || ca == NULL) {
-        cf_issue_errf(errbuf, errlen, "issue: no card, request or CA");
+        cf_keys_errf(errbuf, errlen, "issue: no card, request or CA");
         return CF_ERR_ARG;
     }
     res->alg = req->keygen.alg;
@@ -149,7 +149,7 @@ cf_err_t cf_issue_run(cf_card_t *card, const cf_issue_request_t *req, cf_ca_t *c
         /* A generate whose answer was lost may have replaced the key. */
         res->state =
             cf_card_last_write(card) == CF_WRITE_NONE ? CF_ISSUE_UNTOUCHED : CF_ISSUE_KEY_GENERATED;
-        cf_issue_errf(errbuf, errlen, "generating the key: %s", cf_card_errmsg(card));
+        cf_keys_errf(errbuf, errlen, "generating the key: %s", cf_card_errmsg(card));
         return err;
     }
     res->state = CF_ISSUE_KEY_GENERATED;

@@ -143,7 +143,7 @@ cf_err_t cf_issue_run_command(const char *command, unsigned timeout_ms, const ui
     int sin[2] = {-1, -1}, sout[2] = {-1, -1}, serr[2] = {-1, -1};
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sin) != 0 ||
         pipe2(sout, O_CLOEXEC) != 0 || pipe2(serr, O_CLOEXEC) != 0) {
-        cf_issue_errf(errbuf, errlen, "CA command: cannot make its pipes: %s", strerror(errno));
+        cf_keys_errf(errbuf, errlen, "CA command: cannot make its pipes: %s", strerror(errno));
         for (int i = 0; i < 2; i++) {
             close_fd(&sin[i]);
             close_fd(&sout[i]);
@@ -159,7 +159,7 @@ cf_err_t cf_issue_run_command(const char *command, unsigned timeout_ms, const ui
     close_fd(&serr[1]);
     if (err != CF_OK) {
         if (err == CF_ERR_IO)
-            cf_issue_errf(errbuf, errlen, "CA command: cannot start /bin/sh");
+            cf_keys_errf(errbuf, errlen, "CA command: cannot start /bin/sh");
         close_fd(&sin[0]);
         close_fd(&sout[0]);
         close_fd(&serr[0]);
@@ -234,13 +234,13 @@ cf_err_t cf_issue_run_command(const char *command, unsigned timeout_ms, const ui
     r->out = NULL;
     r->out_len = 0;
     if (err == CF_ERR_TIMEOUT)
-        cf_issue_errf(errbuf, errlen,
-                      "CA command did not finish within %u ms: stopped (its process group was "
-                      "killed)%s%s",
-                      timeout_ms, r->err[0] ? "; it said: " : "", r->err);
+        cf_keys_errf(errbuf, errlen,
+                     "CA command did not finish within %u ms: stopped (its process group was "
+                     "killed)%s%s",
+                     timeout_ms, r->err[0] ? "; it said: " : "", r->err);
     else if (err == CF_ERR_BUFFER)
-        cf_issue_errf(errbuf, errlen, "CA command wrote more than %zu bytes: stopped", max_out);
+        cf_keys_errf(errbuf, errlen, "CA command wrote more than %zu bytes: stopped", max_out);
     else
-        cf_issue_errf(errbuf, errlen, "CA command: waiting for it failed: %s", strerror(errno));
+        cf_keys_errf(errbuf, errlen, "CA command: waiting for it failed: %s", strerror(errno));
     return err;
 }
