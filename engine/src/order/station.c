@@ -144,6 +144,50 @@ static cf_err_t release_untouched(cf_station_t *st, char *why, size_t cap)
     return CF_OK;
 }
 
+/* One card connection opened on a thread of its own (open_card_conns). */
+typedef struct {
+    st_conn_t *c;
+    const char *conninfo;
+    int rc;
+    char why[512];
+} conn_opener_t;
+
+static void *open_one(void *arg)
+{
+    conn_opener_t *o = arg;
+    o->rc = st_conn_usable(o->c, o->conninfo, o->why, sizeof(o->why));
+    return NULL;
+}
+
+/* The card connections are opened at the join, not on the first cards: a
+ * connection costs the server a process, tens of ms on a busy machine,
+ * which the first cards would otherwise wait for. They are opened side by
+ * side: one after the other they held a station's first card back by their
+ * sum, which several stations starting together multiplied. */
+static cf_err_t open_card_conns(cf_station_t *st, unsigned asked, char *why, size_t cap)
+{
+    unsigned want = asked == 0 || asked > ST_CARD_CONNS ? ST_CARD_CONNS : asked;
+    conn_opener_t op[ST_CARD_CONNS];
+    pthread_t th[ST_CARD_CONNS];
+    int started[ST_CARD_CONNS] = {0};
+    for (unsigned i = 0; i < want; i++) {
+        op[i] = (conn_opener_t){.c = &st->card[i], .conninfo = st->conninfo, .rc = -1};
+        started[i] = pthread_create(&th[i], NULL, open_one, &op[i]) == 0;
+        if (!started[i]) /* no thread: opened here, as before */
+            open_one(&op[i]);
+    }
+    cf_err_t e = CF_OK;
+    for (unsigned i = 0; i < want; i++) {
+        if (started[i])
+            pthread_join(th[i], NULL);
+        if (op[i].rc != 0 && e == CF_OK) {
+            snprintf(why, cap, "%s", op[i].why);
+            e = CF_ERR_DATABASE;
+        }
+    }
+    return e;
+}
+
 cf_err_t cf_station_join(const cf_station_opts_t *o, cf_diag_list_t *diags, cf_station_t **out)
 {
     *out = NULL;
@@ -175,15 +219,8 @@ cf_err_t cf_station_join(const cf_station_opts_t *o, cf_diag_list_t *diags, cf_s
         e = register_station(st, why, sizeof(why));
     if (e == CF_OK)
         e = release_untouched(st, why, sizeof(why));
-    /* The card connections are opened now, not on the first cards: a
-     * connection costs the server a process, tens of ms on a busy machine,
-     * which the first cards would otherwise wait for. */
-    unsigned want = o->card_connections == 0 || o->card_connections > ST_CARD_CONNS
-                        ? ST_CARD_CONNS
-                        : o->card_connections;
-    for (unsigned i = 0; e == CF_OK && i < want; i++)
-        if (st_conn_usable(&st->card[i], st->conninfo, why, sizeof(why)) != 0)
-            e = CF_ERR_DATABASE;
+    if (e == CF_OK)
+        e = open_card_conns(st, o->card_connections, why, sizeof(why));
     if (e == CF_OK && st->number > 255) {
         snprintf(why, sizeof(why), "an order takes at most 255 stations");
         e = CF_ERR_INVALID;
@@ -227,16 +264,23 @@ unsigned cf_station_number(const cf_station_t *st)
 
 /* The claim: the lowest record that is pending, or claimed by a station
  * whose lease ran out and that no open intent binds, taken only while this
- * station's own lease and token hold. */
+ * station's own lease and token hold. The two kinds are looked for apart so
+ * that each walks its own partial index: one query over both read every
+ * done record of the order on each claim (the primary key in record order,
+ * the done rows filtered out one by one), a cost that grew with the order.
+ * A lapsed candidate is locked only when there is one. */
 static const st_stmt_t claim_stmt = {
     0, "cf_claim", "claiming a record",
     "WITH me AS (SELECT 1 FROM cf_station WHERE order_id = $1 AND station = $2 AND fence = $3 "
-    "AND lease_until > now()), pick AS (SELECT r.order_id, r.record FROM cf_record r "
-    "WHERE r.order_id = $1 AND EXISTS (SELECT 1 FROM me) AND (r.state = 'pending' OR "
-    "(r.state = 'claimed' AND r.station <> $2 AND EXISTS (SELECT 1 FROM cf_station s WHERE "
-    "s.order_id = r.order_id AND s.station = r.station AND s.lease_until < now()) AND NOT EXISTS "
-    "(SELECT 1 FROM cf_attempt a WHERE a.order_id = r.order_id AND a.record = r.record AND "
-    "a.status = 'open' AND a.voided IS NULL))) ORDER BY r.record LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    "AND lease_until > now()), pend AS (SELECT r.order_id, r.record FROM cf_record r WHERE "
+    "r.order_id = $1 AND r.state = 'pending' AND EXISTS (SELECT 1 FROM me) ORDER BY r.record "
+    "LIMIT 1 FOR UPDATE SKIP LOCKED), lapsed AS (SELECT r.order_id, r.record FROM cf_record r "
+    "WHERE r.order_id = $1 AND r.state = 'claimed' AND r.station <> $2 AND EXISTS (SELECT 1 FROM "
+    "me) AND EXISTS (SELECT 1 FROM cf_station s WHERE s.order_id = r.order_id AND s.station = "
+    "r.station AND s.lease_until < now()) AND NOT EXISTS (SELECT 1 FROM cf_attempt a WHERE "
+    "a.order_id = r.order_id AND a.record = r.record AND a.status = 'open' AND a.voided IS NULL) "
+    "ORDER BY r.record LIMIT 1 FOR UPDATE SKIP LOCKED), pick AS (SELECT order_id, record FROM "
+    "pend UNION ALL SELECT order_id, record FROM lapsed ORDER BY record LIMIT 1) "
     "UPDATE cf_record r SET state = 'claimed', station = $2, fence = $3, claimed = now() "
     "FROM pick WHERE r.order_id = pick.order_id AND r.record = pick.record RETURNING r.record, "
     "(SELECT count(*) FROM me)",

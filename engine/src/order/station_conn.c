@@ -35,6 +35,18 @@ PGresult *st_run(st_conn_t *c, const char *what, const char *sql, int n, const c
 PGresult *st_call(st_conn_t *c, const st_stmt_t *s, const char *const *vals, char *why, size_t cap)
 {
     unsigned bit = 1u << s->bit;
+    if (c->prepared == 0) {
+        /* One plan per statement and session: with the default, the server
+         * plans these short statements again on each call (the CTEs cost
+         * it several times what running them does), because a custom plan
+         * looks no dearer than the generic one. Their parameters are keys
+         * and tokens, so the generic plan is the plan. */
+        PGresult *g = st_run(c, "choosing the session's plans",
+                             "SET plan_cache_mode = force_generic_plan", 0, NULL, why, cap);
+        if (g == NULL)
+            return NULL;
+        PQclear(g);
+    }
     if (!(c->prepared & bit)) {
         /* The parameters' types are the server's inference, as with an
          * unprepared statement: the texts are the same. */

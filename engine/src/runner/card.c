@@ -425,6 +425,10 @@ static cf_assign_t assign(struct cf_runner *r, const char *serial, cf_work_t **w
         if (r->stop_level >= 1 || r->fatal != CF_OK)
             return CF_ASSIGN_NONE;
         cf_assign_t a = cf_sched_assign(r->sched, serial, work, err, why, whylen);
+        /* A claimed record left the pool (or none was there): the feeder
+         * claims the next now, not after its idle wait. */
+        if (r->order_cv_init)
+            pthread_cond_signal(&r->order_cv);
         if (a != CF_ASSIGN_WAIT)
             return a;
         pthread_cond_wait(&r->cv, &r->mu);

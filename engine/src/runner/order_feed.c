@@ -40,7 +40,8 @@ static void spent(struct cf_runner *r, enum coord k, double since)
     pthread_mutex_unlock(&r->mu);
 }
 
-static void wait_ms(struct cf_runner *r, unsigned ms)
+/* Called with mu held: wait up to ms for the feeder's wake-up. */
+static void wait_ms_locked(struct cf_runner *r, unsigned ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -50,9 +51,14 @@ static void wait_ms(struct cf_runner *r, unsigned ms)
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
-    pthread_mutex_lock(&r->mu);
     if (!r->order_quit)
         pthread_cond_timedwait(&r->order_cv, &r->mu, &ts);
+}
+
+static void wait_ms(struct cf_runner *r, unsigned ms)
+{
+    pthread_mutex_lock(&r->mu);
+    wait_ms_locked(r, ms);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -139,14 +145,16 @@ static void *feeder(void *arg)
             }
             next_beat = cf_runner_mono_ms() + beat_ms;
         }
+        /* The pool is looked at and waited on under one lock, so that a
+         * reader taking a record (which signals) cannot slip in between. */
         pthread_mutex_lock(&r->mu);
         size_t want = r->n_readers ? r->n_readers : 1;
         int need = cf_sched_pool_size(r->sched) < want;
+        if (!need)
+            wait_ms_locked(r, 200);
         pthread_mutex_unlock(&r->mu);
-        if (!need) {
-            wait_ms(r, 200);
+        if (!need)
             continue;
-        }
         uint64_t rec = 0;
         double t0 = cf_runner_mono_ms();
         int rc = cf_station_claim(r->station, &rec, why, sizeof(why));
