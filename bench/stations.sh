@@ -18,6 +18,11 @@
 #     card's start to the last card's end, over every station's journal (the
 #     processes' start-up, a few tens of ms, is left out; the wall column has
 #     it in);
+#   - start-up: the longest a station of the row took from its launch to
+#     its first card (the join: connections, each a server process, the
+#     order's checks, the station's registration); stations started
+#     together on a small machine start their cards up to this much apart,
+#     which the cards' span includes;
 #   - vs N x 1: that over N times the one-station row;
 #   - coordination: each station logs at its end the time its callers spent in
 #     the database, call by call (claims and heartbeats on its claims thread,
@@ -31,14 +36,16 @@
 #   - end replay: at its end each station asks the database which of its
 #     attempts it holds and sends the journal lines it lacks; the longest
 #     of the stations, in the wall time but not in the cards' span.
-# BENCH_STATION_CARDS (records per station, default 200), BENCH_READERS
+# BENCH_STATION_CARDS (records per station, default 1000: with a few
+# hundred a row lasts seconds and the start-up above weighs as it never does
+# on a line that runs for hours), BENCH_READERS
 # (simulated readers per station, default 4), BENCH_STATIONS (default
 # "1 2 4 8") scale it; BENCH_LATENCY (default contact) is the latency model.
 set -euo pipefail
 build=$(readlink -f "${1:?usage: stations.sh BUILD_DIR SOURCE_DIR}")
 src=$(readlink -f "${2:?usage: stations.sh BUILD_DIR SOURCE_DIR}")
 cf="$build/tools/cardforge"
-per=${BENCH_STATION_CARDS:-200}
+per=${BENCH_STATION_CARDS:-1000}
 readers=${BENCH_READERS:-4}
 counts=${BENCH_STATIONS:-1 2 4 8}
 latency=${BENCH_LATENCY:-contact}
@@ -99,6 +106,21 @@ span = max(ends) - min(starts)
 print(f"{cards} {span:.3f} {cards * 60 / span:.1f} {sum(card_ms) / len(card_ms):.2f}")
 PY
 }
+startup() { # NAME: the longest time a station took from its launch to its first card
+    python3 - "$work" "$1" <<'PY2'
+import glob, json, sys
+from datetime import datetime
+work, name = sys.argv[1], sys.argv[2]
+def t(s): return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+worst = 0.0
+for launched in glob.glob(f"{work}/{name}-s*.launched"):
+    t0 = float(open(launched).read())
+    with open(launched[: -len(".launched")] + ".jsonl") as f:
+        first = min((t(r["start"]) for r in map(json.loads, f) if r.get("type") == "card"), default=t0)
+    worst = max(worst, first - t0)
+print(f"{worst:.2f}")
+PY2
+}
 coordination() { # LOG...: the four kinds of call summed over the stations: ms and calls
     python3 - "$@" <<'PY'
 import re, sys
@@ -129,6 +151,7 @@ for n in $counts; do
     t0=$(date +%s.%N)
     for s in $(seq 1 "$n"); do
         cp "$work/$name.csv" "$work/$name-s$s.csv"
+        date +%s.%N >"$work/$name-s$s.launched"
         "$cf" run "$desc" --batch "$work/$name-s$s.csv" --journal "$work/$name-s$s.jsonl" \
             --readers "sim:$readers:yubikey" --sim-latency "$latency" \
             --db "$CF_PG" --order "$name" --station "s$s" >"$work/$name-s$s.out" 2>&1 &
@@ -141,28 +164,29 @@ for n in $counts; do
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     [ "$failed" = 0 ] || echo "(N=$n: $failed station(s) ended with a non-zero status; see the figures)"
     read -r cards span rate card_ms < <(summarise "$n" "$wall" "$work/$name"-s*.jsonl)
+    first=$(startup "$name")
     read -r c_claim ms_claim c_beat ms_beat c_int ms_int c_res ms_res replay < <(coordination "$work/$name"-s*.out)
     [ -n "$one_rate" ] || one_rate=$rate
     rows+=("$(python3 - "$n" "$cards" "$records" "$wall" "$span" "$rate" "$one_rate" "$card_ms" \
-        "$c_claim" "$ms_claim" "$c_beat" "$ms_beat" "$c_int" "$ms_int" "$c_res" "$ms_res" "$replay" <<'PY'
+        "$c_claim" "$ms_claim" "$c_beat" "$ms_beat" "$c_int" "$ms_int" "$c_res" "$ms_res" "$replay" "$first" <<'PY'
 import sys
 n, cards, records = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 wall, span, rate, one, card_ms = map(float, sys.argv[4:9])
 c = list(map(float, sys.argv[9:17]))
-replay = float(sys.argv[17])
+replay, first = float(sys.argv[17]), float(sys.argv[18])
 claim, beat, intent, result = c[1], c[3], c[5], c[7]
 per_card = (claim + beat + intent + result) / cards
 path = (intent + result) / cards
 vs = "-" if n == 1 else f"{rate / (n * one):.2f}"
-print(f"| {n} | {cards}/{records} | {wall:.1f} | {span:.1f} | {rate:,.0f} | {vs} | {card_ms:.1f} "
+print(f"| {n} | {cards}/{records} | {wall:.1f} | {first:.2f} | {span:.1f} | {rate:,.0f} | {vs} | {card_ms:.1f} "
       f"| {claim / max(c[0], 1):.2f} / {intent / max(c[4], 1):.2f} / {result / max(c[6], 1):.2f} "
       f"| {per_card:.2f} | {100 * per_card / card_ms:.2f} % | {100 * path / card_ms:.2f} % | {replay:.0f} |")
 PY
 )")
 done
 
-echo "| stations | cards/records | wall s | cards span s | cards/min | vs N x 1 | card ms | claim / intent / result ms each | coordination ms/card | share of card time | on the card's path | end replay ms |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| stations | cards/records | wall s | start-up s | cards span s | cards/min | vs N x 1 | card ms | claim / intent / result ms each | coordination ms/card | share of card time | on the card's path | end replay ms |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
