@@ -192,42 +192,30 @@ grep -q 'given up (every attempt failed): 1 record: 1' "$tmp/out" || fail "give 
     fail "expected two policy rejections of record 1"
 grep -q '"record":2,.*"status":"personalized"' "$tmp/policy.jsonl" || fail "record 2 not done"
 # ---- two signals: the cards in flight stop at a safe point and say so ----
-# Slow cards (9600 baud, about a second each). The signals go when the
-# journal shows a card whose first irreversible step (set-pin-by-puk) has
-# begun and not ended: three steps remain, so a safe point lies ahead of it
-# however slow the machine. The second SIGINT goes once the first has been
-# taken (its message is out), so the two are never merged into one.
-"$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/stop.jsonl" --readers sim:3:yubikey \
+# A card is held still right after the journal took its intent for
+# set-pin-by-puk, its first irreversible step (an LD_PRELOAD shim on the
+# journal's write, lib/hold_write.c): three steps remain, so a safe point
+# lies ahead of it. Both signals go while it is held, the second once the
+# first has been taken (its message is out), so the two are never merged
+# into one; then the card goes on. No timing is assumed: on a slow machine
+# the cards used to finish their steps before the second signal came.
+shim="$tmp/hold_write.so"
+cc -shared -fPIC -O1 -o "$shim" "$src/tests/integration/lib/hold_write.c" -ldl ||
+    fail "cannot build the hold shim"
+CF_HOLD_MATCH=stop.jsonl CF_HOLD_TEXT='"type":"intent"|"step":"set-pin-by-puk"' \
+    CF_HOLD_FLAG="$tmp/held" CF_HOLD_RELEASE="$tmp/release" LD_PRELOAD="$shim" \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    "$cf" run "$job" --batch "$tmp/big.csv" --journal "$tmp/stop.jsonl" --readers sim:3:yubikey \
     --sim-latency contact-9600 --sim-keep "$tmp/stopcards" >"$tmp/stop.out" 2>&1 &
 pid=$!
-python3 - "$tmp/stop.jsonl" <<'PY' || fail "no card began set-pin-by-puk in 60 s: $(tail -n 5 "$tmp/stop.out")"
-import json, sys, time
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline:
-    begun, ended = set(), set()
-    try:
-        with open(sys.argv[1]) as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError:
-        lines = []
-    for line in lines:
-        try:
-            r = json.loads(line)
-        except ValueError:  # the line being written
-            continue
-        if r.get("type") == "intent" and r.get("step") == "set-pin-by-puk":
-            begun.add(r["attempt"])
-        elif r.get("type") == "card":
-            ended.add(r.get("attempt"))
-    if begun - ended:
-        sys.exit(0)
-    time.sleep(0.01)
-sys.exit(1)
-PY
+for _ in $(seq 1200); do [ -e "$tmp/held" ] && break; sleep 0.05; done
+[ -e "$tmp/held" ] || fail "no card began set-pin-by-puk in 60 s: $(tail -n 5 "$tmp/stop.out")"
 kill -INT "$pid"
 for _ in $(seq 600); do grep -q 'interrupt: finishing the cards in flight' "$tmp/stop.out" && break; sleep 0.05; done
 grep -q 'interrupt: finishing the cards in flight' "$tmp/stop.out" || fail "no first stop message in 30 s"
 kill -INT "$pid"
+for _ in $(seq 600); do grep -q 'stopping the cards in flight at the next safe point' "$tmp/stop.out" && break; sleep 0.05; done
+: >"$tmp/release"
 rc=0
 wait "$pid" || rc=$?
 [ $rc -eq 1 ] || fail "run stopped twice: exit $rc, expected 1"
