@@ -78,7 +78,7 @@ cf_expect_eq "end of the run after SIGINT" interrupted "$(no_cut_off "$CF_TMP/si
 
 run_tty twice "changes done ([0-9]+)/300 2
 signal INT
-sleep 0.05
+expect interrupt: finishing the cards in flight
 signal INT
 expect stopping the cards in flight at the next safe point
 expect summary:
