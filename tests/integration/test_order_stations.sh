@@ -204,7 +204,7 @@ judge three 10 S >"$tmp/judge.out" || fail "refusals: $(cat "$tmp/judge.out")"
 
 # ---- 4. a stopped station's lease runs out ----
 new_order four 30 24
-# Z claims ahead (one per reader) and is frozen; its lease is 2 s.
+# Z claims ahead (up to two per reader) and is frozen; its lease is 2 s.
 start_station four Z --readers sim:2:yubikey --sim-latency contact-9600 --max-attempts 3 \
     --order-lease 2
 pid_z=$bg_pid

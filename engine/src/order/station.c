@@ -262,41 +262,48 @@ unsigned cf_station_number(const cf_station_t *st)
     return st->number;
 }
 
-/* The claim: the lowest record that is pending, or claimed by a station
- * whose lease ran out and that no open intent binds, taken only while this
- * station's own lease and token hold. The two kinds are looked for apart so
- * that each walks its own partial index: one query over both read every
- * done record of the order on each claim (the primary key in record order,
- * the done rows filtered out one by one), a cost that grew with the order.
- * A lapsed candidate is locked only when there is one. */
+/* The claim: the lowest records (up to $4) that are pending, or claimed by
+ * a station whose lease ran out and that no open intent binds, taken only
+ * while this station's own lease and token hold. The two kinds are looked
+ * for apart so that each walks its own partial index: one query over both
+ * read every done record of the order on each claim (the primary key in
+ * record order, the done rows filtered out one by one), a cost that grew
+ * with the order. Lapsed candidates are locked only when there are some;
+ * of the two lists the lowest $4 are taken, the rest unlocked at once. */
 static const st_stmt_t claim_stmt = {
-    0, "cf_claim", "claiming a record",
+    0, "cf_claim", "claiming records",
     "WITH me AS (SELECT 1 FROM cf_station WHERE order_id = $1 AND station = $2 AND fence = $3 "
     "AND lease_until > now()), pend AS (SELECT r.order_id, r.record FROM cf_record r WHERE "
     "r.order_id = $1 AND r.state = 'pending' AND EXISTS (SELECT 1 FROM me) ORDER BY r.record "
-    "LIMIT 1 FOR UPDATE SKIP LOCKED), lapsed AS (SELECT r.order_id, r.record FROM cf_record r "
+    "LIMIT $4 FOR UPDATE SKIP LOCKED), lapsed AS (SELECT r.order_id, r.record FROM cf_record r "
     "WHERE r.order_id = $1 AND r.state = 'claimed' AND r.station <> $2 AND EXISTS (SELECT 1 FROM "
     "me) AND EXISTS (SELECT 1 FROM cf_station s WHERE s.order_id = r.order_id AND s.station = "
     "r.station AND s.lease_until < now()) AND NOT EXISTS (SELECT 1 FROM cf_attempt a WHERE "
     "a.order_id = r.order_id AND a.record = r.record AND a.status = 'open' AND a.voided IS NULL) "
-    "ORDER BY r.record LIMIT 1 FOR UPDATE SKIP LOCKED), pick AS (SELECT order_id, record FROM "
-    "pend UNION ALL SELECT order_id, record FROM lapsed ORDER BY record LIMIT 1) "
+    "ORDER BY r.record LIMIT $4 FOR UPDATE SKIP LOCKED), pick AS (SELECT order_id, record FROM "
+    "pend UNION ALL SELECT order_id, record FROM lapsed ORDER BY record LIMIT $4) "
     "UPDATE cf_record r SET state = 'claimed', station = $2, fence = $3, claimed = now() "
-    "FROM pick WHERE r.order_id = pick.order_id AND r.record = pick.record RETURNING r.record, "
-    "(SELECT count(*) FROM me)",
-    3};
+    "FROM pick WHERE r.order_id = pick.order_id AND r.record = pick.record RETURNING r.record",
+    4};
 
-int cf_station_claim(cf_station_t *st, uint64_t *record, char *why, size_t cap)
+int cf_station_claim(cf_station_t *st, unsigned want, uint64_t *records, unsigned *n, char *why,
+                     size_t cap)
 {
-    *record = 0;
-    const char *v[3] = {st->order_id, st->name, st->fence};
+    *n = 0;
+    if (want == 0)
+        return 0;
+    if (want > CF_STATION_CLAIM_MAX)
+        want = CF_STATION_CLAIM_MAX;
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%u", want);
+    const char *v[4] = {st->order_id, st->name, st->fence, limit};
     pthread_mutex_lock(&st->ctl.mu);
     PGresult *r = st_call(&st->ctl, &claim_stmt, v, why, cap);
     int rc = -1;
     if (r != NULL) {
-        rc = PQntuples(r) == 1;
-        if (rc)
-            *record = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        for (int i = 0; i < PQntuples(r) && *n < want; i++)
+            records[(*n)++] = strtoull(PQgetvalue(r, i, 0), NULL, 10);
+        rc = *n > 0;
         PQclear(r);
     }
     pthread_mutex_unlock(&st->ctl.mu);

@@ -57,9 +57,13 @@ void cf_station_leave(cf_station_t *st);
 /* 1..255: the station's number in the order (stable across joins). */
 unsigned cf_station_number(const cf_station_t *st);
 
-/* One claim: 1 with *record, 0 when nothing is claimable now, -1 when the
- * database failed or the lease is lost (why says which). */
-int cf_station_claim(cf_station_t *st, uint64_t *record, char *why, size_t cap);
+/* One claim statement for up to want records (at most
+ * CF_STATION_CLAIM_MAX): 1 with *n records in records, 0 when nothing is
+ * claimable now, -1 when the database failed or the lease is lost (why
+ * says which). */
+#define CF_STATION_CLAIM_MAX 16
+int cf_station_claim(cf_station_t *st, unsigned want, uint64_t *records, unsigned *n, char *why,
+                     size_t cap);
 
 /* The records this station holds with an intent in the database (claims
  * from before a restart whose cards may come back); up to cap into

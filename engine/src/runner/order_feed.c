@@ -146,18 +146,23 @@ static void *feeder(void *arg)
             next_beat = cf_runner_mono_ms() + beat_ms;
         }
         /* The pool is looked at and waited on under one lock, so that a
-         * reader taking a record (which signals) cannot slip in between. */
+         * reader taking a record (which signals) cannot slip in between.
+         * It is refilled to two records per reader once it is down to one
+         * per reader: one claim statement per reader's worth of cards, not
+         * one per card, and every reader still finds a record at once. */
         pthread_mutex_lock(&r->mu);
-        size_t want = r->n_readers ? r->n_readers : 1;
-        int need = cf_sched_pool_size(r->sched) < want;
-        if (!need)
+        size_t readers = r->n_readers ? r->n_readers : 1;
+        size_t pool = cf_sched_pool_size(r->sched);
+        if (pool > readers)
             wait_ms_locked(r, 200);
         pthread_mutex_unlock(&r->mu);
-        if (!need)
+        if (pool > readers)
             continue;
-        uint64_t rec = 0;
+        uint64_t recs[CF_STATION_CLAIM_MAX];
+        unsigned got = 0;
         double t0 = cf_runner_mono_ms();
-        int rc = cf_station_claim(r->station, &rec, why, sizeof(why));
+        int rc = cf_station_claim(r->station, (unsigned)(2 * readers - pool), recs, &got, why,
+                                  sizeof(why));
         spent(r, COORD_CLAIM, t0);
         if (rc < 0) {
             go_down(r, why);
@@ -166,13 +171,16 @@ static void *feeder(void *arg)
         pthread_mutex_lock(&r->mu);
         if (rc == 1) {
             cf_sched_set_dry(r->sched, 0);
-            /* A record the order lets this station claim though its journal
-             * has it done was voided for rework: the journal's lines all
-             * reached the database before any claim (replay at the join and
-             * after an outage), so nothing else gives one back. */
-            int redo = cf_journal_state_record_done(r->st, rec);
-            if (cf_sched_give(r->sched, rec, redo) != 0 && r->fatal == CF_OK)
-                r->fatal = CF_ERR_NOMEM;
+            for (unsigned i = 0; i < got; i++) {
+                /* A record the order lets this station claim though its
+                 * journal has it done was voided for rework: the journal's
+                 * lines all reached the database before any claim (replay
+                 * at the join and after an outage), so nothing else gives
+                 * one back. */
+                int redo = cf_journal_state_record_done(r->st, recs[i]);
+                if (cf_sched_give(r->sched, recs[i], redo) != 0 && r->fatal == CF_OK)
+                    r->fatal = CF_ERR_NOMEM;
+            }
         } else {
             cf_sched_set_dry(r->sched, 1);
             if (r->stop_level == 0 && r->fatal == CF_OK && cf_sched_complete(r->sched))
@@ -280,7 +288,7 @@ cf_err_t cf_runner_order_preview(struct cf_runner *r, cf_diag_list_t *diags)
         list_records(p.next, p.n_next, p.claimable, list, sizeof(list));
         cf_runner_log(r,
                       "dry run: %s would claim from %llu claimable record%s, lowest first: %s "
-                      "(one per reader ahead of its cards); nothing is claimed now",
+                      "(up to two per reader ahead of its cards); nothing is claimed now",
                       who, (unsigned long long)p.claimable, p.claimable == 1 ? "" : "s", list);
     } else {
         cf_runner_log(r, "dry run: %s would find nothing to claim", who);
