@@ -6,7 +6,7 @@
  *     session advisory lock, gone with the process), a new fencing token per
  *     join, and a lease on the database clock that heartbeats extend;
  *   - a claim is one short statement (FOR UPDATE SKIP LOCKED): the lowest
- *     record that is pending, or claimed by a station whose lease ran out
+ *     records that are pending, or claimed by a station whose lease ran out
  *     without an intent in the database (such a claim provably touched no
  *     card); no row lock is held while a card is worked;
  *   - before a card is touched, its attempt's intent must be in the

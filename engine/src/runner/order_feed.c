@@ -2,8 +2,8 @@
  * order_feed.c - a station's link to its order (docs/stations.md).
  *
  * One thread, the feeder, keeps the scheduler's pool of claimed records a
- * little ahead of the readers (one claim per statement, never under the
- * runner's lock), extends the station's lease, and when the database goes
+ * little ahead of the readers (a reader's worth of claims per statement,
+ * never under the runner's lock), extends the station's lease, and when the database goes
  * away pauses the scheduler (no new card starts: an intent must be in the
  * database before a card is touched), reconnects with backoff and replays
  * the journal's lines the database may have missed. The cards in flight
