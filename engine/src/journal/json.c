@@ -256,10 +256,13 @@ static int parse_container(struct jp *p, uint32_t self, int is_obj, int depth)
         if (is_obj) {
             if (parse_string(p, &key, &klen) != 0)
                 return -1;
-            /* A key given twice: which value holds? Neither is trusted. */
+            /* A key given twice: which value holds? Neither is trusted.
+             * First bytes compared before whole keys: this loop runs for
+             * every member of every journal line. */
             uint32_t sib = p->d->nodes[self].first;
             for (uint32_t k = 0; k < p->d->nodes[self].count; k++) {
-                if (strcmp(p->d->nodes[sib].key, key) == 0)
+                const char *other = p->d->nodes[sib].key;
+                if (other[0] == key[0] && strcmp(other, key) == 0)
                     return -1;
                 sib = p->d->nodes[sib].next;
             }
