@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd_path.h"
+
 static int held; /* set once: only the first matching write is held */
 
 /* Every '|'-separated part of text in the n bytes of buf. */
@@ -43,13 +45,7 @@ static int matches(int fd, const void *buf, size_t n)
     const char *match = getenv("CF_HOLD_MATCH"), *text = getenv("CF_HOLD_TEXT");
     if (match == NULL || text == NULL || __atomic_load_n(&held, __ATOMIC_SEQ_CST))
         return 0;
-    char link[64], path[4096];
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-    ssize_t len = readlink(link, path, sizeof(path) - 1);
-    if (len <= 0)
-        return 0;
-    path[len] = '\0';
-    if (strstr(path, match) == NULL || !has_parts(buf, n, text))
+    if (!fd_path_has(fd, match) || !has_parts(buf, n, text))
         return 0;
     int was = 0;
     return __atomic_compare_exchange_n(&held, &was, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fd_path.h"
+
 static unsigned long calls;
 
 static int should_fail(int fd)
@@ -23,13 +25,7 @@ static int should_fail(int fd)
     const char *after = getenv("CF_SYNC_FAULT_AFTER");
     if (match == NULL || after == NULL)
         return 0;
-    char link[64], path[4096];
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, path, sizeof(path) - 1);
-    if (n <= 0)
-        return 0;
-    path[n] = '\0';
-    if (strstr(path, match) == NULL)
+    if (!fd_path_has(fd, match))
         return 0;
     return __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST) >= strtoul(after, NULL, 10);
 }
