@@ -37,19 +37,23 @@ static cf_plan_t *compile(const char *text, cf_diag_list_t **d)
     return plan;
 }
 
+/* Fails the test unless d holds an error containing needle, at line (0:
+ * at any line); the diagnostics are printed when it does not. */
+static void assert_error(const cf_diag_list_t *d, unsigned long line, const char *needle)
+{
+    for (size_t i = 0; i < cf_diag_count(d); i++)
+        if (cf_diag_severity(d, i) == CF_SEV_ERROR && (line == 0 || cf_diag_line(d, i) == line) &&
+            strstr(cf_diag_message(d, i), needle) != NULL)
+            return;
+    cf_diag_print(d, stderr);
+    fail_msg("expected an error at line %lu containing '%s'", line, needle);
+}
+
 static void expect_error(const char *text, unsigned long line, const char *needle)
 {
     cf_diag_list_t *d;
     cf_plan_t *p = compile(text, &d);
-    int found = 0;
-    for (size_t i = 0; i < cf_diag_count(d); i++)
-        if (cf_diag_severity(d, i) == CF_SEV_ERROR && cf_diag_line(d, i) == line &&
-            strstr(cf_diag_message(d, i), needle) != NULL)
-            found = 1;
-    if (!found) {
-        cf_diag_print(d, stderr);
-        fail_msg("expected error at line %lu containing '%s'", line, needle);
-    }
+    assert_error(d, line, needle);
     assert_null(p);
     cf_diag_list_free(d);
 }
@@ -152,12 +156,7 @@ static void test_templates_expand_per_record_and_keep_any_character(void **state
     assert_int_equal(cf_plan_resolve(p, lookup, &empty, NULL, NULL, "b.csv", 3, d, &v),
                      CF_ERR_INVALID);
     assert_null(v);
-    int found = 0;
-    for (size_t i = 0; i < cf_diag_count(d); i++)
-        found |= cf_diag_line(d, i) == 3 &&
-                 strstr(cf_diag_message(d, i), "Subject CN of [Certificate_Logon]: column HOLDER "
-                                               "is empty") != NULL;
-    assert_true(found);
+    assert_error(d, 3, "Subject CN of [Certificate_Logon]: column HOLDER is empty");
     /* a control character from the batch never reaches a certificate */
     struct rec ctl = {"Jane\x1b[2J", "x"};
     assert_int_equal(cf_plan_resolve(p, lookup, &ctl, NULL, NULL, "b.csv", 4, d, NULL),
@@ -242,14 +241,9 @@ static void test_batch_without_a_template_column_names_the_section(void **state)
     size_t records = 0;
     assert_int_equal(cf_plan_check_batch(p, path, d, &records), CF_ERR_INVALID);
     unlink(path);
-    int found = 0;
-    for (size_t i = 0; i < cf_diag_count(d); i++)
-        found |= strstr(cf_diag_message(d, i), "column HOLDER is missing and the field has no "
-                                               "default (needed by [Certificate_Logon] in "
-                                               "/srv/jobs/t.ini:10)") != NULL;
-    if (!found)
-        cf_diag_print(d, stderr);
-    assert_true(found);
+    assert_error(d, 0,
+                 "column HOLDER is missing and the field has no default (needed by "
+                 "[Certificate_Logon] in /srv/jobs/t.ini:10)");
     cf_plan_free(p);
     cf_diag_list_free(d);
 }
